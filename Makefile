@@ -1,0 +1,61 @@
+# rcakit: the two commands of the README, and the steps they are made of.
+#   make demo   set everything up and open the guided tutorial in JupyterLab
+#   make test   set everything up and run the whole test suite (tests + notebooks + browser)
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.rcakit-installed
+PORT   ?= 8888
+
+.PHONY: help venv demo demo-headless test test-fast lint browser-deps sample-data bench clean
+
+help:
+	@echo "make demo           set up .venv and open notebooks/01_quickstart.ipynb in JupyterLab"
+	@echo "make demo-headless  set up .venv, run the quickstart pipeline and write quickstart-report.html"
+	@echo "make test           set up .venv (and Debian chromium) and run every test and notebook"
+	@echo "make test-fast      the quick part of the suite (no slow, notebook, browser or llm tests)"
+	@echo "make lint           ruff and mypy"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "rcakit needs Python >= 3.11, found " + sys.version' 
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@# uv installs the stack in ~20 s instead of minutes; plain pip is the fallback.
+	@($(BIN)/python -m pip install -q uv && $(BIN)/uv pip install --python $(BIN)/python -q -e '.[all]') \
+	  || $(BIN)/python -m pip install -q -e '.[all]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/rcakit demo
+
+demo-headless: $(STAMP)
+	$(BIN)/rcakit demo --headless --report quickstart-report.html
+
+browser-deps:
+	@# Browser tests drive Debian's chromium (never a downloaded browser).
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+	@command -v chromium >/dev/null && chromium --version
+
+test: $(STAMP) browser-deps
+	$(BIN)/ruff check rcakit tests
+	$(BIN)/python -m pytest --all -p no:cacheprovider tests notebooks --nbval-lax
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q tests
+
+lint: $(STAMP)
+	$(BIN)/ruff check rcakit tests
+	$(BIN)/mypy
+
+sample-data: $(STAMP)
+	$(BIN)/python -m rcakit.sim.samples
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

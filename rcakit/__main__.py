@@ -1,0 +1,3 @@
+from rcakit.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of the ``rcakit`` command line, one module each (see rcakit.cli)."""

@@ -1,0 +1,394 @@
+"""The canonical tables of rcakit and the coercions that bring user data into them.
+
+Three long tables, polars inside, times as ``Datetime("ns", "UTC")``:
+
+* metrics: ``time, entity, metric, value`` (value Float64, null where the source had no number)
+* logs:    ``time, entity, level, message, trace_id, span_id``
+* spans:   ``trace_id, span_id, parent_id, entity, operation, start, end, duration, error, status``
+  (``duration`` in seconds as Float64; ``parent_id`` null for a root span; ``error`` Boolean)
+
+Every coercion (a naive time read as UTC, epoch milliseconds recognised, a non-number set to null, a
+row sorted into place) is written to a :class:`~rcakit.telemetry.report.LoadReport`; nothing is
+dropped without a line there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from rcakit.errors import DataError, SchemaError
+from rcakit.telemetry.report import LoadReport
+
+__all__ = [
+    "LOG_SCHEMA",
+    "METRIC_SCHEMA",
+    "SPAN_SCHEMA",
+    "TIME_DTYPE",
+    "coerce_time",
+    "node_name",
+    "normalize_logs",
+    "normalize_metrics",
+    "normalize_spans",
+    "split_node",
+]
+
+TIME_DTYPE = pl.Datetime("ns", "UTC")
+
+METRIC_SCHEMA: dict[str, pl.DataType] = {
+    "time": TIME_DTYPE,
+    "entity": pl.String(),
+    "metric": pl.String(),
+    "value": pl.Float64(),
+}
+LOG_SCHEMA: dict[str, pl.DataType] = {
+    "time": TIME_DTYPE,
+    "entity": pl.String(),
+    "level": pl.String(),
+    "message": pl.String(),
+    "trace_id": pl.String(),
+    "span_id": pl.String(),
+}
+SPAN_SCHEMA: dict[str, pl.DataType] = {
+    "trace_id": pl.String(),
+    "span_id": pl.String(),
+    "parent_id": pl.String(),
+    "entity": pl.String(),
+    "operation": pl.String(),
+    "start": TIME_DTYPE,
+    "end": TIME_DTYPE,
+    "duration": pl.Float64(),
+    "error": pl.Boolean(),
+    "status": pl.String(),
+}
+
+NODE_SEPARATOR = ":"
+
+# Epoch magnitudes: a present-day instant is ~1.7e9 s, ~1.7e12 ms, ~1.7e15 us, ~1.7e18 ns.
+_EPOCH_UNITS = (("s", 1e11), ("ms", 1e14), ("us", 1e17), ("ns", float("inf")))
+
+
+def node_name(entity: str, metric: str) -> str:
+    """The graph node of a metric: ``entity:metric`` (``PetSite:latency``)."""
+    return f"{entity}{NODE_SEPARATOR}{metric}"
+
+
+def split_node(node: str) -> tuple[str, str]:
+    """Split ``entity:metric`` at its first colon (entities never contain one; metrics may)."""
+    entity, sep, metric = node.partition(NODE_SEPARATOR)
+    if not sep or not entity or not metric:
+        raise DataError(
+            f"{node!r} is not a metric node name",
+            hint="Name metric nodes 'entity:metric', for example 'PetSite:latency'",
+        )
+    return entity, metric
+
+
+def _to_polars(frame: Any, what: str, source: str) -> pl.DataFrame:
+    if isinstance(frame, pl.DataFrame):
+        return frame
+    if isinstance(frame, pl.LazyFrame):
+        return frame.collect()
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is a dependency
+        pd = None
+    if pd is not None and isinstance(frame, pd.DataFrame):
+        pdf = frame
+        if not isinstance(pdf.index, pd.RangeIndex):
+            pdf = pdf.reset_index()
+        return pl.from_pandas(pdf)
+    raise TypeError(
+        f"{what} must be a polars or pandas DataFrame, got {type(frame).__name__} (from {source})"
+    )
+
+
+def _require(df: pl.DataFrame, columns: list[str], what: str, source: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise SchemaError(
+            f"the {what} table has no column {missing[0]!r} (it has {', '.join(map(repr, df.columns)) or 'no columns'})",
+            source=source,
+            column=missing[0],
+            hint=f"Rename your columns or pass a column mapping; {what} need {', '.join(columns)}",
+        )
+
+
+def coerce_time(
+    series: pl.Series, *, source: str, column: str, report: LoadReport, unit: str | None = None
+) -> pl.Series:
+    """Bring a column of instants to ``Datetime("ns", "UTC")`` and report how.
+
+    Numbers are epochs whose unit is ``unit`` or guessed from their magnitude; strings are parsed
+    as ISO 8601 (offsets honoured, naive values read as UTC); naive datetimes are read as UTC and
+    aware ones converted. Values that cannot be read raise a DataError naming the first bad row.
+    """
+    name = series.name
+    dtype = series.dtype
+    n = len(series)
+    if n == 0:
+        return pl.Series(name, [], dtype=TIME_DTYPE)
+    if isinstance(dtype, pl.Datetime):
+        if dtype.time_zone is None:
+            report.add(source, column, "read naive times as UTC", n, "the column carries no time zone")
+            out = series.dt.replace_time_zone("UTC")
+        else:
+            out = series.dt.convert_time_zone("UTC")
+        return out.dt.cast_time_unit("ns")
+    if dtype == pl.Date:
+        report.add(source, column, "read dates as midnight UTC", n, "the column holds dates without times")
+        return series.cast(pl.Datetime("ns")).dt.replace_time_zone("UTC")
+    if dtype.is_numeric():
+        values = series.cast(pl.Float64)
+        finite = values.filter(values.is_finite())
+        if len(finite) == 0:
+            raise DataError(
+                "no usable time value", source=source, column=column,
+                hint="The time column is empty, NaN or infinite; give epoch numbers or ISO 8601 strings",
+            )
+        bad = (~values.is_finite()) | values.is_null()
+        if bad.any():
+            row = int(bad.arg_max() or 0)
+            raise DataError(
+                "a time value is missing, NaN or infinite", source=source, column=column, row=row,
+                hint="Every row needs a time; remove or fix that row",
+            )
+        if unit is None:
+            magnitude = float(finite.abs().median() or 0.0)
+            unit = next(u for u, limit in _EPOCH_UNITS if magnitude < limit)
+            report.add(source, column, f"read numbers as epoch {unit}", n,
+                       f"median magnitude {magnitude:.3g} fits epoch {unit}; pass time_unit= to override")
+        factor = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[unit]
+        if dtype.is_integer():
+            ns = series.cast(pl.Int64) * factor
+        else:
+            ns = (values * factor).round(0).cast(pl.Int64)
+        return ns.cast(pl.Datetime("ns")).dt.replace_time_zone("UTC").alias(name)
+    if dtype == pl.String:
+        stripped = series.str.strip_chars()
+        parsed = _parse_time_strings(stripped)
+        failed = parsed.is_null() & stripped.is_not_null() & (stripped != "")
+        if failed.any():
+            row = int(failed.arg_max() or 0)
+            raise DataError(
+                f"cannot read {stripped[row]!r} as a time", source=source, column=column, row=row,
+                hint="Use ISO 8601 (2023-01-30T11:51:00Z) or epoch numbers, or pass time_format=",
+            )
+        empty = parsed.is_null()
+        if empty.any():
+            row = int(empty.arg_max() or 0)
+            raise DataError("a time value is empty", source=source, column=column, row=row,
+                            hint="Every row needs a time; remove or fix that row")
+        has_offset = stripped.str.contains(r"(Z|[+-]\d\d:?\d\d)$")
+        naive = int((~has_offset).sum())
+        if naive:
+            report.add(source, column, "read naive time strings as UTC", naive,
+                       "no offset or Z in the text; pass times with an offset to be explicit")
+        return parsed.alias(name)
+    raise DataError(
+        f"cannot use a column of type {dtype} as time", source=source, column=column,
+        hint="Give epoch numbers, ISO 8601 strings or datetimes",
+    )
+
+
+def _parse_time_strings(strings: pl.Series) -> pl.Series:
+    """Parse ISO-like strings, each with its own offset, to UTC nanoseconds (null where unreadable)."""
+    frame = strings.to_frame("s")
+    # Normalise the common variants to one shape before parsing: 'T' or ' ' between date and time,
+    # 'Z' or '+HH:MM' or '+HHMM' or nothing at the end, a trailing ' UTC'.
+    text = (
+        pl.col("s")
+        .str.replace(r"\s+UTC$", "Z")
+        .str.replace(r" \+0000 UTC.*$", "Z")
+        .str.replace(r"^(\d{4}-\d\d-\d\d) ", "${1}T")
+        .str.replace(r"Z$", "+00:00")
+        .str.replace(r"([+-]\d\d)(\d\d)$", "${1}:${2}")
+    )
+    with_offset = text.str.contains(r"[+-]\d\d:\d\d$")
+    aware = text.str.to_datetime(
+        format="%Y-%m-%dT%H:%M:%S%.f%:z", strict=False, time_unit="ns", time_zone="UTC"
+    )
+    naive = text.str.to_datetime(format="%Y-%m-%dT%H:%M:%S%.f", strict=False, time_unit="ns").dt.replace_time_zone(
+        "UTC"
+    )
+    date_only = text.str.to_datetime(format="%Y-%m-%d", strict=False, time_unit="ns").dt.replace_time_zone("UTC")
+    out = frame.select(
+        pl.when(with_offset).then(aware).otherwise(pl.coalesce(naive, date_only)).alias("t")
+    ).to_series()
+    return out
+
+
+def _coerce_numeric(df: pl.DataFrame, column: str, source: str, report: LoadReport) -> pl.DataFrame:
+    series = df.get_column(column)
+    if series.dtype == pl.String:
+        cleaned = series.str.strip_chars()
+        numbers = cleaned.cast(pl.Float64, strict=False)
+        bad = numbers.is_null() & cleaned.is_not_null() & (cleaned != "")
+        if bad.any():
+            first = int(bad.arg_max() or 0)
+            report.add(source, column, "set non-numbers to null", int(bad.sum()),
+                       f"text that is not a number, first at row {first}: {cleaned[first]!r:.40}")
+        series = numbers
+    elif series.dtype == pl.Boolean or series.dtype.is_numeric():
+        series = series.cast(pl.Float64)
+    elif series.dtype == pl.Null:
+        series = series.cast(pl.Float64)
+    else:
+        raise DataError(f"cannot read a column of type {series.dtype} as numbers", source=source,
+                        column=column, hint="Give numeric values")
+    nan = series.is_nan().fill_null(False)
+    if nan.any():
+        report.add(source, column, "set NaN to null", int(nan.sum()), "NaN marks a missing value")
+    inf = series.is_infinite().fill_null(False)
+    if inf.any():
+        first = int(inf.arg_max() or 0)
+        report.add(source, column, "set infinite values to null", int(inf.sum()),
+                   f"an infinite value is not a measurement (first at row {first})")
+    series = pl.when(series.is_finite()).then(series).otherwise(None)
+    return df.with_columns(pl.Series(column, df.select(series).to_series(), dtype=pl.Float64))
+
+
+def _coerce_strings(df: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    casts = [pl.col(c).cast(pl.String) for c in columns if c in df.columns and df.schema[c] != pl.String]
+    return df.with_columns(casts) if casts else df
+
+
+def _check_entities(df: pl.DataFrame, source: str, report: LoadReport, column: str = "entity") -> pl.DataFrame:
+    entity = df.get_column(column)
+    missing = entity.is_null() | (entity.str.strip_chars() == "")
+    if missing.any():
+        row = int(missing.arg_max() or 0)
+        raise DataError("an entity name is empty", source=source, column=column, row=row,
+                        hint="Every row needs the component it belongs to; fill or remove that row")
+    colon = entity.str.contains(NODE_SEPARATOR, literal=True)
+    if colon.any():
+        report.add(source, column, "replaced ':' in entity names by '_'", int(colon.sum()),
+                   "':' separates entity and metric in node names (entity:metric)")
+        df = df.with_columns(pl.col(column).str.replace_all(NODE_SEPARATOR, "_", literal=True))
+    return df
+
+
+def _sort_by_time(df: pl.DataFrame, column: str, source: str, report: LoadReport) -> pl.DataFrame:
+    if df.height > 1 and not df.get_column(column).is_sorted():
+        report.add(source, column, "sorted rows by time", df.height, "the rows were not in time order")
+        df = df.sort(column, maintain_order=True)
+    return df
+
+
+def normalize_metrics(frame: Any, *, source: str, report: LoadReport, time_unit: str | None = None) -> pl.DataFrame:
+    df = _to_polars(frame, "metrics", source)
+    _require(df, ["time", "entity", "metric", "value"], "metrics", source)
+    if df.height == 0:
+        return _empty(METRIC_SCHEMA, df)
+    df = _coerce_strings(df, ["entity", "metric"])
+    df = df.with_columns(coerce_time(df.get_column("time"), source=source, column="time", report=report,
+                                     unit=time_unit).alias("time"))
+    df = _check_entities(df, source, report)
+    metric = df.get_column("metric")
+    empty_metric = metric.is_null() | (metric.str.strip_chars() == "")
+    if empty_metric.any():
+        raise DataError("a metric name is empty", source=source, column="metric",
+                        row=int(empty_metric.arg_max() or 0), hint="Name every metric")
+    df = _coerce_numeric(df, "value", source, report)
+    df = _sort_by_time(df, "time", source, report)
+    dup = df.select(pl.struct("time", "entity", "metric").is_duplicated()).to_series()
+    if dup.any():
+        report.add(source, "time", "kept duplicate (time, entity, metric) rows", int(dup.sum()),
+                   "align() combines them with its aggregation; deduplicate upstream if they are errors")
+    return _order(df, METRIC_SCHEMA)
+
+
+def normalize_logs(frame: Any, *, source: str, report: LoadReport, time_unit: str | None = None) -> pl.DataFrame:
+    df = _to_polars(frame, "logs", source)
+    _require(df, ["time", "entity", "message"], "logs", source)
+    if df.height == 0:
+        return _empty(LOG_SCHEMA, df)
+    for optional in ("level", "trace_id", "span_id"):
+        if optional not in df.columns:
+            df = df.with_columns(pl.lit(None, dtype=pl.String).alias(optional))
+    df = _coerce_strings(df, ["entity", "level", "message", "trace_id", "span_id"])
+    df = df.with_columns(coerce_time(df.get_column("time"), source=source, column="time", report=report,
+                                     unit=time_unit).alias("time"))
+    df = _check_entities(df, source, report)
+    null_messages = df.get_column("message").is_null()
+    if null_messages.any():
+        report.add(source, "message", "read empty messages as ''", int(null_messages.sum()), "the log line had no text")
+        df = df.with_columns(pl.col("message").fill_null(""))
+    if df.schema["level"] == pl.String:
+        df = df.with_columns(pl.col("level").str.strip_chars().str.to_uppercase())
+    df = _sort_by_time(df, "time", source, report)
+    return _order(df, LOG_SCHEMA)
+
+
+def normalize_spans(frame: Any, *, source: str, report: LoadReport, time_unit: str | None = None) -> pl.DataFrame:
+    df = _to_polars(frame, "spans", source)
+    _require(df, ["trace_id", "span_id", "entity", "start"], "spans", source)
+    if "end" not in df.columns and "duration" not in df.columns:
+        raise SchemaError("the spans table has neither 'end' nor 'duration'", source=source, column="end",
+                          hint="Give the end time or the duration (in seconds) of every span")
+    if df.height == 0:
+        return _empty(SPAN_SCHEMA, df)
+    for optional in ("parent_id", "operation", "status"):
+        if optional not in df.columns:
+            df = df.with_columns(pl.lit(None, dtype=pl.String).alias(optional))
+    df = _coerce_strings(df, ["trace_id", "span_id", "parent_id", "entity", "operation", "status"])
+    df = df.with_columns(coerce_time(df.get_column("start"), source=source, column="start", report=report,
+                                     unit=time_unit).alias("start"))
+    if "end" in df.columns:
+        df = df.with_columns(coerce_time(df.get_column("end"), source=source, column="end", report=report,
+                                         unit=time_unit).alias("end"))
+        if "duration" not in df.columns:
+            df = df.with_columns(((pl.col("end") - pl.col("start")).dt.total_nanoseconds() / 1e9).alias("duration"))
+        else:
+            df = _coerce_numeric(df, "duration", source, report)
+    else:
+        df = _coerce_numeric(df, "duration", source, report)
+        df = df.with_columns(
+            (pl.col("start") + pl.duration(nanoseconds=(pl.col("duration") * 1e9).round(0).cast(pl.Int64))).alias("end")
+        )
+    negative = (pl.col("end") < pl.col("start"))
+    n_negative = int(df.select(negative.sum()).item())
+    if n_negative:
+        row = int(df.select(negative.arg_max()).item())
+        raise DataError("a span ends before it starts", source=source, column="end", row=row,
+                        hint="Check the unit of the start and end columns (seconds, ms, us or ns)")
+    df = _check_entities(df, source, report)
+    ids = df.get_column("span_id")
+    if ids.is_null().any():
+        raise DataError("a span has no span_id", source=source, column="span_id",
+                        row=int(ids.is_null().arg_max() or 0), hint="Every span needs an id")
+    # Roots are spelled many ways upstream ('root', '', '0', all zeros); make them null.
+    df = df.with_columns(
+        pl.when(pl.col("parent_id").str.strip_chars().is_in(["", "root", "0", "0000000000000000", "None", "null"]))
+        .then(None)
+        .otherwise(pl.col("parent_id"))
+        .alias("parent_id")
+    )
+    if "error" in df.columns:
+        err = df.get_column("error")
+        if err.dtype != pl.Boolean:
+            if err.dtype == pl.String:
+                err = err.str.to_lowercase().is_in(["true", "1", "error", "yes"])
+            else:
+                err = err.cast(pl.Boolean, strict=False)
+            df = df.with_columns(err.fill_null(False).alias("error"))
+    else:
+        status = pl.col("status").str.to_uppercase()
+        df = df.with_columns(
+            (status.str.contains("ERROR") | status.str.contains(r"^[5]\d\d$")).fill_null(False).alias("error")
+        )
+    df = _sort_by_time(df, "start", source, report)
+    return _order(df, SPAN_SCHEMA)
+
+
+def _order(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Required columns first in canonical order and types; extra columns kept after them."""
+    casts = [pl.col(name).cast(dtype) for name, dtype in schema.items()]
+    extra = [c for c in df.columns if c not in schema]
+    return df.select([*casts, *extra])
+
+
+def _empty(schema: dict[str, pl.DataType], df: pl.DataFrame) -> pl.DataFrame:
+    extra = {c: df.schema[c] for c in df.columns if c not in schema}
+    return pl.DataFrame(schema={**schema, **extra})

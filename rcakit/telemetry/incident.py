@@ -1,0 +1,177 @@
+"""``Incident``: telemetry with a baseline window, an incident window, an alarm and, when known, the truth."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from rcakit.errors import DataError
+from rcakit.telemetry._schema import split_node
+from rcakit.telemetry.model import AlignedMetrics, Telemetry, _did_you_mean
+from rcakit.telemetry.window import TimeWindow
+
+__all__ = ["GroundTruth", "Incident"]
+
+
+@dataclass
+class GroundTruth:
+    """What really happened, for evaluation: root-cause entities and nodes, fault type, true graph."""
+
+    root_cause_entities: tuple[str, ...] = ()
+    root_cause_nodes: tuple[str, ...] = ()
+    fault_type: str | None = None
+    graph: nx.DiGraph | None = None
+    notes: str = ""
+
+    def __post_init__(self) -> None:
+        self.root_cause_entities = tuple(self.root_cause_entities)
+        self.root_cause_nodes = tuple(self.root_cause_nodes)
+        for node in self.root_cause_nodes:
+            split_node(node)
+        if not self.root_cause_entities and self.root_cause_nodes:
+            self.root_cause_entities = tuple(dict.fromkeys(split_node(n)[0] for n in self.root_cause_nodes))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "root_cause_entities": list(self.root_cause_entities),
+            "root_cause_nodes": list(self.root_cause_nodes),
+            "fault_type": self.fault_type,
+            "graph_edges": [list(e) for e in self.graph.edges()] if self.graph is not None else None,
+            "notes": self.notes,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GroundTruth:
+        graph = None
+        if data.get("graph_edges") is not None:
+            graph = nx.DiGraph()
+            graph.add_edges_from(tuple(e) for e in data["graph_edges"])
+        return cls(
+            root_cause_entities=tuple(data.get("root_cause_entities") or ()),
+            root_cause_nodes=tuple(data.get("root_cause_nodes") or ()),
+            fault_type=data.get("fault_type"),
+            graph=graph,
+            notes=data.get("notes", ""),
+        )
+
+
+@dataclass(eq=False)
+class Incident:
+    """One incident to analyse.
+
+    ``baseline_window`` is a stretch of normal operation to learn from; ``incident_window`` is the
+    stretch to explain; ``alarm`` is the symptom node (``entity:metric``) that paged someone.
+    ``system`` optionally holds a system description (Atlas input format) for graph drafting, and
+    ``meta`` anything an adapter wants to keep (the upstream file names, the alarm's timestamp).
+    """
+
+    telemetry: Telemetry
+    baseline_window: TimeWindow
+    incident_window: TimeWindow
+    alarm: str | None = None
+    truth: GroundTruth | None = None
+    name: str = "incident"
+    description: str = ""
+    system: dict[str, Any] | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.telemetry, Telemetry):
+            raise TypeError(f"telemetry must be a Telemetry, got {type(self.telemetry).__name__}")
+        self.baseline_window = TimeWindow.of(self.baseline_window)
+        self.incident_window = TimeWindow.of(self.incident_window)
+        if self.alarm is not None:
+            self._check_node(self.alarm, "alarm")
+
+    def _check_node(self, node: str, what: str) -> None:
+        split_node(node)
+        nodes = self.telemetry.nodes()
+        if nodes and node not in nodes:
+            raise DataError(f"the {what} node {node!r} is not among the metrics of incident {self.name!r}",
+                            hint=_did_you_mean(node, nodes))
+
+    # -- windows -------------------------------------------------------------------------------
+    def set_incident_window(self, start: Any, end: Any | None = None) -> None:
+        """Move the incident window (the explorer's range selection calls this)."""
+        self.incident_window = TimeWindow.of(start) if end is None else TimeWindow(start, end)
+
+    def set_baseline_window(self, start: Any, end: Any | None = None) -> None:
+        self.baseline_window = TimeWindow.of(start) if end is None else TimeWindow(start, end)
+
+    def set_alarm(self, node: str) -> None:
+        self._check_node(node, "alarm")
+        self.alarm = node
+
+    def baseline(self) -> Telemetry:
+        """The telemetry inside the baseline window."""
+        return self.telemetry.window(self.baseline_window)
+
+    def abnormal(self) -> Telemetry:
+        """The telemetry inside the incident window."""
+        return self.telemetry.window(self.incident_window)
+
+    def aligned(
+        self, freq: Any, agg: Any, *, nodes: Any = None, fill: Any = None
+    ) -> tuple[AlignedMetrics, AlignedMetrics]:
+        """Baseline and incident metrics on the same grid (each anchored at its window's start)."""
+        base = self.telemetry.align(freq, agg, start=self.baseline_window.start, end=self.baseline_window.end,
+                                    nodes=nodes, fill=fill)
+        node_list = base.nodes if nodes is None else list(nodes)
+        inc = self.telemetry.align(freq, agg, start=self.incident_window.start, end=self.incident_window.end,
+                                   nodes=node_list, fill=fill)
+        return base, inc
+
+    # -- truth ---------------------------------------------------------------------------------
+    @property
+    def root_cause_entities(self) -> tuple[str, ...]:
+        return self.truth.root_cause_entities if self.truth else ()
+
+    @property
+    def root_cause_nodes(self) -> tuple[str, ...]:
+        return self.truth.root_cause_nodes if self.truth else ()
+
+    # -- persistence ---------------------------------------------------------------------------
+    def save(self, folder: Any, *, fmt: str = "parquet") -> Any:
+        """Write the incident to a folder that :func:`rcakit.telemetry.load_incident` reads back."""
+        from rcakit.telemetry.incident_io import save_incident
+
+        return save_incident(self, folder, fmt=fmt)
+
+    # -- display -------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "baseline_window": self.baseline_window.to_dict(),
+            "incident_window": self.incident_window.to_dict(),
+            "alarm": self.alarm,
+            "truth": self.truth.to_dict() if self.truth else None,
+            "meta": self.meta,
+            "telemetry": self.telemetry.summary(),
+        }
+
+    def __repr__(self) -> str:
+        return (f"Incident({self.name!r}, alarm={self.alarm!r}, baseline={self.baseline_window}, "
+                f"incident={self.incident_window}, truth={'yes' if self.truth else 'no'})")
+
+    def _repr_html_(self) -> str:
+        esc = html.escape
+        truth = "unknown"
+        if self.truth:
+            causes = ", ".join(self.truth.root_cause_nodes or self.truth.root_cause_entities) or "?"
+            truth = f"{causes}" + (f" ({self.truth.fault_type})" if self.truth.fault_type else "")
+        rows = [
+            ("alarm", self.alarm or "none set"),
+            ("baseline window", str(self.baseline_window)),
+            ("incident window", str(self.incident_window)),
+            ("ground truth", truth),
+        ]
+        if self.description:
+            rows.insert(0, ("description", self.description))
+        body = "".join(f"<tr><th style='text-align:left'>{esc(k)}</th><td style='text-align:left'>{esc(str(v))}</td></tr>"
+                       for k, v in rows)
+        return (f"<div><b>Incident</b> {esc(self.name)}<table>{body}</table>"
+                f"{self.telemetry._repr_html_()}</div>")

@@ -1,0 +1,107 @@
+"""The incident folder: rcakit's own on-disk form of an Incident.
+
+```
+incident.json     name, description, windows, alarm, truth (with the true graph's edges), meta
+metrics.parquet   the canonical long tables (or .csv.gz with fmt="csv")
+logs.parquet
+spans.parquet
+system.json       optional system description in the Atlas input format
+```
+Files are written atomically and deterministically (same incident, same bytes), so that sample data
+regenerates byte for byte.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from rcakit._io import atomic_write_bytes, atomic_write_json
+from rcakit.errors import DatasetLayoutError
+from rcakit.telemetry.incident import GroundTruth, Incident
+from rcakit.telemetry.model import Telemetry
+from rcakit.telemetry.report import LoadReport
+from rcakit.telemetry.window import TimeWindow
+
+__all__ = ["FORMAT_VERSION", "load_incident", "save_incident"]
+
+FORMAT_VERSION = 1
+_TABLES = ("metrics", "logs", "spans")
+
+
+def save_incident(incident: Incident, folder: str | Path, *, fmt: str = "parquet") -> Path:
+    if fmt not in {"parquet", "csv"}:
+        raise ValueError(f"fmt must be 'parquet' or 'csv', got {fmt!r}")
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    tel = incident.telemetry
+    written = []
+    for name, table in zip(_TABLES, (tel.metrics, tel.logs, tel.spans), strict=True):
+        if table.height == 0:
+            continue
+        if fmt == "parquet":
+            buffer = io.BytesIO()
+            table.write_parquet(buffer, compression="zstd", compression_level=19, statistics=False)
+            atomic_write_bytes(out / f"{name}.parquet", buffer.getvalue())
+            written.append(f"{name}.parquet")
+        else:
+            text = table.write_csv(datetime_format="%Y-%m-%dT%H:%M:%S%.9fZ")
+            atomic_write_bytes(out / f"{name}.csv.gz", gzip.compress(text.encode(), compresslevel=9, mtime=0))
+            written.append(f"{name}.csv.gz")
+    doc = {"rcakit_incident": FORMAT_VERSION, **incident.to_dict(), "files": written}
+    doc.pop("telemetry", None)
+    if incident.system is not None:
+        atomic_write_json(out / "system.json", incident.system)
+        doc["system"] = "system.json"
+    atomic_write_json(out / "incident.json", doc)
+    return out
+
+
+def load_incident(folder: str | Path) -> Incident:
+    """Read an incident folder written by :func:`save_incident` (or by hand in the same layout)."""
+    root = Path(folder)
+    meta_file = root / "incident.json"
+    if not meta_file.is_file():
+        raise DatasetLayoutError(
+            "not an rcakit incident folder: incident.json is missing", source=str(root),
+            hint="Point at a folder written by Incident.save() or rcakit.sim, or use a dataset adapter",
+        )
+    try:
+        doc = json.loads(meta_file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DatasetLayoutError(f"incident.json is not valid JSON: {exc.msg} at line {exc.lineno}",
+                                 source=str(meta_file)) from exc
+    version = doc.get("rcakit_incident")
+    if version != FORMAT_VERSION:
+        raise DatasetLayoutError(f"incident format version {version!r} is not supported (this rcakit reads {FORMAT_VERSION})",
+                                 source=str(meta_file), hint="Regenerate the folder with this version of rcakit")
+    report = LoadReport()
+    tables: dict[str, Any] = {}
+    for name in _TABLES:
+        parquet, csv = root / f"{name}.parquet", root / f"{name}.csv.gz"
+        if parquet.is_file():
+            tables[name] = pl.read_parquet(parquet)
+        elif csv.is_file():
+            tables[name] = pl.read_csv(csv, infer_schema_length=10000)
+    telemetry = Telemetry(tables.get("metrics"), tables.get("logs"), tables.get("spans"),
+                          source=str(root), report=report)
+    system = None
+    if doc.get("system"):
+        system = json.loads((root / doc["system"]).read_text(encoding="utf-8"))
+    truth = GroundTruth.from_dict(doc["truth"]) if doc.get("truth") else None
+    return Incident(
+        telemetry=telemetry,
+        baseline_window=TimeWindow.of(doc["baseline_window"]),
+        incident_window=TimeWindow.of(doc["incident_window"]),
+        alarm=doc.get("alarm"),
+        truth=truth,
+        name=doc.get("name", root.name),
+        description=doc.get("description", ""),
+        system=system,
+        meta=doc.get("meta") or {},
+    )
