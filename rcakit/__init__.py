@@ -6,7 +6,7 @@ review a causal graph (:mod:`rcakit.graph`), attribute the incident to root caus
 :mod:`rcakit.ui`, which imports the rest; nothing else imports a widget library.
 """
 
-from rcakit._progress import CancelToken, Cancelled, progress_enabled, set_progress
+from rcakit._progress import Cancelled, CancelToken, progress_enabled, set_progress
 from rcakit._version import __version__
 from rcakit.errors import DataError, DatasetLayoutError, GraphChangedError, RcakitError, SchemaError
 from rcakit.telemetry import GroundTruth, Incident, LoadReport, Telemetry, TimeWindow, load_incident

@@ -42,7 +42,7 @@ def progress(iterable: Iterable[T], *, total: int | None = None, desc: str = "")
     yield from tqdm(iterable, total=total, desc=desc, leave=False)
 
 
-class Cancelled(Exception):  # noqa: N818 - reads as an event, like KeyboardInterrupt
+class Cancelled(Exception):
     """Raised inside long work when its CancelToken was set."""
 
 

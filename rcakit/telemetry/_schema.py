@@ -230,9 +230,7 @@ def _coerce_numeric(df: pl.DataFrame, column: str, source: str, report: LoadRepo
             report.add(source, column, "set non-numbers to null", int(bad.sum()),
                        f"text that is not a number, first at row {first}: {cleaned[first]!r:.40}")
         series = numbers
-    elif series.dtype == pl.Boolean or series.dtype.is_numeric():
-        series = series.cast(pl.Float64)
-    elif series.dtype == pl.Null:
+    elif series.dtype == pl.Boolean or series.dtype.is_numeric() or series.dtype == pl.Null:
         series = series.cast(pl.Float64)
     else:
         raise DataError(f"cannot read a column of type {series.dtype} as numbers", source=source,
