@@ -1,0 +1,205 @@
+"""The offline report: LocaleXpert's Observation / Reasoning / Final answer, TAMO's expert sections, no LLM."""
+
+from __future__ import annotations
+
+from rcakit.report.document import Report, md_escape
+from rcakit.report.facts import ReportFacts
+
+__all__ = ["FAULT_PLAYBOOK", "template_report"]
+
+# What an SRE does about each kind of fault: (what it means, repair, prevention).
+FAULT_PLAYBOOK: dict[str, tuple[str, list[str], list[str]]] = {
+    "network_delay": (
+        "a network fault: packets to or from the component are delayed, so every call through it waits",
+        ["Check the component's network path (node NIC, CNI, service mesh sidecar) and recent network policy "
+         "or traffic-shaping changes; remove any tc/netem rule or chaos experiment still active.",
+         "Move the pod to a healthy node or restart its sidecar if the delay is local to one node."],
+        ["Alert on per-hop latency from traces, not only on end-to-end latency.",
+         "Set client timeouts and retries with budgets so a slow hop cannot stall its callers."],
+    ),
+    "cpu_contention": (
+        "a resource fault: the component is starved of CPU, so its requests queue and run slowly",
+        ["Find the co-located workload consuming CPU (top on the node, container CPU throttling counters) and "
+         "stop or move it.", "Raise the component's CPU request/limit or scale it out while the cause is removed."],
+        ["Set CPU requests that reflect real load and alert on CPU throttling.",
+         "Isolate latency-critical services from batch jobs (node pools, priority classes)."],
+    ),
+    "memory": (
+        "a memory fault: the component runs short of memory (garbage collection, swapping or OOM kills)",
+        ["Inspect memory usage and OOM-kill events; restart the leaking instance to restore service.",
+         "Capture a heap profile before restarting if the growth repeats."],
+        ["Alert on memory growth rate, not only on the limit.", "Load-test releases for leaks."],
+    ),
+    "configuration": (
+        "a configuration fault: a setting (such as a maximum batch size) changed how the component works",
+        ["Diff the component's configuration against the last known good version and roll back the change."],
+        ["Review configuration changes like code, with canaries and automatic rollback on latency regressions."],
+    ),
+    "gpu_throttling": (
+        "a hardware fault: the accelerator runs slower than usual (thermal or power throttling)",
+        ["Check GPU clocks, temperature and power draw; drain the node if the GPU keeps throttling."],
+        ["Monitor GPU power and clock speed (often unmeasured) and alert on sustained throttling."],
+    ),
+    "workload": (
+        "a load fault: more requests arrived than the system is sized for, so queues grew",
+        ["Scale out the saturated tier and shed or rate-limit non-critical traffic."],
+        ["Autoscale on queue length or utilization, and load-test for the peak you expect."],
+    ),
+    "error": (
+        "an error fault: the component fails requests (exceptions, crashes), and the errors reach its callers",
+        ["Read the component's error logs around the incident start; roll back the most recent deployment if "
+         "the errors began with it.", "Restart crashed instances and check their dependencies."],
+        ["Alert on error rate per service, and gate deployments on error budgets."],
+    ),
+    "latency": (
+        "a performance fault: the component itself became slower",
+        ["Profile the component during the slow period; check its dependencies' health and recent changes."],
+        ["Track per-service latency SLOs and alert on their burn rate."],
+    ),
+}
+
+_ALIASES = {
+    "network": "network_delay", "network_slowdown": "network_delay", "delay": "network_delay",
+    "cpu": "cpu_contention", "cpu_stress": "cpu_contention", "mem": "memory", "memory_leak": "memory",
+    "batch_size_misconfig": "configuration", "batch_misconfig": "configuration", "config": "configuration",
+    "gpu_throttle": "gpu_throttling", "workload_spike": "workload", "error_burst": "error",
+    "crash": "error", "exception": "error", "latency shift": "latency", "latency_shift": "latency",
+}
+
+
+def playbook_key(fault_type: str | None) -> str | None:
+    if not fault_type:
+        return None
+    key = fault_type.strip().lower().replace("-", "_")
+    if key in FAULT_PLAYBOOK:
+        return key
+    if key in _ALIASES:
+        return _ALIASES[key]
+    for alias, target in _ALIASES.items():
+        if alias in key:
+            return target
+    return None
+
+
+def _bullets(lines: list[str], empty: str) -> str:
+    return "\n".join(f"- {line}" for line in lines) if lines else f"- {empty}"
+
+
+def template_report(facts: ReportFacts) -> Report:
+    """The report built from the facts alone: deterministic, offline, no LLM."""
+    top = facts.top
+    esc = md_escape
+    alarm = f"`{facts.alarm}`" if facts.alarm else "the alarm"
+    sections: list[tuple[str, str]] = []
+
+    summary = [f"- **Incident:** {esc(facts.incident)}", f"- **Alarm:** {alarm}",
+               f"- **Incident window:** {facts.incident_window}", f"- **Baseline window:** {facts.baseline_window}"]
+    if top is not None:
+        summary.append(f"- **Most likely root cause:** `{top.name}` (score {top.score:.3g}; "
+                       f"confidence {facts.confidence()})")
+    if facts.fault_type:
+        summary.append(f"- **Fault type:** {esc(facts.fault_type)}")
+    if facts.description:
+        summary.append(f"- **About:** {esc(facts.description)}")
+    sections.append(("Summary", "\n".join(summary)))
+
+    # Observation: what the data showed, one line per symptom, then logs and traces.
+    obs = [_bullets([esc(s) for s in facts.symptoms[:12]], "No metric anomaly was detected against the baseline.")]
+    if facts.log_context:
+        obs.append("\nLog evidence (quoted as data):\n\n```text\n" + "\n".join(_fence_safe(x) for x in facts.log_context[:8])
+                   + "\n```")
+    if facts.trace_context:
+        obs.append("\nTrace evidence:\n\n" + _bullets([esc(t) for t in facts.trace_context[:6]], ""))
+    sections.append(("Observation", "\n".join(obs)))
+
+    # Reasoning: how the ranking follows from the graph and the scores.
+    reasoning: list[str] = []
+    if facts.method:
+        reasoning.append(f"Root causes were ranked with {esc(facts.method)}.")
+    if facts.graph_summary:
+        reasoning.append(esc(facts.graph_summary))
+    if top is not None:
+        if top.path_to_alarm:
+            path = " → ".join(f"`{p}`" for p in top.path_to_alarm)
+            reasoning.append(f"The top candidate reaches the alarm along {path}: its change propagates downstream "
+                             "to the symptom, while the nodes on the path are explained by it.")
+        if len(facts.causes) > 1:
+            others = ", ".join(f"`{c.name}` ({c.score:.3g})" for c in facts.causes[1:4])
+            reasoning.append(f"Other candidates score lower: {others}.")
+    if facts.fault_type_evidence:
+        reasoning.append("The fault type follows from: " + "; ".join(esc(e) for e in facts.fault_type_evidence) + ".")
+    if facts.unmeasured_suspects:
+        reasoning.append("Unmeasured metrics lie on the causal paths: "
+                         + "; ".join(esc(u) for u in facts.unmeasured_suspects) + ".")
+    sections.append(("Reasoning", "\n\n".join(reasoning) or "No ranking was computed."))
+
+    # Final answer.
+    if top is not None:
+        final = [f"**Root cause:** `{top.name}`" + (f" (entity `{top.entity}`)" if top.entity and top.entity != top.name else "")]
+        if facts.related_entities:
+            final.append("**Related entities:** " + ", ".join(f"`{e}`" for e in facts.related_entities[:8]))
+        if facts.fault_type:
+            final.append(f"**Fault type:** {esc(facts.fault_type)}")
+        final.append(f"**Confidence:** {facts.confidence()}")
+    else:
+        final = ["No root cause could be ranked from the data given."]
+    sections.append(("Final answer", "\n\n".join(final)))
+
+    # TAMO's expert sections: analysis, type and level, repair and prevention.
+    key = playbook_key(facts.fault_type)
+    meaning, repair, prevent = FAULT_PLAYBOOK.get(key, ("", [], [])) if key else ("", [], [])
+    if top is not None:
+        analysis = f"`{top.name}` changed first in the causal order and explains the change at {alarm}."
+        if meaning:
+            analysis += f" The signature is that of {meaning}."
+    else:
+        analysis = "Not enough evidence to name a root cause."
+    sections.append(("Root-cause analysis", analysis))
+    level = _failure_level(facts)
+    sections.append(("Type and level of failure",
+                     f"{esc(facts.fault_type or 'Unknown type')}; level: {level}."))
+    if not repair:
+        repair = ["Inspect the top-ranked component's recent deployments, configuration and resource usage.",
+                  "Compare its logs in the incident window with the baseline window."]
+        prevent = ["Add an alert on the top-ranked metric so this starts paging earlier next time."]
+    sections.append(("Repair", _bullets(repair, "")))
+    sections.append(("Prevention", _bullets(prevent, "")))
+
+    # What we could not see (LocaleXpert III-D).
+    missing = facts.modalities_missing
+    if missing:
+        limits = {
+            "metrics": "no metrics: resource saturation cannot be checked",
+            "logs": "no logs: errors and exceptions are judged from metrics only, and fault types involving errors are less certain",
+            "traces": "no traces: the call graph comes from configuration or knowledge, and per-hop latency cannot be confirmed",
+        }
+        text = "\n".join(f"- {limits[m]}" for m in missing)
+        text += f"\n\nConfidence is therefore {facts.confidence()}."
+    else:
+        text = "Metrics, logs and traces were all available."
+    sections.append(("Data and its limits", text))
+
+    if facts.truth:
+        truth = facts.truth
+        sections.append(("Ground truth (evaluation data)",
+                         f"Known root cause: {', '.join(f'`{c}`' for c in truth.get('root_cause', []))}; "
+                         f"fault type: {esc(truth.get('fault_type') or 'unknown')}."))
+
+    title = f"Incident report: {facts.incident}"
+    return Report(title=title, sections=sections, facts=facts, writer="template (offline)")
+
+
+def _failure_level(facts: ReportFacts) -> str:
+    if not facts.alarm:
+        return "unknown"
+    entity = facts.alarm.split(":", 1)[0].lower()
+    front = any(word in entity for word in ("front", "client", "website", "petsite", "gateway", "ui"))
+    scope = "user-facing (the alarm is on the entry point)" if front else "service-level"
+    if facts.related_entities and len(facts.related_entities) >= 3:
+        scope += f"; {len(facts.related_entities)} related entities on the propagation paths"
+    return scope
+
+
+def _fence_safe(line: str) -> str:
+    """Log lines are data: keep them inside the fence whatever they contain."""
+    return line.replace("```", "ˋˋˋ")[:400]

@@ -1,0 +1,55 @@
+"""The offline report: its structure, its confidence statement, and escaping of hostile names."""
+
+from __future__ import annotations
+
+from rcakit.report import Cause, ReportFacts, template_report
+
+
+def _facts(**kw) -> ReportFacts:
+    base = dict(
+        incident="checkout slow", alarm="frontend:latency_p90", baseline_window="b", incident_window="i",
+        modalities_present=["metrics", "logs", "traces"],
+        causes=[Cause("ts-order-service", 0.8, entity="ts-order-service",
+                      path_to_alarm=["ts-order-service:latency", "frontend:latency_p90"]),
+                Cause("ts-auth-service", 0.1, entity="ts-auth-service")],
+        method="distribution change", fault_type="network_delay",
+        symptoms=["ts-order-service latency rose by 320 % (level shift up) from 11:52"],
+        log_context=["ERROR timeout calling ts-order-service"],
+    )
+    base.update(kw)
+    return ReportFacts(**base)
+
+
+def test_template_has_the_story_sections_and_names_the_cause() -> None:
+    report = template_report(_facts())
+    headings = [h for h, _ in report.sections]
+    for needed in ("Observation", "Reasoning", "Final answer", "Root-cause analysis", "Type and level of failure",
+                   "Repair", "Prevention", "Data and its limits"):
+        assert needed in headings
+    assert "ts-order-service" in report.section("Final answer")
+    assert "network" in report.section("Repair").lower()
+    assert report.facts.confidence() == "high"
+    assert report.writer.startswith("template")
+
+
+def test_missing_modalities_lower_confidence_and_are_named() -> None:
+    facts = _facts(modalities_present=["metrics"],
+                   causes=[Cause("a", 0.5), Cause("b", 0.4)])
+    report = template_report(facts)
+    limits = report.section("Data and its limits")
+    assert "no logs" in limits and "no traces" in limits
+    assert facts.confidence() == "low"
+
+
+def test_hostile_names_and_log_lines_are_shown_not_run(tmp_path) -> None:
+    evil = "<script>alert(1)</script>"
+    facts = _facts(incident=evil, causes=[Cause(evil, 1.0, entity=evil)], log_context=[f"```\n{evil}"],
+                   symptoms=[f"{evil} went up"])
+    report = template_report(facts)
+    page = report.to_html()
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;" in page
+    out = report.save(tmp_path / "r.html")
+    assert "<script>alert" not in out.read_text()
+    md = report.save(tmp_path / "r.md").read_text()
+    assert md.startswith("# Incident report")
