@@ -253,14 +253,17 @@ def _coerce_strings(df: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
 
 
 def _check_entities(df: pl.DataFrame, source: str, report: LoadReport, column: str = "entity") -> pl.DataFrame:
-    entity = df.get_column(column)
-    missing = entity.is_null() | (entity.str.strip_chars() == "")
-    if missing.any():
+    # Entities repeat across millions of rows: check the distinct names, touch rows only on a problem.
+    names = df.get_column(column).unique()
+    bad_names = names.is_null() | (names.str.strip_chars() == "")
+    if bad_names.any():
+        entity = df.get_column(column)
+        missing = entity.is_null() | (entity.str.strip_chars() == "")
         row = int(missing.arg_max() or 0)
         raise DataError("an entity name is empty", source=source, column=column, row=row,
                         hint="Every row needs the component it belongs to; fill or remove that row")
-    colon = entity.str.contains(NODE_SEPARATOR, literal=True)
-    if colon.any():
+    if names.str.contains(NODE_SEPARATOR, literal=True).any():
+        colon = df.get_column(column).str.contains(NODE_SEPARATOR, literal=True)
         report.add(source, column, "replaced ':' in entity names by '_'", int(colon.sum()),
                    "':' separates entity and metric in node names (entity:metric)")
         df = df.with_columns(pl.col(column).str.replace_all(NODE_SEPARATOR, "_", literal=True))
