@@ -1,0 +1,434 @@
+"""``LLMSuggester``: Atlas's language-model agents asking, for each candidate pair, which metric drives which.
+
+Each component is an agent (Atlas 4.2): the system prompt tells the model it *is* that component and
+what its job is; the user prompt gives the two metrics with their descriptions and how the other
+component relates (same component, the next service invoked, a resource used), then three options
+(this metric drives that one, no direct influence, that one drives this one), asks to think step by
+step and to put the letter alone on the last line (Appendix B).
+
+Every pair is asked ``n_votes`` times with the options reordered (the cyclic shifts of the three
+options, then of the mirrored order), the answers are counted and the majority wins; the whole
+distribution is kept in ``Proposal.votes`` and the confidence is the winner's share. An answer whose
+last line is not exactly one option letter is asked again (``parse_retries`` times) and otherwise
+counts as an abstain.
+
+Questions are built from what the metrics *mean*, never from replica names: ``GPU_3`` is asked as
+``GPU``, so GPU_0..GPU_7 share one question and one cache entry (Atlas's semantic cache). The cache
+key holds the component templates and kinds, descriptions, metric names and descriptions, the
+relation, the option order, the model and :data:`PROMPT_VERSION`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from rcakit.errors import DataError
+from rcakit.graph.proposal import CandidatePair, Proposal, Provenance, Verdict
+from rcakit.graph.system import Component, ComponentKind, InteractionKind, SystemModel, template_of
+from rcakit.llm import Estimate, LLMClient, LLMNotConfigured, estimate_message_tokens, offline_reason
+
+if TYPE_CHECKING:
+    from rcakit._progress import CancelToken
+
+__all__ = ["PROMPT_VERSION", "LLMSuggester", "Question", "build_question", "parse_choice"]
+
+PROMPT_VERSION = "atlas-b.1"
+LETTERS = ("A", "B", "C")
+REMINDER = ("Your last line was not a single option letter. Please answer again: think step by step, then put "
+            "only one letter from [A, B, C] as the only content of the last line.")
+MAX_RATIONALE = 800
+
+
+class _Option(StrEnum):
+    FORWARD = "forward"    # the agent's metric drives the other metric
+    NONE = "none"          # no direct influence
+    BACKWARD = "backward"  # the other metric drives the agent's metric
+
+
+_F, _N, _B = _Option.FORWARD, _Option.NONE, _Option.BACKWARD
+# Cyclic shifts put every option once in every place (a Latin square over three votes); the mirrored
+# order follows for votes four to six.
+ORDERS: tuple[tuple[_Option, _Option, _Option], ...] = (
+    (_F, _N, _B), (_N, _B, _F), (_B, _F, _N),
+    (_F, _B, _N), (_B, _N, _F), (_N, _F, _B),
+)
+
+_LAST_LINE = re.compile(
+    r"^[*_`\s]*(?:(?i:(?:final\s+)?answer|option|choice)\s*[:\-]?\s*)?[*_`\s]*\(?([ABC])\)?[*_`\s]*\.?[*_`\s]*$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def parse_choice(text: str) -> str | None:
+    """The option letter on the last non-empty line, or None when that line is anything else.
+
+    Accepts ``C``, ``C.``, ``(C)``, ``**C**``, ``Answer: C``; rejects ``C or A``, ``I pick C``, a line
+    of prose, an empty answer.
+    """
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    if not lines:
+        return None
+    match = _LAST_LINE.match(lines[-1])
+    return match.group(1) if match else None
+
+
+def _reasoning(text: str) -> str:
+    lines = [line for line in (text or "").splitlines()]
+    while lines and not lines[-1].strip():
+        lines.pop()
+    body = "\n".join(lines[:-1]).strip() if lines else ""
+    if len(body) > MAX_RATIONALE:
+        body = body[: MAX_RATIONALE - 1].rstrip() + "…"
+    return body
+
+
+def _clean(text: str, limit: int = 600) -> str:
+    """Names and descriptions are data: one line, no control characters, bounded length."""
+    text = _CONTROL.sub(" ", str(text or ""))
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text
+
+
+def _name(text: str) -> str:
+    return _clean(text, 120).replace('"', "'")
+
+
+def _sentence(text: str) -> str:
+    return _clean(text).rstrip(" .")
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question as the model sees it; everything in it is meaning, nothing is a replica's name.
+
+    ``metric``/``other_metric`` belong to the agent and to the other component (the agent again when
+    ``relation`` is ``"same"``); ``order`` is the order of the three options; ``sample`` tells apart
+    repeated questions with the same order (more than six votes).
+    """
+
+    agent: str
+    agent_kind: str
+    agent_description: str
+    relation: str  # "same", "invokes", "uses" or "interacts" (agent -> other)
+    other: str
+    other_kind: str
+    other_description: str
+    metric: str
+    metric_description: str
+    other_metric: str
+    other_metric_description: str
+    order: tuple[str, str, str]
+    sample: int = 0
+
+    def semantic(self) -> dict[str, Any]:
+        return {
+            "agent": {"template": self.agent, "kind": self.agent_kind, "description": self.agent_description},
+            "other": {"template": self.other, "kind": self.other_kind, "description": self.other_description},
+            "relation": self.relation,
+            "metrics": [[self.metric, self.metric_description], [self.other_metric, self.other_metric_description]],
+            "order": list(self.order),
+            "sample": self.sample,
+        }
+
+    def _option_text(self, option: str) -> str:
+        who = "you" if self.relation == "same" else self.other
+        if option == _Option.FORWARD:
+            return f'A change in "{self.metric}" of you directly causes a change in "{self.other_metric}" of {who}.'
+        if option == _Option.BACKWARD:
+            return f'A change in "{self.other_metric}" of {who} directly causes a change in "{self.metric}" of you.'
+        return ("These two metrics do not directly influence each other, even if they might be correlated "
+                "through other components in the system.")
+
+    def messages(self) -> list[dict[str, str]]:
+        job = f" and your job is: {self.agent_description}." if self.agent_description else "."
+        system = (f"You are a {self.agent_kind} named {self.agent} in a software system{job} You are about to "
+                  "figure out the causal relationship between a metric of you and a metric of another system "
+                  "component.")
+        parts: list[str] = []
+        other_job = f", whose job is: {self.other_description}." if self.other_description else "."
+        if self.relation == "invokes":
+            parts.append(f"{self.other} is the next service that requests will invoke after you finish "
+                         f"processing them{other_job}")
+            owner = "the next service"
+        elif self.relation == "uses":
+            what = f", which is: {self.other_description}." if self.other_description else "."
+            parts.append(f"{self.other} is a resource that you use{what}")
+            owner = "the resource"
+        elif self.relation == "interacts":
+            parts.append(f"{self.other} is a {self.other_kind} that directly interacts with you{other_job}")
+            owner = self.other
+        else:
+            owner = "you"
+        means = f" and it means {self.metric_description}." if self.metric_description else "."
+        parts.append(f"{self.metric} is a metric of you{means}")
+        other_means = f" and it means {self.other_metric_description}." if self.other_metric_description else "."
+        if owner == "you":
+            parts.append(f"{self.other_metric} is another metric of you{other_means}")
+        else:
+            parts.append(f"{self.other_metric} is a metric of {owner}{other_means}")
+        parts.append("If we can only choose one, which of the following cause-and-effect relationship is more likely?")
+        user = " ".join(parts) + "\n"
+        for letter, option in zip(LETTERS, self.order):
+            user += f"{letter}. {self._option_text(option)}\n"
+        user += ("Please think step by step to make sure that you have the right answer. Please select from one "
+                 "of the following options: [A, B, C] as the final answer. Put it as the only content in the "
+                 "last line.")
+        return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+    def option_of(self, letter: str) -> str:
+        return self.order[LETTERS.index(letter)]
+
+
+@dataclass(frozen=True)
+class _Framing:
+    """How a pair is asked: who the agent is, and whether the agent's metric is the pair's ``b``."""
+
+    agent: Component
+    other: Component
+    relation: str
+    metric: tuple[str, str]
+    other_metric: tuple[str, str]
+    flipped: bool
+
+
+def _component(system: SystemModel, entity: str) -> Component:
+    comp = system.components.get(entity)
+    return comp if comp is not None else Component(entity)
+
+
+def _metric(system: SystemModel, node: str) -> tuple[str, str]:
+    metric = node.partition(":")[2]
+    info = system.metrics.get(node)
+    return (_name(metric), _sentence(info.description) if info is not None else "")
+
+
+def _frame(pair: CandidatePair, system: SystemModel) -> _Framing:
+    for node in (pair.a, pair.b):
+        if ":" not in node:
+            raise DataError(f"candidate pair node {node!r} is not an 'entity:metric' name",
+                            hint="Build pairs from SystemModel.nodes()")
+    ea, eb = pair.a.split(":", 1)[0], pair.b.split(":", 1)[0]
+    ma, mb = _metric(system, pair.a), _metric(system, pair.b)
+    if ea == eb:
+        comp = _component(system, ea)
+        # Put the two metrics in a fixed order, so that (a, b) and (b, a) are one question.
+        if (ma[0], ma[1]) <= (mb[0], mb[1]):
+            return _Framing(comp, comp, "same", ma, mb, False)
+        return _Framing(comp, comp, "same", mb, ma, True)
+    forward = [i for i in system.interactions if i.source == ea and i.target == eb]
+    backward = [i for i in system.interactions if i.source == eb and i.target == ea]
+    ca, cb = _component(system, ea), _component(system, eb)
+    if forward:
+        return _Framing(ca, cb, forward[0].kind.value, ma, mb, False)
+    if backward:
+        return _Framing(cb, ca, backward[0].kind.value, mb, ma, True)
+    relation = (pair.relation or "").lower()
+    if relation in (InteractionKind.INVOKES.value, InteractionKind.USES.value):
+        return _Framing(ca, cb, relation, ma, mb, False)
+    if relation.endswith("_by") or relation in ("invoked", "used", "called_by"):
+        kind = InteractionKind.USES.value if relation.startswith("use") else InteractionKind.INVOKES.value
+        return _Framing(cb, ca, kind, mb, ma, True)
+    return _Framing(ca, cb, "interacts", ma, mb, False)
+
+
+def _kind_word(comp: Component) -> str:
+    return {ComponentKind.REQUEST: "request", ComponentKind.RESOURCE: "resource"}.get(comp.kind, "service")
+
+
+def build_question(pair: CandidatePair, system: SystemModel, vote: int = 0) -> tuple[Question, bool]:
+    """The question asked for ``pair`` at vote number ``vote``, and whether its agent's metric is ``pair.b``."""
+    f = _frame(pair, system)
+    q = Question(
+        agent=_name(f.agent.template or template_of(f.agent.name)), agent_kind=_kind_word(f.agent),
+        agent_description=_sentence(f.agent.description), relation=f.relation,
+        other=_name(f.other.template or template_of(f.other.name)) if f.relation != "same" else "",
+        other_kind=_kind_word(f.other) if f.relation != "same" else "",
+        other_description=_sentence(f.other.description) if f.relation != "same" else "",
+        metric=f.metric[0], metric_description=f.metric[1],
+        other_metric=f.other_metric[0], other_metric_description=f.other_metric[1],
+        order=tuple(o.value for o in ORDERS[vote % len(ORDERS)]),  # type: ignore[arg-type]
+        sample=vote // len(ORDERS),
+    )
+    return q, f.flipped
+
+
+@dataclass(frozen=True)
+class _Answer:
+    option: str | None  # forward / none / backward, None for an abstain
+    rationale: str
+    cached: bool
+    calls: int
+
+
+class LLMSuggester:
+    """Suggest causal edges by asking a language model, Atlas style (see the module docstring).
+
+    ``client`` is an :class:`~rcakit.llm.LLMClient`; with None it is built from the environment, and
+    :meth:`suggest` raises :class:`~rcakit.llm.LLMNotConfigured` when nothing is configured (use the
+    systems-knowledge suggester offline). ``n_votes`` is how often each pair is asked (3 or 5 are
+    sensible); ``parse_retries`` how often an unparseable answer is asked again.
+    """
+
+    provenance = Provenance.LLM
+
+    def __init__(self, client: LLMClient | None = None, *, n_votes: int = 3, parse_retries: int = 1) -> None:
+        if int(n_votes) < 1:
+            raise ValueError(f"n_votes must be at least 1, got {n_votes}")
+        if int(parse_retries) < 0:
+            raise ValueError(f"parse_retries must be >= 0, got {parse_retries}")
+        if client is None:
+            client = LLMClient.from_env()
+        self.client = client
+        self.n_votes = int(n_votes)
+        self.parse_retries = int(parse_retries)
+        self.name = f"llm:{client.config.model}" if client is not None else "llm"
+        self.last_estimate: Estimate | None = None
+
+    def __repr__(self) -> str:
+        return f"LLMSuggester(model={self.client.config.model if self.client else None!r}, n_votes={self.n_votes})"
+
+    # -- planning --------------------------------------------------------------------------------
+    def _plan(self, pairs: Sequence[CandidatePair], system: SystemModel
+              ) -> tuple[list[list[tuple[str, bool]]], dict[str, Question]]:
+        """Per pair, the (key, flipped) of each vote; and the unique questions by key."""
+        per_pair: list[list[tuple[str, bool]]] = []
+        unique: dict[str, Question] = {}
+        for pair in pairs:
+            row = []
+            for vote in range(self.n_votes):
+                q, flipped = build_question(pair, system, vote)
+                key = self._key(q)
+                unique.setdefault(key, q)
+                row.append((key, flipped))
+            per_pair.append(row)
+        return per_pair, unique
+
+    def _key(self, q: Question) -> str:
+        if self.client is not None:
+            return self.client.key_for(q.semantic(), PROMPT_VERSION)
+        from rcakit.llm import cache_key
+
+        return cache_key(q.semantic(), model="", prompt_version=PROMPT_VERSION)
+
+    def dry_run(self, pairs: Sequence[CandidatePair], system: SystemModel) -> Estimate:
+        """How many calls and prompt tokens :meth:`suggest` will spend on these pairs, without sending any.
+
+        Counts questions after semantic de-duplication and the cache; assumes each answer parses
+        (``max_calls`` allows for every answer being asked again).
+        """
+        pairs = list(pairs)
+        _, unique = self._plan(pairs, system)
+        cached = 0
+        prompt_tokens = 0
+        for q in unique.values():
+            if self.client is not None and self.client.is_cached(q.semantic(), PROMPT_VERSION):
+                cached += 1
+            else:
+                prompt_tokens += estimate_message_tokens(q.messages())
+        calls = len(unique) - cached
+        out = self.client.config.max_output_tokens if self.client is not None else 0
+        return Estimate(calls=calls, prompt_tokens=prompt_tokens, max_completion_tokens=calls * out,
+                        questions=len(pairs) * self.n_votes, unique=len(unique), cached=cached,
+                        max_calls=calls * (1 + self.parse_retries), pairs=len(pairs),
+                        model=self.client.config.model if self.client is not None else "")
+
+    # -- asking ----------------------------------------------------------------------------------
+    def _ask(self, q: Question) -> _Answer:
+        client = self.client
+        if client is None:
+            raise LLMNotConfigured("no language model client")
+        messages = q.messages()
+        semantic = q.semantic()
+        calls = 0
+        cached = True
+        text = ""
+        for attempt in range(self.parse_retries + 1):
+            if attempt == 0:
+                result = client.chat(messages, cache_key=semantic, prompt_version=PROMPT_VERSION)
+            else:
+                followup = [*messages, {"role": "assistant", "content": text}, {"role": "user", "content": REMINDER}]
+                result = client.chat(followup, cache_key={**semantic, "reask": attempt},
+                                          prompt_version=PROMPT_VERSION)
+            calls += 0 if result.cached else 1
+            cached = cached and result.cached
+            text = result.text
+            letter = parse_choice(text)
+            if letter is not None:
+                return _Answer(q.option_of(letter), _reasoning(text), cached, calls)
+        return _Answer(None, _reasoning(text) or _clean(text, MAX_RATIONALE), cached, calls)
+
+    def suggest(
+        self,
+        pairs: Sequence[CandidatePair],
+        system: SystemModel,
+        *,
+        on_progress: Callable[[int, int], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> list[Proposal]:
+        """One :class:`Proposal` per pair, in order, with the vote distribution and the model's reasoning.
+
+        Checks the budget against a dry run first (raising :class:`~rcakit.llm.BudgetExceeded` before
+        any call), then asks each unique question once on the client's thread pool. Answers land in
+        the cache as they arrive, so an interrupted run resumes where it stopped.
+        """
+        if self.client is None:
+            raise LLMNotConfigured((offline_reason() or "no language model configured")
+                                   + "; pass LLMSuggester(client=LLMClient(...)) or use the knowledge suggester")
+        pairs = list(pairs)
+        if not pairs:
+            return []
+        estimate = self.dry_run(pairs, system)
+        self.last_estimate = estimate
+        self.client.check_budget(estimate)
+        per_pair, unique = self._plan(pairs, system)
+        keys = list(unique)
+        answers = dict(zip(keys, self.client.map(self._ask, [unique[k] for k in keys], on_progress=on_progress,
+                                                 cancel=cancel, desc="LLM suggestions")))
+        proposals = []
+        for pair, row in zip(pairs, per_pair):
+            proposals.append(self._combine(pair, row, answers, unique))
+        return proposals
+
+    def _combine(self, pair: CandidatePair, row: list[tuple[str, bool]], answers: dict[str, _Answer],
+                 unique: dict[str, Question]) -> Proposal:
+        votes = {Verdict.A_CAUSES_B.value: 0, Verdict.B_CAUSES_A.value: 0, Verdict.NO_EDGE.value: 0,
+                 Verdict.ABSTAIN.value: 0}
+        reasons: dict[str, str] = {}
+        for key, flipped in row:
+            answer = answers[key]
+            if answer.option is None:
+                verdict = Verdict.ABSTAIN
+            elif answer.option == _Option.NONE:
+                verdict = Verdict.NO_EDGE
+            elif (answer.option == _Option.FORWARD) != flipped:
+                verdict = Verdict.A_CAUSES_B
+            else:
+                verdict = Verdict.B_CAUSES_A
+            votes[verdict.value] += 1
+            if answer.rationale and verdict.value not in reasons:
+                reasons[verdict.value] = answer.rationale
+        decided = {k: v for k, v in votes.items() if k != Verdict.ABSTAIN.value and v > 0}
+        top = max(decided.values()) if decided else 0
+        leaders = [k for k, v in decided.items() if v == top]
+        if len(leaders) == 1:
+            verdict = Verdict(leaders[0])
+            confidence = top / len(row)
+        else:  # all abstained, or a tie: no majority
+            verdict = Verdict.ABSTAIN
+            confidence = 0.0
+        q = unique[row[0][0]]
+        rationale = reasons.get(verdict.value, "")
+        if verdict is Verdict.ABSTAIN and not rationale:
+            rationale = ("no majority: " + ", ".join(f"{k}={v}" for k, v in votes.items() if v)) if decided else \
+                "no answer could be parsed"
+        return Proposal(
+            a=pair.a, b=pair.b, verdict=verdict, provenance=Provenance.LLM, confidence=confidence, votes=votes,
+            rationale=rationale, rule=None, suggester=self.name,
+            evidence={"model": self.client.config.model if self.client else "", "prompt_version": PROMPT_VERSION,
+                      "asked_as": q.agent + (f" / {q.other}" if q.other else ""), "relation": q.relation},
+        )
