@@ -1,0 +1,605 @@
+"""``ReviewSession``: a human reviewing a causal draft, one decision at a time (Atlas section 4.6).
+
+The session holds a :class:`~rcakit.graph.draft.CausalDraft` and every decision taken on it (accept,
+reject, reverse, add, forbid, require, skip, rediscover) with its time and an optional reason. Each
+decision records exactly what it changed, so undo and redo are exact; after every decision the whole
+session (draft, decision log, undo and redo stacks, the queue of suspicious edges and the position
+in it) is written atomically to a JSON file beside the notebook, so a kernel crash loses nothing and
+:meth:`ReviewSession.open` restores the review as it was. Views (the GraphReviewer widget, an
+attribution panel) :meth:`~ReviewSession.subscribe` to be told when the graph changes.
+
+Nothing here imports a widget library.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import html
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from rcakit._io import atomic_write_json
+from rcakit.errors import DataError
+from rcakit.graph.draft import CausalDraft, DraftEdge, DraftNode, EdgeStatus
+from rcakit.graph.proposal import Provenance
+from rcakit.review import _ranking
+
+__all__ = [
+    "SESSION_SUFFIX",
+    "Decision",
+    "DecisionKind",
+    "QueueItem",
+    "ReviewEvent",
+    "ReviewSession",
+    "default_session_path",
+]
+
+FORMAT_VERSION = 1
+SESSION_SUFFIX = ".rcakit-review.json"
+_log = logging.getLogger(__name__)
+Edge = tuple[str, str]
+
+
+class DecisionKind(StrEnum):
+    ACCEPT = "accept"
+    REJECT = "reject"
+    REVERSE = "reverse"
+    ADD = "add"
+    FORBID = "forbid"
+    REQUIRE = "require"
+    SKIP = "skip"
+    REDISCOVER = "rediscover"
+
+
+@dataclass
+class Decision:
+    """One decision and the exact changes it made (``changes`` lists before/after states)."""
+
+    id: int
+    kind: DecisionKind
+    edge: Edge | None
+    time: str
+    reason: str = ""
+    changes: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind.value, "edge": list(self.edge) if self.edge else None,
+                "time": self.time, "reason": self.reason, "changes": self.changes}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Decision:
+        edge = tuple(data["edge"]) if data.get("edge") else None
+        return cls(int(data["id"]), DecisionKind(data["kind"]), edge, data["time"],  # type: ignore[arg-type]
+                   data.get("reason", ""), list(data.get("changes") or []))
+
+    def describe(self) -> str:
+        what = f"{self.edge[0]} -> {self.edge[1]}" if self.edge else ""
+        return f"{self.kind.value} {what}".strip() + (f" ({self.reason})" if self.reason else "")
+
+
+@dataclass
+class QueueItem:
+    """A suspicious edge offered for review: what validation said, and what the reviewer did (``done``)."""
+
+    edge: Edge
+    kind: str
+    score: float
+    reasons: list[str] = field(default_factory=list)
+    evidence: dict[str, Any] = field(default_factory=dict)
+    done: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"edge": list(self.edge), "kind": self.kind, "score": float(self.score), "reasons": list(self.reasons),
+                "evidence": json.loads(json.dumps(self.evidence, default=_plain)), "done": self.done}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> QueueItem:
+        return cls(tuple(data["edge"]), data["kind"], float(data["score"]),  # type: ignore[arg-type]
+                   list(data.get("reasons") or []), dict(data.get("evidence") or {}), data.get("done"))
+
+    @classmethod
+    def of(cls, suspect: Any) -> QueueItem:
+        return cls(tuple(suspect.edge), str(suspect.kind), float(suspect.score), list(suspect.reasons),  # type: ignore[arg-type]
+                   dict(suspect.evidence or {}))
+
+
+@dataclass(frozen=True)
+class ReviewEvent:
+    """What a subscriber is told: the kind of change, the decision if any, and whether edges changed."""
+
+    kind: str
+    decision: Decision | None
+    graph_changed: bool
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _plain(obj: Any) -> Any:
+    return obj.item() if hasattr(obj, "item") else str(obj)
+
+
+def default_session_path(draft: CausalDraft, folder: str | Path | None = None) -> Path:
+    """``<name>.rcakit-review.json`` in ``folder`` (the notebook's working directory by default).
+
+    The name is the draft's ``meta["name"]`` (or ``meta["incident"]``), else the alarm node, else
+    ``review``; characters unsafe in file names become ``-``.
+    """
+    raw = str(draft.meta.get("name") or draft.meta.get("incident") or draft.alarm or "review")
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", raw).strip("-.") or "review"
+    return Path(folder or Path.cwd()) / f"{slug[:80]}{SESSION_SUFFIX}"
+
+
+class ReviewSession:
+    """A review of ``draft``: decisions with undo/redo, a queue of suspicious edges, autosave, export.
+
+    ``path`` is the autosave file (default :func:`default_session_path`); ``autosave=False`` keeps the
+    session in memory only. ``data`` (a wide frame with one column per node) feeds validation and
+    :meth:`rediscover`; it is not written to the session file, pass it again to :meth:`open`.
+    """
+
+    def __init__(
+        self,
+        draft: CausalDraft,
+        *,
+        path: str | Path | None = None,
+        data: Any = None,
+        alarm: str | None = None,
+        autosave: bool = True,
+    ) -> None:
+        if not isinstance(draft, CausalDraft):
+            raise DataError(f"ReviewSession needs a CausalDraft, got {type(draft).__name__}",
+                            hint="Build one with rcakit.graph.draft_graph(...) or CausalDraft.from_graph(graph)")
+        self.draft = draft
+        if alarm is not None:
+            if alarm not in draft.nodes:
+                raise DataError(f"alarm node {alarm!r} is not in the draft",
+                                hint=f"Pick one of its {len(draft.nodes)} nodes, e.g. {next(iter(draft.nodes), '')!r}")
+            draft.alarm = alarm
+        self.data = data
+        self.autosave = autosave
+        self.path: Path | None = Path(path) if path is not None else (default_session_path(draft) if autosave else None)
+        self.created = _now()
+        self.history: list[dict[str, Any]] = []
+        self.undo_stack: list[Decision] = []
+        self.redo_stack: list[Decision] = []
+        self.forbidden: set[Edge] = set()
+        self.required: set[Edge] = set()
+        self.skipped: set[Edge] = set()
+        self.queue: list[QueueItem] = []
+        self.cursor = 0
+        self.ranking = "none"
+        self._next_id = 1
+        self._subscribers: list[Callable[[ReviewEvent], Any]] = []
+        self._save()
+
+    # -- decisions ---------------------------------------------------------------------------------
+    @property
+    def decisions(self) -> list[Decision]:
+        """The decisions in force, oldest first (undone ones sit on :attr:`redo_stack`)."""
+        return list(self.undo_stack)
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self.undo_stack)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self.redo_stack)
+
+    def accept(self, source: str, target: str, *, reason: str = "") -> Decision:
+        """Keep ``source -> target``; an edge offered as *missing* is added."""
+        def act() -> None:
+            if self.draft.has_edge(source, target):
+                self.draft.set_status(source, target, EdgeStatus.ACCEPTED)
+            else:
+                self._check_nodes(source, target)
+                self.draft.add_edge(source, target, status=EdgeStatus.ACCEPTED, provenance=Provenance.HUMAN,
+                                    confidence=1.0, rationale=reason)
+            self.forbidden.discard((source, target))
+        return self._decide(DecisionKind.ACCEPT, (source, target), reason, act)
+
+    def reject(self, source: str, target: str, *, reason: str = "") -> Decision:
+        """Mark ``source -> target`` rejected (kept in the draft, so it stays rejected and is never re-proposed)."""
+        def act() -> None:
+            if self.draft.has_edge(source, target):
+                self.draft.set_status(source, target, EdgeStatus.REJECTED)
+            else:  # a proposed missing edge, turned down: remember it as forbidden
+                self._check_nodes(source, target)
+                self.forbidden.add((source, target))
+            self.required.discard((source, target))
+        return self._decide(DecisionKind.REJECT, (source, target), reason, act)
+
+    def reverse(self, source: str, target: str, *, reason: str = "") -> Decision:
+        """Replace ``source -> target`` by ``target -> source``, accepted."""
+        def act() -> None:
+            if self.draft.has_edge(source, target):
+                edge = self.draft.reverse_edge(source, target)
+                if Provenance.HUMAN not in edge.provenance:
+                    edge.provenance.append(Provenance.HUMAN)
+                edge.status = EdgeStatus.ACCEPTED
+            else:
+                self._check_nodes(source, target)
+                self.draft.add_edge(target, source, status=EdgeStatus.ACCEPTED, provenance=Provenance.HUMAN,
+                                    confidence=1.0, rationale=reason)
+            self.required.discard((source, target))
+            self.forbidden.discard((target, source))
+        return self._decide(DecisionKind.REVERSE, (source, target), reason, act)
+
+    def add(self, source: str, target: str, *, reason: str = "", confidence: float = 1.0) -> Decision:
+        """Add ``source -> target`` by hand, accepted (new nodes are created, as ``entity:metric``)."""
+        if source == target:
+            raise DataError(f"an edge from {source!r} to itself is not allowed", hint="Pick two different nodes")
+
+        def act() -> None:
+            for name in (source, target):
+                if name not in self.draft.nodes:
+                    self.draft.add_node(name)
+            self.draft.add_edge(source, target, status=EdgeStatus.ACCEPTED, provenance=Provenance.HUMAN,
+                                confidence=confidence, rationale=reason)
+            self.draft.set_status(source, target, EdgeStatus.ACCEPTED)
+            self.forbidden.discard((source, target))
+        return self._decide(DecisionKind.ADD, (source, target), reason, act)
+
+    def forbid(self, source: str, target: str, *, reason: str = "") -> Decision:
+        """Background knowledge: ``source`` never directly causes ``target`` (the edge, if present, is rejected)."""
+        def act() -> None:
+            self._check_nodes(source, target)
+            if self.draft.has_edge(source, target):
+                self.draft.set_status(source, target, EdgeStatus.REJECTED)
+            self.forbidden.add((source, target))
+            self.required.discard((source, target))
+        return self._decide(DecisionKind.FORBID, (source, target), reason, act)
+
+    def require(self, source: str, target: str, *, reason: str = "") -> Decision:
+        """Background knowledge: ``source`` directly causes ``target`` (the edge is added or accepted)."""
+        def act() -> None:
+            self._check_nodes(source, target)
+            self.draft.add_edge(source, target, status=EdgeStatus.ACCEPTED, provenance=Provenance.HUMAN,
+                                confidence=1.0, rationale=reason)
+            self.draft.set_status(source, target, EdgeStatus.ACCEPTED)
+            self.required.add((source, target))
+            self.forbidden.discard((source, target))
+        return self._decide(DecisionKind.REQUIRE, (source, target), reason, act)
+
+    def skip(self, source: str | None = None, target: str | None = None, *, reason: str = "") -> Decision | None:
+        """Move past an edge of the queue without deciding (the current one by default)."""
+        if source is None or target is None:
+            item = self.current
+            if item is None:
+                return None
+            source, target = item.edge
+        edge = (source, target)
+
+        def act() -> None:
+            self.skipped.add(edge)
+        return self._decide(DecisionKind.SKIP, edge, reason, act)
+
+    def decide(self, kind: DecisionKind | str, source: str, target: str, *, reason: str = "") -> Decision | None:
+        """Dispatch by name: ``decide("reject", a, b)`` is ``reject(a, b)``."""
+        method = {
+            DecisionKind.ACCEPT: self.accept, DecisionKind.REJECT: self.reject, DecisionKind.REVERSE: self.reverse,
+            DecisionKind.ADD: self.add, DecisionKind.FORBID: self.forbid, DecisionKind.REQUIRE: self.require,
+            DecisionKind.SKIP: self.skip,
+        }.get(DecisionKind(kind))
+        if method is None:
+            raise DataError(f"{kind!r} is not a decision on one edge", hint="Use rediscover() for data-driven discovery")
+        return method(source, target, reason=reason)
+
+    def undo(self) -> Decision | None:
+        """Take back the last decision; returns it, or None when there is nothing to undo."""
+        if not self.undo_stack:
+            return None
+        decision = self.undo_stack.pop()
+        self._apply(decision.changes, "before")
+        self.redo_stack.append(decision)
+        self.history.append({"event": "undo", "id": decision.id, "time": _now()})
+        self._after("undo", decision)
+        return decision
+
+    def redo(self) -> Decision | None:
+        """Apply again the last undone decision."""
+        if not self.redo_stack:
+            return None
+        decision = self.redo_stack.pop()
+        self._apply(decision.changes, "after")
+        self.undo_stack.append(decision)
+        self.history.append({"event": "redo", "id": decision.id, "time": _now()})
+        self._after("redo", decision)
+        return decision
+
+    # -- the queue ---------------------------------------------------------------------------------
+    def decided_edges(self) -> set[Edge]:
+        """Edges (both orientations) that a decision in force touched, and the skipped ones."""
+        out: set[Edge] = set()
+        for d in self.undo_stack:
+            if d.edge is not None:
+                out |= {d.edge, d.edge[::-1]}  # type: ignore[arg-type]
+        return out | self.skipped | self.forbidden | self.required
+
+    def next_batch(self, k: int = 5) -> list[QueueItem]:
+        """The next ``k`` suspicious edges not yet decided (validation's ranking, or the fallback)."""
+        if int(k) < 1:
+            raise DataError(f"batch size must be at least 1, got {k}")
+        found, self.ranking = _ranking.rank(self.draft, self.data, k=int(k), alarm=self.draft.alarm,
+                                            exclude=self.decided_edges())
+        self.queue = [QueueItem.of(s) for s in found]
+        self.cursor = 0
+        self.history.append({"event": "next_batch", "time": _now(), "edges": [list(q.edge) for q in self.queue],
+                             "ranking": self.ranking})
+        self._after("queue", None, graph_changed=False)
+        return list(self.queue)
+
+    @property
+    def current(self) -> QueueItem | None:
+        """The queue item under review, or None when the batch is done."""
+        return self.queue[self.cursor] if 0 <= self.cursor < len(self.queue) else None
+
+    @property
+    def batch_done(self) -> bool:
+        return all(q.done is not None for q in self.queue)
+
+    # -- data-driven discovery -----------------------------------------------------------------
+    def background_knowledge(self) -> dict[str, list[Edge]]:
+        """Decisions as constraints for discovery: required (accepted) and forbidden edges."""
+        required = {e.key for e in self.draft.edges_where(status=EdgeStatus.ACCEPTED)} | self.required
+        forbidden = {e.key for e in self.draft.edges_where(status=EdgeStatus.REJECTED)} | self.forbidden
+        forbidden |= {(v, u) for u, v in required}
+        return {"required": sorted(required), "forbidden": sorted(forbidden - required)}
+
+    def rediscover(self, method: str = "pc", *, data: Any = None, alpha: float = 0.05, reason: str = "") -> Decision:
+        """Re-run data-driven discovery with the decisions as background knowledge; merge what it finds.
+
+        Edges the data support gain the ``data`` provenance; new ones come in as *proposed* (never
+        over a decision: forbidden and rejected edges stay out). One undoable decision.
+        """
+        from rcakit.review._discover import discover
+
+        frame = data if data is not None else self.data
+        if frame is None:
+            raise DataError("rediscover needs data", hint="Pass data= to ReviewSession(...) or to rediscover(...)")
+        knowledge = self.background_knowledge()
+        found, used = discover(self.draft, frame, method=method, alpha=alpha, required=knowledge["required"],
+                               forbidden=knowledge["forbidden"])
+        blocked = set(knowledge["forbidden"])
+
+        def act() -> None:
+            for (u, v), info in found.items():
+                if (u, v) in blocked:
+                    continue
+                existing = self.draft.edges.get((u, v))
+                if existing is not None and existing.status is not EdgeStatus.PROPOSED:
+                    continue
+                self.draft.add_edge(u, v, status=EdgeStatus.PROPOSED, provenance=Provenance.DATA,
+                                    confidence=info.get("confidence", 0.5),
+                                    rationale=f"{used} found a dependence between the two in the data",
+                                    evidence={used: info})
+        return self._decide(DecisionKind.REDISCOVER, None, reason or f"{used}, alpha={alpha}", act, full=True)
+
+    # -- subscribers ---------------------------------------------------------------------------
+    def subscribe(self, callback: Callable[[ReviewEvent], Any]) -> Callable[[], None]:
+        """Call ``callback(event)`` after every change; returns a function that unsubscribes."""
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._subscribers.remove(callback)
+        return unsubscribe
+
+    # -- internals -----------------------------------------------------------------------------
+    def _check_nodes(self, *names: str) -> None:
+        for name in names:
+            if name not in self.draft.nodes:
+                raise DataError(f"node {name!r} is not in the draft",
+                                hint="Use add(source, target) to add an edge between new nodes")
+
+    def _snapshot(self, keys: Iterable[Edge] | None) -> tuple[dict[Edge, dict | None], set[str]]:
+        edges = self.draft.edges
+        if keys is None:
+            return {k: e.to_dict() for k, e in edges.items()}, set(self.draft.nodes)
+        return {k: (edges[k].to_dict() if k in edges else None) for k in keys}, set(self.draft.nodes)
+
+    def _queue_state(self) -> dict[str, Any]:
+        return {"done": [q.done for q in self.queue], "cursor": self.cursor}
+
+    def _decide(self, kind: DecisionKind, edge: Edge | None, reason: str, act: Callable[[], None], *,
+                full: bool = False) -> Decision:
+        keys = None if full else ([edge, edge[::-1]] if edge else [])
+        before_edges, before_nodes = self._snapshot(keys)
+        sets_before = {"forbidden": set(self.forbidden), "required": set(self.required), "skipped": set(self.skipped)}
+        queue_before = self._queue_state()
+        act()
+        if edge is not None:
+            for item in self.queue:
+                if item.done is None and set(item.edge) == set(edge):
+                    item.done = kind.value
+            self._advance()
+        after_edges, after_nodes = self._snapshot(None if full else keys)
+        changes: list[dict[str, Any]] = []
+        for name in sorted(after_nodes - before_nodes):
+            node = self.draft.nodes[name]
+            changes.append({"type": "node", "name": name, "before": None,
+                            "after": {"name": name, "observed": node.observed, "description": node.description}})
+        for key in list(before_edges) + [k for k in after_edges if k not in before_edges]:
+            b, a = before_edges.get(key), after_edges.get(key)
+            if b != a:
+                changes.append({"type": "edge", "key": list(key), "before": b, "after": a})
+        for name, before in sets_before.items():
+            after = getattr(self, name)
+            for key in sorted(before ^ after):
+                changes.append({"type": name, "key": list(key), "before": key in before, "after": key in after})
+        changes.append({"type": "queue", "before": queue_before, "after": self._queue_state()})
+        decision = Decision(self._next_id, kind, edge, _now(), reason, changes)
+        self._next_id += 1
+        self.undo_stack.append(decision)
+        self.redo_stack.clear()
+        self.history.append({"event": "decision", **decision.to_dict(), "changes": None})
+        self._after("decision", decision)
+        return decision
+
+    def _advance(self) -> None:
+        while self.cursor < len(self.queue) and self.queue[self.cursor].done is not None:
+            self.cursor += 1
+
+    def _apply(self, changes: list[dict[str, Any]], side: str) -> None:
+        order = changes if side == "after" else list(reversed(changes))
+        nodes = [c for c in order if c["type"] == "node"]
+        if side == "after":
+            for c in nodes:
+                n = c["after"]
+                self.draft.nodes[n["name"]] = DraftNode(n["name"], n.get("observed", True), n.get("description", ""))
+        for c in order:
+            kind = c["type"]
+            if kind == "edge":
+                key = (c["key"][0], c["key"][1])
+                state = c[side]
+                if state is None:
+                    self.draft.edges.pop(key, None)
+                else:
+                    self.draft.edges[key] = DraftEdge.from_dict(copy.deepcopy(state))
+            elif kind in ("forbidden", "required", "skipped"):
+                target: set[Edge] = getattr(self, kind)
+                key = (c["key"][0], c["key"][1])
+                if c[side]:
+                    target.add(key)
+                else:
+                    target.discard(key)
+            elif kind == "queue":
+                state = c[side]
+                if len(state["done"]) == len(self.queue):
+                    for item, done in zip(self.queue, state["done"]):
+                        item.done = done
+                    self.cursor = int(state["cursor"])
+        if side == "before":
+            used = {n for key in self.draft.edges for n in key}
+            for c in nodes:
+                name = c["name"]
+                if name not in used and name != self.draft.alarm:
+                    self.draft.nodes.pop(name, None)
+
+    def _after(self, kind: str, decision: Decision | None, *, graph_changed: bool | None = None) -> None:
+        if graph_changed is None:
+            graph_changed = decision is not None and any(c["type"] in ("edge", "node") for c in decision.changes)
+        self._save()
+        event = ReviewEvent(kind, decision, graph_changed)
+        for callback in list(self._subscribers):
+            try:
+                callback(event)
+            except Exception:  # a broken view must not lose the decision, which is already saved
+                _log.exception("review subscriber %r failed", callback)
+
+    # -- persistence ---------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rcakit_review": FORMAT_VERSION,
+            "created": self.created,
+            "saved": _now(),
+            "ranking": self.ranking,
+            "draft": self.draft.to_dict(),
+            "undo": [d.to_dict() for d in self.undo_stack],
+            "redo": [d.to_dict() for d in self.redo_stack],
+            "history": self.history,
+            "forbidden": sorted(map(list, self.forbidden)),
+            "required": sorted(map(list, self.required)),
+            "skipped": sorted(map(list, self.skipped)),
+            "queue": [q.to_dict() for q in self.queue],
+            "cursor": self.cursor,
+            "next_id": self._next_id,
+        }
+
+    def save(self, path: str | Path | None = None) -> Path:
+        """Write the session to ``path`` (default: its autosave file), atomically."""
+        target = Path(path) if path is not None else self.path
+        if target is None:
+            raise DataError("this session has no file", hint="Pass a path to save(path)")
+        return atomic_write_json(target, self.to_dict(), indent=None)
+
+    def _save(self) -> None:
+        if self.autosave and self.path is not None:
+            self.save()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, path: str | Path | None = None, data_frame: Any = None,
+                  autosave: bool = True) -> ReviewSession:
+        version = data.get("rcakit_review")
+        if version != FORMAT_VERSION:
+            raise DataError(f"review session format version {version!r} is not supported",
+                            source=str(path) if path else None, hint=f"This rcakit reads version {FORMAT_VERSION}")
+        session = cls.__new__(cls)
+        session.draft = CausalDraft.from_dict(data["draft"])
+        session.data = data_frame
+        session.autosave = autosave
+        session.path = Path(path) if path is not None else None
+        session.created = data.get("created", _now())
+        session.ranking = data.get("ranking", "none")
+        session.history = list(data.get("history") or [])
+        session.undo_stack = [Decision.from_dict(d) for d in data.get("undo") or []]
+        session.redo_stack = [Decision.from_dict(d) for d in data.get("redo") or []]
+        session.forbidden = {(a, b) for a, b in data.get("forbidden") or []}
+        session.required = {(a, b) for a, b in data.get("required") or []}
+        session.skipped = {(a, b) for a, b in data.get("skipped") or []}
+        session.queue = [QueueItem.from_dict(q) for q in data.get("queue") or []]
+        session.cursor = int(data.get("cursor", 0))
+        session._next_id = int(data.get("next_id", len(session.undo_stack) + len(session.redo_stack) + 1))
+        session._subscribers = []
+        return session
+
+    @classmethod
+    def open(cls, path: str | Path, *, data: Any = None, autosave: bool = True) -> ReviewSession:
+        """Reload a session file: the draft, decisions, undo/redo stacks and queue position, exactly."""
+        file = Path(path)
+        try:
+            raw = json.loads(file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise DataError("review session file not found", source=str(file),
+                            hint="Sessions autosave to '<name>.rcakit-review.json' beside the notebook") from None
+        except json.JSONDecodeError as exc:
+            raise DataError(f"not valid JSON: {exc.msg} at line {exc.lineno}", source=str(file),
+                            hint="The file was edited by hand or truncated; autosaves are atomic") from exc
+        if not isinstance(raw, dict):
+            raise DataError("not a review session (expected a JSON object)", source=str(file))
+        return cls.from_dict(raw, path=file, data_frame=data, autosave=autosave)
+
+    # -- export --------------------------------------------------------------------------------
+    def to_networkx(self, *, collapse: bool = True, include_proposed: bool = True) -> nx.DiGraph:
+        """The reviewed graph (rejected edges left out); unobserved nodes collapsed by default."""
+        return self.draft.to_networkx(collapse=collapse, include_proposed=include_proposed)
+
+    def fingerprint(self) -> str:
+        return self.draft.fingerprint()
+
+    def export(self, path: str | Path, format: str | None = None, **options: Any) -> Path:
+        """Write the draft as ``json``, ``dot``, ``gml`` or ``html`` (by default from the file suffix)."""
+        from rcakit.review.export import export as export_draft
+
+        return export_draft(self.draft, path, format=format, **options)
+
+    # -- display -------------------------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        return {**self.draft.counts(), "decisions": len(self.undo_stack)}
+
+    def __repr__(self) -> str:
+        c = self.counts()
+        return (f"ReviewSession({len(self.draft.edges)} edges: {c['accepted']} accepted, {c['proposed']} proposed, "
+                f"{c['rejected']} rejected; {c['decisions']} decisions; file={str(self.path) if self.path else None!r})")
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<li>{html.escape(d.time)}: {html.escape(d.describe())}</li>" for d in self.undo_stack[-10:])
+        c = self.counts()
+        file = html.escape(str(self.path)) if self.path else "not saved"
+        return (f"<div><b>ReviewSession</b>: {c['accepted']} accepted, {c['proposed']} proposed, {c['rejected']} "
+                f"rejected, {c['decisions']} decisions. Autosave: <code>{file}</code><ol>{rows}</ol></div>")
+
+    def iter_decisions(self) -> Iterator[Decision]:
+        yield from self.undo_stack
