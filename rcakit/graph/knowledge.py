@@ -1,0 +1,239 @@
+"""The offline systems-knowledge suggester: rules over metric meanings and interaction kinds.
+
+What an SRE knows without looking at data: a callee's latency drives its caller's; a caller's
+request rate drives its callee's; load drives utilization drives latency; errors propagate to
+callers and to availability; a resource's utilization drives the latency of the services using it;
+a configured maximum batch size drives the executed batch size; a queue's length drives the time
+spent waiting in it. Each rule is a :class:`Rule` with a name; every edge the suggester proposes
+names the rule behind it (``Proposal.rule``) and says why in words (``Proposal.rationale``).
+
+It is the default suggester when no language-model endpoint is configured.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from rcakit.graph.candidates import relation_between
+from rcakit.graph.meanings import Meaning, metric_meaning
+from rcakit.graph.proposal import CandidatePair, Proposal, Provenance, Verdict
+from rcakit.graph.system import SystemModel
+
+if TYPE_CHECKING:
+    from rcakit._progress import CancelToken
+
+__all__ = ["RULES", "KnowledgeSuggester", "Rule", "meaning_of_node"]
+
+M = Meaning
+_LOAD = frozenset({M.THROUGHPUT, M.LOAD, M.ENQUEUE_RATE})
+
+
+@dataclass(frozen=True)
+class Rule:
+    """``cause`` meanings on one side drive ``effect`` meanings on the other.
+
+    ``relation`` is ``"same"`` (one component), ``"invokes"``, ``"uses"`` or ``"any"``. For
+    cross-component rules ``cause_side`` is ``"source"`` (caller / user) or ``"target"`` (callee /
+    resource), or ``"either"``. A rule does not fire when the component holding the effect
+    (``"same"``: the component) already reports a metric whose meaning is in ``mediators``: the
+    influence then flows through that metric and a direct edge would be redundant.
+    """
+
+    name: str
+    relation: str
+    cause: frozenset[Meaning]
+    effect: frozenset[Meaning]
+    text: str
+    cause_side: str = "either"
+    confidence: float = 0.8
+    mediators: frozenset[Meaning] = field(default_factory=frozenset)
+    mediator_side: str = "effect"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "relation": self.relation, "cause": sorted(self.cause),
+                "effect": sorted(self.effect), "cause_side": self.cause_side, "confidence": self.confidence,
+                "text": self.text, "mediators": sorted(self.mediators)}
+
+
+def _r(name: str, relation: str, cause: Iterable[Meaning], effect: Iterable[Meaning], text: str, **kw: Any) -> Rule:
+    return Rule(name, relation, frozenset(cause), frozenset(effect), text, **kw)
+
+
+#: The built-in rules, most specific first. The first rule that fires decides a pair.
+RULES: tuple[Rule, ...] = (
+    # -- configuration ------------------------------------------------------------------------------
+    _r("config_drives_batch_size", "any", [M.CONFIG], [M.BATCH_SIZE],
+       "a configured limit (max batch size) caps the batch size actually executed", confidence=0.9),
+    _r("config_drives_load", "same", [M.CONFIG], [M.THROUGHPUT, M.UTILIZATION, M.LATENCY, M.SATURATION],
+       "a configured limit bounds how much work a component does at once", confidence=0.6,
+       mediators=frozenset({M.BATCH_SIZE})),
+    # -- within one component -------------------------------------------------------------------------
+    _r("queue_arrivals_fill_queue", "same", [M.ENQUEUE_RATE], [M.SATURATION],
+       "requests arriving faster fill the queue (queue length grows with the arrival rate)", confidence=0.85),
+    _r("queue_departures_drain_queue", "same", [M.DEQUEUE_RATE], [M.SATURATION],
+       "requests leaving the queue faster shorten it", confidence=0.7),
+    _r("load_drives_utilization", "same", _LOAD, [M.UTILIZATION, M.MEMORY, M.NETWORK, M.DISK_IO, M.SATURATION],
+       "more work arriving (requests, messages, clients) keeps the component's resources busier", confidence=0.8),
+    _r("batch_size_drives_cost", "same", [M.BATCH_SIZE], [M.LATENCY, M.THROUGHPUT, M.UTILIZATION, M.DEQUEUE_RATE],
+       "a larger batch takes longer to execute and moves more requests per execution", confidence=0.75),
+    _r("power_drives_utilization", "same", [M.POWER], [M.UTILIZATION, M.LATENCY],
+       "less capacity (power, clock, throttling) makes the same work take longer and keeps the resource busier",
+       confidence=0.7),
+    _r("saturation_drives_latency", "same", [M.SATURATION, M.UTILIZATION], [M.LATENCY],
+       "a longer queue or a busier resource makes requests wait longer (queueing delay)", confidence=0.8),
+    _r("load_drives_latency", "same", [M.THROUGHPUT, M.LOAD], [M.LATENCY],
+       "more requests arriving at a component make each one wait longer", confidence=0.6,
+       mediators=frozenset({M.UTILIZATION, M.SATURATION})),
+    _r("errors_drive_availability", "same", [M.ERROR_RATE], [M.AVAILABILITY],
+       "failed requests lower the share of successful ones (availability)", confidence=0.85),
+    _r("latency_drives_errors", "same", [M.LATENCY], [M.ERROR_RATE],
+       "slow requests time out and fail", confidence=0.5),
+    # -- caller / callee --------------------------------------------------------------------------
+    _r("callee_latency_drives_caller_latency", "invokes", [M.LATENCY], [M.LATENCY],
+       "a caller waits for its callee, so the callee's latency is part of the caller's",
+       cause_side="target", confidence=0.9),
+    _r("callee_saturation_drives_caller_latency", "invokes", [M.SATURATION], [M.LATENCY],
+       "requests a caller hands to a queue wait in it", cause_side="target", confidence=0.6,
+       mediators=frozenset({M.LATENCY}), mediator_side="cause"),
+    _r("caller_load_drives_callee_load", "invokes", _LOAD, [M.THROUGHPUT, M.ENQUEUE_RATE, M.LOAD],
+       "every request a caller handles becomes requests to its callee", cause_side="source", confidence=0.8),
+    _r("callee_errors_drive_caller_errors", "invokes", [M.ERROR_RATE], [M.ERROR_RATE],
+       "a failing callee makes the requests of its caller fail", cause_side="target", confidence=0.8),
+    _r("callee_availability_drives_caller_availability", "invokes", [M.AVAILABILITY, M.ERROR_RATE], [M.AVAILABILITY],
+       "a caller is only as available as the callees it needs", cause_side="target", confidence=0.75,
+       mediators=frozenset({M.ERROR_RATE}), mediator_side="effect"),
+    _r("callee_throughput_drives_caller_dequeue", "invokes", [M.THROUGHPUT, M.BATCH_SIZE], [M.DEQUEUE_RATE],
+       "the rate a consumer processes at is the rate requests leave the queue it reads", cause_side="source",
+       confidence=0.6),
+    # -- service / resource -----------------------------------------------------------------------
+    _r("load_drives_resource_utilization", "uses", [*_LOAD, M.BATCH_SIZE], [M.UTILIZATION, M.MEMORY, M.NETWORK,
+                                                                          M.DISK_IO],
+       "the work a service runs on a resource keeps that resource busy", cause_side="source", confidence=0.8),
+    _r("resource_drives_service_latency", "uses", [M.UTILIZATION, M.SATURATION, M.POWER], [M.LATENCY],
+       "a busy or slowed-down resource makes the services running on it slower", cause_side="target",
+       confidence=0.8),
+    _r("resource_errors_drive_service_errors", "uses", [M.ERROR_RATE, M.AVAILABILITY], [M.ERROR_RATE,
+                                                                                    M.AVAILABILITY],
+       "a failing resource makes the services using it fail", cause_side="target", confidence=0.75),
+)
+
+
+def meaning_of_node(system: SystemModel, node: str) -> Meaning:
+    info = system.metrics.get(node)
+    if info is None:
+        from rcakit.telemetry._schema import split_node
+
+        entity, metric = split_node(node)
+        kind = system.components[entity].kind.value if entity in system.components else None
+        return metric_meaning(metric, component_kind=kind)
+    comp = system.components.get(info.entity)
+    return metric_meaning(info.name, info.description, component_kind=comp.kind.value if comp else None)
+
+
+class KnowledgeSuggester:
+    """Rules over metric meanings and interaction kinds; no data, no network, deterministic.
+
+    A pair matched by a rule gets that rule's verdict, confidence, name and rationale. A pair whose
+    meanings are both known but that no rule links gets "no direct influence" (``rule="no_rule"``);
+    a pair with a metric of unknown meaning is an abstain, so that another suggester may answer it.
+    """
+
+    name = "knowledge"
+    provenance = Provenance.KNOWLEDGE
+
+    def __init__(self, rules: Sequence[Rule] | None = None, *, no_edge_confidence: float = 0.6) -> None:
+        self.rules = tuple(RULES if rules is None else rules)
+        self.no_edge_confidence = float(no_edge_confidence)
+
+    def __repr__(self) -> str:
+        return f"KnowledgeSuggester({len(self.rules)} rules)"
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<li><code>{html.escape(r.name)}</code>: {html.escape(r.text)}</li>" for r in self.rules)
+        return f"<div><b>KnowledgeSuggester</b> ({len(self.rules)} rules)<ul>{rows}</ul></div>"
+
+    def suggest(
+        self,
+        pairs: Sequence[CandidatePair],
+        system: SystemModel,
+        *,
+        on_progress: Callable[[int, int], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> list[Proposal]:
+        meanings: dict[str, Meaning] = {}
+
+        def meaning(node: str) -> Meaning:
+            if node not in meanings:
+                meanings[node] = meaning_of_node(system, node)
+            return meanings[node]
+
+        entity_meanings: dict[str, set[Meaning]] = {}
+        for node, info in system.metrics.items():
+            entity_meanings.setdefault(info.entity, set()).add(meaning(node))
+
+        out: list[Proposal] = []
+        total = len(pairs)
+        for i, pair in enumerate(pairs):
+            if cancel is not None and i % 256 == 0:
+                cancel.raise_if_cancelled()
+            out.append(self._one(pair, system, meaning, entity_meanings))
+            if on_progress is not None and (i + 1 == total or (i + 1) % 256 == 0):
+                on_progress(i + 1, total)
+        return out
+
+    def explain(self, a: str, b: str, system: SystemModel) -> Proposal:
+        """The suggester's answer for one pair of nodes, with the rule and why."""
+        entity_meanings: dict[str, set[Meaning]] = {}
+        for node, info in system.metrics.items():
+            entity_meanings.setdefault(info.entity, set()).add(meaning_of_node(system, node))
+        return self._one(CandidatePair(a, b), system, lambda n: meaning_of_node(system, n), entity_meanings)
+
+    def _one(self, pair: CandidatePair, system: SystemModel, meaning: Callable[[str], Meaning],
+             entity_meanings: dict[str, set[Meaning]]) -> Proposal:
+        from rcakit.telemetry._schema import split_node
+
+        a, b = pair.a, pair.b
+        ma, mb = meaning(a), meaning(b)
+        rel = relation_between(system, a, b)
+        evidence = {"meanings": [ma.value, mb.value]}
+        if rel is None:
+            return Proposal(a, b, Verdict.NO_EDGE, self.provenance, 0.9, rule="not_interacting",
+                            rationale="the two components do not interact directly", evidence=evidence,
+                            suggester=self.name)
+        relation, a_is_source = rel
+        evidence["relation"] = relation
+        if Meaning.UNKNOWN in (ma, mb):
+            unknown = [n for n, m in ((a, ma), (b, mb)) if m is Meaning.UNKNOWN]
+            return Proposal(a, b, Verdict.ABSTAIN, self.provenance, 0.0, rule="unknown_meaning",
+                            rationale="no known meaning for " + ", ".join(unknown), evidence=evidence,
+                            suggester=self.name)
+        ea, eb = split_node(a)[0], split_node(b)[0]
+        for rule in self.rules:
+            if rule.relation not in (relation, "any"):
+                continue
+            for cause, effect, mc, me, ec, ee, cause_is_source in (
+                (a, b, ma, mb, ea, eb, a_is_source),
+                (b, a, mb, ma, eb, ea, not a_is_source),
+            ):
+                if mc not in rule.cause or me not in rule.effect:
+                    continue
+                if (rule.relation not in ("same", "any") and rule.cause_side != "either"
+                        and (rule.cause_side == "source") != cause_is_source):
+                    continue
+                if rule.mediators:
+                    holder = ee if rule.mediator_side == "effect" else ec
+                    present = entity_meanings.get(holder, set()) - {mc, me}
+                    if present & rule.mediators:
+                        continue
+                verdict = Verdict.A_CAUSES_B if cause == a else Verdict.B_CAUSES_A
+                why = (f"{rule.name}: {cause} ({mc.value}) -> {effect} ({me.value}); {rule.text}"
+                       + ("" if relation == "same" else f" [{ec} {relation} {ee}]"
+                          if cause_is_source else f" [{ee} {relation} {ec}]"))
+                return Proposal(a, b, verdict, self.provenance, rule.confidence, rule=rule.name, rationale=why,
+                                evidence=evidence, suggester=self.name)
+        return Proposal(a, b, Verdict.NO_EDGE, self.provenance, self.no_edge_confidence, rule="no_rule",
+                        rationale=f"no systems rule links {ma.value} and {mb.value} across a {relation} relation",
+                        evidence=evidence, suggester=self.name)
