@@ -1,0 +1,33 @@
+"""Counterfactual attribution: rank the root causes of an incident's alarm on a causal graph.
+
+``attribute(graph_or_model, incident, *, method, config, on_progress, cancel) -> Attribution`` with
+DoWhy gcm ``attribute_anomalies`` and ``distribution_change``, CGL-BFI ATE scores, a fast
+structural method (anomaly + graph) and graph-free references (N-Sigma, BARO's robust z).
+``fit(graph, baseline)`` fits mechanisms once per graph; ``FittedModel.update(new_graph)`` refits
+only the nodes whose parents changed. ``classify_fault`` guesses the fault type of a root cause.
+"""
+
+from rcakit.attribution.api import attribute, structural_scores
+from rcakit.attribution.config import AttributionConfig, Direction, Method, RowSelection
+from rcakit.attribution.faults import FaultGuess, classify_fault
+from rcakit.attribution.graphs import lift_entity_graph
+from rcakit.attribution.model import FittedModel, fit, graph_fingerprint
+from rcakit.attribution.result import Attribution, RankedCause
+
+__all__ = [
+    "Attribution",
+    "AttributionConfig",
+    "Direction",
+    "FaultGuess",
+    "FittedModel",
+    "Method",
+    "RankedCause",
+    "RowSelection",
+    "attribute",
+    "classify_fault",
+    "fit",
+    "graph_fingerprint",
+    "lift_entity_graph",
+    "structural_scores",
+]
+

@@ -1,0 +1,79 @@
+"""Baseline and incident matrices (pandas, one column per node) from an Incident or from frames."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import polars as pl
+
+from rcakit.errors import DataError
+from rcakit.telemetry import Incident
+
+__all__ = ["frames_of", "wide_window"]
+
+
+def wide_window(incident: Incident, which: str, nodes: Iterable[str] | None, freq: Any = None,
+                agg: Any = "mean") -> pd.DataFrame:
+    """The baseline or incident window as a time-indexed pandas frame with one float column per node."""
+    window = incident.baseline_window if which == "baseline" else incident.incident_window
+    node_list = None if nodes is None else list(nodes)
+    if freq is not None:
+        aligned = incident.telemetry.align(freq, agg, start=window.start, end=window.end, nodes=node_list)
+        frame = aligned.to_pandas()
+    else:
+        metrics = incident.telemetry.window(window).metrics
+        keyed = metrics.select(
+            "time", pl.concat_str([pl.col("entity"), pl.lit(":"), pl.col("metric")]).alias("node"),
+            pl.col("value").cast(pl.Float64))
+        if node_list is not None:
+            keyed = keyed.filter(pl.col("node").is_in(node_list))
+        if keyed.height == 0:
+            frame = pd.DataFrame(columns=node_list or [])
+        else:
+            wide = keyed.pivot(on="node", index="time", values="value", aggregate_function="mean").sort("time")
+            frame = wide.to_pandas().set_index("time")
+    if node_list is not None:
+        frame = frame.reindex(columns=node_list)
+    return frame.astype(float)
+
+
+def frames_of(incident: Any, nodes: Iterable[str] | None, *, freq: Any = None,
+              agg: Any = "mean") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(baseline, incident) frames for ``nodes`` from an Incident or a ``(baseline, incident)`` pair."""
+    node_list = None if nodes is None else list(nodes)
+    if isinstance(incident, Incident):
+        base = wide_window(incident, "baseline", node_list, freq, agg)
+        inc = wide_window(incident, "incident", node_list, freq, agg)
+    elif isinstance(incident, tuple) and len(incident) == 2:
+        base, inc = (_as_pandas(f, "baseline") for f in incident)
+        if node_list is not None:
+            missing = [n for n in node_list if n not in base.columns and n not in inc.columns]
+            if len(missing) == len(node_list):
+                raise DataError(f"none of the graph's nodes is a column of the data (first: {node_list[0]!r})",
+                                source="<DataFrame>", hint="Columns must be named like the graph's nodes")
+            base, inc = base.reindex(columns=node_list), inc.reindex(columns=node_list)
+    else:
+        raise TypeError("incident must be an rcakit Incident or a (baseline_frame, incident_frame) pair, got "
+                        f"{type(incident).__name__}")
+    if len(base.index) < 3:
+        raise DataError(f"the baseline window holds {len(base.index)} rows; at least 3 are needed",
+                        source=getattr(incident, "name", "<DataFrame>"),
+                        hint="Widen the baseline window (Incident.set_baseline_window) or pass more normal data")
+    if len(inc.index) == 0:
+        raise DataError("the incident window holds no rows", source=getattr(incident, "name", "<DataFrame>"),
+                        hint="Check Incident.incident_window against Telemetry.time_range()")
+    return base, inc
+
+
+def _as_pandas(frame: Any, what: str) -> pd.DataFrame:
+    if isinstance(frame, pl.DataFrame):
+        frame = frame.to_pandas()
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"the {what} data must be a pandas or polars DataFrame, got {type(frame).__name__}")
+    out = frame.copy()
+    for column in out.columns:
+        out[column] = pd.to_numeric(out[column], errors="coerce")
+    return out.astype(float).replace([np.inf, -np.inf], np.nan)

@@ -1,0 +1,93 @@
+"""Method choices and options of :func:`rcakit.attribution.attribute` (Enums in a small config, as DoWhy does)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+__all__ = ["AttributionConfig", "Direction", "Method", "RowSelection"]
+
+
+class Method(StrEnum):
+    """How root causes are scored.
+
+    ``STRUCTURAL`` (default): robust anomaly of each ancestor of the alarm relative to the baseline,
+    discounted when anomalous parents explain it and credited with the anomalous effects it explains
+    downstream. ``ANOMALY_ATTRIBUTION``: DoWhy gcm ``attribute_anomalies`` on an invertible SCM.
+    ``DISTRIBUTION_CHANGE``: DoWhy gcm ``distribution_change`` between baseline and incident windows.
+    ``ATE``: CGL-BFI average treatment effect scores S_i = |ATE_i| / sum_j |ATE_j| from
+    do-interventions on the fitted model. ``N_SIGMA`` and ``ROBUST_Z`` (BARO): graph-free references.
+    """
+
+    STRUCTURAL = "structural"
+    ANOMALY_ATTRIBUTION = "attribute_anomalies"
+    DISTRIBUTION_CHANGE = "distribution_change"
+    ATE = "ate"
+    N_SIGMA = "n_sigma"
+    ROBUST_Z = "robust_z"
+
+    @property
+    def needs_graph(self) -> bool:
+        return self not in (Method.N_SIGMA, Method.ROBUST_Z)
+
+
+class Direction(StrEnum):
+    """Which deviations count as anomalous: both ways, only up, only down, or inferred from the alarm."""
+
+    AUTO = "auto"
+    BOTH = "both"
+    UP = "up"
+    DOWN = "down"
+
+
+class RowSelection(StrEnum):
+    """Which incident rows are explained: the first anomalous one, the anomalous window, or all rows."""
+
+    AUTO = "auto"
+    FIRST_ANOMALOUS = "first_anomalous"
+    WINDOW = "window"
+
+
+@dataclass
+class AttributionConfig:
+    """Options shared by every method; the defaults suit 5-minute monitoring data and per-request data.
+
+    ``threshold`` is the robust z-score above which a node counts as anomalous. ``first_row`` is the
+    first incident row that may be analysed (PetShop's protocol analyses row 2 or later; earlier rows
+    then serve as a local pre-fault reference when ``local_reference`` is on). ``n_bootstrap``
+    baseline resamples give the score intervals; ``seed`` seeds every generator; ``n_jobs`` is
+    passed to joblib/DoWhy (-1 = all cores). ``restrict_to_ancestors`` keeps only the alarm and its
+    ancestors as candidates. ``freq``/``agg`` align irregular telemetry on a grid before scoring
+    (default: the rows as recorded).
+    """
+
+    threshold: float = 3.0
+    direction: Direction = Direction.AUTO
+    rows: RowSelection = RowSelection.AUTO
+    first_row: int = 0
+    local_reference: bool = True
+    n_bootstrap: int = 30
+    interval: float = 0.9
+    seed: int = 0
+    n_jobs: int = -1
+    top_k: int = 10
+    restrict_to_ancestors: bool = True
+    freq: Any = None
+    agg: Any = "mean"
+    num_distribution_samples: int = 1500
+    shapley_permutations: int = 10
+    dowhy_quality: str = "good"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.direction = Direction(self.direction)
+        self.rows = RowSelection(self.rows)
+        if self.threshold <= 0:
+            raise ValueError(f"threshold must be positive, got {self.threshold}")
+        if not 0 < self.interval < 1:
+            raise ValueError(f"interval must be between 0 and 1, got {self.interval}")
+        if self.n_bootstrap < 0:
+            raise ValueError(f"n_bootstrap must be >= 0, got {self.n_bootstrap}")
+        if self.first_row < 0:
+            raise ValueError(f"first_row must be >= 0, got {self.first_row}")

@@ -1,0 +1,152 @@
+"""``Attribution``: a ranking of root causes with intervals, paths to the alarm, entities and hidden culprits."""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["Attribution", "RankedCause"]
+
+
+@dataclass
+class RankedCause:
+    """One candidate root cause: a metric node with its score, interval and path to the alarm."""
+
+    node: str
+    score: float
+    low: float = math.nan
+    high: float = math.nan
+    anomaly: float = 0.0
+    path: list[str] = field(default_factory=list)
+    unobserved: list[str] = field(default_factory=list)
+
+    @property
+    def entity(self) -> str:
+        return self.node.split(":", 1)[0]
+
+    @property
+    def metric(self) -> str:
+        return self.node.split(":", 1)[1] if ":" in self.node else ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"node": self.node, "entity": self.entity, "metric": self.metric, "score": self.score,
+                "low": self.low, "high": self.high, "anomaly": self.anomaly, "path": list(self.path),
+                "unobserved": list(self.unobserved)}
+
+
+@dataclass
+class Attribution:
+    """The answer of :func:`rcakit.attribution.attribute`, partial (``final=False``) or final.
+
+    ``causes`` are sorted by score, best first. ``entities`` aggregates nodes to their entity (the
+    best node's score). ``unobserved_culprits`` names unmeasured nodes that lie on the path of a top
+    cause (Atlas 5.3: "GPU_0:power, unmeasured, may be the cause").
+    """
+
+    method: str
+    alarm: str | None
+    causes: list[RankedCause]
+    stage: str = "final"
+    final: bool = True
+    elapsed: float = 0.0
+    graph_fingerprint: str | None = None
+    incident: str = ""
+    rows: list[int] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    fault_type: Any = None
+
+    # -- queries ---------------------------------------------------------------------------------
+    def top(self, k: int = 3) -> list[RankedCause]:
+        return self.causes[:k]
+
+    @property
+    def nodes(self) -> list[str]:
+        return [c.node for c in self.causes]
+
+    @property
+    def entities(self) -> list[tuple[str, float]]:
+        best: dict[str, float] = {}
+        for cause in self.causes:
+            if cause.entity not in best:
+                best[cause.entity] = cause.score
+        return list(best.items())
+
+    def rank_of(self, node_or_entity: str) -> int | None:
+        """1-based rank of a node, or of an entity (by its best node); None when absent."""
+        for i, cause in enumerate(self.causes):
+            if cause.node == node_or_entity:
+                return i + 1
+        for i, (entity, _) in enumerate(self.entities):
+            if entity == node_or_entity:
+                return i + 1
+        return None
+
+    @property
+    def unobserved_culprits(self) -> list[str]:
+        seen: list[str] = []
+        for cause in self.causes[:3]:
+            for name in cause.unobserved:
+                if name not in seen:
+                    seen.append(name)
+        return seen
+
+    def explanations(self, k: int = 3) -> list[str]:
+        """One sentence per top cause, with the path and any unmeasured node on it."""
+        out = []
+        for cause in self.causes[:k]:
+            text = f"{cause.node} (score {cause.score:.3g})"
+            if len(cause.path) > 1:
+                text += " -> " + " -> ".join(cause.path[1:])
+            out.append(text)
+            for name in cause.unobserved:
+                out.append(f"{name}, unmeasured, may be the cause (on the path {cause.node} -> {self.alarm})")
+        return out
+
+    # -- export ----------------------------------------------------------------------------------
+    def to_frame(self) -> pd.DataFrame:
+        rows = [{"rank": i + 1, **c.to_dict()} for i, c in enumerate(self.causes)]
+        columns = ["rank", "node", "entity", "metric", "score", "low", "high", "anomaly", "path", "unobserved"]
+        return pd.DataFrame(rows, columns=columns)
+
+    def entity_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([{"rank": i + 1, "entity": e, "score": s} for i, (e, s) in enumerate(self.entities)])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"method": self.method, "alarm": self.alarm, "stage": self.stage, "final": self.final,
+                "elapsed": self.elapsed, "graph_fingerprint": self.graph_fingerprint, "incident": self.incident,
+                "rows": list(self.rows), "notes": list(self.notes),
+                "fault_type": self.fault_type.to_dict() if hasattr(self.fault_type, "to_dict") else self.fault_type,
+                "causes": [c.to_dict() for c in self.causes],
+                "entities": [{"entity": e, "score": s} for e, s in self.entities],
+                "unobserved_culprits": self.unobserved_culprits}
+
+    def __repr__(self) -> str:
+        top = ", ".join(f"{c.node}={c.score:.3g}" for c in self.causes[:3])
+        return (f"Attribution({self.method}, {self.stage}, alarm={self.alarm!r}, {len(self.causes)} causes: "
+                f"{top}{', ...' if len(self.causes) > 3 else ''})")
+
+    def _repr_html_(self) -> str:
+        esc = html.escape
+        head = (f"<b>Attribution</b> ({esc(self.method)}, {esc(self.stage)}{'' if self.final else ', partial'}) "
+                f"of alarm <code>{esc(str(self.alarm))}</code> in {self.elapsed:.2f} s")
+        rows = []
+        for i, c in enumerate(self.causes[:15]):
+            interval = "" if math.isnan(c.low) else f"[{c.low:.3g}, {c.high:.3g}]"
+            path = " &rarr; ".join(esc(p) for p in c.path)
+            hidden = f"<br><i>unmeasured on path: {esc(', '.join(c.unobserved))}</i>" if c.unobserved else ""
+            rows.append(f"<tr><td>{i + 1}</td><td>{esc(c.node)}</td><td>{c.score:.3g}</td><td>{interval}</td>"
+                        f"<td>{path}{hidden}</td></tr>")
+        table = ("<table><tr><th>#</th><th>node</th><th>score</th><th>interval</th><th>path to alarm</th></tr>"
+                 + "".join(rows) + "</table>")
+        extra = ""
+        if self.unobserved_culprits:
+            extra += "<p>" + "<br>".join(f"{esc(n)}, unmeasured, may be the cause" for n in
+                                         self.unobserved_culprits) + "</p>"
+        if self.fault_type is not None:
+            extra += f"<p>fault type of the top cause: {esc(str(getattr(self.fault_type, 'fault_type', '')))}</p>"
+        notes = "".join(f"<li>{esc(n)}</li>" for n in self.notes)
+        return f"<div>{head}{table}{extra}{'<ul>' + notes + '</ul>' if notes else ''}</div>"
