@@ -1,6 +1,13 @@
 """Draft the causal graph of a system's metrics: system model, suggesters, draft, validation, metrics."""
 
-from rcakit.graph.candidates import COMMON_METRICS, candidate_pairs, enumerate_metrics, relation_between
+from rcakit.graph.candidates import (
+    COMMON_METRICS,
+    InteractionMap,
+    candidate_pairs,
+    enumerate_metrics,
+    interaction_map,
+    relation_between,
+)
 from rcakit.graph.combine import (
     build_system,
     combine_proposals,
@@ -35,6 +42,7 @@ __all__ = [
     "GraphScore",
     "Interaction",
     "InteractionKind",
+    "InteractionMap",
     "KnowledgeSuggester",
     "Meaning",
     "MetricInfo",
@@ -51,6 +59,7 @@ __all__ = [
     "default_suggesters",
     "draft_graph",
     "enumerate_metrics",
+    "interaction_map",
     "llm_suggester_if_configured",
     "meaning_of_node",
     "metric_meaning",

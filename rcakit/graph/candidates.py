@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
+
+import networkx as nx
 
 from rcakit.graph.meanings import Meaning, metric_meaning
 from rcakit.graph.proposal import CandidatePair
 from rcakit.graph.system import ComponentKind, InteractionKind, SystemModel
 from rcakit.telemetry._schema import split_node
 
-__all__ = ["COMMON_METRICS", "candidate_pairs", "enumerate_metrics", "relation_between"]
+__all__ = ["COMMON_METRICS", "InteractionMap", "candidate_pairs", "enumerate_metrics", "interaction_map", "relation_between"]
 
 #: The common metrics of each component kind, in Atlas's common-metrics format (kind -> level -> name -> text).
 COMMON_METRICS: dict[str, dict[str, dict[str, str]]] = {
@@ -40,6 +43,9 @@ COMMON_METRICS: dict[str, dict[str, dict[str, str]]] = {
             "power": "A measure of the capacity of a resource to process requests",
             "memory": "The memory in use on the resource",
         },
+    },
+    "link": {
+        "request_level": {"latency": "The time taken to send a request over the network link"},
     },
     "queue": {
         "request_level": {"latency": "The time waited by a request in the queue before it is dequeued"},
@@ -87,8 +93,11 @@ def enumerate_metrics(system: SystemModel, *, corpus: Mapping[str, Any] | None =
     out = copy.deepcopy(system)
     extra: dict[str, Any] = {**(system.common_metrics or {}), **dict(corpus or {})}
     allowed = set(kinds) if kinds is not None else None
+    imap = interaction_map(out)
     for name in list(out.components):
-        kind = _kind_of(out, name)
+        if name in imap.passthrough and name not in imap.links:
+            continue  # a configuration-only component (a batcher) has no runtime metrics to enumerate
+        kind = "link" if name in imap.links else _kind_of(out, name)
         if allowed is not None and kind not in allowed:
             continue
         existing = out.metrics_of(name)
@@ -105,27 +114,122 @@ def enumerate_metrics(system: SystemModel, *, corpus: Mapping[str, Any] | None =
     return out
 
 
-def relation_between(system: SystemModel, a: str, b: str) -> tuple[str, bool] | None:
-    """How the components of nodes ``a`` and ``b`` interact: (``"same"|"invokes"|"uses"``, a is the source).
+@dataclass
+class InteractionMap:
+    """The interactions that matter for causal influence, derived from a system's call graph.
 
-    None when they do not interact directly. For two-way interactions the first one listed wins.
+    * ``links``: network hops named after the two components they join (``Client-Router``);
+      ``response_links`` carry the answer back to a request (``ModelInference_0-Client``).
+    * ``passthrough``: links and components that report only configuration (a batcher with its
+      ``max_batch_size``): influence flows through them to the next component.
+    * ``queues``: components that buffer requests (``Queue_0``).
+    * ``relations``: (source entity, target entity) -> ``"invokes"``, ``"uses"``, ``"consumes"`` (the
+      source pulls work from the target queue) or ``"request_path"`` (the source is a request and
+      the target a component on its path). Calls through pass-through components count as direct.
     """
-    ea, eb = split_node(a)[0], split_node(b)[0]
-    if ea == eb:
-        return ("same", True)
+
+    links: set[str] = field(default_factory=set)
+    response_links: set[str] = field(default_factory=set)
+    passthrough: set[str] = field(default_factory=set)
+    queues: set[str] = field(default_factory=set)
+    requests: set[str] = field(default_factory=set)
+    relations: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def callers(self, entity: str) -> list[str]:
+        return [s for (s, t), rel in self.relations.items() if t == entity and rel == "invokes"]
+
+    def relation(self, ea: str, eb: str) -> tuple[str, bool] | None:
+        if ea == eb:
+            return ("same", True)
+        rel = self.relations.get((ea, eb))
+        if rel is not None:
+            return (rel, True)
+        rel = self.relations.get((eb, ea))
+        if rel is not None:
+            return (rel, False)
+        return None
+
+
+def interaction_map(system: SystemModel) -> InteractionMap:
+    """Links, pass-through components, queues, requests and the effective relations of ``system``."""
+    out = InteractionMap()
+    templates = {c.template for c in system.components.values()}
+    request_templates = {c.template for c in system.components.values() if c.kind is ComponentKind.REQUEST}
+    for name, comp in system.components.items():
+        parts = comp.template.split("-")
+        if len(parts) > 1 and all(p in templates and p != comp.template for p in parts):
+            out.links.add(name)
+            if parts[-1] in request_templates:
+                out.response_links.add(name)
+        elif _kind_of(system, name) == "queue":
+            out.queues.add(name)
+        if comp.kind is ComponentKind.REQUEST:
+            out.requests.add(name)
+    for name in system.components:
+        metrics = system.metrics_of(name)
+        if metrics and all(metric_meaning(m.name, m.description) is Meaning.CONFIG for m in metrics):
+            out.passthrough.add(name)
+    out.passthrough |= out.links
+    invokes: dict[str, list[str]] = {}
     for inter in system.interactions:
-        if inter.source == ea and inter.target == eb:
-            return (inter.kind.value, True)
-        if inter.source == eb and inter.target == ea:
-            return (inter.kind.value, False)
-    return None
+        if inter.kind is InteractionKind.USES:
+            out.relations.setdefault((inter.source, inter.target), "uses")
+        else:
+            invokes.setdefault(inter.source, []).append(inter.target)
+
+    def direct(src: str, dst: str, last_hop: str) -> str:
+        pulls = dst in out.queues and last_hop not in out.links and src not in out.links
+        return "consumes" if pulls else "invokes"
+
+    for inter in system.interactions:
+        if inter.kind is InteractionKind.INVOKES:
+            out.relations.setdefault((inter.source, inter.target), direct(inter.source, inter.target, inter.source))
+    for src in system.components:
+        if src in out.passthrough:
+            continue
+        # Follow calls through pass-through components to the next real component.
+        stack = [(mid, src) for mid in invokes.get(src, []) if mid in out.passthrough]
+        seen = {src}
+        while stack:
+            mid, _ = stack.pop()
+            if mid in seen:
+                continue
+            seen.add(mid)
+            for dst in invokes.get(mid, []):
+                if dst in out.passthrough:
+                    stack.append((dst, mid))
+                elif dst != src and (src, dst) not in out.relations and (dst, src) not in out.relations:
+                    out.relations[(src, dst)] = direct(src, dst, mid)
+    if out.requests:
+        undirected = nx.Graph()
+        undirected.add_nodes_from(system.components)
+        undirected.add_edges_from((i.source, i.target) for i in system.interactions)
+        for req in out.requests:
+            for other in nx.node_connected_component(undirected, req):
+                if other != req and (req, other) not in out.relations and (other, req) not in out.relations:
+                    out.relations[(req, other)] = "request_path"
+    return out
+
+
+def relation_between(system: SystemModel, a: str, b: str, *,
+                     imap: InteractionMap | None = None) -> tuple[str, bool] | None:
+    """How the components of nodes ``a`` and ``b`` interact: (relation, a is the source side), or None.
+
+    Relations are ``"same"``, ``"invokes"``, ``"uses"``, ``"consumes"`` and ``"request_path"`` (see
+    :class:`InteractionMap`); pass ``imap`` when asking about many pairs of one system.
+    """
+    imap = imap if imap is not None else interaction_map(system)
+    return imap.relation(split_node(a)[0], split_node(b)[0])
 
 
 def candidate_pairs(system: SystemModel, *, include_unobserved: bool = True) -> list[CandidatePair]:
     """Pairs of metrics on one component or on two directly interacting components (Atlas 4.4).
 
-    Cross-component pairs are oriented caller -> callee (or user -> resource): ``a`` is the source
-    side's metric and ``relation`` is ``"invokes"`` or ``"uses"``. Each unordered pair appears once.
+    Cross-component pairs are oriented from the source side: ``a`` is the caller's (user's,
+    consumer's, request's) metric, ``b`` the callee's (resource's, queue's, hop's), and ``relation``
+    names the interaction (:class:`InteractionMap`). Calls through links and configuration-only
+    components count as direct; a request interacts with every component on its path (Atlas 4.2).
+    Each unordered pair appears once.
     """
     by_entity: dict[str, list[str]] = {}
     for node, info in sorted(system.metrics.items()):
@@ -145,9 +249,8 @@ def candidate_pairs(system: SystemModel, *, include_unobserved: bool = True) -> 
         for i, a in enumerate(nodes):
             for b in nodes[i + 1:]:
                 put(a, b, "same")
-    for inter in system.interactions:
-        relation = "uses" if inter.kind is InteractionKind.USES else "invokes"
-        for a in by_entity.get(inter.source, []):
-            for b in by_entity.get(inter.target, []):
+    for (source, target), relation in interaction_map(system).relations.items():
+        for a in by_entity.get(source, []):
+            for b in by_entity.get(target, []):
                 put(a, b, relation)
     return pairs

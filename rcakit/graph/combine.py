@@ -35,22 +35,24 @@ __all__ = ["build_system", "combine_proposals", "default_suggesters", "draft_gra
 def llm_suggester_if_configured() -> Suggester | None:
     """The LLM suggester when ``rcakit.graph.suggest_llm`` exists and an endpoint is configured, else None.
 
-    The hook looks, in order, for ``default_suggester()`` (returning a Suggester or None when no
-    endpoint is configured), or for ``is_configured()`` together with an ``LLMSuggester`` class
-    constructible without arguments. Any failure to build it falls back to None (offline).
+    The hook looks, in order, for ``default_suggester()`` in that module (returning a Suggester, or
+    None when no endpoint is configured), then for its ``LLMSuggester`` class, built when
+    ``rcakit.llm.is_configured()`` says an endpoint is set. Any failure to build it means offline.
     """
     try:
         module = importlib.import_module("rcakit.graph.suggest_llm")
     except ImportError:
         return None
-    factory = getattr(module, "default_suggester", None)
     try:
+        factory = getattr(module, "default_suggester", None)
         if callable(factory):
-            suggester = factory()
-            return suggester if suggester is not None else None
-        configured = getattr(module, "is_configured", None)
+            return factory()  # type: ignore[no-any-return]
         cls = getattr(module, "LLMSuggester", None)
-        if callable(configured) and configured() and cls is not None:
+        if cls is None:
+            return None
+        llm = importlib.import_module("rcakit.llm")
+        configured = getattr(llm, "is_configured", None)
+        if callable(configured) and configured():
             return cls()  # type: ignore[no-any-return]
     except Exception:
         return None

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from rcakit.graph.candidates import relation_between
+from rcakit.graph.candidates import InteractionMap, interaction_map
 from rcakit.graph.meanings import Meaning, metric_meaning
 from rcakit.graph.proposal import CandidatePair, Proposal, Provenance, Verdict
 from rcakit.graph.system import SystemModel
@@ -39,7 +39,11 @@ class Rule:
     cross-component rules ``cause_side`` is ``"source"`` (caller / user) or ``"target"`` (callee /
     resource), or ``"either"``. A rule does not fire when the component holding the effect
     (``"same"``: the component) already reports a metric whose meaning is in ``mediators``: the
-    influence then flows through that metric and a direct edge would be redundant.
+    influence then flows through that metric and a direct edge would be redundant. ``guard`` names
+    a structural condition: ``"synchronous_call"`` (the caller is not a network link, and the callee
+    is neither a queue nor a response link: only then does the caller wait for the callee) and
+    ``"not_absorbed"`` (no caller on the request's path already includes this hop's metric) and
+    ``"not_request"`` (the effect is not on a request, whose rate is set by the clients).
     """
 
     name: str
@@ -51,11 +55,12 @@ class Rule:
     confidence: float = 0.8
     mediators: frozenset[Meaning] = field(default_factory=frozenset)
     mediator_side: str = "effect"
+    guard: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "relation": self.relation, "cause": sorted(self.cause),
                 "effect": sorted(self.effect), "cause_side": self.cause_side, "confidence": self.confidence,
-                "text": self.text, "mediators": sorted(self.mediators)}
+                "text": self.text, "mediators": sorted(self.mediators), "guard": self.guard}
 
 
 def _r(name: str, relation: str, cause: Iterable[Meaning], effect: Iterable[Meaning], text: str, **kw: Any) -> Rule:
@@ -67,57 +72,72 @@ RULES: tuple[Rule, ...] = (
     # -- configuration ------------------------------------------------------------------------------
     _r("config_drives_batch_size", "any", [M.CONFIG], [M.BATCH_SIZE],
        "a configured limit (max batch size) caps the batch size actually executed", confidence=0.9),
-    _r("config_drives_load", "same", [M.CONFIG], [M.THROUGHPUT, M.UTILIZATION, M.LATENCY, M.SATURATION],
-       "a configured limit bounds how much work a component does at once", confidence=0.6,
-       mediators=frozenset({M.BATCH_SIZE})),
     # -- within one component -------------------------------------------------------------------------
     _r("queue_arrivals_fill_queue", "same", [M.ENQUEUE_RATE], [M.SATURATION],
        "requests arriving faster fill the queue (queue length grows with the arrival rate)", confidence=0.85),
     _r("queue_departures_drain_queue", "same", [M.DEQUEUE_RATE], [M.SATURATION],
-       "requests leaving the queue faster shorten it", confidence=0.7),
+       "requests leaving the queue faster shorten it", confidence=0.75),
+    _r("arrivals_drive_departures", "same", [M.ENQUEUE_RATE], [M.DEQUEUE_RATE],
+       "while consumers keep up, requests leave a queue as fast as they arrive (flow conservation)",
+       confidence=0.6),
     _r("load_drives_utilization", "same", _LOAD, [M.UTILIZATION, M.MEMORY, M.NETWORK, M.DISK_IO, M.SATURATION],
        "more work arriving (requests, messages, clients) keeps the component's resources busier", confidence=0.8),
-    _r("batch_size_drives_cost", "same", [M.BATCH_SIZE], [M.LATENCY, M.THROUGHPUT, M.UTILIZATION, M.DEQUEUE_RATE],
-       "a larger batch takes longer to execute and moves more requests per execution", confidence=0.75),
+    _r("batch_size_drives_cost", "same", [M.BATCH_SIZE], [M.LATENCY, M.UTILIZATION],
+       "a larger batch takes longer to execute", confidence=0.75),
     _r("power_drives_utilization", "same", [M.POWER], [M.UTILIZATION, M.LATENCY],
        "less capacity (power, clock, throttling) makes the same work take longer and keeps the resource busier",
        confidence=0.7),
     _r("saturation_drives_latency", "same", [M.SATURATION, M.UTILIZATION], [M.LATENCY],
        "a longer queue or a busier resource makes requests wait longer (queueing delay)", confidence=0.8),
-    _r("load_drives_latency", "same", [M.THROUGHPUT, M.LOAD], [M.LATENCY],
-       "more requests arriving at a component make each one wait longer", confidence=0.6,
-       mediators=frozenset({M.UTILIZATION, M.SATURATION})),
     _r("errors_drive_availability", "same", [M.ERROR_RATE], [M.AVAILABILITY],
        "failed requests lower the share of successful ones (availability)", confidence=0.85),
-    _r("latency_drives_errors", "same", [M.LATENCY], [M.ERROR_RATE],
-       "slow requests time out and fail", confidence=0.5),
+    _r("errors_reduce_throughput", "same", [M.ERROR_RATE], [M.THROUGHPUT],
+       "failed requests do not count as served", confidence=0.55, guard="not_request"),
+    _r("errors_change_latency", "same", [M.ERROR_RATE], [M.LATENCY],
+       "a failing request ends early (a crash cuts it short) or late (a timeout), changing the latency",
+       confidence=0.5),
     # -- caller / callee --------------------------------------------------------------------------
     _r("callee_latency_drives_caller_latency", "invokes", [M.LATENCY], [M.LATENCY],
        "a caller waits for its callee, so the callee's latency is part of the caller's",
-       cause_side="target", confidence=0.9),
+       cause_side="target", confidence=0.9, guard="synchronous_call"),
     _r("callee_saturation_drives_caller_latency", "invokes", [M.SATURATION], [M.LATENCY],
        "requests a caller hands to a queue wait in it", cause_side="target", confidence=0.6,
-       mediators=frozenset({M.LATENCY}), mediator_side="cause"),
+       mediators=frozenset({M.LATENCY}), mediator_side="cause", guard="synchronous_call"),
     _r("caller_load_drives_callee_load", "invokes", _LOAD, [M.THROUGHPUT, M.ENQUEUE_RATE, M.LOAD],
        "every request a caller handles becomes requests to its callee", cause_side="source", confidence=0.8),
     _r("callee_errors_drive_caller_errors", "invokes", [M.ERROR_RATE], [M.ERROR_RATE],
-       "a failing callee makes the requests of its caller fail", cause_side="target", confidence=0.8),
+       "a failing callee makes the requests of its caller fail", cause_side="target", confidence=0.8,
+       guard="synchronous_call"),
     _r("callee_availability_drives_caller_availability", "invokes", [M.AVAILABILITY, M.ERROR_RATE], [M.AVAILABILITY],
        "a caller is only as available as the callees it needs", cause_side="target", confidence=0.75,
-       mediators=frozenset({M.ERROR_RATE}), mediator_side="effect"),
-    _r("callee_throughput_drives_caller_dequeue", "invokes", [M.THROUGHPUT, M.BATCH_SIZE], [M.DEQUEUE_RATE],
-       "the rate a consumer processes at is the rate requests leave the queue it reads", cause_side="source",
+       mediators=frozenset({M.ERROR_RATE}), mediator_side="effect", guard="synchronous_call"),
+    # -- a consumer pulling work from a queue -------------------------------------------------------
+    _r("queue_arrivals_fill_batches", "consumes", [M.ENQUEUE_RATE], [M.BATCH_SIZE],
+       "more requests arriving while the consumer is busy fill bigger batches", cause_side="target",
        confidence=0.6),
+    _r("consumer_capacity_drives_dequeue_rate", "consumes", [M.BATCH_SIZE, M.LATENCY, M.ERROR_RATE],
+       [M.DEQUEUE_RATE], "a consumer takes work from its queue as fast as its batch size over its execution time "
+       "allows (and takes none while it fails)", cause_side="source", confidence=0.7),
+    _r("dequeue_drives_consumer_throughput", "consumes", [M.DEQUEUE_RATE], [M.THROUGHPUT, M.LOAD],
+       "every request taken from the queue is processed by its consumer", cause_side="target", confidence=0.75),
     # -- service / resource -----------------------------------------------------------------------
-    _r("load_drives_resource_utilization", "uses", [*_LOAD, M.BATCH_SIZE], [M.UTILIZATION, M.MEMORY, M.NETWORK,
-                                                                          M.DISK_IO],
-       "the work a service runs on a resource keeps that resource busy", cause_side="source", confidence=0.8),
-    _r("resource_drives_service_latency", "uses", [M.UTILIZATION, M.SATURATION, M.POWER], [M.LATENCY],
-       "a busy or slowed-down resource makes the services running on it slower", cause_side="target",
-       confidence=0.8),
+    _r("work_drives_resource_utilization", "uses", [*_LOAD, M.BATCH_SIZE, M.LATENCY],
+       [M.UTILIZATION, M.MEMORY, M.NETWORK, M.DISK_IO],
+       "a resource is busy for as long as the work of the services on it runs (requests x execution time)",
+       cause_side="source", confidence=0.8),
+    _r("resource_capacity_drives_service_latency", "uses", [M.POWER, M.SATURATION], [M.LATENCY],
+       "a slowed-down (throttled) or congested resource makes the services running on it slower",
+       cause_side="target", confidence=0.8),
     _r("resource_errors_drive_service_errors", "uses", [M.ERROR_RATE, M.AVAILABILITY], [M.ERROR_RATE,
                                                                                     M.AVAILABILITY],
        "a failing resource makes the services using it fail", cause_side="target", confidence=0.75),
+    # -- a request and the components on its path -------------------------------------------------
+    _r("hop_latency_adds_to_end_to_end", "request_path", [M.LATENCY], [M.LATENCY],
+       "a request's end-to-end latency is the sum of the latencies of the hops on its path",
+       cause_side="target", confidence=0.85, guard="not_absorbed"),
+    _r("hop_errors_reach_request", "request_path", [M.ERROR_RATE], [M.ERROR_RATE],
+       "a failure anywhere on a request's path returns an error to the request", cause_side="target",
+       confidence=0.8, guard="not_absorbed"),
 )
 
 
@@ -173,13 +193,14 @@ class KnowledgeSuggester:
         entity_meanings: dict[str, set[Meaning]] = {}
         for node, info in system.metrics.items():
             entity_meanings.setdefault(info.entity, set()).add(meaning(node))
+        imap = interaction_map(system)
 
         out: list[Proposal] = []
         total = len(pairs)
         for i, pair in enumerate(pairs):
             if cancel is not None and i % 256 == 0:
                 cancel.raise_if_cancelled()
-            out.append(self._one(pair, system, meaning, entity_meanings))
+            out.append(self._one(pair, system, meaning, entity_meanings, imap))
             if on_progress is not None and (i + 1 == total or (i + 1) % 256 == 0):
                 on_progress(i + 1, total)
         return out
@@ -189,15 +210,32 @@ class KnowledgeSuggester:
         entity_meanings: dict[str, set[Meaning]] = {}
         for node, info in system.metrics.items():
             entity_meanings.setdefault(info.entity, set()).add(meaning_of_node(system, node))
-        return self._one(CandidatePair(a, b), system, lambda n: meaning_of_node(system, n), entity_meanings)
+        return self._one(CandidatePair(a, b), system, lambda n: meaning_of_node(system, n), entity_meanings,
+                         interaction_map(system))
+
+    @staticmethod
+    def _guard_ok(guard: str | None, cause: str, effect: str, mc: Meaning, imap: InteractionMap,
+                  entity_meanings: dict[str, set[Meaning]]) -> bool:
+        if guard is None:
+            return True
+        if guard == "synchronous_call":
+            return effect not in imap.links and cause not in imap.response_links and cause not in imap.queues
+        if guard == "not_absorbed":
+            if cause in imap.response_links or cause in imap.queues:
+                return True
+            return not any(c not in imap.links and c not in imap.requests and mc in entity_meanings.get(c, set())
+                           for c in imap.callers(cause))
+        if guard == "not_request":
+            return effect not in imap.requests
+        raise ValueError(f"unknown rule guard {guard!r}")
 
     def _one(self, pair: CandidatePair, system: SystemModel, meaning: Callable[[str], Meaning],
-             entity_meanings: dict[str, set[Meaning]]) -> Proposal:
+             entity_meanings: dict[str, set[Meaning]], imap: InteractionMap) -> Proposal:
         from rcakit.telemetry._schema import split_node
 
         a, b = pair.a, pair.b
         ma, mb = meaning(a), meaning(b)
-        rel = relation_between(system, a, b)
+        rel = imap.relation(split_node(a)[0], split_node(b)[0])
         evidence = {"meanings": [ma.value, mb.value]}
         if rel is None:
             return Proposal(a, b, Verdict.NO_EDGE, self.provenance, 0.9, rule="not_interacting",
@@ -222,6 +260,8 @@ class KnowledgeSuggester:
                     continue
                 if (rule.relation not in ("same", "any") and rule.cause_side != "either"
                         and (rule.cause_side == "source") != cause_is_source):
+                    continue
+                if not self._guard_ok(rule.guard, ec, ee, mc, imap, entity_meanings):
                     continue
                 if rule.mediators:
                     holder = ee if rule.mediator_side == "effect" else ec
