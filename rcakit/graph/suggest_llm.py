@@ -20,6 +20,7 @@ relation, the option order, the model and :data:`PROMPT_VERSION`.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,18 +30,29 @@ from typing import TYPE_CHECKING, Any
 from rcakit.errors import DataError
 from rcakit.graph.proposal import CandidatePair, Proposal, Provenance, Verdict
 from rcakit.graph.system import Component, ComponentKind, InteractionKind, SystemModel, template_of
-from rcakit.llm import Estimate, LLMClient, LLMNotConfigured, estimate_message_tokens, offline_reason
+from rcakit.llm import (
+    Estimate,
+    LLMClient,
+    LLMConfigError,
+    LLMNotConfigured,
+    estimate_message_tokens,
+    offline_reason,
+)
 
 if TYPE_CHECKING:
     from rcakit._progress import CancelToken
 
-__all__ = ["PROMPT_VERSION", "LLMSuggester", "Question", "build_question", "parse_choice"]
+__all__ = ["PROMPT_VERSION", "LLMSuggester", "Question", "build_question", "default_suggester", "parse_choice"]
+
+log = logging.getLogger("rcakit.llm")
 
 PROMPT_VERSION = "atlas-b.1"
 LETTERS = ("A", "B", "C")
 REMINDER = ("Your last line was not a single option letter. Please answer again: think step by step, then put "
             "only one letter from [A, B, C] as the only content of the last line.")
 MAX_RATIONALE = 800
+#: How the other component relates to the agent (the candidate generator's relation names).
+RELATIONS = ("invokes", "uses", "consumes", "request_path")
 
 
 class _Option(StrEnum):
@@ -114,7 +126,7 @@ class Question:
     agent: str
     agent_kind: str
     agent_description: str
-    relation: str  # "same", "invokes", "uses" or "interacts" (agent -> other)
+    relation: str  # "same", one of RELATIONS, or "interacts" (agent -> other)
     other: str
     other_kind: str
     other_description: str
@@ -159,6 +171,12 @@ class Question:
             what = f", which is: {self.other_description}." if self.other_description else "."
             parts.append(f"{self.other} is a resource that you use{what}")
             owner = "the resource"
+        elif self.relation == "consumes":
+            parts.append(f"{self.other} is a queue that you take requests from{other_job}")
+            owner = "the queue"
+        elif self.relation == "request_path":
+            parts.append(f"{self.other} is a {self.other_kind} on the path of your requests{other_job}")
+            owner = "that component"
         elif self.relation == "interacts":
             parts.append(f"{self.other} is a {self.other_kind} that directly interacts with you{other_job}")
             owner = self.other
@@ -220,20 +238,36 @@ def _frame(pair: CandidatePair, system: SystemModel) -> _Framing:
         if (ma[0], ma[1]) <= (mb[0], mb[1]):
             return _Framing(comp, comp, "same", ma, mb, False)
         return _Framing(comp, comp, "same", mb, ma, True)
-    forward = [i for i in system.interactions if i.source == ea and i.target == eb]
-    backward = [i for i in system.interactions if i.source == eb and i.target == ea]
+    forward = any(i.source == ea and i.target == eb for i in system.interactions)
+    backward = any(i.source == eb and i.target == ea for i in system.interactions)
     ca, cb = _component(system, ea), _component(system, eb)
-    if forward:
-        return _Framing(ca, cb, forward[0].kind.value, ma, mb, False)
-    if backward:
-        return _Framing(cb, ca, backward[0].kind.value, mb, ma, True)
     relation = (pair.relation or "").lower()
-    if relation in (InteractionKind.INVOKES.value, InteractionKind.USES.value):
+    if relation in RELATIONS:
+        # Candidate pairs put the source side (caller, user, consumer, request) in ``a``; trust the
+        # system's own interactions when the pair was built the other way round.
+        if backward and not forward:
+            return _Framing(cb, ca, relation, mb, ma, True)
         return _Framing(ca, cb, relation, ma, mb, False)
+    if forward or backward:
+        inter = next(i for i in system.interactions if {i.source, i.target} == {ea, eb})
+        if inter.source == ea:
+            return _Framing(ca, cb, inter.kind.value, ma, mb, False)
+        return _Framing(cb, ca, inter.kind.value, mb, ma, True)
     if relation.endswith("_by") or relation in ("invoked", "used", "called_by"):
         kind = InteractionKind.USES.value if relation.startswith("use") else InteractionKind.INVOKES.value
         return _Framing(cb, ca, kind, mb, ma, True)
     return _Framing(ca, cb, "interacts", ma, mb, False)
+
+
+def _describe(comp: Component) -> str:
+    """A component's description as its template's: a replica's own name or number (``worker 1`` in the
+    description of ``Router-Queue_1``) does not change what it does, so it must not split the cache."""
+    text = comp.description or ""
+    if comp.template and comp.name != comp.template:
+        text = text.replace(comp.name, comp.template)
+        for index in sorted(set(re.findall(r"[_-](\d+)(?=-|$)", comp.name))):
+            text = re.sub(rf"(?<![\w.]){index}(?![\w.])", "N", text)
+    return _sentence(text)
 
 
 def _kind_word(comp: Component) -> str:
@@ -245,10 +279,10 @@ def build_question(pair: CandidatePair, system: SystemModel, vote: int = 0) -> t
     f = _frame(pair, system)
     q = Question(
         agent=_name(f.agent.template or template_of(f.agent.name)), agent_kind=_kind_word(f.agent),
-        agent_description=_sentence(f.agent.description), relation=f.relation,
+        agent_description=_describe(f.agent), relation=f.relation,
         other=_name(f.other.template or template_of(f.other.name)) if f.relation != "same" else "",
         other_kind=_kind_word(f.other) if f.relation != "same" else "",
-        other_description=_sentence(f.other.description) if f.relation != "same" else "",
+        other_description=_describe(f.other) if f.relation != "same" else "",
         metric=f.metric[0], metric_description=f.metric[1],
         other_metric=f.other_metric[0], other_metric_description=f.other_metric[1],
         order=tuple(o.value for o in ORDERS[vote % len(ORDERS)]),  # type: ignore[arg-type]
@@ -387,8 +421,18 @@ class LLMSuggester:
         self.client.check_budget(estimate)
         per_pair, unique = self._plan(pairs, system)
         keys = list(unique)
-        answers = dict(zip(keys, self.client.map(self._ask, [unique[k] for k in keys], on_progress=on_progress,
+        report = None
+        if on_progress is not None:
+            callback = on_progress
+
+            def report(done: int, total: int) -> None:
+                # The caller counts pairs; questions are fewer after de-duplication.
+                callback(len(pairs) * done // max(total, 1), len(pairs))
+
+        answers = dict(zip(keys, self.client.map(self._ask, [unique[k] for k in keys], on_progress=report,
                                                  cancel=cancel, desc="LLM suggestions")))
+        if on_progress is not None:
+            on_progress(len(pairs), len(pairs))
         proposals = []
         for pair, row in zip(pairs, per_pair):
             proposals.append(self._combine(pair, row, answers, unique))
@@ -432,3 +476,17 @@ class LLMSuggester:
             evidence={"model": self.client.config.model if self.client else "", "prompt_version": PROMPT_VERSION,
                       "asked_as": q.agent + (f" / {q.other}" if q.other else ""), "relation": q.relation},
         )
+
+
+def default_suggester(**options: Any) -> LLMSuggester | None:
+    """The LLM suggester for the configured endpoint, or None offline (the draft then uses systems knowledge).
+
+    ``options`` go to :class:`LLMSuggester` (``n_votes``, ``parse_retries``). A half-done configuration
+    (a base URL without a model name) is logged and treated as offline.
+    """
+    try:
+        client = LLMClient.from_env()
+    except LLMConfigError as exc:
+        log.warning("language model not used: %s", exc)
+        return None
+    return None if client is None else LLMSuggester(client, **options)
