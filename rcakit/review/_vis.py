@@ -112,8 +112,8 @@ def vis_elements(
 def edge_details(draft: CausalDraft, source: str, target: str) -> dict[str, Any]:
     """Everything known about one edge, for the details panel (plain data)."""
     edge = draft.edge(source, target)
-    return {"kind": "edge", **edge.to_dict(), "provenance_key": _provenance_key(edge),
-            "collapsed_via": draft.collapsed_places().get(edge.key, [])}
+    via = draft.collapsed_places().get(edge.key, []) if any(not n.observed for n in draft.nodes.values()) else []
+    return {"kind": "edge", **edge.to_dict(), "provenance_key": _provenance_key(edge), "collapsed_via": via}
 
 
 def json_for_script(obj: Any) -> str:

@@ -28,7 +28,7 @@ from typing import Any
 
 import networkx as nx
 
-from rcakit._io import atomic_write_json
+from rcakit._io import atomic_write_text
 from rcakit.errors import DataError
 from rcakit.graph.draft import CausalDraft, DraftEdge, DraftNode, EdgeStatus
 from rcakit.graph.proposal import Provenance
@@ -128,6 +128,27 @@ def _now() -> str:
 
 def _plain(obj: Any) -> Any:
     return obj.item() if hasattr(obj, "item") else str(obj)
+
+
+def _draft_dict(draft: CausalDraft) -> dict[str, Any]:
+    """``draft.to_dict()`` without its per-edge JSON round trip (the session file is dumped once, numpy-safe).
+
+    Everything but the edges still goes through the draft's own ``to_dict``, so its format stays the
+    one ``CausalDraft.from_dict`` reads.
+    """
+    edges = draft.edges
+    draft.edges = {}
+    try:
+        data = draft.to_dict()
+    finally:
+        draft.edges = edges
+    data["edges"] = [{
+        "source": e.source, "target": e.target, "status": e.status.value,
+        "provenance": [p.value for p in e.provenance], "confidence": float(e.confidence),
+        "votes": dict(e.votes), "rationale": e.rationale, "rules": list(e.rules),
+        "evidence": e.evidence, "suspicion": e.suspicion,
+    } for e in edges.values()]
+    return data
 
 
 def default_session_path(draft: CausalDraft, folder: str | Path | None = None) -> Path:
@@ -506,7 +527,7 @@ class ReviewSession:
             "created": self.created,
             "saved": _now(),
             "ranking": self.ranking,
-            "draft": self.draft.to_dict(),
+            "draft": _draft_dict(self.draft),
             "undo": [d.to_dict() for d in self.undo_stack],
             "redo": [d.to_dict() for d in self.redo_stack],
             "history": self.history,
@@ -523,7 +544,8 @@ class ReviewSession:
         target = Path(path) if path is not None else self.path
         if target is None:
             raise DataError("this session has no file", hint="Pass a path to save(path)")
-        return atomic_write_json(target, self.to_dict(), indent=None)
+        text = json.dumps(self.to_dict(), default=_plain, ensure_ascii=False)
+        return atomic_write_text(target, text + "\n")
 
     def _save(self) -> None:
         if self.autosave and self.path is not None:

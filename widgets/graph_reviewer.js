@@ -1,0 +1,192 @@
+// GraphReviewer front end (anywidget module). It draws what Python sends and sends every user
+// action back as a message {action, ...}; all state and every decision live in Python
+// (rcakit.ui.reviewer.GraphReviewer -> rcakit.review.ReviewSession). Names are data: they are
+// drawn on the canvas by vis-network or set with textContent, never parsed as HTML.
+// RCAKIT_VIS_SOURCE (vis-network 9.1.2 as bundled with pyvis) is prepended by rcakit.ui._assets.
+
+function loadVis() {
+  if (globalThis.__rcakitVis) return globalThis.__rcakitVis;
+  const mod = { exports: {} };
+  // vis-network ships as a UMD bundle; give it a CommonJS-like scope instead of a global `define`.
+  new Function("exports", "module", "define", RCAKIT_VIS_SOURCE)(mod.exports, mod, undefined);
+  globalThis.__rcakitVis = mod.exports;
+  return mod.exports;
+}
+
+function h(tag, props = {}, text = null) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === "dataset") Object.assign(node.dataset, v);
+    else if (k === "className") node.className = v;
+    else node.setAttribute(k, v);
+  }
+  if (text !== null) node.textContent = String(text);
+  return node;
+}
+
+const ACTIONS = [
+  ["accept", "Accept", "a"], ["reject", "Reject", "r"], ["reverse", "Reverse", "v"],
+  ["skip", "Skip", "s"], ["undo", "Undo", "u"], ["redo", "Redo", "y"], ["next_batch", "Next 5", "n"],
+];
+const KEYS = Object.fromEntries(ACTIONS.map(([action, , key]) => [key, action]));
+
+function render({ model, el }) {
+  const t0 = performance.now();
+  const vis = loadVis();
+  const send = (action, args = {}) => model.send({ action, ...args });
+
+  const root = h("div", { className: "rcakit-reviewer", tabindex: "0" });
+  const toolbar = h("div", { className: "rcakit-toolbar" });
+  for (const [action, label, key] of ACTIONS) {
+    const b = h("button", { className: "rcakit-btn", dataset: { action }, title: `${label} (${key})` }, `${label} (${key})`);
+    b.addEventListener("click", () => { send(action); root.focus(); });
+    toolbar.appendChild(b);
+  }
+  const filters = h("div", { className: "rcakit-filters" });
+  const selects = {};
+  for (const name of ["provenance", "status", "component"]) {
+    const label = h("label", {}, `${name} `);
+    const sel = h("select", { dataset: { filter: name } });
+    sel.addEventListener("change", () => {
+      const f = { ...model.get("filters") };
+      f[name] = sel.value;
+      send("set_filter", f);
+    });
+    selects[name] = sel;
+    label.appendChild(sel);
+    filters.appendChild(label);
+  }
+  const main = h("div", { className: "rcakit-main" });
+  const graphBox = h("div", { className: "rcakit-graph" });
+  graphBox.style.height = model.get("height") || "560px";
+  const side = h("div", { className: "rcakit-side" });
+  const queueTitle = h("div", { className: "rcakit-title" }, "Suspicious edges");
+  const queueList = h("ol", { className: "rcakit-queue" });
+  const detailsTitle = h("div", { className: "rcakit-title" }, "Details");
+  const details = h("div", { className: "rcakit-details" });
+  side.append(queueTitle, queueList, detailsTitle, details);
+  main.append(graphBox, side);
+
+  const adder = h("div", { className: "rcakit-add" });
+  const listId = `rcakit-nodes-${Math.random().toString(36).slice(2)}`;
+  const datalist = h("datalist", { id: listId });
+  const src = h("input", { list: listId, placeholder: "cause entity:metric", dataset: { role: "add-source" } });
+  const dst = h("input", { list: listId, placeholder: "effect entity:metric", dataset: { role: "add-target" } });
+  const why = h("input", { placeholder: "reason (optional)", dataset: { role: "add-reason" } });
+  const addBtn = h("button", { className: "rcakit-btn", dataset: { action: "add_edge" } }, "Add edge");
+  addBtn.addEventListener("click", () => {
+    if (src.value && dst.value) send("add_edge", { source: src.value, target: dst.value, reason: why.value });
+  });
+  adder.append(h("span", {}, "Add: "), src, h("span", {}, " → "), dst, why, addBtn, datalist);
+  const status = h("div", { className: "rcakit-status" });
+  root.append(toolbar, filters, main, adder, status);
+  el.appendChild(root);
+
+  const nodes = new vis.DataSet([]);
+  const edges = new vis.DataSet([]);
+  const network = new vis.Network(graphBox, { nodes, edges }, {
+    physics: { stabilization: { iterations: 150, fit: true }, barnesHut: { springLength: 150, avoidOverlap: 0.2 } },
+    interaction: { hover: true, multiselect: false },
+    edges: { smooth: { type: "continuous" }, selectionWidth: 2 },
+    nodes: { margin: 6, widthConstraint: { maximum: 180 } },
+  });
+  network.once("stabilizationIterationsDone", () => network.setOptions({ physics: false }));
+  root.__rcakitNetwork = network;
+  root.__rcakitEdges = edges;
+
+  network.on("click", (p) => {
+    root.focus();
+    if (p.nodes.length) send("select_node", { name: String(p.nodes[0]) });
+    else if (p.edges.length) {
+      const e = edges.get(p.edges[0]);
+      if (e) send("select_edge", { source: e.from, target: e.to });
+    }
+  });
+
+  function sync(ds, items) {
+    const ids = new Set(items.map((x) => x.id));
+    ds.remove(ds.getIds().filter((id) => !ids.has(id)));
+    ds.update(items);
+  }
+  function drawGraph() {
+    const g = model.get("graph") || { nodes: [], edges: [] };
+    const t = performance.now();
+    sync(nodes, g.nodes);
+    sync(edges, g.edges);
+    root.dataset.edgeCount = String(g.edges.length);
+    root.dataset.lastDrawMs = String(Math.round(performance.now() - t));
+  }
+  function drawOptions() {
+    const o = model.get("options") || {};
+    const f = model.get("filters") || {};
+    for (const [name, sel] of Object.entries(selects)) {
+      sel.textContent = "";
+      sel.appendChild(h("option", { value: "" }, "all"));
+      for (const v of o[name] || []) {
+        const opt = h("option", { value: v }, v);
+        if (f[name] === v) opt.selected = true;
+        sel.appendChild(opt);
+      }
+    }
+    datalist.textContent = "";
+    for (const n of o.nodes || []) datalist.appendChild(h("option", { value: n }));
+  }
+  function drawQueue() {
+    queueList.textContent = "";
+    for (const item of model.get("queue") || []) {
+      const li = h("li", {
+        className: "rcakit-queue-item" + (item.current ? " rcakit-current" : "") + (item.done ? " rcakit-done" : ""),
+        dataset: { source: item.source, target: item.target, kind: item.kind },
+      });
+      li.appendChild(h("span", { className: "rcakit-edge" }, `${item.source} → ${item.target}`));
+      li.appendChild(h("span", { className: "rcakit-kind" }, ` ${item.kind}${item.done ? " · " + item.done : ""}`));
+      li.title = (item.reasons || []).join("; ");
+      li.addEventListener("click", () => { send("select_edge", { source: item.source, target: item.target }); root.focus(); });
+      queueList.appendChild(li);
+    }
+  }
+  function drawDetails() {
+    const d = model.get("details") || {};
+    details.textContent = "";
+    if (!Object.keys(d).length) { details.appendChild(h("em", {}, "Click an edge or a node.")); return; }
+    for (const [k, v] of Object.entries(d)) {
+      if (v === null || v === "" || (Array.isArray(v) && !v.length)) continue;
+      details.appendChild(h("div", { className: "rcakit-key" }, k));
+      details.appendChild(h("pre", { className: "rcakit-val" }, typeof v === "string" ? v : JSON.stringify(v, null, 1)));
+    }
+    const sel = model.get("selected") || [];
+    if (sel[0] === "edge") {
+      const id = (model.get("graph").edges || []).find((e) => e.from === sel[1] && e.to === sel[2]);
+      if (id) network.selectEdges([id.id]);
+    } else if (sel[0] === "node") network.selectNodes([sel[1]]);
+  }
+  function drawStatus() {
+    const s = model.get("summary") || {};
+    status.textContent = s.text || "";
+    root.dataset.decisions = String(s.decisions ?? 0);
+    for (const b of toolbar.querySelectorAll("button")) {
+      const a = b.dataset.action;
+      b.disabled = (a === "undo" && !s.can_undo) || (a === "redo" && !s.can_redo) ||
+        (["accept", "reject", "reverse", "skip"].includes(a) && !s.has_target);
+    }
+  }
+
+  root.addEventListener("keydown", (ev) => {
+    const tag = (ev.target.tagName || "").toLowerCase();
+    if (["input", "select", "textarea"].includes(tag) || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    const action = KEYS[ev.key];
+    if (action) { ev.preventDefault(); ev.stopPropagation(); send(action); }
+  });
+
+  const handlers = [
+    ["change:graph", drawGraph], ["change:options", drawOptions], ["change:filters", drawOptions],
+    ["change:queue", drawQueue], ["change:details", drawDetails], ["change:selected", drawDetails],
+    ["change:summary", drawStatus],
+  ];
+  for (const [event, fn] of handlers) model.on(event, fn);
+  drawGraph(); drawOptions(); drawQueue(); drawDetails(); drawStatus();
+  network.once("afterDrawing", () => { root.dataset.renderMs = String(Math.round(performance.now() - t0)); });
+  return () => { for (const [event, fn] of handlers) model.off(event, fn); network.destroy(); };
+}
+
+export default { render };
