@@ -27,6 +27,9 @@ __all__ = [
     "canonical_metrics",
     "canonical_spans",
     "clear_cache",
+    "collapse_unobserved",
+    "epoch_ns_to_time",
+    "epoch_seconds_to_time",
     "find_file",
     "read_edge_list",
     "require_files",
@@ -148,6 +151,17 @@ def read_edge_list(path: Path, *, dataset: str, suffix: str | None = None) -> nx
             cause, effect = f"{cause}{suffix}", f"{effect}{suffix}"
         graph.add_edge(cause, effect)
     return graph
+
+
+def collapse_unobserved(graph: nx.DiGraph, observed: Iterable[str]) -> tuple[nx.DiGraph, list[str]]:
+    """The graph without nodes that have no data, keeping transitive paths (A -> U -> B becomes A -> B)."""
+    keep = set(observed)
+    out = graph.copy()
+    removed = sorted(n for n in graph.nodes if n not in keep)
+    for node in removed:
+        out.add_edges_from((a, b) for a in out.predecessors(node) for b in out.successors(node) if a != b)
+        out.remove_node(node)
+    return out, removed
 
 
 # -- canonical frames ------------------------------------------------------------------------------------

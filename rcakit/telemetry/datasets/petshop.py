@@ -35,6 +35,7 @@ from rcakit.telemetry.datasets._common import (
     as_dir,
     cached,
     canonical_metrics,
+    collapse_unobserved,
     epoch_seconds_to_time,
     require_files,
     safe_entity,
@@ -435,14 +436,15 @@ def petshop_graph_dataset(path: str | os.PathLike[str], scenario: str = "low_tra
     graph.add_nodes_from(f"{n}:latency_average" for n in call_graph.nodes)
     graph.add_edges_from((f"{callee}:latency_average", f"{caller}:latency_average")
                          for caller, callee in call_graph.edges)
-    observed = set(telemetry.nodes())
+    graph, unobserved = collapse_unobserved(graph, telemetry.nodes())
     return GraphDataset(
         name="petshop-latency",
         telemetry=telemetry,
         graph=graph,
         description=(f"PetShop {scenario} normal recording, average latency of each of {len(call_graph)} components "
-                     "(5-minute rows); true graph = call graph reversed (callee latency -> caller latency)."),
+                     "(5-minute rows); true graph = call graph reversed (callee latency -> caller latency), components "
+                     "without latency data in the normal recording collapsed out."),
         system=None,
         meta={"dataset": "petshop", "scenario": scenario, "call_graph": [list(e) for e in call_graph.edges],
-              "graph_nodes_without_data": sorted(set(graph.nodes) - observed)},
+              "collapsed_nodes_without_data": unobserved},
     )
