@@ -15,6 +15,15 @@ from rcakit.graph.combine import (
     draft_graph,
     llm_suggester_if_configured,
 )
+from rcakit.graph.data import (
+    Background,
+    DataSuggester,
+    DiscoveryMethod,
+    DiscoveryResult,
+    discover,
+    notears,
+    wide_matrix,
+)
 from rcakit.graph.draft import CausalDraft, DraftEdge, DraftNode, EdgeStatus
 from rcakit.graph.knowledge import RULES, KnowledgeSuggester, Rule, meaning_of_node
 from rcakit.graph.meanings import Meaning, metric_meaning
@@ -28,14 +37,26 @@ from rcakit.graph.system import (
     MetricInfo,
     SystemModel,
 )
+from rcakit.graph.validate import (
+    SuspectEdge,
+    anm_direction,
+    apply_suspects,
+    next_batch,
+    partial_correlation,
+    rank_suspicious,
+)
 
 __all__ = [
     "COMMON_METRICS",
     "RULES",
+    "Background",
     "CandidatePair",
     "CausalDraft",
     "Component",
     "ComponentKind",
+    "DataSuggester",
+    "DiscoveryMethod",
+    "DiscoveryResult",
     "DraftEdge",
     "DraftNode",
     "EdgeStatus",
@@ -50,18 +71,27 @@ __all__ = [
     "Provenance",
     "Rule",
     "Suggester",
+    "SuspectEdge",
     "SystemModel",
     "Verdict",
+    "anm_direction",
+    "apply_suspects",
     "build_system",
     "candidate_pairs",
     "combine_proposals",
     "compare_graphs",
     "default_suggesters",
+    "discover",
     "draft_graph",
     "enumerate_metrics",
     "interaction_map",
     "llm_suggester_if_configured",
     "meaning_of_node",
     "metric_meaning",
+    "next_batch",
+    "notears",
+    "partial_correlation",
+    "rank_suspicious",
     "relation_between",
+    "wide_matrix",
 ]
