@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import networkx as nx
 import polars as pl
@@ -31,9 +31,13 @@ __all__ = [
     "epoch_ns_to_time",
     "epoch_seconds_to_time",
     "find_file",
+    "imax",
+    "imin",
     "read_edge_list",
     "require_files",
     "safe_entity",
+    "tmax",
+    "tmin",
 ]
 
 #: Anchor of the synthetic time grids given to datasets whose rows carry no time (DoWhy, Storm).
@@ -208,12 +212,31 @@ def canonical_spans(df: pl.DataFrame) -> pl.DataFrame:
     return df
 
 
+def tmin(series: pl.Series) -> datetime:
+    """The earliest instant of a non-empty time column."""
+    return cast(datetime, series.min())
+
+
+def tmax(series: pl.Series) -> datetime:
+    """The latest instant of a non-empty time column."""
+    return cast(datetime, series.max())
+
+
+def imin(series: pl.Series) -> int:
+    return int(cast(int, series.min()))
+
+
+def imax(series: pl.Series) -> int:
+    return int(cast(int, series.max()))
+
+
 def epoch_seconds_to_time(expr: pl.Expr) -> pl.Expr:
     """Epoch seconds (int or float) to ``Datetime("ns", "UTC")``."""
     return (expr.cast(pl.Float64) * 1e9).round(0).cast(pl.Int64).cast(pl.Datetime("ns")).dt.replace_time_zone("UTC")
 
 
-def epoch_ns_to_time(expr: pl.Expr) -> pl.Expr:
+def epoch_ns_to_time(expr: Any) -> Any:
+    """Epoch nanoseconds (an Expr or a Series) to ``Datetime("ns", "UTC")``."""
     return expr.cast(pl.Int64).cast(pl.Datetime("ns")).dt.replace_time_zone("UTC")
 
 
@@ -223,7 +246,7 @@ _CACHE: dict[tuple[Any, ...], tuple[tuple[Any, ...], Any]] = {}
 
 
 def _signature(paths: Iterable[Path]) -> tuple[Any, ...]:
-    out = []
+    out: list[tuple[str, int | None, int | None]] = []
     for path in paths:
         try:
             stat = path.stat()

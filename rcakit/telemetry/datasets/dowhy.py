@@ -30,6 +30,7 @@ from rcakit.telemetry.datasets._common import (
     cached,
     canonical_metrics,
     find_file,
+    imax,
     require_files,
 )
 from rcakit.telemetry.incident import GroundTruth, Incident
@@ -174,13 +175,14 @@ def load_dowhy_microservice(path: str | os.PathLike[str]) -> list[Incident]:
     """Two Incidents: ``dowhy-outlier`` (the one-row outlier) and ``dowhy-shift-1000`` (1,000 shifted rows)."""
     folder = _folder(path)
     normal, normal_report = _normal(folder)
-    n_normal = normal.get_column("row").max() + 1  # type: ignore[operator]
+    n_normal = imax(normal.get_column("row")) + 1
     baseline = TimeWindow(SYNTHETIC_EPOCH, SYNTHETIC_EPOCH + n_normal * _STEP)
     incidents = []
     for name, key, what in (("dowhy-outlier", "outlier", "a single outlier request"),
                             ("dowhy-shift-1000", "shift", "1,000 requests after a permanent shift")):
-        path = find_file(folder, DOWHY_FILES[key])
-        assert path is not None
+        found = find_file(folder, DOWHY_FILES[key])
+        assert found is not None  # checked by _folder
+        path = found
         report = LoadReport()
         report.extend(normal_report)
         wide = _read(path)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import networkx as nx
@@ -36,7 +36,11 @@ from rcakit.telemetry.datasets._common import (
     cached,
     canonical_metrics,
     epoch_seconds_to_time,
+    imax,
+    imin,
     read_edge_list,
+    tmax,
+    tmin,
 )
 from rcakit.telemetry.incident import GroundTruth, Incident
 from rcakit.telemetry.model import Telemetry
@@ -168,7 +172,7 @@ def _build_mom(folder: Path) -> GraphDataset:
         ).select("time", "entity", "metric", "value", "recording")
         parts.append(canonical_metrics(long, source=str(path), report=report))
         times = parts[-1].get_column("time")
-        recordings[number] = TimeWindow(times.min(), times.max() + timedelta(seconds=1)).to_dict()
+        recordings[number] = TimeWindow(tmin(times), tmax(times) + timedelta(seconds=1)).to_dict()
     metrics = pl.concat(parts, how="vertical").sort("time", maintain_order=True)
     graph = read_edge_list(folder / "structure.txt", dataset="MoM")
     unknown = sorted(set(graph.nodes) - set(columns))
@@ -209,7 +213,7 @@ def _storm_graph(structure: Path) -> nx.DiGraph:
     return graph
 
 
-def _row_time(row: int) -> object:
+def _row_time(row: int) -> datetime:
     return SYNTHETIC_EPOCH + row * _STORM_STEP
 
 
@@ -229,10 +233,11 @@ def load_storm(path: str | os.PathLike[str]) -> Incident:
     source = str(incident_path)
     metrics = _storm_long(_read_csv(incident_path, separator=";"), source, report, "incident")
     rows = metrics.get_column("row")
+    low, high = imin(rows), imax(rows)
     first, last = STORM_INCIDENT_ROWS
-    if rows.min() >= first or rows.max() < last:  # type: ignore[operator]
+    if low >= first or high < last:
         raise DataError(f"the incident file should cover rows before {first} and up to {last}; it has "
-                        f"{rows.min()}..{rows.max()}", source=source, column="index",
+                        f"{low}..{high}", source=source, column="index",
                         hint="Is this data_with_incident_between_46683_and_46783.csv?")
     report.add(source, "index", "put rows on a synthetic 1-minute grid (row i at 2000-01-01 + i minutes)",
                int(rows.n_unique()), "the file has a row index, no time")
@@ -250,7 +255,7 @@ def load_storm(path: str | os.PathLike[str]) -> Incident:
         raise DataError(f"storm_structure.txt names {unknown[0]!r}, which is no column of the incident file",
                         source=str(storm_dir / "storm_structure.txt"), hint=f"Columns: {', '.join(sorted(bolts))}")
     graph.add_nodes_from(f"{b}:value" for b in bolts)
-    baseline = TimeWindow(_row_time(int(rows.min())), _row_time(first))  # type: ignore[arg-type]
+    baseline = TimeWindow(_row_time(low), _row_time(first))
     window = TimeWindow(_row_time(first), _row_time(last + 1))
     incident = Incident(
         telemetry=Telemetry(metrics, report=report, validated=True),
@@ -267,7 +272,7 @@ def load_storm(path: str | os.PathLike[str]) -> Incident:
         name="storm-incident",
         description=(
             f"A real incident of an Apache Storm ingestion topology (EasyVista): 8 bolts, one series each, 1-minute "
-            f"rows {int(rows.min())}..{int(rows.max())} on a synthetic grid (row i at {SYNTHETIC_EPOCH:%Y-%m-%d} + "
+            f"rows {low}..{high} on a synthetic grid (row i at {SYNTHETIC_EPOCH:%Y-%m-%d} + "
             f"i minutes). Incident = rows {first}..{last} inclusive ({last - first + 1} rows); baseline = the earlier "
             f"rows. Alarm: {STORM_ALARM}, a sink of the causal graph downstream of pre_Message_dispatcher_bolt "
             "and not itself a root cause."

@@ -42,6 +42,8 @@ from rcakit.telemetry.datasets._common import (
     epoch_ns_to_time,
     epoch_seconds_to_time,
     require_files,
+    tmax,
+    tmin,
 )
 from rcakit.telemetry.incident import GroundTruth, Incident
 from rcakit.telemetry.model import Telemetry
@@ -476,10 +478,10 @@ def _build_day(root: Path, day: str, files: dict[str, list[Path]]) -> tuple[Tele
         ref_logs = _read_logs(files["ref_logs"], report, "reference")
         ref_spans, _ = _read_spans(files["ref_spans"], report, "reference")
         minutes = [m for m in (_minute_of(day, p) for p in files["ref_logs"] + files["ref_spans"]) if m]
-        lows = [t for t in (ref_logs.get_column("time").min() if ref_logs.height else None,
-                            ref_spans.get_column("start").min() if ref_spans.height else None, *minutes) if t]
-        highs = [t for t in (ref_logs.get_column("time").max() if ref_logs.height else None,
-                             ref_spans.get_column("start").max() if ref_spans.height else None) if t]
+        lows = [t for t in (tmin(ref_logs.get_column("time")) if ref_logs.height else None,
+                            tmin(ref_spans.get_column("start")) if ref_spans.height else None, *minutes) if t]
+        highs = [t for t in (tmax(ref_logs.get_column("time")) if ref_logs.height else None,
+                             tmax(ref_spans.get_column("start")) if ref_spans.height else None) if t]
         highs += [m + timedelta(minutes=1) for m in minutes]
         if lows and highs:
             reference = TimeWindow(min(lows), max(highs) + timedelta(microseconds=1))

@@ -39,11 +39,13 @@ from rcakit.telemetry.datasets._common import (
     epoch_seconds_to_time,
     require_files,
     safe_entity,
+    tmax,
+    tmin,
 )
 from rcakit.telemetry.incident import GroundTruth, Incident
 from rcakit.telemetry.model import Telemetry
 from rcakit.telemetry.report import LoadReport
-from rcakit.telemetry.window import TimeWindow
+from rcakit.telemetry.window import TimeWindow, to_utc
 
 __all__ = [
     "PETSHOP_STEP",
@@ -282,7 +284,7 @@ def load_petshop(
     call_edges = [list(e) for e in call_graph.edges]
     normal, normal_report, normal_names = _normal(folder)
     normal_times = normal.get_column("time")
-    normal_window = TimeWindow(normal_times.min(), normal_times.max() + PETSHOP_STEP)
+    normal_window = TimeWindow(tmin(normal_times), tmax(normal_times) + PETSHOP_STEP)
 
     incidents = []
     for split in split_list:
@@ -328,7 +330,7 @@ def _issue(
     if abnormal.height == 0:
         raise DataError("the issue's metrics.csv has no data rows", source=str(metrics_path),
                         hint="An issue needs at least one 5-minute row")
-    incident_window = TimeWindow(times.min(), times.max() + PETSHOP_STEP)
+    incident_window = TimeWindow(tmin(times), tmax(times) + PETSHOP_STEP)
 
     merged_report = LoadReport()
     merged_report.extend(normal_report)
@@ -347,14 +349,14 @@ def _issue(
         before = normal_part.filter(pl.col("time") < incident_window.start).get_column("time")
         after = normal_part.filter(pl.col("time") >= incident_window.end).get_column("time")
         if before.len() >= after.len() and before.len():
-            baseline_window = TimeWindow(before.min(), incident_window.start)
+            baseline_window = TimeWindow(tmin(before), incident_window.start)
         elif after.len():
-            baseline_window = TimeWindow(incident_window.end, after.max() + PETSHOP_STEP)
+            baseline_window = TimeWindow(incident_window.end, tmax(after) + PETSHOP_STEP)
         else:
             raise DataError("the normal recording lies entirely inside the issue's span", source=str(issue_dir),
                             hint="There is no baseline left for this issue")
     parts = [normal_part, abnormal]
-    parts.sort(key=lambda f: f.get_column("time").min() if f.height else normal_window.start)
+    parts.sort(key=lambda f: tmin(f.get_column("time")) if f.height else normal_window.start)
     combined = pl.concat(parts, how="vertical", rechunk=False)
     if overlap and not combined.get_column("time").is_sorted():
         combined = combined.sort("time", maintain_order=True)
@@ -370,14 +372,14 @@ def _issue(
             alarm_row = index
     root = target["root_cause"]
     rc_entity = safe_entity(root["node"])
-    rc_nodes = ()
+    rc_nodes: tuple[str, ...] = ()
     if root.get("metric"):
         rc_nodes = (petshop_node(root["node"], root["metric"], root.get("agg") or "Average"),)
     entity_names = {**normal_names, **names}
     name = f"petshop-{scenario}-{split}-{issue_dir.name}"
     description = (
         f"PetShop {scenario} {split} {issue_dir.name}: alarm on {alarm} at "
-        f"{TimeWindow(alarm_ts, alarm_ts + 1).start:%Y-%m-%d %H:%M:%S} UTC. Baseline = the normal recording "
+        f"{to_utc(alarm_ts):%Y-%m-%d %H:%M:%S} UTC. Baseline = the normal recording "
         f"(noissue, {normal_window}); incident = the issue's own recording ({incident_window}). They are "
         "different recordings" + (" that overlap in time; the normal rows inside the issue's span were dropped"
                                  if overlap else " and do not overlap in time") + "."
