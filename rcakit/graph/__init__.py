@@ -5,6 +5,7 @@ from rcakit.graph.candidates import (
     InteractionMap,
     candidate_pairs,
     enumerate_metrics,
+    infer_hosts,
     interaction_map,
     relation_between,
 )
@@ -84,6 +85,7 @@ __all__ = [
     "discover",
     "draft_graph",
     "enumerate_metrics",
+    "infer_hosts",
     "interaction_map",
     "llm_suggester_if_configured",
     "meaning_of_node",

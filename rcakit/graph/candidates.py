@@ -23,7 +23,8 @@ from rcakit.graph.proposal import CandidatePair
 from rcakit.graph.system import ComponentKind, InteractionKind, SystemModel
 from rcakit.telemetry._schema import split_node
 
-__all__ = ["COMMON_METRICS", "InteractionMap", "candidate_pairs", "enumerate_metrics", "interaction_map", "relation_between"]
+__all__ = ["COMMON_METRICS", "InteractionMap", "candidate_pairs", "enumerate_metrics", "infer_hosts",
+           "interaction_map", "relation_between"]
 
 #: The common metrics of each component kind, in Atlas's common-metrics format (kind -> level -> name -> text).
 COMMON_METRICS: dict[str, dict[str, dict[str, str]]] = {
@@ -208,6 +209,37 @@ def interaction_map(system: SystemModel) -> InteractionMap:
             for other in nx.node_connected_component(undirected, req):
                 if other != req and (req, other) not in out.relations and (other, req) not in out.relations:
                     out.relations[(req, other)] = "request_path"
+    return out
+
+
+_HOST_MEANINGS = {Meaning.UTILIZATION, Meaning.MEMORY, Meaning.DISK_IO, Meaning.NETWORK, Meaning.POWER}
+
+
+def infer_hosts(system: SystemModel) -> SystemModel:
+    """A copy of a system without any interaction, where host-like components are resources in use.
+
+    With no call graph and no deployment description, an expert still reads ``server:cpu_global_prct``,
+    ``server:ram_global_prct`` as the machine the other components run on. A component whose metrics
+    all mean utilization, memory, disk or network becomes a resource used by every component that
+    is not host-like. A system that has interactions is returned unchanged (as a copy).
+    """
+    out = copy.deepcopy(system)
+    if out.interactions or len(out.components) < 2:
+        return out
+    hosts, others = [], []
+    for name, comp in out.components.items():
+        metrics = out.metrics_of(name)
+        meanings = {metric_meaning(m.name, m.description) for m in metrics}
+        if metrics and meanings <= _HOST_MEANINGS:
+            hosts.append(name)
+        elif comp.kind is not ComponentKind.RESOURCE:
+            others.append(name)
+    if not hosts or not others:
+        return out
+    for host in hosts:
+        out.components[host].kind = ComponentKind.RESOURCE
+        for other in others:
+            out.add_interaction(other, host, InteractionKind.USES)
     return out
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rcakit.errors import DataError
-from rcakit.graph.candidates import candidate_pairs, enumerate_metrics
+from rcakit.graph.candidates import candidate_pairs, enumerate_metrics, infer_hosts
 from rcakit.graph.draft import CausalDraft
 from rcakit.graph.knowledge import KnowledgeSuggester
 from rcakit.graph.proposal import Proposal, Provenance, Suggester, Verdict
@@ -210,6 +210,7 @@ def draft_graph(
     alarm: str | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     enumerate_unobserved: bool = True,
+    infer_resources: bool = True,
     corpus: Mapping[str, Any] | None = None,
     call_graph: Any = None,
     cancel: CancelToken | None = None,
@@ -219,13 +220,17 @@ def draft_graph(
     ``incident_or_system``: an Incident (its ``system`` Atlas dict if present, else its telemetry's
     metrics and span call graph), a GraphDataset, a Telemetry, a SystemModel or an Atlas dict.
     ``suggesters`` default to :func:`default_suggesters` (LLM when configured, else systems
-    knowledge). ``data`` (a wide aligned frame, one column per node) is handed to data suggesters
+    knowledge). Without any interaction (no call graph, no description), host-like components
+    (only cpu / memory / disk / network metrics) become resources used by the others
+    (``infer_resources``, see :func:`~rcakit.graph.candidates.infer_hosts`). ``data`` (a wide aligned frame, one column per node) is handed to data suggesters
     built without data. ``on_progress(done, total)`` counts answered pairs over all suggesters.
     The draft keeps unobserved (enumerated) nodes in its confounder graph; ``draft.observed_graph()``
     collapses them and ``draft.collapsed_places()`` says where.
     """
     started = time.perf_counter()
     system = build_system(incident_or_system, call_graph=call_graph)
+    if infer_resources and not system.interactions:
+        system = infer_hosts(system)
     if enumerate_unobserved:
         system = enumerate_metrics(system, corpus=corpus)
     if alarm is None:

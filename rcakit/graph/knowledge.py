@@ -44,6 +44,8 @@ class Rule:
     is neither a queue nor a response link: only then does the caller wait for the callee) and
     ``"not_absorbed"`` (no caller on the request's path already includes this hop's metric) and
     ``"not_request"`` (the effect is not on a request, whose rate is set by the clients).
+    ``needs_observed`` rules fire only between measured metrics: their link is too indirect to
+    route influence through an enumerated, unmeasured metric.
     """
 
     name: str
@@ -56,11 +58,13 @@ class Rule:
     mediators: frozenset[Meaning] = field(default_factory=frozenset)
     mediator_side: str = "effect"
     guard: str | None = None
+    needs_observed: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "relation": self.relation, "cause": sorted(self.cause),
                 "effect": sorted(self.effect), "cause_side": self.cause_side, "confidence": self.confidence,
-                "text": self.text, "mediators": sorted(self.mediators), "guard": self.guard}
+                "text": self.text, "mediators": sorted(self.mediators), "guard": self.guard,
+                "needs_observed": self.needs_observed}
 
 
 def _r(name: str, relation: str, cause: Iterable[Meaning], effect: Iterable[Meaning], text: str, **kw: Any) -> Rule:
@@ -121,10 +125,12 @@ RULES: tuple[Rule, ...] = (
     _r("dequeue_drives_consumer_throughput", "consumes", [M.DEQUEUE_RATE], [M.THROUGHPUT, M.LOAD],
        "every request taken from the queue is processed by its consumer", cause_side="target", confidence=0.75),
     # -- service / resource -----------------------------------------------------------------------
-    _r("work_drives_resource_utilization", "uses", [*_LOAD, M.BATCH_SIZE, M.LATENCY],
+    _r("work_drives_resource_utilization", "uses", [*_LOAD, M.BATCH_SIZE],
        [M.UTILIZATION, M.MEMORY, M.NETWORK, M.DISK_IO],
+       "more work from the services on a resource keeps it busier", cause_side="source", confidence=0.8),
+    _r("execution_time_drives_resource_utilization", "uses", [M.LATENCY], [M.UTILIZATION],
        "a resource is busy for as long as the work of the services on it runs (requests x execution time)",
-       cause_side="source", confidence=0.8),
+       cause_side="source", confidence=0.7, needs_observed=True),
     _r("resource_capacity_drives_service_latency", "uses", [M.POWER, M.SATURATION], [M.LATENCY],
        "a slowed-down (throttled) or congested resource makes the services running on it slower",
        cause_side="target", confidence=0.8),
@@ -151,6 +157,11 @@ def meaning_of_node(system: SystemModel, node: str) -> Meaning:
         return metric_meaning(metric, component_kind=kind)
     comp = system.components.get(info.entity)
     return metric_meaning(info.name, info.description, component_kind=comp.kind.value if comp else None)
+
+
+def _observed(system: SystemModel, node: str) -> bool:
+    info = system.metrics.get(node)
+    return info is None or info.observed
 
 
 class KnowledgeSuggester:
@@ -262,6 +273,8 @@ class KnowledgeSuggester:
                         and (rule.cause_side == "source") != cause_is_source):
                     continue
                 if not self._guard_ok(rule.guard, ec, ee, mc, imap, entity_meanings):
+                    continue
+                if rule.needs_observed and not (_observed(system, cause) and _observed(system, effect)):
                     continue
                 if rule.mediators:
                     holder = ee if rule.mediator_side == "effect" else ec
