@@ -1,0 +1,319 @@
+"""What every loader shares: paths and compression, column mappings, handing frames to Telemetry."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import zlib
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+
+from rcakit.errors import DataError, SchemaError
+from rcakit.telemetry.model import Telemetry
+from rcakit.telemetry.report import LoadReport
+
+__all__ = [
+    "CANONICAL",
+    "REQUIRED",
+    "STRING_COLUMNS",
+    "Kind",
+    "PathLike",
+    "apply_mapping",
+    "as_path",
+    "build_telemetry",
+    "is_gzip",
+    "read_bytes",
+    "read_head",
+    "time_column",
+]
+
+PathLike = str | os.PathLike[str]
+Kind = Literal["metrics", "logs", "spans"]
+
+CANONICAL: dict[str, tuple[str, ...]] = {
+    "metrics": ("time", "entity", "metric", "value"),
+    "logs": ("time", "entity", "level", "message", "trace_id", "span_id"),
+    "spans": ("trace_id", "span_id", "parent_id", "entity", "operation", "start", "end", "duration", "error",
+              "status"),
+}
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "metrics": ("time", "entity", "metric", "value"),
+    "logs": ("time", "entity", "message"),
+    "spans": ("trace_id", "span_id", "entity", "start"),
+}
+# Canonical columns that hold names or ids: read them as text so that an id such as '0012' or a
+# span id made only of digits keeps its spelling.
+STRING_COLUMNS: dict[str, tuple[str, ...]] = {
+    "metrics": ("entity", "metric"),
+    "logs": ("entity", "level", "message", "trace_id", "span_id"),
+    "spans": ("trace_id", "span_id", "parent_id", "entity", "operation", "status"),
+}
+# Column names that commonly mean a canonical one; used only when neither the canonical name nor a
+# mapping names the column, and reported.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "time": ("timestamp", "ts", "datetime", "date_time", "time_unix_nano", "timeunixnano", "@timestamp"),
+    "entity": ("service", "service_name", "servicename", "component", "pod", "podname", "host", "node",
+               "instance", "resource"),
+    "metric": ("metric_name", "name", "kpi", "kpi_name"),
+    "value": ("val", "metric_value"),
+    "message": ("msg", "log", "body", "line", "text"),
+    "level": ("severity", "severity_text", "loglevel", "log_level"),
+    "trace_id": ("traceid", "trace"),
+    "span_id": ("spanid",),
+    "parent_id": ("parentid", "parent_span_id", "parentspanid", "parent"),
+    "operation": ("operationname", "operation_name", "span_name", "spanname", "endpoint"),
+    "start": ("start_time", "starttime", "start_time_unix_nano", "starttimeunixnano", "timestamp"),
+    "end": ("end_time", "endtime", "end_time_unix_nano", "endtimeunixnano"),
+}
+
+
+def as_path(path: PathLike) -> Path:
+    """The path as a Path, or a DataError when there is no readable file there."""
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"path must be a str or Path, got {type(path).__name__}")
+    p = Path(path)
+    if not p.exists():
+        raise DataError("no such file", source=str(p), hint="Check the path (relative paths start at the "
+                        f"current folder, {Path.cwd()})")
+    if p.is_dir():
+        raise DataError("this is a folder, not a file", source=str(p),
+                        hint="Pass one file; for a dataset folder use rcakit.telemetry.datasets")
+    if p.stat().st_size == 0:
+        raise DataError("the file is empty (0 bytes)", source=str(p),
+                        hint="The export or copy produced nothing; export the data again")
+    return p
+
+
+def is_gzip(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(2) == b"\x1f\x8b"
+
+
+def _truncated_gzip(path: Path) -> DataError:
+    return DataError("the gzip stream ends early: the file is truncated or damaged", source=str(path),
+                     hint="Copy or download it again (`gzip -t FILE` checks a gzip file)")
+
+
+def read_head(path: Path, size: int = 1 << 16) -> bytes:
+    """The first ``size`` bytes of the (decompressed) file."""
+    if is_gzip(path):
+        out = bytearray()
+        decomp = zlib.decompressobj(wbits=31)
+        with open(path, "rb") as handle:
+            while len(out) < size:
+                chunk = handle.read(1 << 16)
+                if not chunk:
+                    break
+                try:
+                    out += decomp.decompress(chunk, size - len(out))
+                except zlib.error as exc:
+                    raise DataError(f"cannot decompress the gzip file ({exc})", source=str(path),
+                                    hint="Copy or download it again (`gzip -t FILE` checks a gzip file)") from exc
+                while decomp.unconsumed_tail and len(out) < size:
+                    out += decomp.decompress(decomp.unconsumed_tail, size - len(out))
+                if decomp.eof:
+                    break
+        return bytes(out)
+    with open(path, "rb") as handle:
+        return handle.read(size)
+
+
+def read_bytes(path: Path) -> bytes:
+    """The whole (decompressed) file; a truncated gzip stream is a DataError naming the file."""
+    if is_gzip(path):
+        try:
+            with gzip.open(path, "rb") as handle:
+                return handle.read()
+        except EOFError as exc:
+            raise _truncated_gzip(path) from exc
+        except (OSError, zlib.error) as exc:
+            raise DataError(f"cannot decompress the gzip file ({exc})", source=str(path),
+                            hint="Copy or download it again (`gzip -t FILE` checks a gzip file)") from exc
+    return path.read_bytes()
+
+
+def time_column(kind: str) -> str:
+    return "start" if kind == "spans" else "time"
+
+
+def check_kind(kind: str) -> None:
+    if kind not in CANONICAL:
+        raise ValueError(f"kind must be 'metrics', 'logs' or 'spans', got {kind!r}")
+
+
+def apply_mapping(
+    names: list[str],
+    *,
+    kind: str,
+    columns: Mapping[str, str] | None,
+    source: str,
+    report: LoadReport,
+    layout: str = "long",
+) -> dict[str, str]:
+    """The renames {file column: canonical} that bring a table's columns to the canonical names.
+
+    ``columns`` maps canonical names to the file's names. A canonical column missing from both the
+    file and the mapping is looked up among common aliases (case-insensitive) and the choice is
+    reported; a required one still missing is a SchemaError naming the file and the column.
+    """
+    check_kind(kind)
+    mapping = dict(columns or {})
+    allowed = set(CANONICAL[kind]) if layout == "long" else {"time"}
+    for canonical, theirs in mapping.items():
+        if canonical not in allowed:
+            raise SchemaError(
+                f"columns= maps {canonical!r}, which is not a canonical {kind} column", source=source,
+                column=canonical, hint=f"Keys are canonical names ({', '.join(sorted(allowed))}); values are your "
+                "column names, for example columns={'time': 'Timestamp'}")
+        if theirs not in names:
+            raise SchemaError(
+                f"columns= maps {canonical!r} to {theirs!r}, but the file has no such column (it has "
+                f"{', '.join(map(repr, names[:12]))}{', ...' if len(names) > 12 else ''})",
+                source=source, column=theirs, hint="Check the spelling (names are case-sensitive) and the separator")
+    renames = {theirs: canonical for canonical, theirs in mapping.items() if theirs != canonical}
+    taken = set(names) - set(renames) | set(renames.values())
+    lower = {n.lower(): n for n in reversed(names)}
+    wanted = CANONICAL[kind] if layout == "long" else ("time",)
+    for canonical in wanted:
+        if canonical in taken:
+            continue
+        for alias in ALIASES.get(canonical, ()):
+            found = lower.get(alias)
+            if found is not None and found not in renames and found not in CANONICAL[kind]:
+                renames[found] = canonical
+                taken.add(canonical)
+                report.add(source, canonical, f"used column {found!r} as {canonical!r}", 1,
+                           f"no {canonical!r} column and no mapping; pass columns={{{canonical!r}: ...}} to choose")
+                break
+    # A file column that already has a canonical name being mapped onto is kept under another name.
+    for original in names:
+        if original in renames.values() and original not in renames:
+            renames[original] = f"{original}_original"
+            report.add(source, original, f"renamed the file's own {original!r} column to {original + '_original'!r}",
+                       1, f"columns= maps another column to {original!r}")
+    final = [renames.get(n, n) for n in names]
+    required = REQUIRED[kind] if layout == "long" else ("time",)
+    for canonical in required:
+        if canonical not in final:
+            raise SchemaError(
+                f"the {kind} table has no column {canonical!r} (it has {', '.join(map(repr, names[:12]))}"
+                f"{', ...' if len(names) > 12 else ''})",
+                source=source, column=canonical,
+                hint=f"Pass columns={{{canonical!r}: '<your column>'}}; {kind} need {', '.join(required)}")
+    if kind == "spans" and layout == "long" and "end" not in final and "duration" not in final:
+        raise SchemaError(
+            f"the spans table has neither 'end' nor 'duration' (it has {', '.join(map(repr, names[:12]))})",
+            source=source, column="end",
+            hint="Map the end time (columns={'end': ...}) or the duration in seconds (columns={'duration': ...})")
+    return renames
+
+
+def _stable_order(df: pl.DataFrame, column: str) -> np.ndarray | None:
+    """The permutation that sorts ``df`` by ``column`` (stable), or None when it is sorted already."""
+    series = df.get_column(column)
+    if df.height < 2 or series.is_sorted():
+        return None
+    order = df.select(pl.int_range(pl.len(), dtype=pl.UInt32).sort_by(column, maintain_order=True)).to_series()
+    return order.to_numpy()
+
+
+def _presort(owned: list[pl.DataFrame], column: str, source: str, report: LoadReport
+             ) -> tuple[pl.DataFrame, np.ndarray | None]:
+    """Sort by time one column at a time, so that the peak memory is one column more than the table.
+
+    ``DataFrame.sort`` (what the Telemetry constructor does) copies the whole table at once; for ten
+    million spans that is gigabytes. Only numeric and datetime times are sorted here (their order is
+    the order of the instants); text times are left to the constructor. ``owned`` holds the only
+    reference to the table, so that each old column is freed as soon as its sorted copy exists.
+    """
+    df = owned.pop()
+    dtype = df.schema[column]
+    if not (dtype.is_numeric() or isinstance(dtype, pl.Datetime)) or df.height < 2:
+        return df, None
+    if dtype.is_float() and not df.get_column(column).is_finite().all():
+        return df, None
+    order = _stable_order(df, column)
+    if order is None:
+        return df, None
+    idx = pl.Series(order)
+    columns = {}
+    for name in list(df.columns):
+        old = df.drop_in_place(name)
+        columns[name] = old.gather(idx)
+        del old
+    out = pl.DataFrame(columns)
+    report.add(source, column, "sorted rows by time", df.height, "the rows were not in time order")
+    return out, order
+
+
+def build_telemetry(
+    kind: str,
+    owned: list[pl.DataFrame],
+    *,
+    source: str,
+    report: LoadReport,
+    time_unit: str | None = None,
+    presort: bool = True,
+) -> Telemetry:
+    """A Telemetry holding the table in ``owned`` (a one-item list the caller no longer reads, so that
+    memory can be freed while sorting) as its ``kind`` table, normalized by the Telemetry constructor.
+
+    Rows are sorted here first (column by column, see ``_presort``); a DataError raised by the
+    constructor about a row is re-raised with the row number of the file, not of the sorted table.
+    """
+    order = None
+    if presort and time_column(kind) in owned[0].columns:
+        frame, order = _presort(owned, time_column(kind), source, report)
+    else:
+        frame = owned.pop()
+    try:
+        tel = Telemetry(**{kind: frame}, source=source, report=report, time_unit=time_unit)
+    except DataError as exc:
+        if order is not None and exc.row is not None and 0 <= exc.row < len(order):
+            cls = type(exc)
+            raise cls(exc.problem, source=exc.source, column=exc.column, row=int(order[exc.row]),
+                      hint=exc.hint) from exc
+        raise
+    _check_plausible(getattr(tel, kind), time_column(kind), source, report)
+    if kind == "spans" and tel.spans.height:
+        from rcakit.telemetry.loaders._spans import check_span_tree
+
+        check_span_tree(tel.spans, source=source, report=report)
+    return tel
+
+
+_PLAUSIBLE = (datetime(1980, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC))
+
+
+def _check_plausible(table: pl.DataFrame, column: str, source: str, report: LoadReport) -> None:
+    """Report times before 1980 or after 2200: a zero time written by the source (Go's zero time is
+    -6795364578871345152 ns) or epochs of different units mixed in one column."""
+    if table.height == 0:
+        return
+    times = table.get_column(column)
+    low, high = _PLAUSIBLE
+    if times.min() >= low and times.max() < high:  # type: ignore[operator]
+        return
+    outside = int(((times < low) | (times >= high)).sum())
+    first = times.filter((times < low) | (times >= high))[0]
+    report.add(source, column, "kept rows whose time is before 1980 or after 2200", outside,
+               f"first {first}; the source may write a zero time for unknown instants, or mix epoch units in one "
+               "column (pass time_unit=, or map another time column)")
+
+
+def gzip_open_error(path: Path, exc: BaseException) -> DataError:
+    text = str(exc)
+    if "end of file" in text or "EOF" in text or "truncated" in text:
+        return _truncated_gzip(path)
+    return DataError(f"cannot read the file ({text.splitlines()[0] if text else type(exc).__name__})",
+                     source=str(path), hint="Check that the file is complete and in the format you named")
+
+
+def describe_value(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

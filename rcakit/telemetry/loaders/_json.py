@@ -1,0 +1,72 @@
+"""Reading JSON documents (one document, or one per line; plain or gzip) with errors that name the file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rcakit.errors import DataError
+from rcakit.telemetry.loaders._common import read_bytes
+
+__all__ = ["describe_json", "read_json_documents"]
+
+
+def read_json_documents(path: Path, *, what: str) -> list[Any]:
+    """The JSON documents in a file: one document, or JSON Lines (one per non-empty line)."""
+    source = str(path)
+    data = read_bytes(path)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DataError(f"the file is not UTF-8 text (byte {exc.start}, line {line})", source=source, row=line - 1,
+                        hint=f"{what} is UTF-8 JSON; check that this is the file you meant") from exc
+    text = text.lstrip("\ufeff")
+    if not text.strip():
+        raise DataError("the file holds only white space", source=source, hint=f"Export the {what} again")
+    try:
+        return [json.loads(text)]
+    except json.JSONDecodeError as whole:
+        first_line = next(line for line in text.splitlines() if line.strip())
+        try:
+            json.loads(first_line)
+        except json.JSONDecodeError:
+            raise _json_error(whole, source, what) from whole
+    documents = []
+    for number, line in enumerate(text.splitlines()):
+        if not line.strip():
+            continue
+        try:
+            documents.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise DataError(f"line {number + 1} is not valid JSON ({exc.msg} at column {exc.colno})", source=source,
+                            row=number, hint="The file is truncated or not JSON Lines; export it again") from exc
+    return documents
+
+
+def _json_error(exc: json.JSONDecodeError, source: str, what: str) -> DataError:
+    truncated = exc.pos >= len(exc.doc.rstrip()) - 1
+    problem = ("the JSON ends early: the file looks truncated" if truncated
+               else f"the file is not valid JSON ({exc.msg})")
+    return DataError(f"{problem} (line {exc.lineno}, column {exc.colno})", source=source, row=exc.lineno - 1,
+                     hint=f"Export the {what} again; `python -m json.tool FILE` shows where it breaks")
+
+
+def describe_json(document: Any) -> str:
+    """A short guess at what a JSON document is, for error messages."""
+    if isinstance(document, dict):
+        keys = set(document)
+        if keys & {"resourceSpans", "resourceLogs", "resourceMetrics"}:
+            return "OpenTelemetry OTLP JSON (use read_otlp_json)"
+        if "status" in keys and ("data" in keys or "error" in keys) and (
+                "errorType" in keys or isinstance(document.get("data"), dict)):
+            return "a Prometheus API response (use read_prometheus_json)"
+        data = document.get("data")
+        if isinstance(data, list) and data and isinstance(data[0], dict) and "spans" in data[0]:
+            return "Jaeger trace JSON (use read_jaeger_json)"
+        shown = ", ".join(sorted(map(str, keys))[:8])
+        return f"a JSON object with keys {shown}"
+    if isinstance(document, list):
+        return f"a JSON array of {len(document)} items"
+    return f"a JSON {type(document).__name__}"

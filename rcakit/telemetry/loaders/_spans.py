@@ -1,0 +1,87 @@
+"""Checks of the parent links of spans: orphans are counted, a parent cycle is an error."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from rcakit.errors import DataError
+from rcakit.telemetry.report import LoadReport
+
+__all__ = ["check_span_tree"]
+
+
+def _keys(frame: pl.DataFrame, id_column: str) -> pl.Series:
+    """One 64-bit key per (trace_id, id); null where the id is null."""
+    key = pl.col("trace_id").hash(seed=7) ^ pl.col(id_column).hash(seed=11)
+    return frame.select(pl.when(pl.col(id_column).is_null()).then(None).otherwise(key).alias("k")).to_series()
+
+
+def check_span_tree(spans: pl.DataFrame, *, source: str, report: LoadReport) -> None:
+    """Report spans whose parent is not in the table (orphans) and repeated span ids; raise on a cycle.
+
+    Parent links are resolved within a trace. A parent cycle (a span that is its own ancestor)
+    would make every trace walk loop forever, so it is a DataError naming the trace and span ids.
+    """
+    n = spans.height
+    if n == 0:
+        return
+    own = _keys(spans, "span_id")
+    parent = _keys(spans, "parent_id")
+    first = pl.DataFrame({"k": own, "row": pl.int_range(n, dtype=pl.Int64, eager=True)})
+    repeated = n - own.n_unique()
+    if repeated:
+        first = first.unique(subset="k", keep="first", maintain_order=False)
+    if repeated:
+        report.add(source, "span_id", "kept spans whose (trace_id, span_id) repeats an earlier span", repeated,
+                   "parent links resolve to the first span with that id")
+    linked = pl.DataFrame({"k": parent}).join(first, on="k", how="left", maintain_order="left")
+    del first
+    parent_row = linked.get_column("row").fill_null(-1).to_numpy()
+    has_parent = parent.is_not_null().to_numpy()
+    orphans = int((has_parent & (parent_row < 0)).sum())
+    if orphans:
+        report.add(source, "parent_id", "kept orphan spans (their parent is not in the data)", orphans,
+                   "the parent span was not exported or lies outside the file; trace trees are incomplete")
+    _check_cycles(spans, parent_row, source)
+
+
+def _check_cycles(spans: pl.DataFrame, parent_row: np.ndarray, source: str) -> None:
+    n = len(parent_row)
+    index = np.arange(n, dtype=np.int64)
+    terminal = parent_row < 0
+    ancestor = np.where(terminal, index, parent_row)
+    # Pointer doubling: after k rounds ancestor[i] is 2**k steps up (or the root). Trees settle in
+    # log2(depth) rounds; a span still not at a root after log2(n) + 1 rounds is in or below a cycle.
+    for _ in range(int(np.ceil(np.log2(max(n, 2)))) + 1):
+        if terminal[ancestor].all():
+            return
+        ancestor = ancestor[ancestor]
+    stuck = np.flatnonzero(~terminal[ancestor])
+    if len(stuck) == 0:
+        return
+    # Walk up from the first stuck span until a span repeats: that loop is the cycle.
+    seen: dict[int, int] = {}
+    path: list[int] = []
+    node = int(stuck[0])
+    while node not in seen:
+        seen[node] = len(path)
+        path.append(node)
+        node = int(parent_row[node])
+    cycle = path[seen[node]:]
+    trace_ids = spans.get_column("trace_id")
+    span_ids = spans.get_column("span_id")
+    parent_ids = spans.get_column("parent_id")
+    for child in cycle:
+        up = int(parent_row[child])
+        if parent_ids[child] != span_ids[up] or trace_ids[child] != trace_ids[up]:
+            return  # two different ids shared a 64-bit key; not a real cycle
+    names = [str(span_ids[i]) for i in cycle]
+    loop = " -> ".join([*names, names[0]]) if len(names) > 1 else f"{names[0]} -> {names[0]}"
+    cyclic = int((~terminal[ancestor]).sum())
+    raise DataError(
+        f"spans form a parent cycle in trace {trace_ids[cycle[0]]!r}: {loop} (child -> parent; "
+        f"{cyclic} spans are in or below a cycle)",
+        source=source, column="parent_id", row=cycle[0],
+        hint="A span cannot be its own ancestor; fix the parent_id of one of these spans or remove the trace",
+    )

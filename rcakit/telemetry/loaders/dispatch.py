@@ -1,0 +1,80 @@
+"""``load(path)``: pick the reader from the file's extension and, for JSON, its content."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rcakit.errors import DataError
+from rcakit.telemetry.loaders._common import PathLike, as_path, read_head
+from rcakit.telemetry.model import Telemetry
+
+__all__ = ["FORMATS", "load", "sniff_format"]
+
+FORMATS = ("csv", "parquet", "otlp", "jaeger", "prometheus")
+
+
+def _suffixes(path: Path) -> list[str]:
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in (".gz", ".gzip"):
+        suffixes = suffixes[:-1]
+    return suffixes
+
+
+def sniff_format(path: PathLike) -> str:
+    """One of ``FORMATS`` for the file, from its extension and (for JSON or unknown names) its first bytes."""
+    file = as_path(path)
+    suffix = (_suffixes(file) or [""])[-1]
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    head = read_head(file, 1 << 20)
+    if head[:4] == b"PAR1":
+        return "parquet"
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    if suffix in (".csv", ".tsv", ".txt", ".psv") or not text.startswith(("{", "[")):
+        if text.startswith(("{", "[")):
+            return _sniff_json(text, file)
+        return "csv"
+    return _sniff_json(text, file)
+
+
+def _sniff_json(text: str, file: Path) -> str:
+    window = text[:200_000]
+    if any(key in window for key in ('"resourceSpans"', '"resourceLogs"', '"resourceMetrics"')):
+        return "otlp"
+    if '"resultType"' in window or ('"status"' in window and '"errorType"' in window):
+        return "prometheus"
+    if '"data"' in window and ('"spans"' in window or '"processes"' in window or '"traceID"' in window):
+        return "jaeger"
+    first = text.splitlines()[0] if text else ""
+    try:
+        shown = str(json.loads(first))[:80]
+    except json.JSONDecodeError:
+        shown = first[:80]
+    raise DataError(
+        f"cannot tell the format of this JSON file (it starts with {shown!r})", source=str(file),
+        hint="rcakit reads OTLP JSON, Jaeger JSON and Prometheus API JSON; call read_otlp_json, read_jaeger_json "
+             "or read_prometheus_json directly, or convert the file")
+
+
+def load(path: PathLike, **options: Any) -> Telemetry:
+    """Load any file rcakit reads: CSV or Parquet tables (options as in ``read_csv``), OTLP, Jaeger
+    or Prometheus JSON (plain or gzip), chosen by extension and content.
+
+    >>> tel = load("export.jsonl.gz")
+    >>> tel = load("metrics.csv", kind="metrics", columns={"time": "ts"})
+    """
+    from rcakit.telemetry import loaders
+
+    fmt = sniff_format(path)
+    reader = {
+        "csv": loaders.read_csv, "parquet": loaders.read_parquet, "otlp": loaders.read_otlp_json,
+        "jaeger": loaders.read_jaeger_json, "prometheus": loaders.read_prometheus_json,
+    }[fmt]
+    try:
+        return reader(path, **options)
+    except TypeError as exc:
+        if "unexpected keyword" in str(exc):
+            raise TypeError(f"{path} was read as {fmt}, whose reader does not take that option: {exc}") from exc
+        raise

@@ -1,0 +1,115 @@
+"""Jaeger UI/API trace JSON: ``{"data": [{"traceID", "spans": [...], "processes": {...}}]}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from rcakit.errors import DataError
+from rcakit.telemetry.loaders._common import PathLike, as_path, build_telemetry
+from rcakit.telemetry.loaders._json import describe_json, read_json_documents
+from rcakit.telemetry.model import Telemetry
+from rcakit.telemetry.report import LoadReport
+
+__all__ = ["read_jaeger_json"]
+
+
+def _tags(items: Any) -> dict[str, Any]:
+    return {t.get("key"): t.get("value") for t in items or () if isinstance(t, dict)}
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() == "true") or value == 1
+
+
+def read_jaeger_json(path: PathLike) -> Telemetry:
+    """Read spans from a Jaeger JSON export (the UI's "Download JSON" or ``/api/traces``).
+
+    The parent is the span's ``CHILD_OF`` reference (a ``FOLLOWS_FROM`` one when there is no
+    ``CHILD_OF``, reported); the entity is the ``serviceName`` of the span's process; start and
+    duration are microseconds; the tag ``error=true`` (or ``otel.status_code=ERROR``) flags an error.
+
+    >>> tel = read_jaeger_json("trace.json")
+    """
+    file = as_path(path)
+    source = str(file)
+    report = LoadReport()
+    documents = read_json_documents(file, what="Jaeger JSON")
+    traces: list[Any] = []
+    for number, document in enumerate(documents):
+        data = document.get("data") if isinstance(document, dict) else None
+        if not isinstance(data, list):
+            raise DataError(f"this is not Jaeger JSON: document {number + 1} is {describe_json(document)}",
+                            source=source, row=number,
+                            hint="Jaeger JSON is {\"data\": [{\"traceID\": ..., \"spans\": [...], \"processes\": {...}}]}")
+        if isinstance(document, dict) and document.get("errors"):
+            raise DataError(f"the Jaeger response reports errors: {str(document['errors'])[:200]}", source=source,
+                            hint="Query Jaeger again; the export holds an error instead of traces")
+        traces.extend(data)
+    columns: dict[str, list[Any]] = {k: [] for k in ("trace_id", "span_id", "parent_id", "entity", "operation",
+                                                     "start", "duration_us", "error", "status")}
+    follows = 0
+    for trace_number, trace in enumerate(traces):
+        if not isinstance(trace, dict) or not isinstance(trace.get("spans"), list):
+            raise DataError(f"trace {trace_number} has no list of spans", source=source, row=trace_number,
+                            hint="Each item of data needs traceID, spans and processes")
+        processes = trace.get("processes") or {}
+        for span in trace["spans"]:
+            trace_id = span.get("traceID") or trace.get("traceID")
+            span_id = span.get("spanID")
+            process = span.get("process")
+            if not isinstance(process, dict):
+                pid = span.get("processID")
+                process = processes.get(pid)
+                if not isinstance(process, dict):
+                    known = ", ".join(map(repr, sorted(processes))) or "none"
+                    raise DataError(
+                        f"span {span_id!r} of trace {trace_id!r} refers to process {pid!r}, which the trace does "
+                        f"not list (it lists {known})", source=source, column="processID", row=len(columns["span_id"]),
+                        hint="The export is incomplete or was edited; export the trace again from Jaeger")
+            entity = process.get("serviceName")
+            parent = None
+            refs = span.get("references") or []
+            for ref in refs:
+                if ref.get("refType", "CHILD_OF") == "CHILD_OF":
+                    parent = ref.get("spanID")
+                    break
+            else:
+                if refs:
+                    parent = refs[0].get("spanID")
+                    follows += 1
+            if parent is None and span.get("parentSpanID"):
+                parent = span["parentSpanID"]
+            if span.get("startTime") is None:
+                raise DataError(f"span {span_id!r} of trace {trace_id!r} has no startTime", source=source,
+                                column="startTime", row=len(columns["span_id"]),
+                                hint="Jaeger spans need startTime and duration in microseconds")
+            tags = _tags(span.get("tags"))
+            status = tags.get("otel.status_code")
+            if status is None and tags.get("http.status_code") is not None:
+                status = str(tags["http.status_code"])
+            error = _truthy(tags.get("error")) or str(status).upper() == "ERROR"
+            columns["trace_id"].append(trace_id)
+            columns["span_id"].append(span_id)
+            columns["parent_id"].append(parent)
+            columns["entity"].append(entity)
+            columns["operation"].append(span.get("operationName"))
+            columns["start"].append(int(span["startTime"]))
+            columns["duration_us"].append(int(span.get("duration") or 0))
+            columns["error"].append(error)
+            columns["status"].append(None if status is None else str(status))
+    if follows:
+        report.add(source, "parent_id", "used a FOLLOWS_FROM reference as the parent", follows,
+                   "the span has no CHILD_OF reference")
+    if not columns["span_id"]:
+        return Telemetry(report=report)
+    start = pl.Series(columns.pop("start"), dtype=pl.Int64)
+    duration = pl.Series(columns.pop("duration_us"), dtype=pl.Int64)
+    frame = pl.DataFrame({
+        **{k: pl.Series(v, dtype=pl.String) for k, v in columns.items() if k != "error"},
+        "start": (start * 1000).cast(pl.Datetime("ns")).dt.replace_time_zone("UTC"),
+        "end": ((start + duration) * 1000).cast(pl.Datetime("ns")).dt.replace_time_zone("UTC"),
+        "error": pl.Series(columns["error"], dtype=pl.Boolean),
+    })
+    return build_telemetry("spans", [frame], source=source, report=report)

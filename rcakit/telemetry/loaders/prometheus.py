@@ -1,0 +1,126 @@
+"""Prometheus HTTP API query results (``/api/v1/query_range`` matrices and ``/api/v1/query`` vectors)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from rcakit.errors import DataError
+from rcakit.telemetry.loaders._common import PathLike, as_path, build_telemetry
+from rcakit.telemetry.loaders._json import describe_json, read_json_documents
+from rcakit.telemetry.model import Telemetry
+from rcakit.telemetry.report import LoadReport
+
+__all__ = ["ENTITY_LABELS", "read_prometheus_json"]
+
+ENTITY_LABELS = ("job", "instance", "service")
+FALLBACK_ENTITY = "prometheus"
+FALLBACK_METRIC = "value"
+
+
+def read_prometheus_json(
+    path: PathLike,
+    *,
+    entity_label: str | None = None,
+    metric_label: str = "__name__",
+) -> Telemetry:
+    """Read a Prometheus API response (matrix or vector) into metrics.
+
+    The entity is the label ``entity_label`` (default: ``job``, else ``instance``, else ``service``);
+    the metric is the label ``metric_label``, with the remaining labels kept in the name
+    (``http_requests_total{code="500"}``) so that distinct series stay distinct. Values "NaN",
+    "+Inf" and "-Inf" become null and are reported. Several responses (JSON Lines) are read together.
+
+    >>> tel = read_prometheus_json("latency.json", entity_label="service")
+    """
+    file = as_path(path)
+    source = str(file)
+    report = LoadReport()
+    documents = read_json_documents(file, what="Prometheus API JSON")
+    times: list[float] = []
+    values: list[str | None] = []
+    entities: list[str] = []
+    metrics: list[str] = []
+    fallback_entity = fallback_metric = 0
+    for number, document in enumerate(documents):
+        if not isinstance(document, dict) or "status" not in document:
+            raise DataError(f"this is not a Prometheus API response: document {number + 1} is "
+                            f"{describe_json(document)}", source=source, row=number,
+                            hint='A Prometheus response is {"status": "success", "data": {"resultType": "matrix", '
+                                 '"result": [...]}}')
+        if document.get("status") != "success":
+            raise DataError(
+                f"the Prometheus query failed: {document.get('errorType', 'error')}: "
+                f"{str(document.get('error', 'no message'))[:300]}", source=source, row=number,
+                hint="Fix the query (or its time range and step) and export the response again")
+        data = document.get("data") or {}
+        kind = data.get("resultType")
+        result = data.get("result")
+        if kind not in ("matrix", "vector"):
+            raise DataError(f"cannot read a Prometheus result of type {kind!r}", source=source, column="resultType",
+                            row=number, hint="Export a range query (matrix) or an instant query over series (vector)")
+        if not isinstance(result, list):
+            raise DataError("the response has no result list", source=source, column="result", row=number,
+                            hint="Export the whole API response")
+        for series_number, series in enumerate(result):
+            labels = dict(series.get("metric") or {})
+            metric = labels.pop(metric_label, None)
+            if metric is None:
+                metric = FALLBACK_METRIC
+                fallback_metric += 1
+            if entity_label is not None:
+                if entity_label not in labels:
+                    raise DataError(
+                        f"series {series_number} ({_label_text(metric, labels)}) has no label {entity_label!r}",
+                        source=source, column=entity_label, row=series_number,
+                        hint=f"Choose another entity_label=; this series has {', '.join(sorted(labels)) or 'no labels'}")
+                entity = labels.pop(entity_label)
+            else:
+                chosen = next((name for name in ENTITY_LABELS if labels.get(name)), None)
+                if chosen is None:
+                    entity = FALLBACK_ENTITY
+                    fallback_entity += 1
+                else:
+                    entity = labels.pop(chosen)
+            name = _label_text(metric, labels)
+            points = series.get("values") if kind == "matrix" else [series.get("value")]
+            for point in points or []:
+                if not isinstance(point, list | tuple) or len(point) != 2:
+                    raise DataError(f"series {series_number} ({name}) has a sample that is not [time, value]: "
+                                    f"{str(point)[:60]}", source=source, column="values", row=series_number,
+                                    hint="Export the response unchanged")
+                times.append(float(point[0]))
+                values.append(None if point[1] is None else str(point[1]))
+                entities.append(str(entity))
+                metrics.append(name)
+    if fallback_entity:
+        report.add(source, "entity", f"named series without job, instance or service label {FALLBACK_ENTITY!r}",
+                   fallback_entity, "pass entity_label= to choose the label that names the component")
+    if fallback_metric:
+        report.add(source, "metric", f"named series without {metric_label!r} {FALLBACK_METRIC!r}", fallback_metric,
+                   "aggregated queries drop the metric name; pass metric_label= or rename the series")
+    if not times:
+        return Telemetry(report=report)
+    raw = pl.Series("value", values, dtype=pl.String)
+    number_values = raw.str.strip_chars().cast(pl.Float64, strict=False)
+    bad = number_values.is_null() & raw.is_not_null()
+    if bad.any():
+        first = int(bad.arg_max() or 0)
+        report.add(source, "value", "set non-numbers to null", int(bad.sum()),
+                   f"a sample value is not a number, first {raw[first]!r:.40}")
+    seconds = pl.Series(times, dtype=pl.Float64)
+    frame = pl.DataFrame({
+        "time": (seconds * 1e9).round(0).cast(pl.Int64).cast(pl.Datetime("ns")).dt.replace_time_zone("UTC"),
+        "entity": pl.Series(entities, dtype=pl.String),
+        "metric": pl.Series(metrics, dtype=pl.String),
+        "value": number_values,
+    })
+    return build_telemetry("metrics", [frame], source=source, report=report)
+
+
+def _label_text(metric: str, labels: dict[str, Any]) -> str:
+    if not labels:
+        return metric
+    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    return f"{metric}{{{inner}}}"

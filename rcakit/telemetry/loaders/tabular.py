@@ -1,0 +1,361 @@
+"""CSV and Parquet tables, long or wide, with a column mapping; gzip is read transparently."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+
+from rcakit.errors import DataError, SchemaError
+from rcakit.telemetry._wide import wide_to_long
+from rcakit.telemetry.loaders._common import (
+    STRING_COLUMNS,
+    Kind,
+    PathLike,
+    apply_mapping,
+    as_path,
+    build_telemetry,
+    check_kind,
+    gzip_open_error,
+    is_gzip,
+    read_head,
+)
+from rcakit.telemetry.model import Telemetry
+from rcakit.telemetry.report import LoadReport
+
+__all__ = ["SEPARATORS", "read_csv", "read_parquet", "sniff_separator"]
+
+SEPARATORS = (",", ";", "\t", "|")
+Layout = Literal["long", "wide"]
+_SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
+def _lines(head: bytes, limit: int = 50) -> list[str]:
+    text = head.decode("utf-8", errors="replace")
+    lines = text.splitlines()
+    if len(head) >= 1 << 16 and lines:
+        lines = lines[:-1]  # the last line of a partial read may be cut
+    return [line for line in lines[:limit] if line.strip()]
+
+
+def sniff_separator(head: bytes) -> tuple[str, str]:
+    """The delimiter of a delimited text (comma, semicolon, tab or pipe) and why it was chosen.
+
+    The candidate that splits the header into the most fields, and every other sampled line into
+    as many, wins; quotes are honoured. With no candidate splitting anything, comma is assumed.
+    """
+    lines = _lines(head)
+    if not lines:
+        return ",", "empty sample; assumed comma"
+    best, best_fields, best_consistent = ",", 1, False
+    for sep in SEPARATORS:
+        counts = [len(row) for row in csv.reader(lines, delimiter=sep)]
+        header = counts[0]
+        if header < 2:
+            continue
+        consistent = all(c == header for c in counts[1:])
+        if (consistent, header) > (best_consistent, best_fields):
+            best, best_fields, best_consistent = sep, header, consistent
+    if best_fields < 2:
+        return ",", "no comma, semicolon, tab or pipe splits the header; read as one column"
+    how = "every sampled line" if best_consistent else "the header (other lines differ)"
+    return best, f"{_SEPARATOR_NAMES[best]} splits {how} into {best_fields} fields"
+
+
+def _header(head: bytes, separator: str) -> list[str]:
+    lines = _lines(head, limit=1)
+    if not lines:
+        return []
+    return next(csv.reader(lines, delimiter=separator))
+
+
+def _separator_hint(header: list[str], separator: str) -> str | None:
+    if len(header) != 1:
+        return None
+    others = [s for s in SEPARATORS if s != separator and s in header[0]]
+    if others:
+        return (f"the header is one field containing {_SEPARATOR_NAMES[others[0]]}s; the file seems to use "
+                f"{others[0]!r} as delimiter: pass separator={others[0]!r} (or leave separator=None to sniff)")
+    return None
+
+
+_PARSE_ERROR = re.compile(r"could not parse `(.*?)` as dtype `(\w+)` at column '(.*?)'", re.S)
+
+
+def _read_delimited(path: Path, *, separator: str, overrides: dict[str, pl.DataType], source: str,
+                    encoding: str) -> tuple[pl.DataFrame, bool]:
+    """polars.read_csv with the retries that turn its failures into clear errors or reported coercions."""
+    overrides = dict(overrides)
+    lossy = encoding == "utf8-lossy"
+    for _attempt in range(64):
+        try:
+            df = pl.read_csv(
+                path, separator=separator, schema_overrides=overrides, infer_schema_length=10_000,
+                encoding="utf8-lossy" if lossy else "utf8", raise_if_empty=False,
+            )
+            return df, lossy
+        except pl.exceptions.NoDataError:
+            return pl.DataFrame(), lossy
+        except OSError as exc:
+            raise gzip_open_error(path, exc) from exc
+        except pl.exceptions.ComputeError as exc:
+            text = str(exc)
+            match = _PARSE_ERROR.search(text)
+            if match and match.group(3) not in overrides:
+                # A value far down the file does not fit the type guessed from the first rows: read
+                # that column as text; the Telemetry constructor reports what it cannot use.
+                overrides[match.group(3)] = pl.String()
+                continue
+            if "invalid utf-8" in text.lower() and not lossy:
+                lossy = True
+                continue
+            if "more fields than" in text:
+                raise _ragged_error(path, separator, source) from exc
+            raise DataError(f"cannot read the table ({text.splitlines()[0]})", source=source,
+                            hint="Check the separator, the quoting and that the file is complete") from exc
+    raise DataError("cannot read the table: too many columns change type", source=source,
+                    hint="Pass the types of the columns in a cleaned copy of the file")
+
+
+def _text_stream(path: Path) -> io.TextIOBase:
+    import gzip
+
+    raw = gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")  # noqa: SIM115
+    return io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
+
+
+def _ragged_error(path: Path, separator: str, source: str) -> DataError:
+    """Locate the first row with more fields than the header (slow path, only on error)."""
+    with _text_stream(path) as stream:
+        reader = csv.reader(stream, delimiter=separator)
+        header = next(reader, [])
+        for row_index, row in enumerate(reader):
+            if len(row) > len(header):
+                return DataError(
+                    f"a row has {len(row)} fields but the header has {len(header)} (line {reader.line_num})",
+                    source=source, row=row_index,
+                    hint=f"The delimiter {separator!r} appears inside a value without quotes, or the file mixes "
+                         "delimiters; quote that field or pass the right separator=")
+    return DataError("a row has more fields than the header", source=source,
+                     hint="Quote fields that contain the delimiter or pass the right separator=")
+
+
+def _tail(path: Path, size: int = 1 << 16) -> bytes:
+    if is_gzip(path):
+        tail = b""
+        decomp = zlib.decompressobj(wbits=31)
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                try:
+                    tail = (tail + decomp.decompress(chunk))[-size:]
+                except zlib.error:
+                    break
+        return tail
+    with open(path, "rb") as handle:
+        handle.seek(0, 2)
+        length = handle.tell()
+        handle.seek(max(0, length - size))
+        return handle.read()
+
+
+def _check_not_cut(df: pl.DataFrame, path: Path, separator: str, source: str) -> None:
+    """A last line with fewer fields than the header and no final newline: the file was cut off.
+
+    polars fills the missing fields with nulls silently; that would hide a truncated copy.
+    """
+    if df.height == 0 or df.width < 2:
+        return
+    last = df.tail(1).row(0)
+    if last[-1] is not None:
+        return
+    tail = _tail(path)
+    if tail.endswith(b"\n") or tail.endswith(b"\r"):
+        return
+    line = tail.decode("utf-8", errors="replace").splitlines()[-1]
+    fields = next(csv.reader([line], delimiter=separator), [])
+    if len(fields) < df.width:
+        missing = df.columns[len(fields)]
+        raise DataError(
+            f"the last line is cut off: it has {len(fields)} of {df.width} fields and no line end "
+            f"({line[:60]!r}); the file looks truncated",
+            source=source, column=missing, row=df.height - 1,
+            hint="Copy or export the file again; if only that line is partial, delete it")
+
+
+def _report_lossy(df: pl.DataFrame, source: str, report: LoadReport) -> None:
+    for name, dtype in df.schema.items():
+        if dtype == pl.String:
+            count = int(df.select(pl.col(name).str.contains("\ufffd", literal=True).sum()).item() or 0)
+            if count:
+                report.add(source, name, "replaced bytes that are not UTF-8 by U+FFFD", count,
+                           "the file is not valid UTF-8; the rest of each line is kept. Pass encoding= "
+                           "(for example 'latin-1') if the file uses another encoding")
+
+
+def _decoded_copy(path: Path, encoding: str) -> io.BytesIO:
+    from rcakit.telemetry.loaders._common import read_bytes
+
+    return io.BytesIO(read_bytes(path).decode(encoding).encode("utf-8"))
+
+
+def _finish(
+    df: pl.DataFrame,
+    *,
+    kind: str,
+    layout: str,
+    columns: Mapping[str, str] | None,
+    entity: str | None,
+    time_unit: str | None,
+    source: str,
+    report: LoadReport,
+) -> Telemetry:
+    renames = apply_mapping(df.columns, kind=kind, columns=columns, source=source, report=report, layout=layout)
+    if renames:
+        df = df.rename(renames)
+    if layout == "wide":
+        if kind != "metrics":
+            raise ValueError(f"layout='wide' is for metrics only, got kind={kind!r}")
+        long = wide_to_long(df, time="time", source=source, report=report, entity=entity)
+        del df
+        owned = [long]
+        del long
+        return build_telemetry("metrics", owned, source=source, report=report, time_unit=time_unit)
+    if layout != "long":
+        raise ValueError(f"layout must be 'long' or 'wide', got {layout!r}")
+    owned = [df]
+    del df
+    return build_telemetry(kind, owned, source=source, report=report, time_unit=time_unit)
+
+
+def _string_overrides(kind: str, header: list[str], columns: Mapping[str, str] | None) -> dict[str, pl.DataType]:
+    mapping = dict(columns or {})
+    wanted = set(STRING_COLUMNS[kind])
+    names = {mapping.get(c, c) for c in wanted}
+    return {name: pl.String() for name in header if name in names}
+
+
+def _paths(path: PathLike | Sequence[PathLike]) -> list[PathLike]:
+    if isinstance(path, str | Path) or not isinstance(path, Sequence):
+        return [path]  # type: ignore[list-item]
+    return list(path)
+
+
+def read_csv(
+    path: PathLike | Sequence[PathLike],
+    *,
+    kind: Kind = "metrics",
+    layout: Layout = "long",
+    columns: Mapping[str, str] | None = None,
+    time_unit: str | None = None,
+    separator: str | None = None,
+    entity: str | None = None,
+    encoding: str = "utf8",
+) -> Telemetry:
+    """Read a delimited text table (plain or gzip) into a Telemetry.
+
+    ``kind`` says which table the rows are (``metrics``, ``logs`` or ``spans``); ``layout="wide"``
+    reads metrics with a time column and one ``entity:metric`` column per node (``entity=`` names the
+    entity of columns without a prefix). ``columns`` maps canonical names to yours, for example
+    ``{"time": "Timestamp", "entity": "PodName"}``. ``separator=None`` sniffs comma, semicolon, tab or
+    pipe and reports the choice. Bytes that are not UTF-8 are replaced (and reported); pass
+    ``encoding="latin-1"`` (any Python codec) to decode another encoding. Several paths are read one
+    by one and merged. Errors name the file, the column and the row.
+
+    >>> tel = read_csv("spans.csv.gz", kind="spans", columns={"trace_id": "TraceID", "start": "StartTimeUnixNano"})
+    """
+    check_kind(kind)
+    paths = _paths(path)
+    if len(paths) != 1:
+        if not paths:
+            raise DataError("no files given", hint="Pass a path or a list of paths")
+        parts = [read_csv(p, kind=kind, layout=layout, columns=columns, time_unit=time_unit, separator=separator,
+                          entity=entity, encoding=encoding) for p in paths]
+        return parts[0].merge(*parts[1:])
+    file = as_path(paths[0])
+    source = str(file)
+    report = LoadReport()
+    head = read_head(file)
+    if separator is None:
+        separator, why = sniff_separator(head)
+        sniffed = True
+    else:
+        why, sniffed = "", False
+    header = _header(head, separator)
+    if not header:
+        raise DataError("the file has no header line", source=source,
+                        hint="The first line must name the columns")
+    target: Path | io.BytesIO = file
+    normalized = encoding.lower().replace("-", "").replace("_", "")
+    if normalized not in {"utf8", "utf8lossy"}:
+        try:
+            target = _decoded_copy(file, encoding)
+        except (LookupError, UnicodeDecodeError) as exc:
+            raise DataError(f"cannot decode the file as {encoding!r} ({exc})", source=source,
+                            hint="Pass the file's encoding, for example encoding='latin-1'") from exc
+    try:
+        apply_mapping(header, kind=kind, columns=columns, source=source, report=LoadReport(), layout=layout)
+    except SchemaError as exc:
+        hint = _separator_hint(header, separator)
+        if hint:
+            raise SchemaError(exc.problem, source=source, column=exc.column, hint=hint) from exc
+        raise
+    df, lossy = _read_delimited(target, separator=separator,  # type: ignore[arg-type]
+                                overrides=_string_overrides(kind, header, columns), source=source,
+                                encoding="utf8-lossy" if normalized == "utf8lossy" else "utf8")
+    if sniffed and df.height:
+        report.add(source, None, f"read with delimiter {separator!r} (sniffed)", df.height,
+                   f"{why}; pass separator= to choose")
+    if isinstance(target, Path):
+        _check_not_cut(df, file, separator, source)
+    if lossy:
+        _report_lossy(df, source, report)
+    return _finish(df, kind=kind, layout=layout, columns=columns, entity=entity, time_unit=time_unit,
+                   source=source, report=report)
+
+
+def read_parquet(
+    path: PathLike | Sequence[PathLike],
+    *,
+    kind: Kind = "metrics",
+    layout: Layout = "long",
+    columns: Mapping[str, str] | None = None,
+    time_unit: str | None = None,
+    entity: str | None = None,
+) -> Telemetry:
+    """Read a Parquet file into a Telemetry; options as in :func:`read_csv`.
+
+    >>> tel = read_parquet("spans.parquet", kind="spans")
+    """
+    check_kind(kind)
+    paths = _paths(path)
+    if len(paths) != 1:
+        if not paths:
+            raise DataError("no files given", hint="Pass a path or a list of paths")
+        parts = [read_parquet(p, kind=kind, layout=layout, columns=columns, time_unit=time_unit, entity=entity)
+                 for p in paths]
+        return parts[0].merge(*parts[1:])
+    file = as_path(paths[0])
+    source = str(file)
+    report = LoadReport()
+    try:
+        schema = pl.read_parquet_schema(file)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise DataError(f"cannot read the file as Parquet ({str(exc).splitlines()[0]})", source=source,
+                        hint="Check that it is a complete Parquet file; use read_csv for text tables") from exc
+    names = list(schema)
+    renames = apply_mapping(names, kind=kind, columns=columns, source=source, report=LoadReport(), layout=layout)
+    try:
+        df = pl.read_parquet(file)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise DataError(f"cannot read the Parquet file ({str(exc).splitlines()[0]})", source=source,
+                        hint="The file may be truncated or written by a failing job; write it again") from exc
+    del renames
+    return _finish(df, kind=kind, layout=layout, columns=columns, entity=entity, time_unit=time_unit,
+                   source=source, report=report)
+
