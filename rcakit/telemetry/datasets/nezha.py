@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -248,6 +249,15 @@ def _metric_names(headers: list[str]) -> dict[str, str]:
     return names
 
 
+def _read_many(paths: list[Path], required: list[str]) -> list[pl.DataFrame]:
+    """Read many CSV files in parallel threads (polars releases the GIL while parsing)."""
+    if len(paths) <= 1:
+        return [_read(p, required) for p in paths]
+    workers = max(1, min(8, os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda p: _read(p, required), paths))
+
+
 def _read_metrics(day_dir: Path, report: LoadReport) -> tuple[pl.DataFrame, dict[str, str]]:
     metric_dir = day_dir / "metric"
     pod_files = _csvs(metric_dir, "*_metric.csv")
@@ -256,10 +266,9 @@ def _read_metrics(day_dir: Path, report: LoadReport) -> tuple[pl.DataFrame, dict
         raise DatasetLayoutError(f"metric/ holds no <pod>_metric.csv and no front_service.csv; found "
                                  f"{', '.join(sorted(p.name for p in metric_dir.iterdir())[:8]) or 'nothing'}",
                                  source=str(metric_dir), hint=_HINT)
-    frames = []
     headers: dict[str, str] = {}
-    for path in pod_files:
-        raw = _read(path, ["TimeStamp", "PodName"])
+    wides = []
+    for path, raw in zip(pod_files, _read_many(pod_files, ["TimeStamp", "PodName"]), strict=True):
         value_cols = [c for c in raw.columns if c not in ("Time", "TimeStamp", "PodName")]
         names = _metric_names(value_cols)
         for header, name in names.items():
@@ -267,26 +276,21 @@ def _read_metrics(day_dir: Path, report: LoadReport) -> tuple[pl.DataFrame, dict
                 raise DataError(f"metric {name!r} comes from header {header!r} here but {headers[name]!r} elsewhere",
                                 source=str(path), column=header, hint="The pod metric files should share headers")
         stamp = _ints(raw, "TimeStamp", str(path))
-        long = (
-            raw.select(stamp.alias("ts"), pl.col("PodName").alias("pod"), *[pl.col(c).alias(names[c]) for c in value_cols])
-            .unpivot(index=["ts", "pod"], variable_name="metric", value_name="text")
-        )
-        frames.append(_numbers(long, str(path), report))
-    for path in front:
-        raw = _read(path, ["TimeStamp"])
+        wides.append(raw.select(stamp.alias("ts"), pl.col("PodName").alias("pod"), pl.lit(None, dtype=pl.String)
+                                .alias("entity"), *[pl.col(c).alias(names[c]) for c in value_cols]))
+    for path, raw in zip(front, _read_many(front, ["TimeStamp"]), strict=True):
         value_cols = [c for c in raw.columns if c not in ("Time", "TimeStamp", "ServiceName", "PodName")]
         names = _metric_names(value_cols)
         for header, name in names.items():
             headers.setdefault(f"{FRONTEND}:{name}", header)
         stamp = _ints(raw, "TimeStamp", str(path))
-        long = (
-            raw.select(stamp.alias("ts"), pl.lit(None, dtype=pl.String).alias("pod"),
-                       *[pl.col(c).alias(names[c]) for c in value_cols])
-            .unpivot(index=["ts", "pod"], variable_name="metric", value_name="text")
-        )
-        frames.append(_numbers(long, str(path), report).with_columns(pl.lit(FRONTEND).alias("entity")))
-    metrics = pl.concat(frames, how="diagonal_relaxed")
-    metrics = metrics.with_columns(
+        wides.append(raw.select(stamp.alias("ts"), pl.lit(None, dtype=pl.String).alias("pod"),
+                                pl.lit(FRONTEND).alias("entity"), *[pl.col(c).alias(names[c]) for c in value_cols]))
+    parts = []
+    for wide in wides:
+        parts.append(wide.unpivot(index=["ts", "pod", "entity"], variable_name="metric", value_name="text"))
+    long = _numbers(pl.concat(parts, how="vertical"), str(metric_dir), report)
+    metrics = long.with_columns(
         epoch_seconds_to_time(pl.col("ts")).alias("time"),
         pl.coalesce(pl.col("entity"), _service_expr("pod")).alias("entity"),
     ).select("time", "entity", "metric", "value", "pod")
@@ -297,15 +301,16 @@ def _numbers(long: pl.DataFrame, source: str, report: LoadReport) -> pl.DataFram
     long = long.with_columns(pl.col("text").str.strip_chars().cast(pl.Float64, strict=False).alias("value"))
     bad = long.filter(pl.col("value").is_null() & pl.col("text").is_not_null() & (pl.col("text").str.strip_chars() != ""))
     if bad.height:
-        for metric, count in bad.group_by("metric", maintain_order=True).len().iter_rows():
-            report.add(source, metric, "set non-numbers to null", int(count), "text that is not a number")
-    return long.drop("text").with_columns(pl.lit(None, dtype=pl.String).alias("entity"))
+        counts = bad.group_by("pod", "metric", maintain_order=True).len()
+        for pod, metric, count in counts.iter_rows():
+            report.add(source, f"{pod or FRONTEND}/{metric}", "set non-numbers to null", int(count),
+                       "text that is not a number")
+    return long.drop("text")
 
 
 def _read_logs(paths: list[Path], report: LoadReport, phase: str) -> pl.DataFrame:
     frames = []
-    for path in paths:
-        raw = _read(path, ["TimeUnixNano", "PodName", "Log"])
+    for path, raw in zip(paths, _read_many(paths, ["TimeUnixNano", "PodName", "Log"]), strict=True):
         if raw.height == 0:
             continue
         time, repaired = _log_times(raw)
@@ -373,8 +378,8 @@ def _log_times(raw: pl.DataFrame) -> tuple[pl.Series, int]:
 
 def _read_spans(paths: list[Path], report: LoadReport, phase: str) -> tuple[pl.DataFrame, str | None]:
     frames = []
-    for path in paths:
-        raw = _read(path, ["TraceID", "SpanID", "ParentID", "PodName", "StartTimeUnixNano", "EndTimeUnixNano"])
+    required = ["TraceID", "SpanID", "ParentID", "PodName", "StartTimeUnixNano", "EndTimeUnixNano"]
+    for path, raw in zip(paths, _read_many(paths, required), strict=True):
         if raw.height == 0:
             continue
         start = _ints(raw, "StartTimeUnixNano", str(path)).cast(pl.Int64)
