@@ -222,7 +222,7 @@ def _stable_order(df: pl.DataFrame, column: str) -> np.ndarray | None:
     return order.to_numpy()
 
 
-def _presort(owned: list[pl.DataFrame], column: str, source: str, report: LoadReport
+def _presort(owned: list[pl.DataFrame], column: str, source: str, report: LoadReport, *, note: bool = True
              ) -> tuple[pl.DataFrame, np.ndarray | None]:
     """Sort by time one column at a time, so that the peak memory is one column more than the table.
 
@@ -247,7 +247,8 @@ def _presort(owned: list[pl.DataFrame], column: str, source: str, report: LoadRe
         columns[name] = old.gather(idx)
         del old
     out = pl.DataFrame(columns)
-    report.add(source, column, "sorted rows by time", df.height, "the rows were not in time order")
+    if note:
+        report.add(source, column, "sorted rows by time", df.height, "the rows were not in time order")
     return out, order
 
 
@@ -259,6 +260,7 @@ def build_telemetry(
     report: LoadReport,
     time_unit: str | None = None,
     presort: bool = True,
+    report_sort: bool = True,
 ) -> Telemetry:
     """A Telemetry holding the table in ``owned`` (a one-item list the caller no longer reads, so that
     memory can be freed while sorting) as its ``kind`` table, normalized by the Telemetry constructor.
@@ -268,7 +270,7 @@ def build_telemetry(
     """
     order = None
     if presort and time_column(kind) in owned[0].columns:
-        frame, order = _presort(owned, time_column(kind), source, report)
+        frame, order = _presort(owned, time_column(kind), source, report, note=report_sort)
     else:
         frame = owned.pop()
     try:

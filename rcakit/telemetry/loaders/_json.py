@@ -46,7 +46,7 @@ def read_json_documents(path: Path, *, what: str) -> list[Any]:
 
 
 def _json_error(exc: json.JSONDecodeError, source: str, what: str) -> DataError:
-    truncated = exc.pos >= len(exc.doc.rstrip()) - 1
+    truncated = not exc.doc.rstrip().endswith(("}", "]"))
     problem = ("the JSON ends early: the file looks truncated" if truncated
                else f"the file is not valid JSON ({exc.msg})")
     return DataError(f"{problem} (line {exc.lineno}, column {exc.colno})", source=source, row=exc.lineno - 1,

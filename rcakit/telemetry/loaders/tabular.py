@@ -37,7 +37,7 @@ _SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 
 
 def _lines(head: bytes, limit: int = 50) -> list[str]:
-    text = head.decode("utf-8", errors="replace")
+    text = head.decode("utf-8", errors="replace").removeprefix("\ufeff")
     lines = text.splitlines()
     if len(head) >= 1 << 16 and lines:
         lines = lines[:-1]  # the last line of a partial read may be cut
@@ -80,7 +80,7 @@ def _separator_hint(header: list[str], separator: str) -> str | None:
         return None
     others = [s for s in SEPARATORS if s != separator and s in header[0]]
     if others:
-        return (f"the header is one field containing {_SEPARATOR_NAMES[others[0]]}s; the file seems to use "
+        return (f"The header is one field containing {_SEPARATOR_NAMES[others[0]]}s; the file seems to use "
                 f"{others[0]!r} as delimiter: pass separator={others[0]!r} (or leave separator=None to sniff)")
     return None
 
@@ -225,7 +225,10 @@ def _finish(
         del df
         owned = [long]
         del long
-        return build_telemetry("metrics", owned, source=source, report=report, time_unit=time_unit)
+        # Melting lists one column after another; putting the rows back in time order is not a
+        # change to the user's data, so it is not reported.
+        return build_telemetry("metrics", owned, source=source, report=report, time_unit=time_unit,
+                               report_sort=False)
     if layout != "long":
         raise ValueError(f"layout must be 'long' or 'wide', got {layout!r}")
     owned = [df]
