@@ -225,7 +225,8 @@ def _metric(system: SystemModel, node: str) -> tuple[str, str]:
     return (_name(metric), _sentence(info.description) if info is not None else "")
 
 
-def _frame(pair: CandidatePair, system: SystemModel) -> _Framing:
+def _frame(pair: CandidatePair, system: SystemModel,
+           links: dict[tuple[str, str], str] | None = None) -> _Framing:
     for node in (pair.a, pair.b):
         if ":" not in node:
             raise DataError(f"candidate pair node {node!r} is not an 'entity:metric' name",
@@ -238,8 +239,8 @@ def _frame(pair: CandidatePair, system: SystemModel) -> _Framing:
         if (ma[0], ma[1]) <= (mb[0], mb[1]):
             return _Framing(comp, comp, "same", ma, mb, False)
         return _Framing(comp, comp, "same", mb, ma, True)
-    forward = any(i.source == ea and i.target == eb for i in system.interactions)
-    backward = any(i.source == eb and i.target == ea for i in system.interactions)
+    links = links if links is not None else _links(system)
+    forward, backward = (ea, eb) in links, (eb, ea) in links
     ca, cb = _component(system, ea), _component(system, eb)
     relation = (pair.relation or "").lower()
     if relation in RELATIONS:
@@ -248,15 +249,21 @@ def _frame(pair: CandidatePair, system: SystemModel) -> _Framing:
         if backward and not forward:
             return _Framing(cb, ca, relation, mb, ma, True)
         return _Framing(ca, cb, relation, ma, mb, False)
-    if forward or backward:
-        inter = next(i for i in system.interactions if {i.source, i.target} == {ea, eb})
-        if inter.source == ea:
-            return _Framing(ca, cb, inter.kind.value, ma, mb, False)
-        return _Framing(cb, ca, inter.kind.value, mb, ma, True)
+    if forward:
+        return _Framing(ca, cb, links[(ea, eb)], ma, mb, False)
+    if backward:
+        return _Framing(cb, ca, links[(eb, ea)], mb, ma, True)
     if relation.endswith("_by") or relation in ("invoked", "used", "called_by"):
         kind = InteractionKind.USES.value if relation.startswith("use") else InteractionKind.INVOKES.value
         return _Framing(cb, ca, kind, mb, ma, True)
     return _Framing(ca, cb, "interacts", ma, mb, False)
+
+
+def _links(system: SystemModel) -> dict[tuple[str, str], str]:
+    links: dict[tuple[str, str], str] = {}
+    for inter in system.interactions:
+        links.setdefault((inter.source, inter.target), inter.kind.value)
+    return links
 
 
 def _describe(comp: Component) -> str:
@@ -276,19 +283,26 @@ def _kind_word(comp: Component) -> str:
 
 def build_question(pair: CandidatePair, system: SystemModel, vote: int = 0) -> tuple[Question, bool]:
     """The question asked for ``pair`` at vote number ``vote``, and whether its agent's metric is ``pair.b``."""
-    f = _frame(pair, system)
-    q = Question(
-        agent=_name(f.agent.template or template_of(f.agent.name)), agent_kind=_kind_word(f.agent),
-        agent_description=_describe(f.agent), relation=f.relation,
-        other=_name(f.other.template or template_of(f.other.name)) if f.relation != "same" else "",
-        other_kind=_kind_word(f.other) if f.relation != "same" else "",
-        other_description=_describe(f.other) if f.relation != "same" else "",
-        metric=f.metric[0], metric_description=f.metric[1],
-        other_metric=f.other_metric[0], other_metric_description=f.other_metric[1],
-        order=tuple(o.value for o in ORDERS[vote % len(ORDERS)]),  # type: ignore[arg-type]
-        sample=vote // len(ORDERS),
-    )
-    return q, f.flipped
+    questions, flipped = _questions(pair, system, [vote])
+    return questions[0], flipped
+
+
+def _questions(pair: CandidatePair, system: SystemModel, votes: Sequence[int],
+               links: dict[tuple[str, str], str] | None = None) -> tuple[list[Question], bool]:
+    f = _frame(pair, system, links)
+    same = f.relation == "same"
+    base = {
+        "agent": _name(f.agent.template or template_of(f.agent.name)), "agent_kind": _kind_word(f.agent),
+        "agent_description": _describe(f.agent), "relation": f.relation,
+        "other": "" if same else _name(f.other.template or template_of(f.other.name)),
+        "other_kind": "" if same else _kind_word(f.other),
+        "other_description": "" if same else _describe(f.other),
+        "metric": f.metric[0], "metric_description": f.metric[1],
+        "other_metric": f.other_metric[0], "other_metric_description": f.other_metric[1],
+    }
+    questions = [Question(**base, order=tuple(o.value for o in ORDERS[v % len(ORDERS)]),  # type: ignore[arg-type]
+                          sample=v // len(ORDERS)) for v in votes]
+    return questions, f.flipped
 
 
 @dataclass(frozen=True)
@@ -332,10 +346,12 @@ class LLMSuggester:
         """Per pair, the (key, flipped) of each vote; and the unique questions by key."""
         per_pair: list[list[tuple[str, bool]]] = []
         unique: dict[str, Question] = {}
+        links = _links(system)
+        votes = range(self.n_votes)
         for pair in pairs:
+            questions, flipped = _questions(pair, system, votes, links)
             row = []
-            for vote in range(self.n_votes):
-                q, flipped = build_question(pair, system, vote)
+            for q in questions:
                 key = self._key(q)
                 unique.setdefault(key, q)
                 row.append((key, flipped))
@@ -357,18 +373,21 @@ class LLMSuggester:
         """
         pairs = list(pairs)
         _, unique = self._plan(pairs, system)
+        return self._estimate(len(pairs), unique)
+
+    def _estimate(self, n_pairs: int, unique: dict[str, Question]) -> Estimate:
         cached = 0
         prompt_tokens = 0
-        for q in unique.values():
-            if self.client is not None and self.client.is_cached(q.semantic(), PROMPT_VERSION):
+        for key, q in unique.items():
+            if self.client is not None and self.client.config.use_cache and key in self.client.cache:
                 cached += 1
             else:
                 prompt_tokens += estimate_message_tokens(q.messages())
         calls = len(unique) - cached
         out = self.client.config.max_output_tokens if self.client is not None else 0
         return Estimate(calls=calls, prompt_tokens=prompt_tokens, max_completion_tokens=calls * out,
-                        questions=len(pairs) * self.n_votes, unique=len(unique), cached=cached,
-                        max_calls=calls * (1 + self.parse_retries), pairs=len(pairs),
+                        questions=n_pairs * self.n_votes, unique=len(unique), cached=cached,
+                        max_calls=calls * (1 + self.parse_retries), pairs=n_pairs,
                         model=self.client.config.model if self.client is not None else "")
 
     # -- asking ----------------------------------------------------------------------------------
@@ -416,10 +435,10 @@ class LLMSuggester:
         pairs = list(pairs)
         if not pairs:
             return []
-        estimate = self.dry_run(pairs, system)
+        per_pair, unique = self._plan(pairs, system)
+        estimate = self._estimate(len(pairs), unique)
         self.last_estimate = estimate
         self.client.check_budget(estimate)
-        per_pair, unique = self._plan(pairs, system)
         keys = list(unique)
         report = None
         if on_progress is not None:

@@ -155,6 +155,7 @@ class LLMClient:
         self._reserved_calls = 0
         self._reserved_tokens = 0
         self._sdk: Any = None
+        self._sdk_lock = threading.Lock()
         self._token_param = "max_tokens"
         self._stop = threading.Event()
 
@@ -255,6 +256,10 @@ class LLMClient:
 
     # -- the call --------------------------------------------------------------------------------
     def _client(self) -> Any:
+        with self._sdk_lock:  # one SDK client (one connection pool) shared by the worker threads
+            return self._make_client()
+
+    def _make_client(self) -> Any:
         if self._sdk is None:
             import openai
 

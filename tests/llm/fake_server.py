@@ -84,6 +84,8 @@ class FakeLLMServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # no 40 ms delayed-ACK stall between headers and body
+            wbufsize = 1 << 16
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
@@ -91,7 +93,10 @@ class FakeLLMServer:
             def do_POST(self) -> None:
                 server._handle(self)
 
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 128  # the default backlog of 5 drops connections under a thread pool
+
+        httpd = Server(("127.0.0.1", 0), Handler)
         httpd.daemon_threads = True
         httpd.block_on_close = False  # type: ignore[attr-defined]
         self._httpd = httpd
@@ -197,11 +202,12 @@ class FakeLLMServer:
         prompt = _first_user(body)
         if rule is None and self.answer is not None:
             return self.answer(prompt)
-        pattern = rule.choose if rule is not None and rule.choose else self.default_choose
         options = options_of(prompt)
-        for letter, text in options.items():
-            if re.search(pattern, text):
-                return f"{REASONING}\n{letter}"
+        patterns = [rule.choose] if rule is not None and rule.choose else []
+        for pattern in [*patterns, self.default_choose]:
+            for letter, text in options.items():
+                if re.search(pattern, text):
+                    return f"{REASONING}\n{letter}"
         return f"{REASONING}\nB"
 
     @staticmethod
