@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import itertools
 import json
 import os
@@ -12,7 +13,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from rcakit.errors import DatasetLayoutError
+from rcakit.errors import DataError, DatasetLayoutError
 from rcakit.telemetry.datasets import (
     NEZHA_ALARM,
     load_nezha,
@@ -132,3 +133,43 @@ def test_full_day_17_faults(nezha_dir: Path) -> None:
     # Baselines never reach into the previous fault's incident window.
     for before, after in itertools.pairwise(incidents):
         assert not after.baseline_window.overlaps(before.incident_window)
+
+
+def test_full_upstream_copy_with_more_days_and_plain_csv(nezha_dir: Path, tmp_path: Path) -> None:
+    """Upstream keeps plain .csv files and several days; every day gets its own shared Telemetry."""
+    root = _subset(nezha_dir, tmp_path)
+    day_dir = root / "rca_data" / DAY
+    # Upstream's files are not gzipped: replace one log file by its plain form.
+    link = next((day_dir / "log").glob("11_52_log.csv.gz"))
+    plain = day_dir / "log" / "11_52_log.csv"
+    plain.write_bytes(gzip.decompress(link.read_bytes()))
+    link.unlink()
+    # A second day: the same files under another date, with its own fault list.
+    other = root / "rca_data" / "2023-01-31"
+    shutil.copytree(day_dir, other, symlinks=True)
+    (other / f"{DAY}-fault_list.json").rename(other / "2023-01-31-fault_list.json")
+    assert nezha_days(root) == [DAY, "2023-01-31"]
+    incidents = load_nezha(root)
+    assert [i.meta["day"] for i in incidents] == [DAY, "2023-01-31"]
+    assert incidents[0].telemetry is not incidents[1].telemetry
+    assert incidents[0].abnormal().logs.height == incidents[1].abnormal().logs.height > 0
+    assert [i.meta["day"] for i in load_nezha(root, day="2023-01-31")] == ["2023-01-31"]
+
+
+def test_truncated_gzip_names_the_file(nezha_dir: Path, tmp_path: Path) -> None:
+    root = _subset(nezha_dir, tmp_path)
+    link = next((root / "rca_data" / DAY / "trace").glob("11_53_trace.csv.gz"))
+    data = link.read_bytes()
+    link.unlink()
+    link.write_bytes(data[: len(data) // 2])
+    with pytest.raises(DataError) as info:
+        load_nezha(root)
+    assert "11_53_trace.csv.gz" in str(info.value)
+
+
+def test_fault_list_without_pod_is_named(nezha_dir: Path, tmp_path: Path) -> None:
+    root = _subset(nezha_dir, tmp_path)
+    path = root / "rca_data" / DAY / f"{DAY}-fault_list.json"
+    path.write_text(json.dumps({"11": [{"inject_timestamp": "1675079506", "inject_type": "network_delay"}]}))
+    with pytest.raises(DataError, match="inject_pod"):
+        load_nezha(root)

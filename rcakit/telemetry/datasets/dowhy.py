@@ -122,7 +122,7 @@ def _read(path: Path) -> pl.DataFrame:
         frame = pl.read_csv(path, infer_schema=False)
     except pl.exceptions.NoDataError as exc:
         raise DataError("the file is empty", source=source, hint=_HINT) from exc
-    except pl.exceptions.PolarsError as exc:
+    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
         raise DataError(f"cannot read the CSV file: {exc}", source=source, hint=_HINT) from exc
     missing = [s for s in DOWHY_SERVICES if s not in frame.columns]
     if missing:

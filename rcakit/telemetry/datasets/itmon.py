@@ -106,7 +106,7 @@ def _read_csv(path: Path, *, separator: str = ",") -> pl.DataFrame:
         frame = pl.read_csv(path, separator=separator, infer_schema=False)
     except pl.exceptions.NoDataError as exc:
         raise DataError("the file is empty", source=str(path), hint=_HINT) from exc
-    except pl.exceptions.PolarsError as exc:
+    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
         raise DataError(f"cannot read the CSV file: {exc}", source=str(path), hint=_HINT) from exc
     if frame.width < 2:
         raise DataError(f"expected an index column and metric columns separated by {separator!r}; got one column "

@@ -210,7 +210,7 @@ def _read(path: Path, required: list[str]) -> pl.DataFrame:
         frame = pl.read_csv(path, infer_schema=False)
     except pl.exceptions.NoDataError:
         return pl.DataFrame(schema={c: pl.String for c in required})
-    except pl.exceptions.PolarsError as exc:
+    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
         raise DataError(f"cannot read the CSV file: {exc}", source=str(path),
                         hint="Check that the file is complete (not truncated) and comma-separated") from exc
     missing = [c for c in required if c not in frame.columns]

@@ -117,7 +117,7 @@ def _read_raw(csv_path: Path) -> tuple[list[tuple[str, str, str]], pl.DataFrame]
     source = str(csv_path)
     try:
         raw = pl.read_csv(csv_path, has_header=False, infer_schema=False, truncate_ragged_lines=False)
-    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
+    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
         raise DataError(f"cannot read the PetShop metrics file: {exc}", source=source,
                         hint="The file should be a CSV with three header rows") from exc
     if raw.height < 4 or raw.width < 2:
@@ -241,7 +241,14 @@ def petshop_call_graph(path: str | os.PathLike[str], scenario: str = "low_traffi
 
 def _read_graph(csv_path: Path) -> nx.DiGraph:
     source = str(csv_path)
-    raw = pl.read_csv(csv_path, infer_schema=False)
+    try:
+        raw = pl.read_csv(csv_path, infer_schema=False)
+    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"cannot read the call graph: {exc}", source=source,
+                        hint="graph.csv is an adjacency matrix: row = caller, column = callee") from exc
+    if raw.width < 2:
+        raise DataError("graph.csv should be a square adjacency matrix with a name column", source=source,
+                        hint="Row = caller, column = callee, 1.0 = call edge")
     callers = raw.get_column(raw.columns[0]).to_list()
     callees = raw.columns[1:]
     if sorted(callers) != sorted(callees):
