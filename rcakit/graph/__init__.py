@@ -30,6 +30,7 @@ from rcakit.graph.knowledge import RULES, KnowledgeSuggester, Rule, meaning_of_n
 from rcakit.graph.meanings import Meaning, metric_meaning
 from rcakit.graph.metrics import GraphScore, compare_graphs
 from rcakit.graph.proposal import CandidatePair, Proposal, Provenance, Suggester, Verdict
+from rcakit.graph.suggest_llm import LLMSuggester
 from rcakit.graph.system import (
     Component,
     ComponentKind,
@@ -66,6 +67,7 @@ __all__ = [
     "InteractionKind",
     "InteractionMap",
     "KnowledgeSuggester",
+    "LLMSuggester",
     "Meaning",
     "MetricInfo",
     "Proposal",
