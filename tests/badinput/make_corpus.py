@@ -65,8 +65,8 @@ CASES: dict[str, bytes] = {
     "epoch_ns.csv": (_METRICS + "1675080000000000000,cart,cpu,1\n1675080060000000000,cart,cpu,2\n").encode(),
     "bad_time.csv": (_METRICS + _good_rows + "yesterday noon,cart,cpu,1\n").encode(),
     "missing_time.csv": (_METRICS + "1675080000,cart,cpu,1\n,cart,cpu,2\n").encode(),
-    "zero_time.csv": ("time,entity,message\n1675080000000000000,cart,ok\n-6795364578871345152,cart,zero time\n"
-                      "1675080060000000000,cart,ok\n").encode(),
+    "zero_time.csv": (b"time,entity,message\n1675080000000000000,cart,ok\n-6795364578871345152,cart,zero time\n"
+                      b"1675080060000000000,cart,ok\n"),
     # -- spans ----------------------------------------------------------------------------------
     "orphan_spans.csv": (_SPANS + "t1,a,,cart,GET /,1675080000000,1675080000100\n"
                          "t1,b,a,db,query,1675080000010,1675080000050\n"
