@@ -56,7 +56,7 @@ _PATTERNS: list[tuple[Meaning, re.Pattern[str]]] = [
     (Meaning.SATURATION, re.compile(r"\b(queue|queued|backlog|pending|messages?|msgs?|waiting|inflight|in_flight|"
                                     r"saturation|lag)\b")),
     (Meaning.LATENCY, re.compile(r"\b(latency|latencies|duration|response_time|rt|elapsed|delay|wait|waited|"
-                                 r"time_taken|p\d\d|seconds_bucket)\b|latency")),
+                                 r"time_taken|p\d\d|seconds_bucket)\b|latency|\b(time taken|time waited|response time|processing time)\b")),
     (Meaning.POWER, re.compile(r"\b(power|watts?|clock|freq|frequency|throttl\w*|capacity)\b")),
     (Meaning.MEMORY, re.compile(r"\b(mem|memory|ram|heap|rss|swap|gc|working_set|cache_bytes)\b")),
     (Meaning.NETWORK, re.compile(r"\b(net|network|rx|tx|bandwidth|packets?|sent|received|receive|transmit|bytes_in|"
@@ -88,8 +88,9 @@ def metric_meaning(name: str, description: str = "", *, component_kind: str | No
             return _refine(meaning, text)
     if description:
         words = " ".join(tokens(description))
+        joined_words = "_".join(tokens(description))
         for meaning, pattern in _PATTERNS:
-            if pattern.search(words):
+            if pattern.search(words) or pattern.search(joined_words):
                 return _refine(meaning, words)
     if component_kind == "resource":
         return Meaning.UTILIZATION
