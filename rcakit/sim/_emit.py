@@ -121,12 +121,13 @@ def build_metrics(run: Run, faults: list[Fault], *, start: datetime, step: float
             add(f"{mi}-Client:latency", *bins.mean(run.r_done, run.r_ic * ms, on))
             busy = bins.busy(run.b_start[bon], run.b_end[bon])
             add(f"GPU_{g}:utilization", np.clip(100.0 * busy / step, 0.0, 100.0))
-            cap = np.full(bins.n, topo.gpu_power_watts)
+            lo_t = np.arange(bins.n) * step
+            cap = topo.gpu_power_watts * run.mean_speed(g, lo_t, np.minimum(lo_t + step, run.duration))
             for f in faults:
                 if isinstance(f, GpuThrottle) and f.target == f"GPU_{g}":
                     cap[(mids >= f.start) & (mids < f.end)] /= f.magnitude
             # The noise is drawn even when power is hidden, so hiding it changes nothing else.
-            add(f"GPU_{g}:power", cap * rng.normal(1.0, 0.01, size=bins.n))
+            add(f"GPU_{g}:power", cap * rng.normal(1.0, 0.005, size=bins.n))
 
     t0 = int(start.timestamp() * 1e9)
     step_ns = round(step * 1e9)

@@ -36,7 +36,15 @@ from rcakit.sim.faults import (
 )
 from rcakit.sim.topology import Topology
 
-__all__ = ["Run", "run"]
+__all__ = ["CLOCK_SEGMENT", "Run", "run"]
+
+# GPU boost clocks drift with temperature and load: a log-AR(1) process, constant over 5 s segments,
+# with a stationary spread of ~6 %. Execution time scales with 1/speed and the power metric with speed,
+# so the baseline shows how GPU capacity drives inference latency (and a throttle is not the first
+# time that node ever moved).
+CLOCK_SEGMENT = 5.0
+_CLOCK_SD = 0.06
+_CLOCK_PHI = 0.9
 
 
 @dataclass
@@ -67,6 +75,15 @@ class Run:
     b_size: np.ndarray
     b_failed: np.ndarray
     b_restart_end: np.ndarray  # when the instance takes batches again (== b_end unless crashed)
+    # GPU clocks: relative speed of each GPU (rows) in each CLOCK_SEGMENT-second segment (columns)
+    gpu_speed: np.ndarray
+
+    def mean_speed(self, gpu: int, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """Average relative clock speed of ``gpu`` over each interval [lo, hi) (before throttling)."""
+        speed = self.gpu_speed[gpu]
+        edges = np.arange(speed.shape[0] + 1) * CLOCK_SEGMENT
+        cum = np.concatenate([[0.0], np.cumsum(speed * CLOCK_SEGMENT)])
+        return (np.interp(hi, edges, cum) - np.interp(lo, edges, cum)) / np.maximum(hi - lo, 1e-12)
 
     @property
     def r_latency(self) -> np.ndarray:
@@ -120,6 +137,15 @@ def run(topology: Topology, *, duration: float, rate: float, faults: Sequence[Fa
     rng = np.random.Generator(np.random.PCG64(seed))
     topo = topology
     delays = topo.link_delays
+
+    n_seg = int(math.ceil(duration / CLOCK_SEGMENT)) + 1
+    shocks = rng.normal(0.0, _CLOCK_SD * math.sqrt(1 - _CLOCK_PHI**2), size=(topo.n_gpus, n_seg))
+    log_speed = np.zeros_like(shocks)
+    log_speed[:, 0] = rng.normal(0.0, _CLOCK_SD, size=topo.n_gpus)
+    for c in range(1, n_seg):
+        log_speed[:, c] = _CLOCK_PHI * log_speed[:, c - 1] + shocks[:, c]
+    gpu_speed = np.exp(log_speed)
+    speed_rows = gpu_speed.tolist()
 
     send = _arrivals(rng, rate, duration, [f for f in faults if isinstance(f, WorkloadSpike)])
     n = send.shape[0]
@@ -189,7 +215,7 @@ def run(topology: Topology, *, duration: float, rate: float, faults: Sequence[Fa
             for lo, hi, f in throttles[g]:
                 if lo <= d < hi:
                     slow *= f.magnitude
-            ex = (base + per * (j - i)) * slow * noise[k]
+            ex = (base + per * (j - i)) * slow * noise[k] / speed_rows[g][min(int(d / CLOCK_SEGMENT), n_seg - 1)]
             crashed = False
             restart = 0.0
             for lo, hi, f in bursts[g]:
@@ -235,5 +261,5 @@ def run(topology: Topology, *, duration: float, rate: float, faults: Sequence[Fa
         r_done=done, r_failed=failed, r_queue_len=np.maximum(queue_len, 0.0),
         b_start=np.asarray(b_start), b_end=np.asarray(b_end), b_gpu=np.asarray(b_gpu, dtype=np.int64),
         b_size=np.asarray(b_size, dtype=np.int64), b_failed=np.asarray(b_failed, dtype=bool),
-        b_restart_end=np.asarray(b_restart),
+        b_restart_end=np.asarray(b_restart), gpu_speed=gpu_speed,
     )

@@ -66,6 +66,8 @@ def simulate(
     The same arguments and ``seed`` give the same telemetry.
     """
     faults = tuple(faults)
+    if not isinstance(topology, Topology):
+        raise TypeError(f"topology must be a rcakit.sim.Topology (Topology.small() ...), got {type(topology).__name__}")
     rate = topology.default_rate() if rate is None else rate
     _check(topology, faults, rate, seed)
     total = _seconds(duration, "duration")
