@@ -231,9 +231,25 @@ def _finish(
                                report_sort=False)
     if layout != "long":
         raise ValueError(f"layout must be 'long' or 'wide', got {layout!r}")
+    df = _parse_utc_strings(df, ("start", "end") if kind == "spans" else ("time",))
     owned = [df]
     del df
     return build_telemetry(kind, owned, source=source, report=report, time_unit=time_unit)
+
+
+def _parse_utc_strings(df: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
+    """Parse time columns written as RFC 3339 UTC (``2023-01-30T12:38:15.808553146Z``) in one pass.
+
+    This is the common export format and needs no coercion note (the zone is explicit); anything
+    else is left to the Telemetry constructor, which handles every variant and reports it.
+    """
+    for name in columns:
+        if name not in df.columns or df.schema[name] != pl.String:
+            continue
+        parsed = df.get_column(name).str.to_datetime("%Y-%m-%dT%H:%M:%S%.fZ", strict=False, time_unit="ns")
+        if parsed.null_count() == df.get_column(name).null_count():
+            df = df.with_columns(parsed.dt.replace_time_zone("UTC").alias(name))
+    return df
 
 
 def _string_overrides(kind: str, header: list[str], columns: Mapping[str, str] | None) -> dict[str, pl.DataType]:
