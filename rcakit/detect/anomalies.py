@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,7 +19,7 @@ from rcakit.errors import DataError
 from rcakit.telemetry import Incident
 from rcakit.telemetry.window import TimeWindow, parse_duration
 
-__all__ = ["Anomalies", "Anomaly", "detect_anomalies", "infer_freq", "score_timeline"]
+__all__ = ["Anomalies", "Anomaly", "align_window", "detect_anomalies", "infer_freq", "score_timeline"]
 
 _COLUMNS: dict[str, Any] = {
     "node": pl.String, "entity": pl.String, "metric": pl.String, "modality": pl.String,
@@ -212,9 +213,22 @@ def _fmt_num(value: Any) -> str:
 
 
 # -- grid -------------------------------------------------------------------------------------
+_FREQ_CACHE: weakref.WeakKeyDictionary[Any, timedelta] = weakref.WeakKeyDictionary()
+
+
 def infer_freq(incident: Incident) -> timedelta:
-    """The median sampling interval of the incident's metrics (one minute when there are none)."""
-    metrics = incident.telemetry.metrics
+    """The median sampling interval of the incident's metrics (one minute when there are none).
+
+    Cached per Telemetry object (the Nezha day's incidents share one).
+    """
+    tel = incident.telemetry
+    cached = _FREQ_CACHE.get(tel)
+    if cached is None:
+        cached = _FREQ_CACHE[tel] = _infer_freq(tel.metrics)
+    return cached
+
+
+def _infer_freq(metrics: pl.DataFrame) -> timedelta:
     if metrics.height < 2:
         return timedelta(minutes=1)
     diffs = (
@@ -240,6 +254,20 @@ def _resolve_freq(incident: Incident, config: DetectConfig, freq: Any = None) ->
     return infer_freq(incident)
 
 
+def _reference_baseline(incident: Incident, modalities: tuple[Modality, ...]) -> TimeWindow:
+    """The baseline window for logs and traces: the incident's own, or ``meta["reference_window"]``
+    (a fault-free recording, as the Nezha adapter provides) when the baseline holds none of them."""
+    window = incident.baseline_window
+    own = _rows_in(incident, window, modalities)
+    reference = incident.meta.get("reference_window") if isinstance(incident.meta, dict) else None
+    if reference:
+        ref = TimeWindow.of(reference)
+        # A baseline with a few stray rows (spans that began just before a recorded minute) is no baseline.
+        if _rows_in(incident, ref, modalities) > 10 * own:
+            return ref
+    return window
+
+
 def _window_frames(
     incident: Incident, config: DetectConfig, freq: timedelta
 ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, str]]:
@@ -249,18 +277,21 @@ def _window_frames(
     modality: dict[str, str] = {}
     tel = incident.telemetry
     if Modality.METRICS in config.modalities and tel.metrics.height:
-        base, inc = incident.aligned(freq, config.agg)
-        base_parts.append(base.frame)
-        inc_parts.append(inc.frame)
-        modality.update(dict.fromkeys(base.nodes, Modality.METRICS.value))
-    extra = [m for m in config.modalities if m is not Modality.METRICS]
+        nodes = tel.nodes()
+        base_parts.append(align_window(tel.metrics, incident.baseline_window, freq, config.agg, nodes))
+        inc_parts.append(align_window(tel.metrics, incident.incident_window, freq, config.agg, nodes))
+        modality.update(dict.fromkeys(nodes, Modality.METRICS.value))
+    extra = tuple(m for m in config.modalities if m is not Modality.METRICS)
     if extra:
-        from rcakit.detect.features import feature_frame
+        from rcakit.detect.features import _wide, feature_table
 
-        for window, parts in ((incident.baseline_window, base_parts), (incident.incident_window, inc_parts)):
-            frame, kinds = feature_frame(incident, freq=freq, window=window, modalities=tuple(extra))
-            parts.append(frame)
-            modality.update(kinds)
+        base_win = _reference_baseline(incident, extra)
+        long = feature_table(incident, freq=freq, windows=[base_win, incident.incident_window], modalities=extra,
+                             agg=config.agg)
+        base_parts.append(_wide(long, base_win, freq))
+        inc_parts.append(_wide(long, incident.incident_window, freq))
+        for entity, feature in long.select("entity", "feature").unique().iter_rows():
+            modality[f"{entity}:{feature}"] = (Modality.LOGS if feature.startswith("log.") else Modality.TRACES).value
     if not base_parts:
         raise DataError(f"incident {incident.name!r} has no series for modalities "
                         f"{', '.join(m.value for m in config.modalities)}",
@@ -276,7 +307,8 @@ def _window_frames(
     base_frame, inc_frame = combine(base_parts), combine(inc_parts)
     nodes = sorted(modality)
     for frame_name, frame in (("base", base_frame), ("inc", inc_frame)):
-        missing = [n for n in nodes if n not in frame.columns]
+        have = set(frame.columns)
+        missing = [n for n in nodes if n not in have]
         if missing:
             frame = frame.with_columns([pl.lit(None, dtype=pl.Float64).alias(n) for n in missing])
         frame = frame.select("time", *[pl.col(n).cast(pl.Float64) for n in nodes])
@@ -285,6 +317,47 @@ def _window_frames(
         else:
             inc_frame = frame
     return base_frame, inc_frame, modality
+
+
+_AGG = {
+    "mean": lambda v: v.mean(), "median": lambda v: v.median(), "sum": lambda v: v.sum(),
+    "min": lambda v: v.min(), "max": lambda v: v.max(), "last": lambda v: v.drop_nulls().last(),
+    "first": lambda v: v.drop_nulls().first(), "count": lambda v: v.count().cast(pl.Float64),
+}
+
+
+def align_window(
+    metrics: pl.DataFrame, window: TimeWindow, freq: timedelta, agg: str, nodes: list[str]
+) -> pl.DataFrame:
+    """Long metric rows in ``window`` on a grid anchored at its start: time + one column per node.
+
+    The same grid as ``Telemetry.align`` without its gap bookkeeping, which detection does not need
+    and which dominates the cost with hundreds of nodes.
+    """
+    if agg not in _AGG:
+        raise DataError(f"unknown aggregation {agg!r}", hint=f"Use one of {', '.join(_AGG)}")
+    step_us = max(int(freq / timedelta(microseconds=1)), 1)
+    start = window.start
+    rows = metrics.filter(pl.col("time").is_between(window.start, window.end, closed="left"))
+    grid = pl.DataFrame({"time": pl.datetime_range(start, window.end - timedelta(microseconds=1),
+                                                   interval=f"{step_us}us", eager=True, time_unit="ns",
+                                                   time_zone="UTC")})
+    if rows.height:
+        bucket = (pl.lit(start) + pl.duration(
+            microseconds=(pl.col("time") - pl.lit(start)).dt.total_microseconds() // step_us * step_us
+        )).dt.cast_time_unit("ns").alias("time")
+        grouped = (rows.select(bucket, pl.concat_str([pl.col("entity"), pl.lit(":"), pl.col("metric")]).alias("node"),
+                               "value")
+                   .group_by("time", "node").agg(_AGG[agg](pl.col("value")).alias("value")))
+        wide = grouped.pivot(on="node", index="time", values="value")
+        frame = grid.join(wide, on="time", how="left")
+    else:
+        frame = grid
+    present = set(frame.columns)
+    missing = [pl.lit(None, dtype=pl.Float64).alias(n) for n in nodes if n not in present]
+    if missing:
+        frame = frame.with_columns(missing)
+    return frame.select("time", *[pl.col(n).cast(pl.Float64) for n in nodes])
 
 
 # -- detection --------------------------------------------------------------------------------

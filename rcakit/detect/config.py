@@ -92,7 +92,7 @@ class DetectConfig:
     threshold: float = 3.0
     freq: str | None = None
     agg: str = "mean"
-    min_baseline_points: int = 5
+    min_baseline_points: int = 4
     min_anomalous_points: int = 1
     cusum_k: float = 0.5
     cusum_h: float = 5.0

@@ -170,6 +170,34 @@ class TraceAnalysis:
     series: pl.DataFrame
     sigma: float
     notes: list[str] = field(default_factory=list)
+    entry_spans: pl.DataFrame | None = None
+
+    def entity_ranking(self) -> pl.DataFrame:
+        """Entities ranked by the share of their incident entry spans above the normal upper limit.
+
+        Columns: rank, entity, score (that share, 0..1), slow_entry_spans, entry_spans, max_excess_s.
+        """
+        schema = {"rank": pl.Int64, "entity": pl.String, "score": pl.Float64, "slow_entry_spans": pl.Int64,
+                  "entry_spans": pl.Int64, "max_excess_s": pl.Float64}
+        if self.entry_spans is None or self.entry_spans.height == 0:
+            return pl.DataFrame(schema=schema)
+        slow = (self.slow_spans.join(self._entry_ids, on=["trace_id", "span_id"], how="inner")
+                .group_by("entity").agg(pl.len().cast(pl.Int64).alias("slow_entry_spans"),
+                                        pl.col("excess_s").max().alias("max_excess_s")))
+        ranked = (self.entry_spans.join(slow, on="entity", how="left")
+                  .with_columns(pl.col("slow_entry_spans").fill_null(0))
+                  .with_columns((pl.col("slow_entry_spans") / pl.col("entry_spans")).alias("score"))
+                  .sort(["score", "max_excess_s", "entity"], descending=[True, True, False], nulls_last=True))
+        return ranked.with_row_index("rank", offset=1).select(
+            pl.col("rank").cast(pl.Int64), "entity", "score", "slow_entry_spans", "entry_spans", "max_excess_s")
+
+    def entity_rank(self, entity: str) -> int | None:
+        ranking = self.entity_ranking().filter(pl.col("entity") == entity)
+        return int(ranking.get_column("rank")[0]) if ranking.height else None
+
+    @property
+    def _entry_ids(self) -> pl.DataFrame:
+        return self.slow_spans.filter(pl.col("is_entry")).select("trace_id", "span_id")
 
     def entity_summary(self) -> pl.DataFrame:
         """Per entity: slow spans, worst excess (s), slow traces touching it."""
@@ -234,17 +262,27 @@ def analyze_traces(
     min_count: int = 5,
     freq: str | timedelta | None = None,
     max_traces: int = 20,
+    baseline_window: TimeWindow | None = None,
 ) -> TraceAnalysis:
     """Call graph, slow traces (``sigma`` over the baseline per operation) and new call paths.
 
-    Raises DataError when the incident window holds no span; with no baseline spans the slow and
-    new-path checks cannot run and ``notes`` says so.
+    The baseline is ``baseline_window``, else the incident's, else (when that holds no span)
+    ``incident.meta["reference_window"]``, a fault-free recording such as Nezha's. Raises DataError
+    when the incident window holds no span; with no baseline spans the slow and new-path checks
+    cannot run and ``notes`` says so.
     """
     if not isinstance(incident, Incident):
         raise TypeError(f"analyze_traces needs an Incident, got {type(incident).__name__}")
     spans = incident.telemetry.spans
     step = parse_duration(freq) if freq is not None else timedelta(minutes=1)
-    base_win, inc_win = incident.baseline_window, incident.incident_window
+    inc_win = incident.incident_window
+    if baseline_window is not None:
+        base_win = TimeWindow.of(baseline_window)
+    else:
+        from rcakit.detect.anomalies import _reference_baseline
+        from rcakit.detect.config import Modality
+
+        base_win = _reference_baseline(incident, (Modality.TRACES,))
     linked = with_parent_entity(spans)
     in_window = pl.col("start").is_between
     inc_spans = linked.filter(in_window(inc_win.start, inc_win.end, closed="left"))
@@ -255,6 +293,8 @@ def analyze_traces(
                         f" (the telemetry covers {span})",
                         hint="Move the window with incident.set_incident_window(start, end), or skip traces")
     notes: list[str] = []
+    if base_win != incident.baseline_window:
+        notes.append(f"baseline for traces: the reference window {base_win}")
     if base_spans.height == 0:
         notes.append("the baseline window holds no spans: slow spans and new call paths cannot be judged")
     operations = operation_baselines(base_spans, sigma=sigma, min_count=min_count)
@@ -263,7 +303,8 @@ def analyze_traces(
                        how="inner")
         .filter(pl.col("upper").is_not_null() & (pl.col("duration") > pl.col("upper")))
         .with_columns((pl.col("duration") - pl.col("upper")).alias("excess_s"))
-        .select("trace_id", "span_id", "entity", "operation", "start", "end", "duration", "mean", "upper", "excess_s")
+        .select("trace_id", "span_id", "entity", "operation", "start", "end", "duration", "mean", "upper", "excess_s",
+                "is_entry")
     )
     slow_traces = _slow_traces(inc_spans, slow_spans, max_traces)
 
@@ -297,6 +338,8 @@ def analyze_traces(
         graph=call_graph(inc_spans), baseline_graph=call_graph(base_spans), operations=operations,
         slow_spans=slow_spans, slow_traces=slow_traces, new_paths=new_paths, missing_paths=missing_paths,
         structural_traces=structural, series=series, sigma=sigma, notes=notes,
+        entry_spans=inc_spans.filter(pl.col("is_entry")).group_by("entity").agg(
+            pl.len().cast(pl.Int64).alias("entry_spans")),
     )
 
 
