@@ -178,3 +178,18 @@ def test_overlapping_recordings_drop_normal_rows_in_the_incident_window(petshop_
     assert not incident.baseline_window.overlaps(incident.incident_window)
     dropped = [c for c in incident.telemetry.report if c.dropped]
     assert dropped and dropped[0].rows > 0
+
+
+def test_non_numbers_are_reported_not_dropped(petshop_dir: Path, tmp_path: Path) -> None:
+    root = _mini_copy(petshop_dir, tmp_path)
+    path = root / "dataset" / "low_traffic" / "test" / "issue_3" / "metrics.csv"
+    lines = path.read_text().splitlines()
+    cells = lines[5].split(",")
+    cells[9] = "n/a"  # column 9 is PetSite latency Average
+    lines[5] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+    [incident] = load_petshop(root, splits=("test",))
+    found = incident.telemetry.report.find("non-numbers")
+    assert [(c.column, c.rows) for c in found] == [("PetSite/latency/Average", 1)]
+    series = incident.abnormal().series("PetSite:latency_average")
+    assert series.height == 5 and series["value"].null_count() == 1

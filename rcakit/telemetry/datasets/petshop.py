@@ -159,7 +159,8 @@ def _parse_data(columns: list[tuple[str, str, str]], data: pl.DataFrame, source:
     values = data.drop(time_col)
     text = pl.all().str.strip_chars()
     numbers = values.select(text.cast(pl.Float64, strict=False))
-    bad = values.select((text.cast(pl.Float64, strict=False).is_null() & text.is_not_null() & (text != "")).sum()).row(0)
+    # Empty cells read as null; a cell that is null only after the cast held text that is not a number.
+    bad = [a - b for a, b in zip(numbers.null_count().row(0), values.null_count().row(0), strict=True)]
     for (micro, metric, stat), count in zip(columns, bad, strict=True):
         if count:
             report.add(source, f"{micro}/{metric}/{stat}", "set non-numbers to null", int(count),
@@ -332,7 +333,8 @@ def _issue(
 ) -> Incident:
     target = _read_target(issue_dir / "target.json")
     metrics_path = issue_dir / "metrics.csv"
-    abnormal, report, names = _long_metrics(metrics_path, "issue")
+    abnormal, report, names = cached(("petshop-issue", str(metrics_path.resolve())), [metrics_path],
+                                     lambda: _long_metrics(metrics_path, "issue"))
     times = abnormal.get_column("time")
     if abnormal.height == 0:
         raise DataError("the issue's metrics.csv has no data rows", source=str(metrics_path),
