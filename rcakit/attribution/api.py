@@ -210,7 +210,7 @@ def attribute(
     scm = fitted.dowhy_scm(candidates, quality=cfg.dowhy_quality)
     token.raise_if_cancelled()
     fill = fitted.center.reindex(candidates).fillna(0.0)
-    samples = inc.iloc[rows][candidates].fillna(fill)
+    samples = inc.iloc[rows[: cfg.max_dowhy_samples]][candidates].fillna(fill)
     np.random.seed(cfg.seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -221,7 +221,7 @@ def attribute(
             scores = {n: float(np.nanmean(v)) for n, v in raw.items()}
             intervals = {n: _quantiles(np.asarray(v, float), cfg.interval) for n, v in raw.items() if len(v) > 1}
         else:
-            window = inc.iloc[[r for r in range(cfg.first_row, len(inc.index))] or rows][candidates].fillna(fill)
+            window = inc.iloc[rows if len(rows) > 1 else list(range(cfg.first_row, len(inc.index)))][candidates].fillna(fill)
             scores = gcm.distribution_change(scm, fitted.filled[candidates], window.reset_index(drop=True), alarm,
                                              num_samples=cfg.num_distribution_samples, shapley_config=shapley)
             scores = {n: float(v) for n, v in scores.items()}

@@ -75,9 +75,10 @@ class AttributionConfig:
     restrict_to_ancestors: bool = True
     freq: Any = None
     agg: Any = "mean"
-    num_distribution_samples: int = 1500
-    shapley_permutations: int = 10
-    dowhy_quality: str = "good"
+    num_distribution_samples: int = 500
+    shapley_permutations: int = 3
+    dowhy_quality: str = "linear"
+    max_dowhy_samples: int = 20
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
