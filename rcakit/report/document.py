@@ -12,11 +12,15 @@ from rcakit.report.facts import ReportFacts
 
 __all__ = ["Report", "md_escape"]
 
-_MD_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*_{}[]<>()#+!|"})
+_MD_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*[]<>|"})
 
 
 def md_escape(text: Any) -> str:
-    """Escape a name or a log line for Markdown: its characters show as they are, never as markup."""
+    """Escape a name or a log line for Markdown: its characters show as they are, never as markup.
+
+    Only the characters that start markup or raw HTML are escaped (intraword ``_`` is plain text in
+    CommonMark), so the Markdown export stays readable for names like ``GPU_0``.
+    """
     return str(text).translate(_MD_SPECIAL)
 
 

@@ -1,0 +1,129 @@
+"""One call for the whole flow: detect, draft, attribute, classify, report.
+
+``analyze(incident)`` is what ``rcakit analyze`` and the headless demo run; the tutorials run the same
+steps one by one so that a human can look and decide in between.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rcakit._progress import CancelToken
+from rcakit.telemetry import Incident
+
+__all__ = ["Analysis", "analyze"]
+
+
+@dataclass
+class Analysis:
+    """Everything one run of the pipeline produced, and how long each step took."""
+
+    incident: Incident
+    anomalies: Any
+    draft: Any
+    attribution: Any
+    fault: Any
+    report: Any
+    logs: Any = None
+    traces: Any = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def top_cause(self) -> str | None:
+        return self.attribution.causes[0].node if self.attribution is not None and self.attribution.causes else None
+
+    @property
+    def top_entity(self) -> str | None:
+        return self.attribution.entities[0][0] if self.attribution is not None and self.attribution.causes else None
+
+    def summary(self) -> str:
+        parts = [f"{self.incident.name}: top cause {self.top_cause}"]
+        if self.fault is not None:
+            parts.append(f"fault type {getattr(self.fault, 'fault_type', self.fault)}")
+        truth = self.incident.truth
+        if truth is not None and truth.root_cause_entities:
+            rank = self.attribution.rank_of(truth.root_cause_entities[0]) if self.attribution else None
+            parts.append(f"true root cause {truth.root_cause_entities[0]} ranked {rank}")
+        parts.append(f"{sum(self.seconds.values()):.1f} s")
+        return "; ".join(parts)
+
+    def _repr_html_(self) -> str:
+        steps = ", ".join(f"{k} {v:.2f} s" for k, v in self.seconds.items())
+        return f"<div><b>Analysis</b> {html.escape(self.summary())}<br><small>{html.escape(steps)}</small></div>"
+
+
+def analyze(
+    incident: Incident,
+    *,
+    graph: Any = None,
+    suggesters: Any = None,
+    method: Any = None,
+    llm: Any = "auto",
+    multimodal: bool = True,
+    on_step: Callable[[str], None] | None = None,
+    cancel: CancelToken | None = None,
+) -> Analysis:
+    """Run the default pipeline on one incident, offline unless an LLM endpoint is configured.
+
+    ``graph``: a networkx DiGraph or CausalDraft to use instead of drafting one. ``suggesters``:
+    passed to :func:`rcakit.graph.draft_graph`. ``method``: an :class:`rcakit.attribution.Method`
+    (default: structural). ``llm``: ``"auto"``, an :class:`rcakit.llm.LLMClient` or None, for the
+    report. ``on_step(name)`` is called as each step starts.
+    """
+    from rcakit.attribution import Method, attribute, classify_fault
+    from rcakit.detect import detect_anomalies
+    from rcakit.graph import CausalDraft, draft_graph
+    from rcakit.report.expert import write_report
+
+    seconds: dict[str, float] = {}
+
+    def step(name: str) -> float:
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        if on_step is not None:
+            on_step(name)
+        return time.perf_counter()
+
+    t = step("detect")
+    anomalies = detect_anomalies(incident)
+    logs = traces = None
+    if multimodal and incident.telemetry.logs.height:
+        from rcakit.detect.logs import analyze_logs
+
+        logs = analyze_logs(incident)
+    if multimodal and incident.telemetry.spans.height:
+        from rcakit.detect.traces import analyze_traces
+
+        traces = analyze_traces(incident)
+    seconds["detect"] = time.perf_counter() - t
+
+    t = step("draft")
+    if graph is None:
+        draft = draft_graph(incident, suggesters=suggesters, cancel=cancel)
+    elif isinstance(graph, CausalDraft):
+        draft = graph
+    else:
+        draft = CausalDraft.from_graph(graph, alarm=incident.alarm)
+    seconds["draft"] = time.perf_counter() - t
+
+    t = step("attribute")
+    attribution = attribute(draft, incident, method=method or Method.STRUCTURAL, cancel=cancel)
+    seconds["attribute"] = time.perf_counter() - t
+
+    t = step("classify")
+    fault = None
+    if attribution.causes:
+        fault = attribution.fault_type
+        if fault is None:
+            fault = classify_fault(incident, attribution.entities[0][0])
+    seconds["classify"] = time.perf_counter() - t
+
+    t = step("report")
+    report = write_report(incident, attribution=attribution, anomalies=anomalies, draft=draft, fault=fault,
+                          logs=logs, traces=traces, llm=llm)
+    seconds["report"] = time.perf_counter() - t
+    return Analysis(incident, anomalies, draft, attribution, fault, report, logs, traces, seconds)

@@ -1,0 +1,168 @@
+"""Gather the facts of an incident from the results of the other steps, whichever of them ran."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import networkx as nx
+
+from rcakit.report.facts import Cause, ReportFacts
+from rcakit.telemetry import Incident
+
+__all__ = ["gather_facts"]
+
+
+def gather_facts(
+    incident: Incident,
+    *,
+    attribution: Any = None,
+    anomalies: Any = None,
+    draft: Any = None,
+    fault: Any = None,
+    logs: Any = None,
+    traces: Any = None,
+    top: int = 5,
+    include_truth: bool = True,
+) -> ReportFacts:
+    """Facts for :func:`rcakit.report.write_report`.
+
+    ``attribution`` is an :class:`rcakit.attribution.Attribution`; ``anomalies`` an
+    :class:`rcakit.detect.Anomalies`; ``draft`` the reviewed :class:`rcakit.graph.CausalDraft`;
+    ``fault`` a :class:`rcakit.attribution.FaultGuess`; ``logs`` / ``traces`` the results of
+    :func:`rcakit.detect.logs.analyze_logs` / :func:`rcakit.detect.traces.analyze_traces`. Each is
+    optional; the report says what it lacked.
+    """
+    tel = incident.telemetry
+    present = []
+    if tel.metrics.height:
+        present.append("metrics")
+    if tel.logs.height:
+        present.append("logs")
+    if tel.spans.height:
+        present.append("traces")
+
+    facts = ReportFacts(
+        incident=incident.name,
+        alarm=incident.alarm,
+        baseline_window=str(incident.baseline_window),
+        incident_window=str(incident.incident_window),
+        modalities_present=present,
+        description=incident.description,
+    )
+
+    if attribution is not None:
+        facts.method = _method_name(attribution)
+        seen_entities: set[str] = set()
+        for cause in attribution.causes:
+            if len(facts.causes) >= top:
+                break
+            if cause.entity in seen_entities:
+                continue  # one line per entity; its best node speaks for it
+            seen_entities.add(cause.entity)
+            interval = None
+            if cause.low == cause.low and cause.high == cause.high:  # not NaN
+                interval = (float(cause.low), float(cause.high))
+            facts.causes.append(Cause(name=cause.node, score=float(cause.score), entity=cause.entity, node=cause.node,
+                                      path_to_alarm=list(cause.path), interval=interval,
+                                      unmeasured_via=list(cause.unobserved)))
+        facts.unmeasured_suspects = [f"{name}, unmeasured, may be the cause" for name in attribution.unobserved_culprits]
+        if fault is None and getattr(attribution, "fault_type", None) is not None:
+            fault = attribution.fault_type
+
+    if fault is not None:
+        facts.fault_type = getattr(fault, "fault_type", None) or str(fault)
+        facts.fault_type_confidence = getattr(fault, "confidence", None)
+        for metric, z in list(getattr(fault, "top_metrics", []))[:4]:
+            facts.fault_type_evidence.append(f"{metric} moved {float(z):.1f} robust standard deviations")
+
+    if anomalies is not None:
+        try:
+            facts.symptoms = list(anomalies.describe("series", top=12))
+        except Exception as exc:  # a description must never sink the report
+            facts.symptoms = [f"(anomaly descriptions unavailable: {exc})"]
+
+    graph = None
+    if draft is not None:
+        counts = draft.counts()
+        facts.graph_summary = (
+            f"The causal graph has {len(draft.nodes)} metric nodes and {len(draft.edges)} edges "
+            f"({counts['accepted']} accepted by review, {counts['proposed']} proposed, {counts['rejected']} rejected); "
+            f"proposed by {', '.join(draft.meta.get('suggesters', [])) or 'hand'}."
+        )
+        graph = draft.observed_graph()
+    if facts.causes:
+        facts.related_entities = _related_entities(facts.causes[0], graph, incident)
+
+    facts.architecture = _architecture(incident)
+    if logs is not None:
+        facts.log_context = _log_lines(logs)
+    if traces is not None:
+        facts.trace_context = _trace_lines(traces)
+
+    truth = incident.truth
+    if include_truth and truth is not None and (truth.root_cause_entities or truth.root_cause_nodes):
+        facts.truth = {"root_cause": list(truth.root_cause_nodes or truth.root_cause_entities),
+                       "fault_type": truth.fault_type}
+    return facts
+
+
+def _method_name(attribution: Any) -> str:
+    method = str(getattr(attribution, "method", ""))
+    return {
+        "structural": "the structural method (robust anomaly of each ancestor of the alarm, discounted when its "
+                      "parents explain it)",
+        "attribute_anomalies": "DoWhy's counterfactual anomaly attribution",
+        "distribution_change": "DoWhy's distribution-change attribution between the baseline and incident windows",
+        "ate": "average treatment effects (CGL-BFI scores)",
+        "n_sigma": "n-sigma anomaly scores (no graph)",
+        "robust_z": "robust z-scores (BARO-style, no graph)",
+    }.get(method, method)
+
+
+def _related_entities(top: Cause, graph: nx.DiGraph | None, incident: Incident) -> list[str]:
+    """Entities on the top cause's path to the alarm, then its direct callers and callees."""
+    related: list[str] = []
+    for node in top.path_to_alarm:
+        entity = node.split(":", 1)[0]
+        if entity != top.entity and entity not in related:
+            related.append(entity)
+    if graph is not None and top.node in graph:
+        for node in list(graph.successors(top.node)) + list(graph.predecessors(top.node)):
+            entity = str(node).split(":", 1)[0]
+            if entity != top.entity and entity not in related:
+                related.append(entity)
+    return related[:10]
+
+
+def _architecture(incident: Incident) -> list[str]:
+    system = incident.system or {}
+    trace = system.get("trace") if isinstance(system, dict) else None
+    lines = []
+    if isinstance(trace, dict):
+        for key, spec in list(trace.items())[:12]:
+            name = key.split(".")[-1]
+            desc = " ".join(str(spec.get("service_description", "")).split())
+            callees = ", ".join(spec.get("callees") or [])
+            lines.append(f"{name}: {desc}" + (f" (calls {callees})" if callees else ""))
+    elif incident.telemetry.entities():
+        ents = incident.telemetry.entities()
+        lines.append(f"{len(ents)} components: {', '.join(ents[:15])}" + (" ..." if len(ents) > 15 else ""))
+    return lines
+
+
+def _log_lines(logs: Any) -> list[str]:
+    for attr in ("describe", "summary_lines"):
+        fn = getattr(logs, attr, None)
+        if callable(fn):
+            try:
+                return [str(x) for x in fn()][:8]
+            except TypeError:
+                continue
+    return [str(x) for x in list(logs)[:8]] if isinstance(logs, list | tuple) else []
+
+
+def _trace_lines(traces: Any) -> list[str]:
+    fn = getattr(traces, "describe", None)
+    if callable(fn):
+        return [str(x) for x in fn()][:6]
+    return [str(x) for x in list(traces)[:6]] if isinstance(traces, list | tuple) else []
