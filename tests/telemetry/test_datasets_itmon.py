@@ -68,3 +68,9 @@ def test_wrong_folders_name_them(dowhy_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(DatasetLayoutError) as info:
         load_storm(dowhy_dir)
     assert str(dowhy_dir) in str(info.value) and "storm_structure.txt" in str(info.value)
+
+
+def test_graph_dataset_edges_as_a_table(itmon_dir: Path) -> None:
+    frame = load_mom(itmon_dir).to_frame()
+    assert frame.columns == ["cause", "effect"] and frame.height == 10
+    assert ("causality_1:publish_rate", "causality_1:messages") in set(frame.iter_rows())

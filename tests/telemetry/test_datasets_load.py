@@ -56,3 +56,18 @@ def test_graph_datasets_missing_folder_is_named(tmp_path: Path) -> None:
     (tmp_path / "petshop").mkdir()
     with pytest.raises(DatasetLayoutError, match="dowhy-microservice"):
         load_graph_datasets(tmp_path)
+
+
+@pytest.mark.slow
+def test_incidents_describe_themselves_as_json(dowhy_dir: Path, petshop_dir: Path, itmon_dir: Path,
+                                               nezha_dir: Path) -> None:
+    import json
+
+    from rcakit.telemetry.datasets import load_dowhy_microservice, load_nezha, load_petshop, load_storm
+
+    incidents = [*load_dowhy_microservice(dowhy_dir), load_petshop(petshop_dir, splits="test")[0],
+                 load_storm(itmon_dir), load_nezha(nezha_dir)[0]]
+    for incident in incidents:
+        data = json.loads(json.dumps(incident.to_dict()))
+        assert data["alarm"] == incident.alarm and data["truth"]["root_cause_entities"]
+        assert incident.description and "<b>Incident</b>" in incident._repr_html_()

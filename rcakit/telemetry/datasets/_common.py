@@ -74,6 +74,12 @@ class GraphDataset:
             "meta": self.meta,
         }
 
+    def to_frame(self) -> pl.DataFrame:
+        """The true edges as a table: cause, effect."""
+        edges = list(self.graph.edges)
+        return pl.DataFrame({"cause": [a for a, _ in edges], "effect": [b for _, b in edges]},
+                            schema={"cause": pl.String, "effect": pl.String})
+
     def __repr__(self) -> str:
         return (f"GraphDataset({self.name!r}, {self.graph.number_of_nodes()} nodes, "
                 f"{self.graph.number_of_edges()} edges, {self.telemetry!r})")
