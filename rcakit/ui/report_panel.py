@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import ipywidgets as W
 
@@ -59,6 +58,3 @@ class ReportPanel(W.VBox):
         path = self.report.save(self.folder / f"{safe}-report.{fmt}")
         self.status.value = f"<small>Saved {html.escape(str(path))}</small>"
         return path
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:  # pragma: no cover - display hook of ipywidgets
-        return super()._repr_mimebundle_(**kwargs)
