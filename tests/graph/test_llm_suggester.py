@@ -26,7 +26,7 @@ from rcakit.graph.suggest_llm import (
 from rcakit.llm import BudgetExceeded, LLMClient, LLMConfig
 from rcakit.sim import Topology
 from rcakit.sim.truth import system_description
-from tests.llm.fake_server import FakeLLMServer, Rule
+from tests.llm.fake_server import FakeLLMServer, Rule, warm_up_openai
 
 SECRET = "sk-test-SECRET-suggester-0123456789"
 CALLEE_LATENCY = r'"latency" of (?!you)[\w-]+ directly causes a change in "latency" of you'
@@ -50,6 +50,7 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLMServer]:
     for name in list(os.environ):
         if name.startswith(("OPENAI_", "AZURE_OPENAI_", "RCAKIT_LLM_")):
             monkeypatch.delenv(name, raising=False)
+    warm_up_openai()
     srv = FakeLLMServer(rules()).start()
     try:
         yield srv
@@ -180,7 +181,10 @@ def test_votes_abstains_and_reasks(server: FakeLLMServer, tmp_path: Path) -> Non
     for p in pairs:
         assert p.a in system.metrics and p.b in system.metrics, p
     client = client_for(server, tmp_path / "cache")
-    latency, malformed, reasked, by_position = LLMSuggester(client, n_votes=3, parse_retries=1).suggest(pairs, system)
+    progress: list[tuple[int, int]] = []
+    latency, malformed, reasked, by_position = LLMSuggester(client, n_votes=3, parse_retries=1).suggest(
+        pairs, system, on_progress=lambda done, total: progress.append((done, total)))
+    assert progress[-1] == (4, 4) and all(d <= t == 4 for d, t in progress)
 
     assert latency.verdict is Verdict.B_CAUSES_A and latency.edge == ("Router-Queue_0:latency", "Router:latency")
     assert dict(latency.votes) == {"a->b": 0, "b->a": 3, "none": 0, "abstain": 0}

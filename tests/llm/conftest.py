@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.llm.fake_server import FakeLLMServer
+from tests.llm.fake_server import FakeLLMServer, warm_up_openai
 
 LLM_ENV_PREFIXES = ("OPENAI_", "AZURE_OPENAI_", "RCAKIT_LLM_")
 
@@ -22,6 +22,7 @@ def clean_llm_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture()
 def fake_llm(clean_llm_env: None) -> Iterator[FakeLLMServer]:
+    warm_up_openai()
     server = FakeLLMServer().start()
     try:
         yield server

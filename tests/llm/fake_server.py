@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["NO_EDGE", "FakeLLMServer", "Rule", "options_of"]
+__all__ = ["NO_EDGE", "FakeLLMServer", "Rule", "options_of", "warm_up_openai"]
 
 NO_EDGE = r"do not directly influence each other"
 _OPTION = re.compile(r"^([ABC])\. (.*)$", re.MULTILINE)
@@ -234,3 +234,21 @@ def _first_user(body: dict[str, Any]) -> str:
 def _prompt(body: dict[str, Any]) -> str:
     system = " ".join(str(m.get("content", "")) for m in body.get("messages", []) if m.get("role") == "system")
     return system + "\n" + _first_user(body)
+
+
+_warm = False
+
+
+def warm_up_openai() -> None:
+    """Pay the ``openai`` package's first-request cost (lazy imports, pydantic models: seconds on a cold
+    disk) once per process, so that tests timing retries and timeouts measure rcakit, not the import."""
+    global _warm
+    if _warm:
+        return
+    import openai
+
+    with FakeLLMServer() as server:
+        client = openai.OpenAI(api_key="warm-up", base_url=server.base_url, max_retries=0)
+        client.chat.completions.create(model="warm-up", messages=[{"role": "user", "content": "hi"}])
+        client.close()
+    _warm = True
