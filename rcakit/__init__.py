@@ -9,6 +9,7 @@ review a causal graph (:mod:`rcakit.graph`), attribute the incident to root caus
 from rcakit._progress import Cancelled, CancelToken, progress_enabled, set_progress
 from rcakit._version import __version__
 from rcakit.errors import DataError, DatasetLayoutError, GraphChangedError, RcakitError, SchemaError
+from rcakit.samples import sample_incident, sample_names
 from rcakit.telemetry import GroundTruth, Incident, LoadReport, Telemetry, TimeWindow, load_incident
 
 __all__ = [
@@ -27,5 +28,7 @@ __all__ = [
     "__version__",
     "load_incident",
     "progress_enabled",
+    "sample_incident",
+    "sample_names",
     "set_progress",
 ]
