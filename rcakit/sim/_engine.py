@@ -138,7 +138,7 @@ def run(topology: Topology, *, duration: float, rate: float, faults: Sequence[Fa
     topo = topology
     delays = topo.link_delays
 
-    n_seg = int(math.ceil(duration / CLOCK_SEGMENT)) + 1
+    n_seg = math.ceil(duration / CLOCK_SEGMENT) + 1
     shocks = rng.normal(0.0, _CLOCK_SD * math.sqrt(1 - _CLOCK_PHI**2), size=(topo.n_gpus, n_seg))
     log_speed = np.zeros_like(shocks)
     log_speed[:, 0] = rng.normal(0.0, _CLOCK_SD, size=topo.n_gpus)

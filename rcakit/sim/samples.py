@@ -41,9 +41,11 @@ SAMPLES: tuple[Sample, ...] = (
            lambda: make_incident(Topology.medium(), NetworkSlowdown("ModelInference_2", "Client", duration="10min",
                                                                     magnitude=30.0),
                                  seed=13, baseline="20min", after="5min", name="sim-M-network")),
-    Sample("sim-M-error-burst", "M: ModelInference_1 crashes on 10% of its batches",
+    Sample("sim-M-error-burst", "M: ModelInference_1 crashes on 10% of its batches; the other GPUs absorb "
+                                "the load, so the alarm is the client's error rate",
            lambda: make_incident(Topology.medium(), ErrorBurst("ModelInference_1", duration="10min", magnitude=0.1),
-                                 seed=14, baseline="20min", after="5min", name="sim-M-error-burst")),
+                                 seed=14, baseline="20min", after="5min", name="sim-M-error-burst",
+                                 alarm="Client:error_rate")),
     Sample("sim-M-multimodal", "M: GPU_2 throttled 3x, with logs and traces (1 request in 200 traced)",
            lambda: make_incident(Topology.medium(), GpuThrottle("GPU_2", duration="10min", magnitude=3.0),
                                  seed=15, baseline="15min", after="5min", trace_sample=200,

@@ -101,11 +101,13 @@ def make_incident(
     hide: Iterable[str] = ("power",),
     start: Any = DEFAULT_START,
     name: str | None = None,
+    alarm: str = "Client:latency",
 ) -> Incident:
     """One incident with ground truth: ``baseline`` of normal operation, then ``fault``, then ``after``.
 
     The fault's own ``start`` is ignored; it is placed right after the baseline window, and the
-    incident window is the fault window. The alarm is ``Client:latency``; the truth holds the fault's
+    incident window is the fault window. The alarm is ``Client:latency`` unless ``alarm`` names
+    another node (``Client:error_rate`` suits an error burst that spare GPUs absorb); the truth holds the fault's
     root-cause nodes and entity, its type, and the true graph (with hidden nodes, marked
     ``observed=False``); ``system`` holds the Atlas-format description.
     """
@@ -135,7 +137,7 @@ def make_incident(
         telemetry=telemetry,
         baseline_window=TimeWindow(t0, t0 + timedelta(seconds=base_s)),
         incident_window=TimeWindow(t0 + timedelta(seconds=placed.start), t0 + timedelta(seconds=placed.end)),
-        alarm="Client:latency",
+        alarm=alarm,
         truth=truth,
         name=name or f"sim-{topology.name}-{placed.fault_type}",
         description=f"Simulated model serving ({topology.name}: {topology.workers} worker(s) x "
