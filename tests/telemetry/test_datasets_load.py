@@ -71,3 +71,12 @@ def test_incidents_describe_themselves_as_json(dowhy_dir: Path, petshop_dir: Pat
         data = json.loads(json.dumps(incident.to_dict()))
         assert data["alarm"] == incident.alarm and data["truth"]["root_cause_entities"]
         assert incident.description and "<b>Incident</b>" in incident._repr_html_()
+
+
+def test_incidents_table(dowhy_dir: Path) -> None:
+    from rcakit.telemetry.datasets import incidents_table, load_dowhy_microservice
+
+    table = incidents_table(load_dowhy_microservice(dowhy_dir))
+    assert table["name"].to_list() == ["dowhy-outlier", "dowhy-shift-1000"]
+    assert table["root_cause_entities"].to_list() == ["Caching Service"] * 2
+    assert (table["incident_start"] >= table["baseline_end"]).all()

@@ -12,7 +12,13 @@ the folder, what is missing and what was found. Frames read from disk are cached
 modification time and size), so loading a dataset twice is cheap; :func:`clear_cache` forgets them.
 """
 
-from rcakit.telemetry.datasets._common import SYNTHETIC_EPOCH, GraphDataset, clear_cache, safe_entity
+from rcakit.telemetry.datasets._common import (
+    SYNTHETIC_EPOCH,
+    GraphDataset,
+    clear_cache,
+    incidents_table,
+    safe_entity,
+)
 from rcakit.telemetry.datasets._load import detect, load, load_graph_datasets
 from rcakit.telemetry.datasets.dowhy import (
     DOWHY_ALARM,
@@ -66,6 +72,7 @@ __all__ = [
     "dowhy_graph",
     "dowhy_graph_dataset",
     "dowhy_system",
+    "incidents_table",
     "load",
     "load_dowhy_microservice",
     "load_graph_datasets",

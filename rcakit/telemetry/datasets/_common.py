@@ -33,6 +33,7 @@ __all__ = [
     "find_file",
     "imax",
     "imin",
+    "incidents_table",
     "read_edge_list",
     "require_files",
     "safe_entity",
@@ -91,6 +92,28 @@ class GraphDataset:
         return (f"<div><b>GraphDataset</b> {html.escape(self.name)}: {self.graph.number_of_nodes()} nodes, "
                 f"{self.graph.number_of_edges()} true edges<div>{html.escape(self.description)}</div>"
                 f"<ul>{edges}{tail}</ul>{self.telemetry._repr_html_()}</div>")
+
+
+def incidents_table(incidents: Iterable[Any]) -> pl.DataFrame:
+    """One row per Incident: name, alarm, root causes, fault type and the two windows (a notebook overview)."""
+    rows = []
+    for incident in incidents:
+        truth = incident.truth
+        rows.append({
+            "name": incident.name,
+            "alarm": incident.alarm,
+            "root_cause_entities": ", ".join(truth.root_cause_entities) if truth else None,
+            "root_cause_nodes": ", ".join(truth.root_cause_nodes) if truth else None,
+            "fault_type": truth.fault_type if truth else None,
+            "baseline_start": incident.baseline_window.start,
+            "baseline_end": incident.baseline_window.end,
+            "incident_start": incident.incident_window.start,
+            "incident_end": incident.incident_window.end,
+        })
+    schema = {"name": pl.String, "alarm": pl.String, "root_cause_entities": pl.String, "root_cause_nodes": pl.String,
+              "fault_type": pl.String, "baseline_start": pl.Datetime("us", "UTC"), "baseline_end": pl.Datetime("us", "UTC"),
+              "incident_start": pl.Datetime("us", "UTC"), "incident_end": pl.Datetime("us", "UTC")}
+    return pl.DataFrame(rows, schema=schema)
 
 
 # -- layout ------------------------------------------------------------------------------------------
