@@ -110,7 +110,7 @@ def incidents_table(incidents: Iterable[Any]) -> pl.DataFrame:
             "incident_start": incident.incident_window.start,
             "incident_end": incident.incident_window.end,
         })
-    schema = {"name": pl.String, "alarm": pl.String, "root_cause_entities": pl.String, "root_cause_nodes": pl.String,
+    schema: dict[str, Any] = {"name": pl.String, "alarm": pl.String, "root_cause_entities": pl.String, "root_cause_nodes": pl.String,
               "fault_type": pl.String, "baseline_start": pl.Datetime("us", "UTC"), "baseline_end": pl.Datetime("us", "UTC"),
               "incident_start": pl.Datetime("us", "UTC"), "incident_end": pl.Datetime("us", "UTC")}
     return pl.DataFrame(rows, schema=schema)
