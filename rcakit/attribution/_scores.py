@@ -60,7 +60,7 @@ def node_anomaly(base: pd.DataFrame, inc: pd.DataFrame, config: AttributionConfi
                  *, stats: tuple[pd.Series, pd.Series] | None = None) -> NodeAnomaly:
     """Anomaly of every column of ``inc`` against ``base``, on the rows the config selects.
 
-    With ``local_reference`` and rows before the analysed one inside the incident window, a node's
+    With ``local_reference`` and ``first_row > 0`` (the rows before it are declared pre-fault), a node's
     anomaly is the smaller of its z against the baseline and its z against those pre-fault rows: a
     level shift that was already there before the alarm (drift between recordings) is not a new anomaly.
     """
@@ -99,7 +99,8 @@ def node_anomaly(base: pd.DataFrame, inc: pd.DataFrame, config: AttributionConfi
     z = oriented.mean(axis=0)
     values = inc.iloc[rows].mean(skipna=True)
     reference = center
-    if config.local_reference and rows and rows[0] > 0 and mode is RowSelection.FIRST_ANOMALOUS:
+    if (config.local_reference and config.first_row > 0 and rows and rows[0] > 0
+            and mode is RowSelection.FIRST_ANOMALOUS):
         pre = inc.iloc[: rows[0]].mean(skipna=True)
         local_center = pre.where(pre.notna(), center)
         z_local = _oriented((values - local_center) / scale, sign).fillna(0.0)

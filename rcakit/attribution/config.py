@@ -54,8 +54,8 @@ class AttributionConfig:
     """Options shared by every method; the defaults suit 5-minute monitoring data and per-request data.
 
     ``threshold`` is the robust z-score above which a node counts as anomalous. ``first_row`` is the
-    first incident row that may be analysed (PetShop's protocol analyses row 2 or later; earlier rows
-    then serve as a local pre-fault reference when ``local_reference`` is on). ``n_bootstrap``
+    first incident row that may be analysed (PetShop's protocol analyses row 2 or later); rows before
+    it are taken as pre-fault and serve as a local reference when ``local_reference`` is on. ``n_bootstrap``
     baseline resamples give the score intervals; ``seed`` seeds every generator; ``n_jobs`` is
     passed to joblib/DoWhy (-1 = all cores). ``restrict_to_ancestors`` keeps only the alarm and its
     ancestors as candidates. ``freq``/``agg`` align irregular telemetry on a grid before scoring

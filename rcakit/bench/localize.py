@@ -93,7 +93,7 @@ def _plain_petshop(graph: nx.DiGraph, normal: pd.DataFrame, issues: list[Any]) -
     for abnormal, target in issues:
         t = target["target"]
 
-        def reduce(df: pd.DataFrame) -> pd.DataFrame:
+        def reduce(df: pd.DataFrame, t: dict[str, Any] = t) -> pd.DataFrame:
             d = df.loc[:, (slice(None), [t["metric"]], [t["agg"]])]
             d.columns = [c[0] for c in d.columns]
             return d

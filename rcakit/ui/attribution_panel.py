@@ -1,0 +1,162 @@
+"""AttributionPanel: run attribute() in a background thread and redraw the ranking as results arrive.
+
+Every button calls a public method (``run``, ``cancel``, ``wait``) that tests call without a browser.
+The graph comes from a ReviewSession (``.draft``; the panel subscribes to its changes and marks the
+result stale, one click re-runs), from any object with ``.draft``, from a callable returning a graph,
+or is a graph itself. ``history`` keeps every finished run, and the second chart shows how the
+ranking moved across review decisions.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+from typing import Any
+
+import ipywidgets as widgets
+import plotly.graph_objects as go
+
+from rcakit._progress import Cancelled, CancelToken
+from rcakit.attribution import Attribution, AttributionConfig, Method, attribute
+
+__all__ = ["AttributionPanel"]
+
+
+class AttributionPanel(widgets.VBox):
+    """A live bar chart of root-cause scores with intervals, a progress line and a ranking history."""
+
+    def __init__(self, source: Any, incident: Any, *, method: Method | str = Method.STRUCTURAL,
+                 config: AttributionConfig | None = None, top_k: int = 10) -> None:
+        self.source = source
+        self.incident = incident
+        self.method = Method(method)
+        self.config = config or AttributionConfig()
+        self.top_k = top_k
+        self.result: Attribution | None = None
+        self.partials: list[Attribution] = []
+        self.history: list[Attribution] = []
+        self.error: BaseException | None = None
+        self.stale = False
+        self._thread: threading.Thread | None = None
+        self._token: CancelToken | None = None
+        self._lock = threading.Lock()
+
+        self.status = widgets.HTML("ready")
+        self.run_button = widgets.Button(description="Run", icon="play", button_style="primary")
+        self.cancel_button = widgets.Button(description="Cancel", icon="stop", disabled=True)
+        self.run_button.on_click(lambda _: self.run())
+        self.cancel_button.on_click(lambda _: self.cancel())
+        self.chart = go.FigureWidget(layout=go.Layout(title="root-cause scores", height=360,
+                                                      margin={"l": 220, "r": 20, "t": 40, "b": 30}))
+        self.chart.add_bar(x=[], y=[], orientation="h", name="score")
+        self.moves = go.FigureWidget(layout=go.Layout(title="rank across runs (review decisions)", height=300,
+                                                      yaxis={"autorange": "reversed", "title": "rank"}))
+        subscribe = getattr(source, "subscribe", None)
+        if callable(subscribe):
+            subscribe(self._on_graph_change)
+        super().__init__([widgets.HBox([self.run_button, self.cancel_button, self.status]), self.chart,
+                          self.moves])
+
+    # -- public API (the buttons call these) -------------------------------------------------------
+    def graph(self) -> Any:
+        """The graph to attribute on now: the source's draft, the callable's answer, or the source."""
+        if hasattr(self.source, "draft"):
+            return self.source.draft
+        if callable(self.source):
+            return self.source()
+        return self.source
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def run(self) -> None:
+        """Start a run in a background thread (a running one is cancelled first)."""
+        if self.running:
+            self.cancel()
+            self.wait()
+        self._token = CancelToken()
+        self.partials = []
+        self.error = None
+        self.stale = False
+        self._set_status("running: preparing the graph and data ...")
+        self.run_button.disabled = True
+        self.cancel_button.disabled = False
+        self._thread = threading.Thread(target=self._work, args=(self.graph(), self._token), daemon=True)
+        self._thread.start()
+
+    def cancel(self) -> None:
+        """Ask the running attribution to stop at its next step."""
+        if self._token is not None:
+            self._token.cancel()
+
+    def wait(self, timeout: float | None = None) -> Attribution | None:
+        """Block until the current run ends; return its final result (None if cancelled or failed)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.result if self.error is None and not (self._token and self._token.cancelled) else None
+
+    # -- worker -----------------------------------------------------------------------------------------
+    def _work(self, graph: Any, token: CancelToken) -> None:
+        try:
+            result = attribute(graph if self.method.needs_graph else None, self.incident, method=self.method,
+                               config=self.config, on_progress=self._on_partial, cancel=token)
+            with self._lock:
+                self.result = result
+                self.history.append(result)
+            self._draw(result)
+            self._draw_moves()
+            self._set_status(f"done in {result.elapsed:.2f} s: top cause <b>"
+                             f"{html.escape(result.causes[0].node) if result.causes else 'none'}</b>")
+        except Cancelled:
+            self._set_status("cancelled")
+        except Exception as exc:
+            self.error = exc
+            self._set_status(f"failed: {html.escape(str(exc))}")
+        finally:
+            self.run_button.disabled = False
+            self.cancel_button.disabled = True
+
+    def _on_partial(self, partial: Attribution) -> None:
+        with self._lock:
+            self.partials.append(partial)
+        self._set_status(f"running: {html.escape(partial.stage)} ranking after {partial.elapsed:.2f} s ...")
+        self._draw(partial)
+
+    def _on_graph_change(self, *args: Any, **kwargs: Any) -> None:
+        self.stale = True
+        self._set_status("the graph changed since the last run: press Run to update")
+
+    # -- drawing ----------------------------------------------------------------------------------------
+    def _set_status(self, text: str) -> None:
+        self.status.value = text
+
+    def _draw(self, result: Attribution) -> None:
+        causes = result.top(self.top_k)[::-1]
+        names = [c.node for c in causes]
+        scores = [c.score for c in causes]
+        has_interval = any(c.low == c.low for c in causes)
+        plus = [max(c.high - c.score, 0.0) if c.high == c.high else 0.0 for c in causes]
+        minus = [max(c.score - c.low, 0.0) if c.low == c.low else 0.0 for c in causes]
+        with self.chart.batch_update():
+            bar = self.chart.data[0]
+            bar.x, bar.y = scores, names
+            bar.error_x = {"type": "data", "array": plus, "arrayminus": minus, "visible": has_interval}
+            self.chart.layout.title = f"{result.method}: {result.stage}{'' if result.final else ' (partial)'}"
+
+    def _draw_moves(self) -> None:
+        runs = self.history
+        nodes: list[str] = []
+        for run in runs:
+            for cause in run.top(5):
+                if cause.node not in nodes:
+                    nodes.append(cause.node)
+        with self.moves.batch_update():
+            self.moves.data = []
+            for node in nodes:
+                ranks = [run.rank_of(node) for run in runs]
+                self.moves.add_scatter(x=list(range(1, len(runs) + 1)), y=ranks, mode="lines+markers", name=node)
+
+    def rank_history(self, node: str) -> list[int | None]:
+        """The rank of ``node`` in every finished run, oldest first."""
+        return [run.rank_of(node) for run in self.history]

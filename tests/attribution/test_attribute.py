@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+import networkx as nx
+import pytest
+
+from rcakit._progress import Cancelled, CancelToken
+from rcakit.attribution import AttributionConfig, Method, attribute, classify_fault, fit
+from rcakit.errors import DataError, GraphChangedError
+
+from .conftest import make_scm_incident
+
+
+@pytest.mark.parametrize("root", ["cache:latency", "db:latency", "auth:latency"])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_injected_root_cause_ranks_first(root: str, seed: int, scm_graph: nx.DiGraph) -> None:
+    incident = make_scm_incident(root, seed=seed)
+    result = attribute(scm_graph, incident, config=AttributionConfig(n_bootstrap=10, seed=seed))
+    assert result.final
+    assert result.causes[0].node == root
+    assert result.causes[0].path[-1] == "web:latency"
+    assert result.rank_of(root.split(":")[0]) == 1  # entity aggregation
+
+
+def test_graph_free_references_rank_an_anomalous_node(scm_incident, scm_graph) -> None:
+    for method in (Method.ROBUST_Z, Method.N_SIGMA):
+        result = attribute(None, scm_incident, method=method, config=AttributionConfig(n_bootstrap=5))
+        assert result.method == method.value
+        assert result.causes[0].score >= result.causes[-1].score
+        top = {c.node for c in result.top(4)}
+        assert "cache:latency" in top
+
+
+def test_intervals_bracket_scores(scm_incident, scm_graph) -> None:
+    result = attribute(scm_graph, scm_incident, config=AttributionConfig(n_bootstrap=20, seed=3))
+    top = result.causes[0]
+    assert top.low <= top.score <= top.high or abs(top.score - top.low) < 1e-9
+
+
+def test_partial_results_arrive_before_the_final_one(scm_incident, scm_graph) -> None:
+    seen = []
+    result = attribute(scm_graph, scm_incident, on_progress=seen.append, config=AttributionConfig(n_bootstrap=3))
+    assert len(seen) >= 2
+    assert not any(p.final for p in seen)
+    assert seen[0].stage == "quick"
+    assert result.final and result.stage == "final"
+
+
+def test_cancel_stops_the_run(scm_incident, scm_graph) -> None:
+    token = CancelToken()
+
+    def stop(_partial) -> None:
+        token.cancel()
+
+    with pytest.raises(Cancelled):
+        attribute(scm_graph, scm_incident, on_progress=stop, cancel=token)
+
+
+def test_fitted_model_refuses_a_changed_graph_and_refits_only_changed_nodes(scm_incident, scm_graph) -> None:
+    model = fit(scm_graph, scm_incident)
+    result = attribute(scm_graph, scm_incident, model=model, config=AttributionConfig(n_bootstrap=0))
+    assert result.causes[0].node == "cache:latency"
+    changed = scm_graph.copy()
+    changed.remove_edge("db:latency", "auth:latency")
+    with pytest.raises(GraphChangedError):
+        attribute(changed, scm_incident, model=model)
+    updated = model.update(changed)
+    assert updated.refitted == ["auth:latency"]
+    assert updated.linear["api:latency"] is model.linear["api:latency"]
+    again = attribute(changed, scm_incident, model=updated, config=AttributionConfig(n_bootstrap=0))
+    assert again.causes[0].node == "cache:latency"
+
+
+def test_ate_scores_are_normalized(scm_incident, scm_graph) -> None:
+    result = attribute(scm_graph, scm_incident, method=Method.ATE, config=AttributionConfig(n_bootstrap=0))
+    total = sum(c.score for c in result.causes)
+    assert total == pytest.approx(1.0)
+    assert "cache:latency" in {c.node for c in result.top(2)}
+
+
+def test_unobserved_node_on_the_path_is_named(scm_incident) -> None:
+    graph = nx.DiGraph()
+    graph.add_edge("cache:latency", "api:latency", via=["cache:evictions"])
+    graph.add_edge("db:latency", "api:latency", via=[])
+    graph.add_edge("api:latency", "web:latency", via=[])
+    result = attribute(graph, scm_incident, config=AttributionConfig(n_bootstrap=0))
+    assert result.causes[0].node == "cache:latency"
+    assert "cache:evictions" in result.unobserved_culprits
+    assert any("cache:evictions, unmeasured, may be the cause" in line for line in result.explanations())
+
+
+def test_result_exports_and_escapes(scm_incident, scm_graph) -> None:
+    graph = nx.relabel_nodes(scm_graph, {"cache:latency": "<b>cache</b>:latency"})
+    frame = scm_incident.telemetry.metrics
+    import polars as pl
+
+    from rcakit.telemetry import Incident, Telemetry
+
+    tel = Telemetry(frame.with_columns(pl.col("entity").replace("cache", "<b>cache</b>")), validated=True)
+    inc = Incident(tel, scm_incident.baseline_window, scm_incident.incident_window, alarm="web:latency")
+    result = attribute(graph, inc, config=AttributionConfig(n_bootstrap=0))
+    html = result._repr_html_()
+    assert "<b>cache</b>" not in html and "&lt;b&gt;cache&lt;/b&gt;" in html
+    df = result.to_frame()
+    assert list(df["rank"]) == list(range(1, len(df) + 1))
+    assert result.to_dict()["causes"][0]["node"] == result.causes[0].node
+
+
+def test_missing_alarm_is_a_clear_error(scm_incident, scm_graph) -> None:
+    scm_incident.alarm = None
+    with pytest.raises(DataError, match="alarm"):
+        attribute(scm_graph, scm_incident)
+
+
+def test_cycle_is_refused_with_a_hint(scm_incident, scm_graph) -> None:
+    cyclic = scm_graph.copy()
+    cyclic.add_edge("web:latency", "db:latency")
+    with pytest.raises(DataError, match="cycle"):
+        fit(cyclic, scm_incident)
+
+
+def test_fault_type_from_metric_meanings() -> None:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    base = pd.DataFrame({"svc:cpu_usage": rng.normal(1, 0.05, 100), "svc:latency_p90": rng.normal(10, 0.5, 100),
+                         "svc:memory_usage": rng.normal(300, 5, 100)})
+    cpu = base.iloc[:5].copy() + 0
+    cpu["svc:cpu_usage"] = 3.0
+    cpu["svc:latency_p90"] = 20.0
+    assert classify_fault((base, cpu), "svc").fault_type == "cpu_contention"
+    net = base.iloc[:5].copy() + 0
+    net["svc:latency_p90"] = 30.0
+    assert classify_fault((base, net), "svc").fault_type == "network_delay"
+
+
+@pytest.mark.slow
+def test_dowhy_attribute_anomalies_finds_the_injected_cause(scm_graph) -> None:
+    incident = make_scm_incident("cache:latency", n_inc=2)
+    result = attribute(scm_graph, incident, method=Method.ANOMALY_ATTRIBUTION,
+                       config=AttributionConfig(n_jobs=1, num_distribution_samples=300))
+    assert result.causes[0].node == "cache:latency"
