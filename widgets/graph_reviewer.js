@@ -35,7 +35,8 @@ function render({ model, el }) {
   const vis = loadVis();
   const send = (action, args = {}) => model.send({ action, ...args });
 
-  const root = h("div", { className: "rcakit-reviewer", tabindex: "0" });
+  // data-lm-suppress-shortcuts: keys typed in the widget are ours, not JupyterLab's (a = insert cell...).
+  const root = h("div", { className: "rcakit-reviewer", tabindex: "0", "data-lm-suppress-shortcuts": "true" });
   const toolbar = h("div", { className: "rcakit-toolbar" });
   for (const [action, label, key] of ACTIONS) {
     const b = h("button", { className: "rcakit-btn", dataset: { action }, title: `${label} (${key})` }, `${label} (${key})`);
@@ -82,15 +83,25 @@ function render({ model, el }) {
   root.append(toolbar, filters, main, adder, status);
   el.appendChild(root);
 
-  const nodes = new vis.DataSet([]);
-  const edges = new vis.DataSet([]);
+  const initial = model.get("graph") || { nodes: [], edges: [] };
+  const nodes = new vis.DataSet(initial.nodes);
+  const edges = new vis.DataSet(initial.edges);
   const network = new vis.Network(graphBox, { nodes, edges }, {
     physics: { stabilization: { iterations: 150, fit: true }, barnesHut: { springLength: 150, avoidOverlap: 0.2 } },
     interaction: { hover: true, multiselect: false },
     edges: { smooth: { type: "continuous" }, selectionWidth: 2 },
     nodes: { margin: 6, widthConstraint: { maximum: 180 } },
   });
-  network.once("stabilizationIterationsDone", () => network.setOptions({ physics: false }));
+  // Freeze the layout once it settled (edges stay where the reviewer saw them), and fit it in view.
+  const settle = () => {
+    if (root.dataset.stable === "1") return;
+    network.setOptions({ physics: false });
+    network.fit();
+    root.dataset.stable = "1";
+  };
+  network.on("stabilizationIterationsDone", settle);
+  network.on("stabilized", settle);
+  setTimeout(settle, 5000);
   root.__rcakitNetwork = network;
   root.__rcakitEdges = edges;
 
