@@ -315,6 +315,13 @@ class LLMClient:
                            messages=msgs, prompt_tokens=p_tok, completion_tokens=c_tok)
         return ChatResult(text, False, key, p_tok, c_tok, attempts)
 
+    def complete(self, prompt: str, *, system: str | None = None, cache_key: Any = None, prompt_version: str = "",
+                 max_output_tokens: int | None = None) -> str:
+        """The answer text to one user prompt (with an optional system prompt); see :meth:`chat`."""
+        messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
+        return self.chat(messages, cache_key=cache_key, prompt_version=prompt_version,
+                         max_output_tokens=max_output_tokens).text
+
     def _complete(self, msgs: list[dict[str, str]], out_tokens: int, key: str) -> tuple[str, int, int, int]:
         import openai
 

@@ -51,6 +51,10 @@ def test_answers_are_cached_on_disk_and_usage_is_counted(fake_llm: FakeLLMServer
                 cache_key={"q": 1}, prompt_version="v2")
     assert fake_llm.count == 2
     assert len(client.cache) == 2
+    # The one-prompt form the report writer uses.
+    text = client.complete("A. x\nB. do not directly influence each other", system="You are an SRE.",
+                           cache_key="report-1")
+    assert text.splitlines()[-1] == "B" and fake_llm.requests[-1].body["messages"][0]["role"] == "system"
 
 
 def test_no_key_in_cache_logs_or_errors(fake_llm: FakeLLMServer, tmp_path: Path,
