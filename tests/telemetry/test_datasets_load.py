@@ -22,6 +22,8 @@ def test_detect_each_dataset(dowhy_dir: Path, petshop_dir: Path, nezha_dir: Path
 def test_load_dispatches(dowhy_dir: Path, petshop_dir: Path, itmon_dir: Path) -> None:
     assert [i.name for i in load(dowhy_dir)] == ["dowhy-outlier", "dowhy-shift-1000"]
     assert len(load(petshop_dir)) == 26
+    scenario = petshop_dir / "dataset" / "low_traffic"
+    assert detect(scenario) == "petshop" and len(load(scenario)) == 26
     assert [i.name for i in load(itmon_dir)] == ["storm-incident"]
 
 

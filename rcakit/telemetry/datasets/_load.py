@@ -27,11 +27,20 @@ _EXPECTED = (
 )
 
 
-def _petshop_scenarios(folder: Path) -> list[str]:
-    dataset = folder / "dataset"
-    if not dataset.is_dir():
-        return []
-    return sorted(p.name for p in dataset.iterdir() if (p / "graph.csv").is_file() and (p / "noissue").is_dir())
+def _is_scenario(folder: Path) -> bool:
+    return (folder / "graph.csv").is_file() and (folder / "noissue").is_dir()
+
+
+def _petshop_scenarios(folder: Path) -> list[tuple[Path, str]]:
+    """(folder to pass to load_petshop, scenario) for the petshop root, its dataset/ or one scenario folder."""
+    if _is_scenario(folder):
+        return [(folder, folder.name)]
+    for dataset in (folder / "dataset", folder):
+        if dataset.is_dir():
+            found = sorted(p.name for p in dataset.iterdir() if p.is_dir() and _is_scenario(p))
+            if found:
+                return [(dataset, name) for name in found]
+    return []
 
 
 def detect(path: str | os.PathLike[str]) -> str:
@@ -67,8 +76,8 @@ def load(path: str | os.PathLike[str]) -> list[Incident]:
     if kind == "dowhy":
         return load_dowhy_microservice(path)
     if kind == "petshop":
-        folder = Path(path)
-        return [i for scenario in _petshop_scenarios(folder) for i in load_petshop(folder, scenario=scenario)]
+        return [i for folder, scenario in _petshop_scenarios(Path(path))
+                for i in load_petshop(folder, scenario=scenario)]
     if kind == "nezha":
         return load_nezha(path)
     return [load_storm(path)]
