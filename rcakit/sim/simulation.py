@@ -55,6 +55,7 @@ def simulate(
     logs: bool = True,
     hide: Iterable[str] = ("power",),
     start: Any = DEFAULT_START,
+    otlp: str | Path | None = None,
 ) -> Telemetry:
     """Simulate the model-serving system and return its metrics, logs and traces.
 
@@ -63,7 +64,8 @@ def simulate(
     regular grid of ``step``. One request in ``trace_sample`` is traced (head sampling by request
     number; ``None`` or 0 for no traces), and only traced requests write per-request log lines.
     ``hide`` drops metrics (``"power"``) or nodes (``"GPU_0:power"``) to stand for unobserved ones.
-    The same arguments and ``seed`` give the same telemetry.
+    The same arguments and ``seed`` give the same telemetry. ``otlp`` also writes it as OTLP/JSON
+    Lines to that path (see :func:`write_otlp`).
     """
     faults = tuple(faults)
     if not isinstance(topology, Topology):
@@ -84,7 +86,10 @@ def simulate(
     spans = build_spans(result, start=t0, sample=trace_sample or 0, seed=seed)
     log_frame = (build_logs(result, list(faults), None, start=t0, step=step_s, sample=trace_sample or 0, seed=seed)
                  if logs else None)
-    return Telemetry(metrics, log_frame, spans, source=f"rcakit.sim {topology.name} seed={seed}", validated=True)
+    telemetry = Telemetry(metrics, log_frame, spans, source=f"rcakit.sim {topology.name} seed={seed}", validated=True)
+    if otlp is not None:
+        write_otlp(telemetry, otlp)
+    return telemetry
 
 
 def make_incident(
@@ -158,16 +163,11 @@ def _replace_start(fault: Fault, start: float) -> Fault:
     return placed
 
 
-def write_otlp(telemetry: Telemetry, folder: str | Path) -> Path:
-    """Also write the telemetry as OTLP JSON, through ``rcakit.telemetry.loaders.write_otlp_json``.
+def write_otlp(telemetry: Telemetry, path: str | Path) -> Path:
+    """Write the telemetry as OTLP/JSON Lines with ``rcakit.telemetry.loaders.write_otlp_json``.
 
-    Raises ImportError naming what is missing when that writer is not available in this rcakit.
+    ``rcakit.telemetry.loaders.read_otlp_json`` (or ``load``) reads the file back to the same tables.
     """
-    try:
-        from rcakit.telemetry.loaders import write_otlp_json  # type: ignore[attr-defined]
-    except ImportError as exc:
-        raise ImportError("rcakit.telemetry.loaders.write_otlp_json is not available in this rcakit; "
-                          "OTLP output needs it") from exc
-    result = write_otlp_json(telemetry, folder)
-    return Path(result) if result is not None else Path(folder)
+    from rcakit.telemetry.loaders import write_otlp_json
 
+    return write_otlp_json(telemetry, path)
