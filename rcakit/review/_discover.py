@@ -1,6 +1,8 @@
 """Data-driven discovery for :meth:`ReviewSession.rediscover`, with the review decisions as background knowledge.
 
-The PC algorithm of causal-learn takes the decisions directly (``BackgroundKnowledge``: required and
+``rcakit.graph.data.discover`` does the work when it is importable (PC, GES, GRaSP, NOTEARS with
+exact background knowledge, time-bounded); the code below is the fallback used only if that
+import fails. In the fallback, the PC algorithm of causal-learn takes the decisions directly (``BackgroundKnowledge``: required and
 forbidden edges); GES and GRaSP do not accept them there, so their output is filtered by the same
 constraints afterwards. Undirected edges of the learned CPDAG are oriented by the draft when it has
 one direction, and otherwise left out (the reviewer is shown directed proposals only).
@@ -29,6 +31,32 @@ def discover(
 ) -> tuple[dict[Edge, dict[str, Any]], str]:
     """Directed edges the data support, each with a small evidence dict, and the method's name."""
     method = method.lower()
+    try:
+        from rcakit.graph.data import Background
+        from rcakit.graph.data import discover as graph_discover
+    except ImportError:
+        return _fallback(draft, data, method=method, alpha=alpha, required=required, forbidden=forbidden)
+    observed = [n for n, node in draft.nodes.items() if node.observed]
+    frame = wide_frame(data, observed) if not hasattr(data, "columns") or "time" not in list(data.columns) else data
+    present = [n for n in observed if n in list(frame.columns)]
+    if len(present) < 2:
+        raise DataError("the data hold fewer than two of the draft's nodes as columns",
+                        hint="Pass a wide frame whose columns are the draft's 'entity:metric' node names")
+    background = Background(required=set(map(tuple, required)), forbidden=set(map(tuple, forbidden)))  # type: ignore[arg-type]
+    result = graph_discover(frame, method=method, nodes=present, background=background, alpha=alpha)
+    found: dict[Edge, dict[str, Any]] = {}
+    for u, v in result.graph.edges:
+        found[(u, v)] = {"directed": True, "confidence": 0.6, "seconds": result.seconds}
+    for u, v in result.undirected:  # direction unknown: follow the draft when it has one, else skip
+        for e in ((u, v), (v, u)):
+            if draft.has_edge(*e):
+                found[e] = {"directed": False, "confidence": 0.5}
+    return found, result.method
+
+
+def _fallback(
+    draft: CausalDraft, data: Any, *, method: str, alpha: float, required: Iterable[Edge], forbidden: Iterable[Edge],
+) -> tuple[dict[Edge, dict[str, Any]], str]:
     if method not in METHODS:
         raise DataError(f"unknown discovery method {method!r}", hint=f"Choose one of {', '.join(METHODS)}")
     frame = wide_frame(data, [n for n, node in draft.nodes.items() if node.observed])
