@@ -587,7 +587,7 @@ def _day_incidents(
         names.add(name)
         upstream = TimeWindow(minute + timedelta(minutes=2), minute + timedelta(minutes=3))
         description = (
-            f"Nezha TrainTicket {day}: {fault_type} injected into pod {fault['inject_pod']} (service {service}) at "
+            f"Nezha {'TrainTicket' if service.startswith('ts-') else 'OnlineBoutique'} {day}: {fault_type} injected into pod {fault['inject_pod']} (service {service}) at "
             f"{inject:%H:%M:%S} UTC. Incident window = injection minute + {INCIDENT_MINUTES} min (the minutes with "
             f"logs and traces; upstream analyses {upstream.start:%H:%M}); baseline = {baseline} (metrics only"
             + (", overlapping the previous fault's window" if overlaps_previous else "")
