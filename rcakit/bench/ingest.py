@@ -186,6 +186,12 @@ def _case_pandas(spec: dict[str, Any]) -> int:
 
 def _child(spec_json: str) -> None:
     spec = json.loads(spec_json)
+    # Imports are not part of the measure (they are paid once per session, not per file).
+    if spec["reader"] == "rcakit":
+        import rcakit.telemetry.loaders  # noqa: F401
+    else:
+        import pandas  # noqa: F401
+        import pyarrow.parquet  # noqa: F401
     t0 = time.perf_counter()
     usage0 = resource.getrusage(resource.RUSAGE_SELF)
     rows = _case_rcakit(spec) if spec["reader"] == "rcakit" else _case_pandas(spec)
@@ -196,12 +202,12 @@ def _child(spec_json: str) -> None:
     print(json.dumps({"rows": rows, "seconds": seconds, "cpu": cpu, "peak_mb": peak_mb}))
 
 
-def _run(spec: dict[str, Any], repeat: int, timeout: float) -> dict[str, Any]:
+def _run(spec: dict[str, Any], repeat: int, timeout: float, env: dict[str, str] | None = None) -> dict[str, Any]:
     runs = []
     for _ in range(repeat):
         code = "import sys; from rcakit.bench.ingest import _child; _child(sys.argv[1])"
         proc = subprocess.run([sys.executable, "-c", code, json.dumps(spec)], capture_output=True, text=True,
-                              timeout=timeout, check=False)
+                              timeout=timeout, check=False, env={**os.environ, **(env or {})})
         if proc.returncode != 0:
             tail = (proc.stderr or "").strip().splitlines()[-3:]
             return {"error": " | ".join(tail) or f"exit {proc.returncode}"}
@@ -262,6 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tmp", default=None, help="folder for the generated corpus (default: system temp)")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per child process")
+    parser.add_argument("--malloc-conf", default=None,
+                        help="also run the rcakit cases with this polars allocator setting, e.g. "
+                             "'dirty_decay_ms:0,muzzy_decay_ms:0' (sets _RJEM_MALLOC_CONF in the child)")
     args = parser.parse_args(argv)
     sizes = [0.1, 1.0] if args.quick else [float(s) for s in args.sizes.split(",") if s.strip()]
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
@@ -284,10 +293,14 @@ def main(argv: list[str] | None = None) -> int:
                   flush=True)
             repeat = 1 if n >= 10_000_000 else max(1, args.repeat)
             for fmt, (span_path, log_path) in files.items():
-                for reader in readers:
+                variants: list[tuple[str, dict[str, str] | None]] = [(r, None) for r in readers]
+                if args.malloc_conf:
+                    variants.insert(1, ("rcakit", {"_RJEM_MALLOC_CONF": args.malloc_conf}))
+                for reader, env in variants:
                     spec = {"reader": reader, "format": fmt, "spans": str(span_path), "logs": str(log_path)}
-                    result = _run(spec, repeat, args.timeout)
-                    rows.append(_row("spans + logs", fmt, label, reader, result))
+                    result = _run(spec, repeat, args.timeout, env)
+                    name = reader if env is None else f"{reader} (allocator: {args.malloc_conf})"
+                    rows.append(_row("spans + logs", fmt, label, name, result))
                     print(markdown_table(rows[-1:]).splitlines()[-1], file=sys.stderr, flush=True)
                 span_path.unlink()
                 log_path.unlink()

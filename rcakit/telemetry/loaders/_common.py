@@ -281,6 +281,7 @@ def build_telemetry(
             raise cls(exc.problem, source=exc.source, column=exc.column, row=int(order[exc.row]),
                       hint=exc.hint) from exc
         raise
+    del frame  # the constructor's output shares what it kept; drop the columns it replaced
     _check_plausible(getattr(tel, kind), time_column(kind), source, report)
     if kind == "spans" and tel.spans.height:
         from rcakit.telemetry.loaders._spans import check_span_tree

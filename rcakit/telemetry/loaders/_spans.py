@@ -11,10 +11,15 @@ from rcakit.telemetry.report import LoadReport
 __all__ = ["check_span_tree"]
 
 
-def _keys(frame: pl.DataFrame, id_column: str) -> pl.Series:
-    """One 64-bit key per (trace_id, id); null where the id is null."""
-    key = pl.col("trace_id").hash(seed=7) ^ pl.col(id_column).hash(seed=11)
-    return frame.select(pl.when(pl.col(id_column).is_null()).then(None).otherwise(key).alias("k")).to_series()
+def _keys(frame: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
+    """64-bit keys of (trace_id, span_id) and of (trace_id, parent_id); null where the id is null."""
+    trace = pl.col("trace_id").hash(seed=7)
+    keys = frame.select(
+        pl.when(pl.col("span_id").is_null()).then(None).otherwise(trace ^ pl.col("span_id").hash(seed=11)).alias("own"),
+        pl.when(pl.col("parent_id").is_null()).then(None).otherwise(trace ^ pl.col("parent_id").hash(seed=11))
+        .alias("parent"),
+    )
+    return keys.get_column("own"), keys.get_column("parent")
 
 
 def check_span_tree(spans: pl.DataFrame, *, source: str, report: LoadReport) -> None:
@@ -26,20 +31,25 @@ def check_span_tree(spans: pl.DataFrame, *, source: str, report: LoadReport) -> 
     n = spans.height
     if n == 0:
         return
-    own = _keys(spans, "span_id")
-    parent = _keys(spans, "parent_id")
-    first = pl.DataFrame({"k": own, "row": pl.int_range(n, dtype=pl.Int64, eager=True)})
+    # Memory matters at ten million spans: 32-bit row numbers, and every temporary dropped early.
+    own, parent = _keys(spans)
+    first = pl.DataFrame({"k": own, "row": pl.int_range(n, dtype=pl.Int32, eager=True)})
     repeated = n - own.n_unique()
+    del own
     if repeated:
+        # Some (trace_id, span_id) repeats: link to the first span with that id and say so.
         first = first.unique(subset="k", keep="first", maintain_order=False)
-    if repeated:
         report.add(source, "span_id", "kept spans whose (trace_id, span_id) repeats an earlier span", repeated,
                    "parent links resolve to the first span with that id")
-    linked = pl.DataFrame({"k": parent}).join(first, on="k", how="left", maintain_order="left")
-    del first
-    parent_row = linked.get_column("row").fill_null(-1).to_numpy()
     has_parent = parent.is_not_null().to_numpy()
+    probe = parent.to_frame("k")
+    del parent
+    linked = probe.join(first, on="k", how="left", maintain_order="left").get_column("row")
+    del first, probe
+    parent_row = linked.fill_null(-1).to_numpy()
+    del linked
     orphans = int((has_parent & (parent_row < 0)).sum())
+    del has_parent
     if orphans:
         report.add(source, "parent_id", "kept orphan spans (their parent is not in the data)", orphans,
                    "the parent span was not exported or lies outside the file; trace trees are incomplete")
@@ -48,7 +58,7 @@ def check_span_tree(spans: pl.DataFrame, *, source: str, report: LoadReport) -> 
 
 def _check_cycles(spans: pl.DataFrame, parent_row: np.ndarray, source: str) -> None:
     n = len(parent_row)
-    index = np.arange(n, dtype=np.int64)
+    index = np.arange(n, dtype=parent_row.dtype)
     terminal = parent_row < 0
     ancestor = np.where(terminal, index, parent_row)
     # Pointer doubling: after k rounds ancestor[i] is 2**k steps up (or the root). Trees settle in
