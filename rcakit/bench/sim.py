@@ -115,8 +115,10 @@ def main(argv: list[str] | None = None) -> int:
 
     for label, kwargs in (("rcakit.sim: metrics, logs, traces 1/20", {}),
                           ("rcakit.sim: metrics only", {"logs": False, "trace_sample": None})):
-        seconds, tel = median_time(lambda kw=kwargs: simulate(topology, duration=args.duration, rate=args.rate,
-                                                              seed=0, **kw), repeat=args.repeat)
+        def one_run(kw: dict[str, Any] = kwargs) -> Any:
+            return simulate(topology, duration=args.duration, rate=args.rate, seed=0, **kw)
+
+        seconds, tel = median_time(one_run, repeat=args.repeat)
         requests = float(tel.series("Client:request_rate").get_column("value").sum()) * 10.0
         rows.append({"variant": label, "simulated": simulated, "requests": f"{requests:,.0f}",
                      "median s": seconds, "simulated requests/s": requests / seconds,

@@ -288,12 +288,12 @@ def build_logs(run: Run, faults: list[Fault], metrics_frame: pl.DataFrame | None
     for f in faults:
         if f.start >= run.duration:
             continue
-        end = min(f.end, run.duration - 1e-6)
+        stop = min(f.end, run.duration - 1e-6)
         if isinstance(f, BatchSizeMisconfig):
             new, old = int(f.magnitude), topo.max_batch_size
             log(f.start, f.target, "warning", f"config reloaded: max_batch_size={new} (was {old})")
             if f.end < run.duration:
-                log(end, f.target, "info", f"config reloaded: max_batch_size={old} (was {new})")
+                log(stop, f.target, "info", f"config reloaded: max_batch_size={old} (was {new})")
         elif isinstance(f, GpuThrottle):
             mhz = int(_GPU_CLOCK_MHZ / f.magnitude)
             cap = topo.gpu_power_watts / f.magnitude
@@ -301,19 +301,19 @@ def build_logs(run: Run, faults: list[Fault], metrics_frame: pl.DataFrame | None
                 t = max(float(edge_t[b]), f.start)
                 log(t, f.target, "warning", f"clocks throttled to {mhz} MHz: power cap {cap:.0f} W")
             if f.end < run.duration:
-                log(end, f.target, "info", f"clocks restored to {_GPU_CLOCK_MHZ} MHz")
+                log(stop, f.target, "info", f"clocks restored to {_GPU_CLOCK_MHZ} MHz")
         elif isinstance(f, NetworkSlowdown):
             pass  # the receiving side's slow-transfer warnings above carry it
     crashed = np.flatnonzero(run.b_failed & (run.b_end < run.duration))
     for k in crashed.tolist():
         mi = f"ModelInference_{int(run.b_gpu[k])}"
-        t_end = float(run.b_end[k])
-        log(t_end, mi, "error", f"CUDA error: an illegal memory access was encountered "
+        t_crash = float(run.b_end[k])
+        log(t_crash, mi, "error", f"CUDA error: an illegal memory access was encountered "
                                 f"(batch {k}, {int(run.b_size[k])} requests failed)")
-        log(t_end, mi, "warning", "worker process exited with code 134, restarting")
+        log(t_crash, mi, "warning", "worker process exited with code 134, restarting")
         if run.b_restart_end[k] < run.duration:
             log(float(run.b_restart_end[k]), mi, "info",
-                f"model loaded, ready after {run.b_restart_end[k] - t_end:.2f} s")
+                f"model loaded, ready after {run.b_restart_end[k] - t_crash:.2f} s")
     # -- per sampled request (info, with trace and span ids) --------------------------------------
     if sample:
         sel = np.arange(0, run.r_send.shape[0], sample)

@@ -182,9 +182,9 @@ def run(topology: Topology, *, duration: float, rate: float, faults: Sequence[Fa
         order = idx[np.argsort(enqueue[idx], kind="stable")]
         arrivals = enqueue[order]
         m = arrivals.shape[0]
-        noise = rng.gamma(20.0, 1.0 / 20.0, size=m).tolist()
-        crash_u = rng.random(m).tolist()
-        crash_at = rng.uniform(0.2, 0.8, size=m).tolist()
+        noise = np.asarray(rng.gamma(20.0, 1.0 / 20.0, size=m)).tolist()
+        crash_u = np.asarray(rng.random(m)).tolist()
+        crash_at = np.asarray(rng.uniform(0.2, 0.8, size=m)).tolist()
         gpus = list(topo.gpus_of(w))
         batch_faults = _windows(faults, f"Batcher_{w}")
         throttles = {g: _windows([f for f in faults if isinstance(f, GpuThrottle)], f"GPU_{g}") for g in gpus}
@@ -203,25 +203,25 @@ def run(topology: Topology, *, duration: float, rate: float, faults: Sequence[Fa
             ai = a[i]
             t_ref = tf if tf > ai else ai
             mb = default_max
-            for lo, hi, f in batch_faults:
+            for lo, hi, bf in batch_faults:
                 if lo <= t_ref < hi:
-                    mb = int(f.magnitude)
+                    mb = int(bf.magnitude)
             full_at = a[i + mb - 1] if i + mb - 1 < m else math.inf
             ready = min(ai + window, full_at)
             d = max(tf, ready, last)
             j = bisect_right(a, d, i, min(i + mb, m))
             g = gpus[gl]
             slow = 1.0
-            for lo, hi, f in throttles[g]:
+            for lo, hi, tf_ in throttles[g]:
                 if lo <= d < hi:
-                    slow *= f.magnitude
+                    slow *= tf_.magnitude
             ex = (base + per * (j - i)) * slow * noise[k] / speed_rows[g][min(int(d / CLOCK_SEGMENT), n_seg - 1)]
             crashed = False
             restart = 0.0
-            for lo, hi, f in bursts[g]:
-                if lo <= d < hi and crash_u[k] < f.magnitude:
+            for lo, hi, ef in bursts[g]:
+                if lo <= d < hi and crash_u[k] < ef.magnitude:
                     crashed = True
-                    restart = f.restart  # type: ignore[attr-defined]
+                    restart = ef.restart  # type: ignore[attr-defined]
             if crashed:
                 ex *= crash_at[k]
             end = d + ex

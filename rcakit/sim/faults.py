@@ -48,8 +48,8 @@ class Fault:
 
     fault_type: ClassVar[str] = "fault"
     target: str = ""
-    start: float = 0.0
-    duration: float = 600.0
+    start: Any = 0.0      # seconds or a duration string; a float of seconds after __post_init__
+    duration: Any = 600.0
     magnitude: float = 1.0
 
     def __post_init__(self) -> None:
@@ -62,7 +62,7 @@ class Fault:
 
     @property
     def end(self) -> float:
-        return self.start + self.duration
+        return float(self.start) + float(self.duration)
 
     def active(self, t: float) -> bool:
         return self.start <= t < self.end
