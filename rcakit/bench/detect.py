@@ -59,7 +59,8 @@ def _summary(rows: list[dict[str, Any]], key: str = "rank") -> str:
         return "no incidents"
     top = {k: sum(1 for x in ranks if x <= k) / n for k in (1, 3, 5)}
     flagged = sum(1 for r in rows if r.get("anomalous?") == "yes")
-    return (f"{n} incidents: root cause anomalous in {flagged}/{n}; {key} top-1 {top[1]:.0%}, top-3 {top[3]:.0%}, "
+    lead = f"root cause anomalous in {flagged}/{n}; " if key == "rank" else ""
+    return (f"{n} incidents: {lead}{key} top-1 {top[1]:.0%}, top-3 {top[3]:.0%}, "
             f"top-5 {top[5]:.0%}; median {key} {statistics.median(ranks) if ranks else '-'}")
 
 

@@ -1,0 +1,455 @@
+"""``TelemetryExplorer``: look at an incident's telemetry and its anomalies in a notebook.
+
+A thin view: every number comes from :mod:`rcakit.detect`; every control calls a public method
+(``select_entities``, ``select_metrics``, ``set_method``, ``set_threshold``, ``set_incident_window``,
+``on_range_selected``, ``refresh``) that a test calls without a browser. What is drawn is bounded
+(``max_series`` lines of at most ``max_points`` points, ``max_heatmap_entities`` rows, ``max_templates``
+log templates), so it stays responsive on the Nezha day's 46 pods.
+
+>>> explorer = TelemetryExplorer(incident)        # doctest: +SKIP
+>>> explorer                                      # doctest: +SKIP  (displays the widget)
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import polars as pl
+
+from rcakit.detect import Anomalies, DetectConfig, Method, detect_anomalies, score_timeline
+from rcakit.errors import DataError
+from rcakit.telemetry import Incident
+from rcakit.telemetry.window import TimeWindow, to_utc
+
+__all__ = ["TelemetryExplorer", "downsample"]
+
+_BASELINE_COLOUR = "rgba(46, 134, 193, 0.12)"
+_INCIDENT_COLOUR = "rgba(231, 76, 60, 0.12)"
+_ANOMALY_COLOUR = "rgba(231, 76, 60, 0.35)"
+
+
+def downsample(times: np.ndarray, values: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``max_points`` points: per bucket its minimum and maximum, in time order (keeps spikes)."""
+    n = len(values)
+    if n <= max_points or max_points < 4:
+        return times, values
+    buckets = int(np.ceil(n / (max_points // 2)))
+    keep: list[int] = []
+    for lo in range(0, n, buckets):
+        chunk = values[lo:lo + buckets]
+        if np.all(np.isnan(chunk)):
+            keep.append(lo)
+            continue
+        a, b = lo + int(np.nanargmin(chunk)), lo + int(np.nanargmax(chunk))
+        keep.extend(sorted({a, b}))
+    idx = np.asarray(keep)
+    return times[idx], values[idx]
+
+
+class TelemetryExplorer:
+    """Time series, anomaly heatmap, log-template timeline and service map of one incident.
+
+    ``method``/``config`` choose the detector (see :func:`rcakit.detect.detect_anomalies`). Initially
+    the ``initial_entities`` highest-ranked entities and their top series are shown.
+    """
+
+    def __init__(
+        self,
+        incident: Incident,
+        *,
+        method: Method | str = Method.NSIGMA,
+        config: DetectConfig | None = None,
+        freq: Any = None,
+        max_series: int = 8,
+        max_points: int = 1500,
+        max_heatmap_entities: int = 50,
+        max_templates: int = 15,
+        initial_entities: int = 3,
+        context: float = 0.5,
+    ) -> None:
+        if not isinstance(incident, Incident):
+            raise TypeError(f"TelemetryExplorer needs an Incident, got {type(incident).__name__}")
+        if max_series < 1 or max_points < 10:
+            raise DataError(f"max_series must be >= 1 and max_points >= 10, got {max_series} and {max_points}")
+        self.incident = incident
+        self.method = Method(method)
+        self.config = config or DetectConfig()
+        self.freq = freq
+        self.max_series = max_series
+        self.max_points = max_points
+        self.max_heatmap_entities = max_heatmap_entities
+        self.max_templates = max_templates
+        self.context = context
+        self.status = ""
+        self.anomalies: Anomalies | None = None
+        self._timeline: pl.DataFrame | None = None
+        self._syncing = False
+        self.selected_entities: list[str] = []
+        self.selected_metrics: list[str] = []
+        self._build_widgets()
+        self._detect()
+        ranking = self.anomalies.entity_ranking() if self.anomalies is not None else pl.DataFrame()
+        entities = ranking.get_column("entity").head(initial_entities).to_list() if ranking.height else \
+            incident.telemetry.entities()[:initial_entities]
+        self.select_entities(entities)
+
+    # -- public controls -------------------------------------------------------------------------
+    def select_entities(self, entities: Iterable[str]) -> None:
+        """Show these entities; the metric choice becomes their top anomalous series."""
+        chosen = list(dict.fromkeys(entities))
+        known = set(self.incident.telemetry.entities())
+        unknown = [e for e in chosen if e not in known]
+        if unknown:
+            from rcakit.telemetry.model import _did_you_mean
+
+            raise DataError(f"no entity {unknown[0]!r} in incident {self.incident.name!r}",
+                            hint=_did_you_mean(unknown[0], sorted(known)))
+        self.selected_entities = chosen
+        self.selected_metrics = self._default_metrics(chosen)
+        self._sync_controls()
+        self.refresh()
+
+    def select_metrics(self, nodes: Iterable[str]) -> None:
+        """Draw these ``entity:metric`` series (at most ``max_series``; the rest are ignored, see ``status``)."""
+        chosen = list(dict.fromkeys(nodes))
+        known = set(self.incident.telemetry.nodes())
+        unknown = [n for n in chosen if n not in known]
+        if unknown:
+            from rcakit.telemetry.model import _did_you_mean
+
+            raise DataError(f"no metric node {unknown[0]!r}", hint=_did_you_mean(unknown[0], sorted(known)))
+        dropped = max(0, len(chosen) - self.max_series)
+        self.selected_metrics = chosen[: self.max_series]
+        self._sync_controls()
+        self.refresh()
+        if dropped:
+            self._set_status(f"showing the first {self.max_series} series; {dropped} more were not drawn")
+
+    def set_method(self, method: Method | str) -> None:
+        """Detect again with another method and redraw."""
+        self.method = Method(method)
+        self._detect()
+        self._sync_controls()
+        self.refresh()
+
+    def set_threshold(self, threshold: float) -> None:
+        """Detect again with another threshold (n in n-sigma) and redraw."""
+        from dataclasses import replace
+
+        self.config = replace(self.config, threshold=float(threshold))
+        self._detect()
+        self.refresh()
+
+    def set_incident_window(self, start: Any, end: Any) -> None:
+        """Move the incident's incident window (the Incident object itself), detect again and redraw."""
+        lo, hi = to_utc(start), to_utc(end)
+        if hi < lo:
+            lo, hi = hi, lo
+        self.incident.set_incident_window(lo, hi)
+        self._detect()
+        self.refresh()
+
+    def on_range_selected(self, xrange: Sequence[Any]) -> None:
+        """What a box selection in the time-series chart does: its x range becomes the incident window."""
+        if xrange is None or len(xrange) != 2:
+            return
+        self.set_incident_window(_parse_plotly_time(xrange[0]), _parse_plotly_time(xrange[1]))
+
+    def refresh(self) -> None:
+        """Redraw every chart from the current state."""
+        self._draw_timeseries()
+        self._draw_heatmap()
+        self._draw_log_timeline()
+        self._draw_service_map()
+        self._draw_summary()
+
+    # -- state -----------------------------------------------------------------------------------
+    def _detect(self) -> None:
+        try:
+            self.anomalies = detect_anomalies(self.incident, method=self.method, config=self.config, freq=self.freq)
+            self._timeline = score_timeline(self.incident, method=self.method, config=self.config, freq=self.freq,
+                                            start=self._view().start, end=self._view().end)
+            self._set_status(f"{self.anomalies.anomalous().height} anomalous series by {self.method.value}")
+        except DataError as exc:
+            self.anomalies = None
+            self._timeline = None
+            self._set_status(f"detection failed: {exc}")
+
+    def _view(self) -> TimeWindow:
+        """The drawn time range: both windows with some context around them."""
+        base, inc = self.incident.baseline_window, self.incident.incident_window
+        lo, hi = min(base.start, inc.start), max(base.end, inc.end)
+        if base.end < inc.start and (inc.start - base.end) > 4 * (inc.end - inc.start + base.end - base.start):
+            lo = inc.start - (base.end - base.start)  # far-apart windows: show the incident's surroundings
+        pad = (hi - lo) * self.context / 2
+        span = self.incident.telemetry.time_range()
+        if span is not None:
+            lo, hi = max(lo - pad, span.start), min(hi + pad, span.end)
+        return TimeWindow(lo, hi if hi > lo else lo + timedelta(seconds=1))
+
+    def _default_metrics(self, entities: list[str]) -> list[str]:
+        chosen: list[str] = []
+        if self.anomalies is not None:
+            table = self.anomalies.to_frame().filter(pl.col("entity").is_in(entities) & pl.col("score").is_not_null())
+            ordered = table.sort(["anomalous", "score", "node"], descending=[True, True, False])
+            chosen = ordered.get_column("node").to_list()
+        if not chosen:
+            chosen = [n for n in self.incident.telemetry.nodes() if n.partition(":")[0] in entities]
+        per_entity = max(1, self.max_series // max(len(entities), 1))
+        picked: list[str] = []
+        for entity in entities:
+            picked.extend([n for n in chosen if n.partition(":")[0] == entity][:per_entity])
+        return picked[: self.max_series]
+
+    def _set_status(self, text: str) -> None:
+        self.status = text
+        if hasattr(self, "status_html"):
+            self.status_html.value = f"<span>{html.escape(text)}</span>"
+
+    # -- widgets ---------------------------------------------------------------------------------
+    def _build_widgets(self) -> None:
+        import ipywidgets as w
+        import plotly.graph_objects as go
+
+        entities = self.incident.telemetry.entities()
+        self.entity_select = w.SelectMultiple(options=entities, rows=min(8, max(len(entities), 2)),
+                                              description="entities")
+        self.metric_select = w.SelectMultiple(options=[], rows=8, description="series")
+        self.method_select = w.Dropdown(options=[m.value for m in Method], value=self.method.value,
+                                        description="method")
+        self.threshold_input = w.BoundedFloatText(value=self.config.threshold, min=0.5, max=50, step=0.5,
+                                                  description="threshold")
+        self.status_html = w.HTML()
+        self.summary_html = w.HTML()
+        self.entity_select.observe(self._entities_changed, names="value")
+        self.metric_select.observe(self._metrics_changed, names="value")
+        self.method_select.observe(lambda change: self.set_method(change["new"]), names="value")
+        self.threshold_input.observe(lambda change: self.set_threshold(change["new"]), names="value")
+
+        self.timeseries = go.FigureWidget(layout={"height": 360, "dragmode": "select", "margin": {"t": 30},
+                                                  "title": {"text": "series (drag to select a new incident window)"},
+                                                  "showlegend": True})
+        self.heatmap = go.FigureWidget(layout={"height": 320, "margin": {"t": 30},
+                                               "title": {"text": "anomaly score by entity"}})
+        self.log_timeline = go.FigureWidget(layout={"height": 280, "margin": {"t": 30},
+                                                    "title": {"text": "log templates"}})
+        self.service_map = go.FigureWidget(layout={"height": 380, "margin": {"t": 30},
+                                                   "title": {"text": "service map (colour: anomaly score)"},
+                                                   "xaxis": {"visible": False}, "yaxis": {"visible": False}})
+        controls = w.HBox([self.entity_select, self.metric_select,
+                           w.VBox([self.method_select, self.threshold_input, self.status_html])])
+        self.widget = w.VBox([controls, self.summary_html, self.timeseries, self.heatmap,
+                              w.HBox([self.log_timeline, self.service_map])])
+
+    def _sync_controls(self) -> None:
+        self._syncing = True
+        try:
+            self.entity_select.value = tuple(e for e in self.selected_entities if e in self.entity_select.options)
+            options = [n for n in self.incident.telemetry.nodes() if n.partition(":")[0] in self.selected_entities]
+            self.metric_select.options = options
+            self.metric_select.value = tuple(n for n in self.selected_metrics if n in options)
+            if self.method_select.value != self.method.value:
+                self.method_select.value = self.method.value
+        finally:
+            self._syncing = False
+
+    def _entities_changed(self, change: dict[str, Any]) -> None:
+        if not self._syncing:
+            self.select_entities(change["new"])
+
+    def _metrics_changed(self, change: dict[str, Any]) -> None:
+        if not self._syncing:
+            self.select_metrics(change["new"])
+
+    def _selection_callback(self, trace: Any, points: Any, selector: Any) -> None:
+        xrange = getattr(selector, "xrange", None)
+        if xrange:
+            self.on_range_selected(xrange)
+
+    # -- drawing ---------------------------------------------------------------------------------
+    def _window_shapes(self) -> list[dict[str, Any]]:
+        shapes = []
+        view = self._view()
+        for window, colour in ((self.incident.baseline_window, _BASELINE_COLOUR),
+                               (self.incident.incident_window, _INCIDENT_COLOUR)):
+            if window.overlaps(view):
+                shapes.append({"type": "rect", "xref": "x", "yref": "paper", "x0": window.start, "x1": window.end,
+                               "y0": 0, "y1": 1, "fillcolor": colour, "line": {"width": 0}, "layer": "below"})
+        return shapes
+
+    def _anomaly_shapes(self) -> list[dict[str, Any]]:
+        if self.anomalies is None:
+            return []
+        flagged = self.anomalies.anomalous().filter(pl.col("node").is_in(self.selected_metrics))
+        return [{"type": "rect", "xref": "x", "yref": "paper", "x0": r["start"], "x1": r["end"], "y0": 0, "y1": 0.04,
+                 "fillcolor": _ANOMALY_COLOUR, "line": {"width": 0}, "name": r["node"]}
+                for r in flagged.iter_rows(named=True)]
+
+    def drawn_points(self) -> int:
+        """How many points the time-series chart holds (bounded by max_series x max_points)."""
+        return int(sum(len(t.x) for t in self.timeseries.data if t.x is not None))
+
+    def _draw_timeseries(self) -> None:
+        view = self._view()
+        metrics = self.incident.telemetry.metrics.filter(
+            pl.col("time").is_between(view.start, view.end, closed="left"))
+        keyed = metrics.with_columns(pl.concat_str([pl.col("entity"), pl.lit(":"), pl.col("metric")]).alias("node"))
+        keyed = keyed.filter(pl.col("node").is_in(self.selected_metrics)).sort("node", "time")
+        groups = {key[0]: frame for key, frame in keyed.group_by("node")}
+        with self.timeseries.batch_update():
+            self.timeseries.data = []
+            for node in self.selected_metrics:
+                frame = groups.get(node)
+                if frame is None:
+                    continue
+                times = frame.get_column("time").to_numpy()
+                values = frame.get_column("value").to_numpy().astype(float)
+                # Standardize so that series of different units share one axis.
+                base = frame.filter(pl.col("time").is_between(self.incident.baseline_window.start,
+                                                              self.incident.baseline_window.end, closed="left"))
+                centre = float(base.get_column("value").mean()) if base.height else float(np.nanmean(values))
+                spread = float(base.get_column("value").std() or 0.0) if base.height > 1 else 0.0
+                spread = spread if spread > 0 else max(abs(centre) * 0.01, 1e-9)
+                t, v = downsample(times, (values - centre) / spread, self.max_points)
+                self.timeseries.add_scatter(x=t, y=v, mode="lines", name=node,
+                                            hovertemplate=f"{html.escape(node)}<br>%{{x}}<br>z=%{{y:.2f}}<extra></extra>")
+            self.timeseries.layout.shapes = self._window_shapes() + self._anomaly_shapes()
+            self.timeseries.layout.yaxis.title = "baseline z-score"
+        for trace in self.timeseries.data:
+            trace.on_selection(self._selection_callback)
+
+    def _draw_heatmap(self) -> None:
+        with self.heatmap.batch_update():
+            self.heatmap.data = []
+            timeline = self._timeline
+            if timeline is None or timeline.height == 0:
+                return
+            order = (self.anomalies.entity_ranking().get_column("entity").to_list()
+                     if self.anomalies is not None else sorted(timeline.get_column("entity").unique().to_list()))
+            order = [e for e in order if e in set(timeline.get_column("entity").to_list())]
+            order = order[: self.max_heatmap_entities]
+            wide = (timeline.filter(pl.col("entity").is_in(order))
+                    .pivot(on="entity", index="time", values="score").sort("time"))
+            times = wide.get_column("time").to_numpy()
+            z = np.vstack([wide.get_column(e).to_numpy().astype(float) if e in wide.columns
+                           else np.full(len(times), np.nan) for e in order]) if order else np.zeros((0, 0))
+            cap = max(self.config.threshold * 3, 1.0)
+            self.heatmap.add_heatmap(x=times, y=[html.escape(e) for e in order], z=np.clip(z, 0, cap),
+                                     zmin=0, zmax=cap, colorscale="Reds", colorbar={"title": "|score|"})
+            self.heatmap.layout.shapes = self._window_shapes()
+            self.heatmap.layout.yaxis.autorange = "reversed"
+
+    def log_counts(self) -> pl.DataFrame:
+        """Template counts of the selected entities in the drawn range (time, template_id, template, count)."""
+        from rcakit.detect.logs import LogTemplateMiner, template_counts
+
+        view = self._view()
+        logs = self.incident.telemetry.logs.filter(
+            pl.col("time").is_between(view.start, view.end, closed="left")
+            & pl.col("entity").is_in(self.selected_entities))
+        if logs.height == 0:
+            return pl.DataFrame(schema={"time": pl.Datetime("ns", "UTC"), "template_id": pl.Int64,
+                                        "template": pl.String, "count": pl.Int64})
+        miner = LogTemplateMiner()
+        lines = miner.fit(logs)
+        step = self.anomalies.freq if self.anomalies is not None else timedelta(minutes=1)
+        counts = template_counts(lines.select("time", "entity", "template_id"), step, start=view.start,
+                                 by=("template_id",))
+        top = (counts.group_by("template_id").agg(pl.col("count").sum()).sort(["count", "template_id"],
+                                                                               descending=[True, False])
+               .head(self.max_templates).get_column("template_id"))
+        text = miner.templates().select("template_id", "template")
+        return counts.filter(pl.col("template_id").is_in(top.implode())).join(text, on="template_id", how="left")
+
+    def _draw_log_timeline(self) -> None:
+        counts = self.log_counts()
+        with self.log_timeline.batch_update():
+            self.log_timeline.data = []
+            if counts.height == 0:
+                self.log_timeline.layout.title = {"text": "log templates (no log lines for these entities)"}
+                return
+            self.log_timeline.layout.title = {"text": "log templates of the selected entities"}
+            labels = {r["template_id"]: f"T{r['template_id']}: {r['template'][:60]}"
+                      for r in counts.select("template_id", "template").unique().iter_rows(named=True)}
+            self.log_timeline.add_scatter(
+                x=counts.get_column("time").to_numpy(),
+                y=[html.escape(labels[t]) for t in counts.get_column("template_id").to_list()],
+                mode="markers", marker={"size": np.clip(np.sqrt(counts.get_column("count").to_numpy()) * 3, 4, 30)},
+                text=counts.get_column("count").to_list(), hovertemplate="%{y}<br>%{x}<br>%{text} lines<extra></extra>",
+            )
+            self.log_timeline.layout.shapes = self._window_shapes()
+
+    def service_graph(self) -> nx.DiGraph:
+        """Entities with their anomaly score; edges from the incident window's spans (else the truth graph)."""
+        from rcakit.detect.traces import call_graph
+
+        inc = self.incident.incident_window
+        spans = self.incident.telemetry.spans.filter(pl.col("start").is_between(inc.start, inc.end, closed="left"))
+        graph = call_graph(spans) if spans.height else nx.DiGraph()
+        if graph.number_of_edges() == 0 and self.incident.truth is not None and self.incident.truth.graph is not None:
+            graph = nx.DiGraph(self.incident.truth.graph)
+        scores = {}
+        if self.anomalies is not None:
+            scores = dict(self.anomalies.entity_ranking().select("entity", "score").iter_rows())
+        for entity in self.incident.telemetry.entities():
+            if entity in scores or graph.number_of_nodes() == 0:
+                graph.add_node(entity)
+        for node in graph.nodes:
+            graph.nodes[node]["score"] = float(scores.get(node, 0.0))
+        return graph
+
+    def _draw_service_map(self) -> None:
+        graph = self.service_graph()
+        with self.service_map.batch_update():
+            self.service_map.data = []
+            if graph.number_of_nodes() == 0:
+                return
+            pos = nx.spring_layout(graph, seed=0) if graph.number_of_edges() else nx.circular_layout(graph)
+            ex: list[float | None] = []
+            ey: list[float | None] = []
+            for u, v in graph.edges:
+                ex += [pos[u][0], pos[v][0], None]
+                ey += [pos[u][1], pos[v][1], None]
+            self.service_map.add_scatter(x=ex, y=ey, mode="lines", line={"width": 1, "color": "#999"},
+                                         hoverinfo="skip", showlegend=False)
+            nodes = sorted(graph.nodes)
+            scores = [graph.nodes[n]["score"] for n in nodes]
+            cap = max(self.config.threshold * 3, 1.0)
+            self.service_map.add_scatter(
+                x=[pos[n][0] for n in nodes], y=[pos[n][1] for n in nodes], mode="markers",
+                marker={"size": 14, "color": np.clip(scores, 0, cap), "cmin": 0, "cmax": cap, "colorscale": "Reds",
+                        "line": {"width": [3 if n in self.selected_entities else 1 for n in nodes]}},
+                text=[html.escape(n) for n in nodes], hovertemplate="%{text}<br>score %{marker.color:.2f}<extra></extra>",
+                showlegend=False,
+            )
+
+    def _draw_summary(self) -> None:
+        if self.anomalies is None:
+            self.summary_html.value = f"<i>{html.escape(self.status)}</i>"
+            return
+        lines = self.anomalies.describe("entity", top=5)
+        self.summary_html.value = (f"<div><b>{html.escape(self.incident.name)}</b>: incident window "
+                                   f"{html.escape(str(self.incident.incident_window))}<ul>"
+                                   + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul></div>")
+
+    # -- display ---------------------------------------------------------------------------------
+    def _ipython_display_(self) -> None:
+        from IPython import display as ipy_display
+
+        ipy_display.display(self.widget)
+
+    def __repr__(self) -> str:
+        return (f"TelemetryExplorer({self.incident.name!r}, entities={self.selected_entities}, "
+                f"series={len(self.selected_metrics)}, method={self.method.value})")
+
+
+def _parse_plotly_time(value: Any) -> datetime:
+    """Plotly sends selection ends as strings like '2024-03-01 12:40:30.5' (UTC here) or as datetimes."""
+    if isinstance(value, int | float):
+        return to_utc(value / 1000.0)  # plotly's epoch milliseconds
+    return to_utc(value)

@@ -1,0 +1,129 @@
+"""TelemetryExplorer driven through its public methods (no browser)."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import numpy as np
+import pytest
+
+pytest.importorskip("ipywidgets")
+pytest.importorskip("plotly")
+
+from plotly.callbacks import BoxSelector, Points
+
+from rcakit.errors import DataError
+from rcakit.telemetry.window import to_utc
+from rcakit.ui.explorer import TelemetryExplorer, downsample
+from tests.detect._synth import STEP, T0, multimodal_incident
+
+
+@pytest.fixture(scope="module")
+def explorer() -> TelemetryExplorer:
+    return TelemetryExplorer(multimodal_incident(), max_series=4)
+
+
+def test_opens_on_the_most_anomalous_entities(explorer: TelemetryExplorer) -> None:
+    assert explorer.selected_entities[0] == "db"
+    assert explorer.selected_metrics and all(n.startswith(("db:", "api:", "frontend:"))
+                                             for n in explorer.selected_metrics)
+    assert len(explorer.timeseries.data) == len(explorer.selected_metrics)
+    assert "anomalous" in explorer.status
+
+
+def test_windows_and_anomaly_intervals_are_shaded(explorer: TelemetryExplorer) -> None:
+    explorer.select_metrics(["db:latency", "api:cpu"])
+    shapes = explorer.timeseries.layout.shapes
+    bands = {(to_utc(s.x0), to_utc(s.x1)) for s in shapes if s.name is None}
+    for window in (explorer.incident.baseline_window, explorer.incident.incident_window):
+        assert (window.start, window.end) in bands
+    anomaly = [s for s in shapes if s.name == "db:latency"]
+    assert anomaly, "the anomalous interval of db:latency is drawn"
+    assert not [s for s in shapes if s.name == "api:cpu"], "a normal series gets no anomaly band"
+
+
+def test_heatmap_has_one_row_per_entity_and_the_culprit_is_hot(explorer: TelemetryExplorer) -> None:
+    heat = explorer.heatmap.data[0]
+    rows = list(heat.y)
+    assert set(rows) == {"db", "api", "frontend"}
+    z = np.asarray(heat.z, dtype=float)
+    assert np.nanmax(z[rows.index("db")]) > np.nanmax(z[rows.index("frontend")])
+
+
+def test_log_timeline_and_service_map(explorer: TelemetryExplorer) -> None:
+    explorer.select_entities(["db", "api"])
+    counts = explorer.log_counts()
+    assert counts.height > 0 and counts.get_column("count").sum() > 0
+    assert len(explorer.log_timeline.data) == 1
+    graph = explorer.service_graph()
+    assert graph.has_edge("frontend", "api") and graph.has_edge("api", "db")
+    assert graph.nodes["db"]["score"] > graph.nodes["frontend"]["score"]
+    colours = dict(zip(explorer.service_map.data[1].text, explorer.service_map.data[1].marker.color, strict=True))
+    assert colours["db"] >= colours["frontend"]
+
+
+def test_selecting_a_range_in_the_chart_moves_the_incident_window() -> None:
+    incident = multimodal_incident(seed=1)
+    explorer = TelemetryExplorer(incident)
+    lo, hi = T0 + 45 * STEP, T0 + 55 * STEP
+    trace = explorer.timeseries.data[0]
+    # What plotly does on a box selection in the browser: dispatch to the trace's selection callbacks.
+    trace._dispatch_on_selection(Points(point_inds=[], xs=[], ys=[], trace_name=trace.name, trace_index=0),
+                                 BoxSelector(xrange=[lo.strftime("%Y-%m-%d %H:%M:%S"),
+                                                     hi.strftime("%Y-%m-%d %H:%M:%S")], yrange=[0, 1]))
+    assert incident.incident_window.start == lo and incident.incident_window.end == hi
+    assert explorer.anomalies is not None and explorer.anomalies.incident_window.start == lo
+    explorer.set_incident_window(T0 + 40 * STEP, T0 + 60 * STEP)
+    assert incident.incident_window.duration == timedelta(minutes=20)
+
+
+def test_controls_call_the_public_methods() -> None:
+    explorer = TelemetryExplorer(multimodal_incident(seed=2))
+    explorer.method_select.value = "robust_z"
+    assert explorer.anomalies is not None and explorer.anomalies.method == "robust_z"
+    explorer.entity_select.value = ("api",)
+    assert explorer.selected_entities == ["api"]
+    assert all(n.startswith("api:") for n in explorer.selected_metrics)
+    explorer.metric_select.value = ("api:cpu",)
+    assert explorer.selected_metrics == ["api:cpu"] and len(explorer.timeseries.data) == 1
+    explorer.threshold_input.value = 10.0
+    assert explorer.config.threshold == 10.0
+
+
+def test_bad_choices_are_clear_errors(explorer: TelemetryExplorer) -> None:
+    with pytest.raises(DataError, match="Did you mean"):
+        explorer.select_entities(["dbb"])
+    with pytest.raises(DataError, match="no metric node"):
+        explorer.select_metrics(["db:nothing"])
+
+
+def test_an_empty_window_shows_a_message_instead_of_failing() -> None:
+    explorer = TelemetryExplorer(multimodal_incident(seed=3))
+    explorer.set_incident_window(T0 + 500 * STEP, T0 + 510 * STEP)
+    assert explorer.anomalies is None and "detection failed" in explorer.status
+    assert "set_incident_window" in explorer.status
+
+
+def test_downsample_keeps_extremes_and_bounds_points() -> None:
+    rng = np.random.default_rng(0)
+    values = rng.normal(0, 1, 100_000)
+    values[54_321] = 50.0
+    times = np.arange(values.size)
+    t, v = downsample(times, values, 1000)
+    assert len(v) <= 1000 and v.max() == 50.0 and np.all(np.diff(t) > 0)
+
+
+@pytest.mark.slow
+def test_stays_responsive_on_the_nezha_day(nezha_dir) -> None:
+    from rcakit.telemetry.datasets import load_nezha
+
+    incident = load_nezha(nezha_dir)[1]
+    explorer = TelemetryExplorer(incident, max_series=8, max_points=500)
+    assert explorer.drawn_points() <= 8 * 500
+    assert len(explorer.heatmap.data[0].y) <= explorer.max_heatmap_entities
+    t0 = time.perf_counter()
+    explorer.select_entities(explorer.anomalies.entity_ranking().get_column("entity").head(4).to_list())
+    elapsed = time.perf_counter() - t0
+    assert elapsed < 30, f"redrawing for 4 entities took {elapsed:.1f} s"
+    assert explorer.log_counts().height > 0  # Nezha logs are unwrapped and mined
