@@ -1,0 +1,283 @@
+"""``python -m rcakit.bench review``: how fast does a human fix a drafted graph, five edges at a time?
+
+Review efficiency. For MoM, DoWhy microservice, PetShop (latency) and the simulator S/M/L, a
+:class:`~rcakit.review.ReviewSession` hands out batches of five suspicious edges
+(``rcakit.graph.validate.next_batch`` on the dataset's data) and an oracle that knows the true graph
+answers each: accept a true edge, reject a false one, reverse a reversed one, accept (add) a missing
+one the batch proposes, skip an edge on an unmeasured metric. F1 (directed, observed graph,
+``rcakit.graph.compare_graphs``) is printed after each batch. Two starting drafts:
+
+* ``knowledge``: ``draft_graph(dataset)`` with the offline systems-knowledge suggester (the default
+  drafter without an LLM endpoint);
+* ``perturbed``: the true graph with a seeded 15 % of edges dropped, 15 % reversed and 15 % false
+  edges added (confidences drawn at random), to measure the review loop apart from the drafter.
+
+Speed (``--speed``, on by default): the median decision round trip through the GraphReviewer
+(click -> ReviewSession updated and autosaved -> view traitlets rebuilt) on a 200-edge draft, beside
+the bare ``CausalDraft.set_status`` and a session without a view in the same process; the
+Python-side serialization of the 200-edge view; with ``--browser`` the time Debian's chromium takes
+to draw the 200-edge standalone HTML export.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import polars as pl
+
+from rcakit.bench._common import markdown_table, median_time, peak_rss_mb
+
+__all__ = ["main", "oracle_review", "perturbed_draft"]
+
+DATASETS = ("mom", "dowhy", "petshop-latency", "sim-S", "sim-M", "sim-L")
+DRAFTS = ("knowledge", "perturbed")
+
+
+def _wide(telemetry: Any) -> pl.DataFrame:
+    m = telemetry.metrics.with_columns(
+        pl.concat_str([pl.col("entity"), pl.lit(":"), pl.col("metric")]).alias("node"))
+    return m.pivot(on="node", index="time", values="value", aggregate_function="mean").sort("time")
+
+
+_CACHE: dict[str, Any] = {}
+
+
+def _load(name: str, seed: int, sim_baseline: str) -> tuple[Any, nx.DiGraph, pl.DataFrame]:
+    """(source for draft_graph, true graph over observed nodes, wide data)."""
+    if name.startswith("sim-"):
+        from rcakit.sim import GpuThrottle, Topology, make_incident, true_graph
+
+        topo = {"S": Topology.small, "M": Topology.medium, "L": Topology.large}[name[-1]]()
+        incident = make_incident(topo, GpuThrottle("GPU_0", duration="20min"), seed=seed, baseline=sim_baseline,
+                                 logs=False)
+        return incident, true_graph(topo, hidden=("power",)), _wide(incident.telemetry)
+    from rcakit.telemetry.datasets import load_graph_datasets
+
+    ds = _CACHE.setdefault("graph-datasets", load_graph_datasets())[name]
+    return ds, ds.graph, _wide(ds.telemetry)
+
+
+def perturbed_draft(truth: nx.DiGraph, *, seed: int, drop: float = 0.15, reverse: float = 0.15,
+                    add: float = 0.15, alarm: str | None = None) -> Any:
+    """The true graph with a seeded share of edges dropped, reversed and false ones added (all proposed)."""
+    from rcakit.graph import CausalDraft, EdgeStatus
+
+    rng = random.Random(seed)
+    edges = sorted(truth.edges)
+    rng.shuffle(edges)
+    n = len(edges)
+    n_drop, n_rev = round(drop * n), round(reverse * n)
+    draft = CausalDraft(alarm=None, meta={"name": "perturbed"})
+    for node in sorted(truth.nodes):
+        draft.add_node(node)
+    for i, (u, v) in enumerate(edges):
+        if i < n_drop:
+            continue
+        src, dst = (v, u) if i < n_drop + n_rev else (u, v)
+        draft.add_edge(src, dst, status=EdgeStatus.PROPOSED, provenance="llm", confidence=round(rng.uniform(0.3, 1), 2))
+    nodes = sorted(truth.nodes)
+    added, tries = 0, 0
+    while added < round(add * n) and tries < 100 * n + 100:
+        tries += 1
+        u, v = rng.sample(nodes, 2)
+        if truth.has_edge(u, v) or truth.has_edge(v, u) or draft.has_edge(u, v) or draft.has_edge(v, u):
+            continue
+        draft.add_edge(u, v, status=EdgeStatus.PROPOSED, provenance="llm", confidence=round(rng.uniform(0.3, 1), 2))
+        added += 1
+    draft.alarm = alarm if alarm in truth else None
+    return draft
+
+
+def _f1(session: Any, truth: nx.DiGraph) -> float:
+    from rcakit.graph import compare_graphs
+
+    return float(compare_graphs(session.to_networkx(), truth, nodes=truth.nodes).f1)
+
+
+def oracle_review(session: Any, truth: nx.DiGraph, *, batches: int, k: int = 5) -> list[tuple[int, float]]:
+    """Answer ``batches`` batches as a reviewer who knows ``truth``; (answers so far, F1) after each batch."""
+    true_edges = set(truth.edges)
+    curve = [(0, _f1(session, truth))]
+    answers = 0
+    for _ in range(batches):
+        batch = session.next_batch(k)
+        if not batch:
+            break
+        for item in batch:
+            u, v = item.edge
+            answers += 1
+            if u not in truth or v not in truth:
+                session.skip(u, v, reason="oracle: an unmeasured metric")
+            elif (u, v) in true_edges:
+                session.accept(u, v, reason="oracle")
+            elif (v, u) in true_edges:
+                session.reverse(u, v, reason="oracle")
+            else:
+                session.reject(u, v, reason="oracle")
+        curve.append((answers, _f1(session, truth)))
+    return curve
+
+
+def _answers_to(curve: list[tuple[int, float]], goal: float) -> str:
+    for answers, f1 in curve:
+        if f1 >= goal:
+            return str(answers)
+    return f"> {curve[-1][0]}"
+
+
+def run_efficiency(datasets: list[str], drafts: list[str], *, seed: int, batches: int, sim_baseline: str,
+                   folder: Path) -> list[dict[str, Any]]:
+    from rcakit.graph import KnowledgeSuggester, draft_graph
+    from rcakit.review import ReviewSession
+    from rcakit.review._ranking import ranking_source
+
+    rows = []
+    for name in datasets:
+        source, truth, data = _load(name, seed, sim_baseline)
+        alarm = getattr(source, "alarm", None)
+        for kind in drafts:
+            if kind == "knowledge":
+                draft = draft_graph(source, suggesters=[KnowledgeSuggester()])
+            else:
+                draft = perturbed_draft(truth, seed=seed, alarm=alarm)
+            draft.meta["name"] = f"bench-{name}-{kind}"
+            session = ReviewSession(draft, path=folder / f"{name}-{kind}.json", data=data)
+            t0 = time.perf_counter()
+            curve = oracle_review(session, truth, batches=batches)
+            seconds = time.perf_counter() - t0
+            row: dict[str, Any] = {"dataset": name, "draft": kind, "true edges": truth.number_of_edges(),
+                                   "draft edges": len(draft.edges)}
+            for i in range(batches + 1):
+                row[f"F1@{5 * i}"] = curve[i][1] if i < len(curve) else curve[-1][1]
+            row["answers to F1>=0.9"] = _answers_to(curve, 0.9)
+            row["goal (<=10)"] = "yes" if any(a <= 10 and f >= 0.9 for a, f in curve) else "no"
+            row["review s"] = seconds
+            rows.append(row)
+            print(f"  {name:16s} {kind:10s} " + " ".join(f"{f:.2f}@{a}" for a, f in curve)
+                  + f"  ({ranking_source()} ranking, {seconds:.1f} s)", flush=True)
+    return rows
+
+
+def _big_draft(n_edges: int = 200, seed: int = 0) -> Any:
+    from rcakit.graph import CausalDraft
+
+    rng = random.Random(seed)
+    names = [f"svc{i}:m{j}" for i in range(40) for j in range(3)]
+    draft = CausalDraft(alarm=names[-1], meta={"name": "big"})
+    while len(draft.edges) < n_edges:
+        a, b = sorted(rng.sample(range(len(names)), 2))
+        draft.add_edge(names[a], names[b], provenance=rng.choice(["llm", "knowledge", "data"]),
+                       confidence=round(rng.random(), 3), rationale="synthetic")
+    return draft
+
+
+def run_speed(folder: Path, *, decisions: int = 40, browser: bool = False) -> list[dict[str, Any]]:
+    from rcakit.review import ReviewSession
+    from rcakit.review._vis import vis_elements
+    from rcakit.ui import GraphReviewer
+
+    rows = []
+    draft = _big_draft()
+    keys = list(draft.edges)[:decisions]
+    # baseline: the bare data-model call, no session, no file, no view
+    bare = draft.copy()
+    times = []
+    for i, key in enumerate(keys):
+        t0 = time.perf_counter()
+        bare.set_status(*key, "accepted" if i % 2 else "rejected")
+        times.append(time.perf_counter() - t0)
+    rows.append({"measure": "CausalDraft.set_status (baseline)", "edges": 200, "median ms": 1000 * statistics.median(times),
+                 "target": ""})
+    session = ReviewSession(draft.copy(), path=folder / "speed-session.json")
+    times = []
+    for i, key in enumerate(keys):
+        t0 = time.perf_counter()
+        (session.accept if i % 2 else session.reject)(*key)
+        times.append(time.perf_counter() - t0)
+    rows.append({"measure": "ReviewSession decision + atomic autosave", "edges": 200,
+                 "median ms": 1000 * statistics.median(times), "target": ""})
+    reviewer = GraphReviewer(draft.copy(), path=folder / "speed-widget.json")
+    times = []
+    for i, key in enumerate(keys):
+        t0 = time.perf_counter()
+        reviewer.select_edge(*key)  # the click
+        (reviewer.accept if i % 2 else reviewer.reject)()  # the button; returns once the view state is rebuilt
+        times.append(time.perf_counter() - t0)
+    rows.append({"measure": "GraphReviewer round trip (click, decide, autosave, view updated)", "edges": 200,
+                 "median ms": 1000 * statistics.median(times), "target": "<= 50"})
+    seconds, _ = median_time(lambda: json.dumps({"graph": vis_elements(reviewer.session.draft),
+                                                  "queue": reviewer.queue, "details": reviewer.details}), repeat=9)
+    rows.append({"measure": "200-edge view serialization (Python side)", "edges": 200, "median ms": 1000 * seconds,
+                 "target": "<= 1000 (with render)"})
+    if browser:
+        rows.append(_browser_render(reviewer.session, folder))
+    reviewer.close()
+    return rows
+
+
+def _browser_render(session: Any, folder: Path) -> dict[str, Any]:
+    """Time from navigation to the first drawing of the 200-edge standalone page in Debian's chromium."""
+    from playwright.sync_api import sync_playwright
+
+    page_path = session.export(folder / "big.html")
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"]
+    times = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=args, headless=True)
+        try:
+            for _ in range(3):
+                page = browser.new_page(viewport={"width": 1400, "height": 900})
+                page.add_init_script("window.__t0 = performance.now();")
+                page.goto(page_path.as_uri())
+                page.wait_for_function("window.rcakitNetwork !== undefined && window.__drawn !== undefined"
+                                       " || (window.rcakitNetwork && (window.rcakitNetwork.once('afterDrawing',"
+                                       " () => { window.__drawn = performance.now(); }), false))", timeout=60_000)
+                times.append(page.evaluate("window.__drawn"))
+                page.close()
+        finally:
+            browser.close()
+    return {"measure": "200-edge first drawing in chromium (standalone HTML export)", "edges": 200,
+            "median ms": statistics.median(times), "target": "<= 1000"}
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rcakit.bench review", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated: " + ", ".join(DATASETS))
+    parser.add_argument("--drafts", default=",".join(DRAFTS), help="comma-separated: " + ", ".join(DRAFTS))
+    parser.add_argument("--batches", type=int, default=6, help="batches of five answered by the oracle")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sim-baseline", default="1h", help="normal operation simulated before the fault")
+    parser.add_argument("--no-speed", action="store_true", help="skip the speed measurements")
+    parser.add_argument("--browser", action="store_true", help="also time the 200-edge drawing in chromium")
+    args = parser.parse_args(argv)
+    datasets = [d for d in args.datasets.split(",") if d]
+    drafts = [d for d in args.drafts.split(",") if d]
+    unknown = sorted(set(datasets) - set(DATASETS)) + sorted(set(drafts) - set(DRAFTS))
+    if unknown:
+        print(f"unknown dataset or draft {unknown}; datasets: {', '.join(DATASETS)}; drafts: {', '.join(DRAFTS)}")
+        return 2
+    from rcakit._progress import set_progress
+    from rcakit.review._ranking import ranking_source
+
+    set_progress(False)
+    with tempfile.TemporaryDirectory(prefix="rcakit-bench-review-") as tmp:
+        folder = Path(tmp)
+        print(f"## Review efficiency (oracle answers batches of 5; ranking: {ranking_source()})\n", flush=True)
+        rows = run_efficiency(datasets, drafts, seed=args.seed, batches=args.batches, sim_baseline=args.sim_baseline,
+                              folder=folder)
+        print()
+        print(markdown_table(rows))
+        if not args.no_speed:
+            print("\n## Review speed (200-edge draft, medians)\n", flush=True)
+            print(markdown_table(run_speed(folder, browser=args.browser)))
+    print(f"\npeak RSS {peak_rss_mb():.0f} MB")
+    return 0
