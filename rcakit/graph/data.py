@@ -7,14 +7,13 @@ then made to respect it exactly. :func:`notears` is the continuous-optimisation 
 al. with the acyclicity constraint h(A) = tr(e^(A∘A)) - d (CGL-BFI eq. 2), in numpy/scipy.
 
 Runs are bounded: rows are subsampled (seeded) to ``max_samples`` and the learner runs in a child
-process that is stopped after ``max_seconds`` (the result then says ``timed_out``).
+process (a fresh interpreter) that is stopped after ``max_seconds`` (the result then says ``timed_out``).
 :class:`DataSuggester` wraps a method behind the :class:`~rcakit.graph.proposal.Suggester` interface.
 """
 
 from __future__ import annotations
 
 import html
-import multiprocessing as mp
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -164,12 +163,14 @@ def wide_matrix(data: Any, nodes: Iterable[str] | None = None, *, max_samples: i
 # -- NOTEARS --------------------------------------------------------------------------------------------
 def notears(x: np.ndarray, *, lambda1: float = 0.05, w_threshold: float = 0.3, max_iter: int = 100,
             h_tol: float = 1e-8, rho_max: float = 1e16, forbidden: Iterable[tuple[int, int]] = (),
-            deadline: float | None = None) -> np.ndarray:
+            deadline: float | None = None, max_inner: int = 500) -> np.ndarray:
     """Linear NOTEARS: min 1/2n ||X - XW||² + λ||W||₁ subject to h(W) = tr(e^(W∘W)) - d = 0.
 
     Augmented Lagrangian with L-BFGS-B on W = W⁺ - W⁻ (Zheng et al. 2018). ``forbidden`` (i, j)
     entries are held at zero. Returns the weighted adjacency W (W[i, j] != 0: i -> j) after
     thresholding |W| < ``w_threshold``. Deterministic for a given input (it starts from zero).
+    ``max_inner`` bounds each L-BFGS-B solve; past ``deadline`` (time.monotonic) the current
+    estimate is returned (thresholded, with any cycle broken at its weakest edge).
     """
     import scipy.linalg as slin
     import scipy.optimize as sopt
@@ -188,8 +189,15 @@ def notears(x: np.ndarray, *, lambda1: float = 0.05, w_threshold: float = 0.3, m
         return float(np.trace(e) - d), e.T * w_mat * 2
 
     rho, alpha, h = 1.0, 0.0, np.inf
+    last = {"w": np.zeros(2 * d * d)}
+
+    class _OutOfTime(Exception):
+        pass
 
     def func(w: np.ndarray) -> tuple[float, np.ndarray]:
+        if deadline is not None and time.monotonic() > deadline:
+            raise _OutOfTime
+        last["w"] = w
         w_mat = adj(w)
         r = x - x @ w_mat
         loss = 0.5 / n * float((r ** 2).sum())
@@ -204,8 +212,13 @@ def notears(x: np.ndarray, *, lambda1: float = 0.05, w_threshold: float = 0.3, m
     for _ in range(max_iter):
         w_new, h_new = w_est, h
         while rho < rho_max:
-            sol = sopt.minimize(func, w_est, method="L-BFGS-B", jac=True, bounds=bounds)
-            w_new = sol.x
+            try:
+                sol = sopt.minimize(func, w_est, method="L-BFGS-B", jac=True, bounds=bounds,
+                                    options={"maxiter": max_inner})
+                w_new = sol.x
+            except _OutOfTime:
+                w_new = last["w"]
+                break
             h_new, _ = h_of(adj(w_new))
             if h_new > 0.25 * h:
                 rho *= 10
@@ -253,6 +266,17 @@ def _causallearn_edges(matrix: np.ndarray) -> tuple[list[tuple[int, int]], list[
 
 def _learn(method: str, x: np.ndarray, alpha: float, required: list[tuple[int, int]],
            forbidden: list[tuple[int, int]], deadline: float | None) -> dict[str, Any]:
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - scikit-learn brings it
+        return _learn_inner(method, x, alpha, required, forbidden, deadline)
+    # Small matrices: BLAS threads only contend with each other (and with other work on the machine).
+    with threadpool_limits(1):
+        return _learn_inner(method, x, alpha, required, forbidden, deadline)
+
+
+def _learn_inner(method: str, x: np.ndarray, alpha: float, required: list[tuple[int, int]],
+                 forbidden: list[tuple[int, int]], deadline: float | None) -> dict[str, Any]:
     d = x.shape[1]
     if method == DiscoveryMethod.NOTEARS:
         w = notears(x, forbidden=forbidden, deadline=deadline)
@@ -290,37 +314,60 @@ def _learn(method: str, x: np.ndarray, alpha: float, required: list[tuple[int, i
     return {"directed": directed, "undirected": undirected, "weights": {}}
 
 
-def _child(conn: Any, args: tuple[Any, ...]) -> None:
-    try:
-        conn.send(("ok", _learn(*args)))
-    except BaseException as exc:  # the parent re-raises it
-        conn.send(("error", f"{type(exc).__name__}: {exc}"))
-    finally:
-        conn.close()
+class _Worker:
+    """One long-lived child interpreter running ``rcakit.graph._worker`` (see there)."""
+
+    proc: Any = None
+
+    @classmethod
+    def run(cls, args: tuple[Any, ...], max_seconds: float) -> dict[str, Any] | None:
+        import pickle
+        import select
+        import subprocess
+        import sys
+
+        from rcakit.graph._worker import read_frame, write_frame
+
+        if cls.proc is None or cls.proc.poll() is not None:
+            cls.proc = subprocess.Popen([sys.executable, "-m", "rcakit.graph._worker"], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            import atexit
+
+            atexit.register(cls.stop)
+        proc = cls.proc
+        write_frame(proc.stdin, pickle.dumps(args))
+        ready, _, _ = select.select([proc.stdout], [], [], max_seconds)
+        if not ready:
+            cls.stop()
+            return None
+        frame = read_frame(proc.stdout)
+        if frame is None:
+            cls.stop()
+            raise DataError("structure learning crashed in its child process",
+                            hint="Run discover(..., max_seconds=None) to see the error in this process")
+        status, payload = pickle.loads(frame)
+        if status != "ok":
+            raise DataError(f"structure learning failed: {payload}",
+                            hint="Check the data for duplicated or constant columns, or try another method")
+        return payload  # type: ignore[no-any-return]
+
+    @classmethod
+    def stop(cls) -> None:
+        proc, cls.proc = cls.proc, None
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
 
 
 def _run_bounded(args: tuple[Any, ...], max_seconds: float | None) -> dict[str, Any] | None:
-    """Run the learner in a forked child process; None when it ran out of time."""
-    if max_seconds is None or "fork" not in mp.get_all_start_methods():
+    """Run the learner in the child interpreter; None when it ran out of time (the child is then killed).
+
+    A fresh interpreter rather than a fork: forking a process whose BLAS and polars thread pools
+    are running can hang the child. ``max_seconds=None`` runs here, unbounded.
+    """
+    if max_seconds is None:
         return _learn(*args)
-    ctx = mp.get_context("fork")
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, args), daemon=True)
-    proc.start()
-    child.close()
-    try:
-        if not parent.poll(max_seconds):
-            return None
-        status, payload = parent.recv()
-    finally:
-        if proc.is_alive():
-            proc.terminate()
-        proc.join(5)
-        parent.close()
-    if status != "ok":
-        raise DataError(f"structure learning failed: {payload}",
-                        hint="Check the data for duplicated or constant columns, or try another method")
-    return payload  # type: ignore[no-any-return]
+    return _Worker.run(args, max_seconds)
 
 
 def discover(
@@ -359,7 +406,8 @@ def discover(
         rng = np.random.default_rng(seed)
         # A whisper of seeded noise keeps tests of exactly collinear columns (sums of others) defined.
         x = x + rng.normal(scale=1e-6, size=x.shape)
-        deadline = time.monotonic() + max_seconds if max_seconds is not None else None
+        # NOTEARS stops itself a little before the bound and returns its current estimate.
+        deadline = time.monotonic() + 0.8 * max_seconds if max_seconds is not None else None
         result = _run_bounded((method.value, x, alpha, required, forbidden, deadline), max_seconds)
     timed_out = result is None
     result = result or {"directed": [], "undirected": [], "weights": {}}

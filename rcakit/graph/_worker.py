@@ -1,0 +1,49 @@
+"""Child process of :func:`rcakit.graph.data.discover`: pickled jobs on stdin, pickled results on stdout.
+
+A fresh interpreter (not a fork) so that the parent's running thread pools cannot hang the child,
+and so that scripts need no ``if __name__ == "__main__"`` guard as multiprocessing would ask. It
+stays up between jobs (importing causal-learn and scikit-learn takes seconds); the parent kills it
+when a job runs out of time and starts another one for the next job.
+Framing: an 8-byte big-endian length, then the pickle.
+"""
+
+from __future__ import annotations
+
+import pickle
+import struct
+import sys
+from typing import Any
+
+__all__: list[str] = []
+
+
+def read_frame(stream: Any) -> bytes | None:
+    head = stream.read(8)
+    if len(head) < 8:
+        return None
+    (size,) = struct.unpack(">Q", head)
+    return bytes(stream.read(size))
+
+
+def write_frame(stream: Any, payload: bytes) -> None:
+    stream.write(struct.pack(">Q", len(payload)) + payload)
+    stream.flush()
+
+
+def _main() -> int:
+    from rcakit.graph.data import _learn
+
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    while True:
+        frame = read_frame(stdin)
+        if frame is None:
+            return 0
+        try:
+            out: tuple[str, Any] = ("ok", _learn(*pickle.loads(frame)))
+        except Exception as exc:  # reported by the parent as a DataError
+            out = ("error", f"{type(exc).__name__}: {exc}")
+        write_frame(stdout, pickle.dumps(out))
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())
