@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import polars as pl
 
 from rcakit.errors import DataError, SchemaError
@@ -27,7 +28,7 @@ from rcakit.telemetry.loaders._common import (
     read_head,
 )
 from rcakit.telemetry.model import Telemetry
-from rcakit.telemetry.report import LoadReport
+from rcakit.telemetry.report import Coercion, LoadReport
 
 __all__ = ["SEPARATORS", "read_csv", "read_parquet", "sniff_separator"]
 
@@ -96,7 +97,7 @@ def _read_delimited(path: Path, *, separator: str, overrides: dict[str, pl.DataT
     for _attempt in range(64):
         try:
             df = pl.read_csv(
-                path, separator=separator, schema_overrides=overrides, infer_schema_length=10_000,
+                path, separator=separator, schema_overrides=overrides,
                 encoding="utf8-lossy" if lossy else "utf8", raise_if_empty=False,
             )
             return df, lossy
@@ -204,51 +205,104 @@ def _decoded_copy(path: Path, encoding: str) -> io.BytesIO:
     return io.BytesIO(read_bytes(path).decode(encoding).encode("utf-8"))
 
 
-def _finish(
+def _prepare(
     df: pl.DataFrame,
     *,
     kind: str,
     layout: str,
     columns: Mapping[str, str] | None,
     entity: str | None,
-    time_unit: str | None,
     source: str,
     report: LoadReport,
-) -> Telemetry:
+) -> pl.DataFrame:
+    """The raw table renamed to canonical columns (melted when wide), ready for the constructor."""
     renames = apply_mapping(df.columns, kind=kind, columns=columns, source=source, report=report, layout=layout)
     if renames:
         df = df.rename(renames)
     if layout == "wide":
         if kind != "metrics":
             raise ValueError(f"layout='wide' is for metrics only, got kind={kind!r}")
-        long = wide_to_long(df, time="time", source=source, report=report, entity=entity)
-        del df
-        owned = [long]
-        del long
-        # Melting lists one column after another; putting the rows back in time order is not a
-        # change to the user's data, so it is not reported.
-        return build_telemetry("metrics", owned, source=source, report=report, time_unit=time_unit,
-                               report_sort=False)
+        return wide_to_long(df, time="time", source=source, report=report, entity=entity)
     if layout != "long":
         raise ValueError(f"layout must be 'long' or 'wide', got {layout!r}")
-    df = _parse_utc_strings(df, ("start", "end") if kind == "spans" else ("time",))
-    owned = [df]
-    del df
-    return build_telemetry(kind, owned, source=source, report=report, time_unit=time_unit)
+    return _parse_utc_strings(df, ("start", "end") if kind == "spans" else ("time",), source, report)
 
 
-def _parse_utc_strings(df: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
+def _finish(
+    frames: list[tuple[pl.DataFrame, str, LoadReport]],
+    *,
+    kind: str,
+    layout: str,
+    time_unit: str | None,
+) -> Telemetry:
+    """One Telemetry from prepared tables of one or more files.
+
+    Several files are concatenated and normalized once (much faster than one model per file); a
+    DataError about a row of the concatenation is re-raised naming the file and its own row.
+    """
+    kind_table = "metrics" if layout == "wide" else kind
+    if len(frames) == 1:
+        df, source, report = frames.pop()
+        owned = [df]
+        del df
+        # Melting a wide table lists one column after another; putting the rows back in time order
+        # is not a change to the user's data, so it is not reported.
+        return build_telemetry(kind_table, owned, source=source, report=report, time_unit=time_unit,
+                               report_sort=layout != "wide")
+    sources = [source for _, source, _ in frames]
+    offsets = np.cumsum([0] + [df.height for df, _, _ in frames])
+    report = _combine_reports([r for _, _, r in frames], len(frames))
+    combined = f"{sources[0]} (+{len(sources) - 1} more files)"
+    owned = [pl.concat([df for df, _, _ in frames], how="diagonal_relaxed")]
+    frames.clear()
+    try:
+        return build_telemetry(kind_table, owned, source=combined, report=report, time_unit=time_unit,
+                               report_sort=layout != "wide")
+    except DataError as exc:
+        if exc.row is None or exc.source != combined:
+            raise
+        index = int(np.searchsorted(offsets, exc.row, side="right")) - 1
+        raise type(exc)(exc.problem, source=sources[index], column=exc.column, row=int(exc.row - offsets[index]),
+                        hint=exc.hint) from exc
+
+
+def _combine_reports(reports: list[LoadReport], files: int) -> LoadReport:
+    """One report for several files: a coercion made alike in several files becomes one line."""
+    grouped: dict[tuple[str | None, str, bool], list[Coercion]] = {}
+    for report in reports:
+        for c in report:
+            grouped.setdefault((c.column, c.action, c.dropped), []).append(c)
+    out = LoadReport()
+    for (column, action, dropped), items in grouped.items():
+        if len(items) == 1:
+            out.coercions.append(items[0])
+            continue
+        source = f"{len(items)} of {files} files ({items[0].source}, ...)"
+        out.add(source, column, action, sum(c.rows for c in items), items[0].reason, dropped=dropped)
+    return out
+
+
+def _parse_utc_strings(df: pl.DataFrame, columns: tuple[str, ...], source: str, report: LoadReport) -> pl.DataFrame:
     """Parse time columns written as RFC 3339 UTC (``2023-01-30T12:38:15.808553146Z``) in one pass.
 
-    This is the common export format and needs no coercion note (the zone is explicit); anything
-    else is left to the Telemetry constructor, which handles every variant and reports it.
+    This is the common export format; rows without the ``Z`` but otherwise in that shape are read as
+    UTC and reported (as the Telemetry constructor would). Any other shape leaves the column to the
+    constructor, which handles every variant and reports it.
     """
     for name in columns:
         if name not in df.columns or df.schema[name] != pl.String:
             continue
-        parsed = df.get_column(name).str.to_datetime("%Y-%m-%dT%H:%M:%S%.fZ", strict=False, time_unit="ns")
-        if parsed.null_count() == df.get_column(name).null_count():
-            df = df.with_columns(parsed.dt.replace_time_zone("UTC").alias(name))
+        text = df.get_column(name)
+        parsed = text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.fZ", strict=False, time_unit="ns")
+        missing = int(parsed.null_count() - text.null_count())
+        if missing:
+            naive = text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False, time_unit="ns")
+            parsed = parsed.fill_null(naive)
+            if parsed.null_count() != text.null_count():
+                continue
+            report.add(source, name, "read naive time strings as UTC", missing,
+                       "no offset or Z in the text; pass times with an offset to be explicit")
+        df = df.with_columns(parsed.dt.replace_time_zone("UTC").alias(name))
     return df
 
 
@@ -290,13 +344,28 @@ def read_csv(
     """
     check_kind(kind)
     paths = _paths(path)
-    if len(paths) != 1:
-        if not paths:
-            raise DataError("no files given", hint="Pass a path or a list of paths")
-        parts = [read_csv(p, kind=kind, layout=layout, columns=columns, time_unit=time_unit, separator=separator,
-                          entity=entity, encoding=encoding) for p in paths]
-        return parts[0].merge(*parts[1:])
-    file = as_path(paths[0])
+    if not paths:
+        raise DataError("no files given", hint="Pass a path or a list of paths")
+    frames = []
+    for one in paths:
+        df, source, report = _read_csv_raw(one, kind=kind, layout=layout, columns=columns, separator=separator,
+                                           encoding=encoding)
+        frames.append((_prepare(df, kind=kind, layout=layout, columns=columns, entity=entity, source=source,
+                                report=report), source, report))
+        del df
+    return _finish(frames, kind=kind, layout=layout, time_unit=time_unit)
+
+
+def _read_csv_raw(
+    path: PathLike,
+    *,
+    kind: str,
+    layout: str,
+    columns: Mapping[str, str] | None,
+    separator: str | None,
+    encoding: str,
+) -> tuple[pl.DataFrame, str, LoadReport]:
+    file = as_path(path)
     source = str(file)
     report = LoadReport()
     head = read_head(file)
@@ -334,8 +403,7 @@ def read_csv(
         _check_not_cut(df, file, separator, source)
     if lossy:
         _report_lossy(df, source, report)
-    return _finish(df, kind=kind, layout=layout, columns=columns, entity=entity, time_unit=time_unit,
-                   source=source, report=report)
+    return df, source, report
 
 
 def read_parquet(
@@ -353,28 +421,25 @@ def read_parquet(
     """
     check_kind(kind)
     paths = _paths(path)
-    if len(paths) != 1:
-        if not paths:
-            raise DataError("no files given", hint="Pass a path or a list of paths")
-        parts = [read_parquet(p, kind=kind, layout=layout, columns=columns, time_unit=time_unit, entity=entity)
-                 for p in paths]
-        return parts[0].merge(*parts[1:])
-    file = as_path(paths[0])
-    source = str(file)
-    report = LoadReport()
-    try:
-        schema = pl.read_parquet_schema(file)
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise DataError(f"cannot read the file as Parquet ({str(exc).splitlines()[0]})", source=source,
-                        hint="Check that it is a complete Parquet file; use read_csv for text tables") from exc
-    names = list(schema)
-    renames = apply_mapping(names, kind=kind, columns=columns, source=source, report=LoadReport(), layout=layout)
-    try:
-        df = pl.read_parquet(file)
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise DataError(f"cannot read the Parquet file ({str(exc).splitlines()[0]})", source=source,
-                        hint="The file may be truncated or written by a failing job; write it again") from exc
-    del renames
-    return _finish(df, kind=kind, layout=layout, columns=columns, entity=entity, time_unit=time_unit,
-                   source=source, report=report)
-
+    if not paths:
+        raise DataError("no files given", hint="Pass a path or a list of paths")
+    frames = []
+    for one in paths:
+        file = as_path(one)
+        source = str(file)
+        report = LoadReport()
+        try:
+            names = list(pl.read_parquet_schema(file))
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise DataError(f"cannot read the file as Parquet ({str(exc).splitlines()[0]})", source=source,
+                            hint="Check that it is a complete Parquet file; use read_csv for text tables") from exc
+        apply_mapping(names, kind=kind, columns=columns, source=source, report=LoadReport(), layout=layout)
+        try:
+            df = pl.read_parquet(file)
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise DataError(f"cannot read the Parquet file ({str(exc).splitlines()[0]})", source=source,
+                            hint="The file may be truncated or written by a failing job; write it again") from exc
+        frames.append((_prepare(df, kind=kind, layout=layout, columns=columns, entity=entity, source=source,
+                                report=report), source, report))
+        del df
+    return _finish(frames, kind=kind, layout=layout, time_unit=time_unit)
