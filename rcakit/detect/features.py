@@ -11,9 +11,11 @@ in collection is never read as silence.
 
 from __future__ import annotations
 
-from datetime import timedelta
+import math
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from rcakit.detect.config import Modality
@@ -160,21 +162,35 @@ def feature_table(
         parts.append(_trace_features(tel, windows, step))
     if not parts:
         return pl.DataFrame(schema=_LONG)
-    return pl.concat(parts).sort("entity", "feature", "time")
+    return pl.concat(parts)
+
+
+def _floored(span: TimeWindow, step: timedelta) -> TimeWindow:
+    """The span with its start floored to a multiple of ``step`` since the epoch (11:38:52 -> 11:38:00)."""
+    step_s = step.total_seconds()
+    floor = math.floor(span.start.timestamp() / step_s) * step_s
+    return TimeWindow(datetime.fromtimestamp(floor, tz=UTC), span.end)
 
 
 def _wide(long: pl.DataFrame, window: TimeWindow, step: timedelta) -> pl.DataFrame:
+    """``time`` + one ``entity:feature`` column per pair, on the window's grid (numpy scatter, no pivot)."""
     step_us = int(step / timedelta(microseconds=1))
-    grid = pl.DataFrame({"time": pl.datetime_range(window.start, window.end - timedelta(microseconds=1),
-                                                   interval=f"{step_us}us", eager=True, time_unit="ns",
-                                                   time_zone="UTC")})
+    times = pl.datetime_range(window.start, window.end - timedelta(microseconds=1), interval=f"{step_us}us",
+                              eager=True, time_unit="ns", time_zone="UTC")
     rows = long.filter(_in("time", window))
     if rows.height == 0:
-        return grid
-    keyed = rows.select("time", pl.concat_str([pl.col("entity"), pl.lit(":"), pl.col("feature")]).alias("node"),
-                        "value")
-    wide = keyed.pivot(on="node", index="time", values="value", aggregate_function="first")
-    return grid.join(wide, on="time", how="left")
+        return pl.DataFrame({"time": times})
+    pairs = rows.select("entity", "feature").unique().sort("entity", "feature").with_row_index("col")
+    located = rows.join(pairs, on=["entity", "feature"], how="left").select(
+        ((pl.col("time") - pl.lit(window.start)).dt.total_microseconds() // step_us).alias("row"), "col", "value")
+    matrix = np.full((len(times), pairs.height), np.nan)
+    r = located.get_column("row").to_numpy()
+    c = located.get_column("col").to_numpy()
+    ok = (r >= 0) & (r < len(times))
+    matrix[r[ok], c[ok]] = located.get_column("value").to_numpy().astype(float)[ok]
+    names = [f"{e}:{f}" for e, f in pairs.select("entity", "feature").iter_rows()]
+    frame = pl.DataFrame(matrix, schema=names, orient="row").fill_nan(None)
+    return frame.insert_column(0, pl.Series("time", times))
 
 
 def feature_frame(
@@ -227,7 +243,7 @@ def entity_features(
         span = tel.time_range()
         if span is None:
             raise DataError("the telemetry is empty: no features to compute", hint="Load metrics, logs or spans")
-        window = span
+        window = _floored(span, step)
     window = TimeWindow.of(window)
     long = feature_table(tel, freq=step, windows=[window], modalities=modalities, top_templates=top_templates)
     wide = _wide(long, window, step)
