@@ -10,6 +10,13 @@ batch-size misconfiguration, GPU throttling and an error burst (crashes with res
 >>> from rcakit.sim import Topology, GpuThrottle, make_incident
 >>> incident = make_incident(Topology.small(), GpuThrottle("GPU_0", duration="10min"), seed=1)
 
+Telemetry: metrics on a regular grid (``step``, default 10 s); traces of one request in
+``trace_sample`` (head sampling by request number, 1 in 20 by default for :func:`simulate`, none
+by default for :func:`make_incident`) with eight spans each (Client, Client-Router, Router,
+Router-Queue, Queue, Batcher, ModelInference, ModelInference-Client); logs with periodic info
+lines, warnings when a component sees trouble and errors on crashes, whose templates change with the
+fault. ``simulate(..., otlp=path)`` also writes OTLP/JSON.
+
 Nodes are ``entity:metric``: ``Client:latency``, ``Queue_0:queue_length``, ``GPU_0:utilization``,
 ``Router-Queue_0:latency``. Latencies are in milliseconds.
 
