@@ -86,8 +86,12 @@ function render({ model, el }) {
   const initial = model.get("graph") || { nodes: [], edges: [] };
   const nodes = new vis.DataSet(initial.nodes);
   const edges = new vis.DataSet(initial.edges);
+  // Python sends positions (a seeded layout), so nothing moves and the first frame is the final one;
+  // without them (an old kernel-side version), fall back to a short physics stabilization.
+  const laidOut = initial.nodes.length > 0 && initial.nodes.every((n) => n.x !== undefined);
   const network = new vis.Network(graphBox, { nodes, edges }, {
-    physics: { stabilization: { iterations: 150, fit: true }, barnesHut: { springLength: 150, avoidOverlap: 0.2 } },
+    physics: laidOut ? false : { stabilization: { iterations: 150, fit: true },
+                                 barnesHut: { springLength: 150, avoidOverlap: 0.2 } },
     interaction: { hover: true, multiselect: false },
     edges: { smooth: { type: "continuous" }, selectionWidth: 2 },
     nodes: { margin: 6, widthConstraint: { maximum: 180 } },
@@ -99,9 +103,16 @@ function render({ model, el }) {
     network.fit();
     root.dataset.stable = "1";
   };
+  if (laidOut) network.once("afterDrawing", () => requestAnimationFrame(settle));
   network.on("stabilizationIterationsDone", settle);
   network.on("stabilized", settle);
   setTimeout(settle, 5000);
+  // The output area may attach the widget after render(): fit once it has a size.
+  let fitted = false;
+  const resize = new ResizeObserver(() => {
+    if (!fitted && graphBox.clientWidth > 0) { fitted = true; network.fit(); }
+  });
+  resize.observe(graphBox);
   root.__rcakitNetwork = network;
   root.__rcakitEdges = edges;
 
@@ -197,7 +208,7 @@ function render({ model, el }) {
   for (const [event, fn] of handlers) model.on(event, fn);
   drawGraph(); drawOptions(); drawQueue(); drawDetails(); drawStatus();
   network.once("afterDrawing", () => { root.dataset.renderMs = String(Math.round(performance.now() - t0)); });
-  return () => { for (const [event, fn] of handlers) model.off(event, fn); network.destroy(); };
+  return () => { for (const [event, fn] of handlers) model.off(event, fn); resize.disconnect(); network.destroy(); };
 }
 
 export default { render };

@@ -20,7 +20,7 @@ import networkx as nx
 from rcakit.graph.draft import CausalDraft, DraftEdge, EdgeStatus
 from rcakit.telemetry._schema import split_node
 
-__all__ = ["PROVENANCE_COLORS", "edge_details", "json_for_script", "vis_elements"]
+__all__ = ["PROVENANCE_COLORS", "edge_details", "json_for_script", "layout_positions", "vis_elements"]
 
 PROVENANCE_COLORS = {
     "knowledge": "#1f77b4", "llm": "#9467bd", "data": "#2ca02c", "human": "#ff7f0e", "truth": "#555555",
@@ -59,6 +59,30 @@ def _ancestors(draft: CausalDraft) -> set[str]:
     return nx.ancestors(g, draft.alarm) if draft.alarm in g else set()
 
 
+def layout_positions(
+    draft: CausalDraft, *, seed: int = 0, fixed: dict[str, tuple[float, float]] | None = None,
+) -> dict[str, tuple[float, float]]:
+    """Node positions in pixels, computed once in Python so the browser draws at once (no physics).
+
+    A seeded spring layout over every node and edge of the draft; ``fixed`` positions (nodes the
+    reviewer already sees) stay where they are and only new nodes are placed.
+    """
+    g = nx.Graph()
+    g.add_nodes_from(draft.nodes)
+    g.add_edges_from(draft.edges)
+    n = max(1, g.number_of_nodes())
+    scale = 120.0 + 70.0 * n ** 0.5
+    if fixed:
+        known = {k: (x / scale, y / scale) for k, (x, y) in fixed.items() if k in g}
+        if len(known) == n:
+            return {k: fixed[k] for k in g.nodes}
+        if known:
+            pos = nx.spring_layout(g, pos=known, fixed=list(known), seed=seed, iterations=50)
+            return {k: (round(float(x) * scale, 1), round(float(y) * scale, 1)) for k, (x, y) in pos.items()}
+    pos = nx.spring_layout(g, seed=seed, iterations=50, k=1.6 / n ** 0.5)
+    return {k: (round(float(x) * scale, 1), round(float(y) * scale, 1)) for k, (x, y) in pos.items()}
+
+
 def vis_elements(
     draft: CausalDraft,
     *,
@@ -67,6 +91,7 @@ def vis_elements(
     component: str | None = None,
     selected: tuple[str, str] | str | None = None,
     queue: list[tuple[str, str]] | None = None,
+    positions: dict[str, tuple[float, float]] | None = None,
 ) -> dict[str, Any]:
     """Nodes and edges for vis-network, filtered by provenance, status and component (either end)."""
     ancestors = _ancestors(draft)
@@ -105,6 +130,8 @@ def vis_elements(
             "shape": "box", "borderWidth": 3 if role == "alarm" or selected == name else 1,
             "shapeProperties": {"borderDashes": [4, 3] if not node.observed else False},
         }
+        if positions is not None and name in positions:
+            item["x"], item["y"] = positions[name]
         nodes.append(item)
     return {"nodes": nodes, "edges": edges}
 

@@ -20,7 +20,7 @@ import networkx as nx
 from rcakit._io import atomic_write_text
 from rcakit.errors import DataError, MissingDependencyError
 from rcakit.graph.draft import CausalDraft
-from rcakit.review._vis import PROVENANCE_COLORS, json_for_script, vis_elements
+from rcakit.review._vis import PROVENANCE_COLORS, json_for_script, layout_positions, vis_elements
 
 __all__ = ["FORMATS", "export", "to_dot", "to_gml", "to_html", "to_json", "vis_network_assets"]
 
@@ -122,11 +122,11 @@ pre {{ white-space: pre-wrap; word-break: break-word; background: #f6f6f6; paddi
   var data = JSON.parse(document.getElementById("rcakit-data").textContent);
   var nodes = new vis.DataSet(data.graph.nodes);
   var edges = new vis.DataSet(data.graph.edges);
+  // Positions come from Python (a seeded spring layout): no physics, the page draws at once.
   var network = new vis.Network(document.getElementById("graph"), {{nodes: nodes, edges: edges}}, {{
-    physics: {{stabilization: {{iterations: 200}}, barnesHut: {{springLength: 160}}}},
-    interaction: {{hover: true}}, edges: {{smooth: {{type: "dynamic"}}}}
+    physics: false, interaction: {{hover: true}}, edges: {{smooth: {{type: "continuous"}}}}
   }});
-  network.once("stabilizationIterationsDone", function () {{ network.setOptions({{physics: false}}); }});
+  network.once("afterDrawing", function () {{ window.rcakitFirstDrawMs = performance.now(); }});
   function show(obj) {{
     var box = document.getElementById("details");
     box.textContent = "";
@@ -153,7 +153,7 @@ pre {{ white-space: pre-wrap; word-break: break-word; background: #f6f6f6; paddi
 def to_html(draft: CausalDraft, *, title: str | None = None) -> str:
     """A standalone page: the graph drawn by inline vis-network, details on click; no network needed."""
     vis_js, vis_css = vis_network_assets()
-    graph = vis_elements(draft)
+    graph = vis_elements(draft, positions=layout_positions(draft))
     details = {}
     for item, edge in zip(graph["edges"], draft.edges.values()):
         details[item["id"]] = edge.to_dict()

@@ -23,7 +23,7 @@ from rcakit.errors import DataError
 from rcakit.graph.draft import CausalDraft, EdgeStatus
 from rcakit.graph.proposal import Provenance
 from rcakit.review import ReviewEvent, ReviewSession
-from rcakit.review._vis import edge_details, vis_elements
+from rcakit.review._vis import edge_details, layout_positions, vis_elements
 from rcakit.telemetry._schema import split_node
 from rcakit.ui._assets import read_asset, vis_prelude
 
@@ -76,6 +76,7 @@ class GraphReviewer(anywidget.AnyWidget):
                          height=height, batch_size=batch_size, **kwargs)
         self.session = session
         self.message = ""
+        self._positions: dict[str, tuple[float, float]] = {}
         self._unsubscribe = session.subscribe(self._on_session_event)
         self.on_msg(self._handle_message)
         self.refresh()
@@ -235,12 +236,15 @@ class GraphReviewer(anywidget.AnyWidget):
         self._refresh_summary()
 
     def _refresh_graph(self) -> None:
+        if set(self.session.draft.nodes) - set(self._positions):  # first draw, or a node was added
+            self._positions = layout_positions(self.session.draft, fixed=self._positions or None)
         f = self.filters
         sel = tuple(self.selected[1:3]) if self.selected[:1] == ["edge"] else None
         self.graph = vis_elements(self.session.draft, provenance=f.get("provenance") or None,
                                   status=f.get("status") or None, component=f.get("component") or None,
                                   selected=sel,  # type: ignore[arg-type]
-                                  queue=[q.edge for q in self.session.queue if q.done is None])
+                                  queue=[q.edge for q in self.session.queue if q.done is None],
+                                  positions=self._positions)
 
     def _refresh_queue(self) -> None:
         current = self.session.current
