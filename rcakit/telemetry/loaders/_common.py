@@ -274,7 +274,8 @@ def build_telemetry(
     else:
         frame = owned.pop()
     try:
-        tel = Telemetry(**{kind: frame}, source=source, report=report, time_unit=time_unit)
+        tel = Telemetry(frame if kind == "metrics" else None, frame if kind == "logs" else None,
+                        frame if kind == "spans" else None, source=source, report=report, time_unit=time_unit)
     except DataError as exc:
         if order is not None and exc.row is not None and 0 <= exc.row < len(order):
             cls = type(exc)

@@ -19,8 +19,9 @@ def read_json_documents(path: Path, *, what: str) -> list[Any]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise DataError(f"the file is not UTF-8 text (byte {exc.start}, line {line})", source=source, row=line - 1,
+        line_number = data[: exc.start].count(b"\n") + 1
+        raise DataError(f"the file is not UTF-8 text (byte {exc.start}, line {line_number})", source=source,
+                        row=line_number - 1,
                         hint=f"{what} is UTF-8 JSON; check that this is the file you meant") from exc
     text = text.lstrip("\ufeff")
     if not text.strip():

@@ -16,7 +16,7 @@ __all__ = ["read_jaeger_json"]
 
 
 def _tags(items: Any) -> dict[str, Any]:
-    return {t.get("key"): t.get("value") for t in items or () if isinstance(t, dict)}
+    return {str(t.get("key")): t.get("value") for t in items or () if isinstance(t, dict)}
 
 
 def _truthy(value: Any) -> bool:

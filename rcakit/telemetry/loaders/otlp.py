@@ -56,7 +56,7 @@ def _any_value(value: Any) -> Any:
 
 
 def _attributes(items: Iterable[dict[str, Any]] | None) -> dict[str, Any]:
-    return {item.get("key"): _any_value(item.get("value")) for item in items or () if isinstance(item, dict)}
+    return {str(item.get("key")): _any_value(item.get("value")) for item in items or () if isinstance(item, dict)}
 
 
 def _service(resource: dict[str, Any] | None, missing: list[int]) -> str:
@@ -382,7 +382,7 @@ def write_otlp_json(telemetry: Telemetry, path: PathLike, *, scope: str = "rcaki
             resources.append({"resource": _resource(str(entity)),
                               "scopeSpans": [{"scope": scope_obj, "spans": out}]})
         lines.append(json.dumps({"resourceSpans": resources}, separators=(",", ":")))
-    data = ("\n".join(lines) + "\n").encode("utf-8")
+    payload = ("\n".join(lines) + "\n").encode("utf-8")
     if target.name.endswith(".gz"):
-        data = gzip_module.compress(data, compresslevel=6, mtime=0)
-    return atomic_write_bytes(target, data)
+        payload = gzip_module.compress(payload, compresslevel=6, mtime=0)
+    return atomic_write_bytes(target, payload)
