@@ -241,14 +241,14 @@ def build_logs(run: Run, faults: list[Fault], metrics_frame: pl.DataFrame | None
     p95 = _binned_quantile(bins, run.r_done, run.r_latency * ms, 0.95)
     for b in range(bins.n):
         t = float(stamp[b])
-        log(t, "Router", "info", f"routed {int(n_sent[b])} requests in the last {step:g}s")
+        log(t, "Router", "INFO", f"routed {int(n_sent[b])} requests in the last {step:g}s")
         if n_done[b]:
-            log(t, "Client", "info", f"received {int(n_done[b])} responses, mean latency "
+            log(t, "Client", "INFO", f"received {int(n_done[b])} responses, mean latency "
                                      f"{lat_sum[b] / n_done[b]:.1f} ms")
         if p95[b] > SLO_MS:
-            log(t, "Client", "warning", f"p95 latency {p95[b]:.0f} ms above SLO {SLO_MS:.0f} ms")
+            log(t, "Client", "WARNING", f"p95 latency {p95[b]:.0f} ms above SLO {SLO_MS:.0f} ms")
         if n_fail[b]:
-            log(t, "Client", "error", f"{int(n_fail[b])} requests failed with HTTP 500 in the last {step:g}s")
+            log(t, "Client", "ERROR", f"{int(n_fail[b])} requests failed with HTTP 500 in the last {step:g}s")
     base = topo.link_delays
     link_checks: list[tuple[str, str, np.ndarray, np.ndarray, float, str]] = [
         ("Client-Router", "Router", run.r_send + run.r_cr, run.r_cr, base["Client-Router"],
@@ -263,9 +263,9 @@ def build_logs(run: Run, faults: list[Fault], metrics_frame: pl.DataFrame | None
         threshold = 2 * topo.max_batch_size
         for b in range(bins.n):
             t = float(stamp[b])
-            log(t, f"Queue_{w}", "info", f"depth {qlen[b]:.0f}, enqueued {int(n_in[b])}, dequeued {int(n_out[b])}")
+            log(t, f"Queue_{w}", "INFO", f"depth {qlen[b]:.0f}, enqueued {int(n_in[b])}, dequeued {int(n_out[b])}")
             if has[b] and qlen[b] > threshold:
-                log(t, f"Queue_{w}", "warning", f"queue depth {qlen[b]:.0f} above threshold {threshold}")
+                log(t, f"Queue_{w}", "WARNING", f"queue depth {qlen[b]:.0f} above threshold {threshold}")
         for g in topo.gpus_of(w):
             on = run.r_gpu == g
             bon = run.b_gpu == g
@@ -277,13 +277,13 @@ def build_logs(run: Run, faults: list[Fault], metrics_frame: pl.DataFrame | None
             busy = bins.busy(run.b_start[bon], run.b_end[bon])
             for b in range(bins.n):
                 t = float(stamp[b])
-                log(t, f"ModelInference_{g}", "info",
+                log(t, f"ModelInference_{g}", "INFO",
                     f"served {int(n_r[b])} requests in {int(n_b[b])} batches")
-                log(t, f"GPU_{g}", "info", f"utilization {100 * busy[b] / step:.0f}%")
+                log(t, f"GPU_{g}", "INFO", f"utilization {100 * busy[b] / step:.0f}%")
     for _link, entity, t_end, delay, base_delay, template in link_checks:
         mean, has = bins.mean(t_end, delay * ms, t_end >= 0)
         for b in np.flatnonzero(has & (mean > 5 * base_delay * ms)).tolist():
-            log(float(stamp[b]), entity, "warning", template.format(mean[b]))
+            log(float(stamp[b]), entity, "WARNING", template.format(mean[b]))
     # -- fault-specific events ------------------------------------------------------------------
     for f in faults:
         if f.start >= run.duration:
@@ -291,28 +291,28 @@ def build_logs(run: Run, faults: list[Fault], metrics_frame: pl.DataFrame | None
         stop = min(f.end, run.duration - 1e-6)
         if isinstance(f, BatchSizeMisconfig):
             new, old = int(f.magnitude), topo.max_batch_size
-            log(f.start, f.target, "warning", f"config reloaded: max_batch_size={new} (was {old})")
+            log(f.start, f.target, "WARNING", f"config reloaded: max_batch_size={new} (was {old})")
             if f.end < run.duration:
-                log(stop, f.target, "info", f"config reloaded: max_batch_size={old} (was {new})")
+                log(stop, f.target, "INFO", f"config reloaded: max_batch_size={old} (was {new})")
         elif isinstance(f, GpuThrottle):
             mhz = int(_GPU_CLOCK_MHZ / f.magnitude)
             cap = topo.gpu_power_watts / f.magnitude
             for b in np.flatnonzero((edge_t + step > f.start) & (edge_t < f.end)).tolist():
                 t = max(float(edge_t[b]), f.start)
-                log(t, f.target, "warning", f"clocks throttled to {mhz} MHz: power cap {cap:.0f} W")
+                log(t, f.target, "WARNING", f"clocks throttled to {mhz} MHz: power cap {cap:.0f} W")
             if f.end < run.duration:
-                log(stop, f.target, "info", f"clocks restored to {_GPU_CLOCK_MHZ} MHz")
+                log(stop, f.target, "INFO", f"clocks restored to {_GPU_CLOCK_MHZ} MHz")
         elif isinstance(f, NetworkSlowdown):
             pass  # the receiving side's slow-transfer warnings above carry it
     crashed = np.flatnonzero(run.b_failed & (run.b_end < run.duration))
     for k in crashed.tolist():
         mi = f"ModelInference_{int(run.b_gpu[k])}"
         t_crash = float(run.b_end[k])
-        log(t_crash, mi, "error", f"CUDA error: an illegal memory access was encountered "
+        log(t_crash, mi, "ERROR", f"CUDA error: an illegal memory access was encountered "
                                 f"(batch {k}, {int(run.b_size[k])} requests failed)")
-        log(t_crash, mi, "warning", "worker process exited with code 134, restarting")
+        log(t_crash, mi, "WARNING", "worker process exited with code 134, restarting")
         if run.b_restart_end[k] < run.duration:
-            log(float(run.b_restart_end[k]), mi, "info",
+            log(float(run.b_restart_end[k]), mi, "INFO",
                 f"model loaded, ready after {run.b_restart_end[k] - t_crash:.2f} s")
     # -- per sampled request (info, with trace and span ids) --------------------------------------
     if sample:
@@ -321,13 +321,13 @@ def build_logs(run: Run, faults: list[Fault], metrics_frame: pl.DataFrame | None
         for r in sel.tolist():
             trace = f"{seed & 0xFFFFFFFF:08x}{r:024x}"
             w, g = int(run.r_worker[r]), int(run.r_gpu[r])
-            log(float(run.r_enqueue[r]), "Router", "info", f"request {trace} routed to Queue_{w}", trace,
+            log(float(run.r_enqueue[r]), "Router", "INFO", f"request {trace} routed to Queue_{w}", trace,
                 f"{r:012x}{3:04x}")
             if run.r_failed[r]:
-                log(float(run.r_exec_end[r]), f"ModelInference_{g}", "error",
+                log(float(run.r_exec_end[r]), f"ModelInference_{g}", "ERROR",
                     f"request {trace} failed: inference worker crashed", trace, f"{r:012x}{7:04x}")
             else:
-                log(float(run.r_exec_end[r]), f"ModelInference_{g}", "info",
+                log(float(run.r_exec_end[r]), f"ModelInference_{g}", "INFO",
                     f"request {trace} done in {(run.r_exec_end[r] - run.r_dequeue[r]) * ms:.1f} ms",
                     trace, f"{r:012x}{7:04x}")
     table = pl.DataFrame({

@@ -139,3 +139,15 @@ def test_bad_arguments_are_refused() -> None:
         Topology.of(0, 4)
     with pytest.raises(TypeError, match="Topology"):
         simulate("S", duration="1min")  # type: ignore[arg-type]
+
+
+def test_simulated_tables_are_already_canonical() -> None:
+    """The simulator skips validation for speed; re-validating must change nothing."""
+    from rcakit.telemetry import Telemetry
+
+    tel = simulate(Topology.small(), duration="1min", seed=1, trace_sample=10,
+                   faults=(ErrorBurst(duration=30, magnitude=0.3),))
+    again = Telemetry(tel.metrics, tel.logs, tel.spans)
+    for kind in ("metrics", "logs", "spans"):
+        assert getattr(again, kind).equals(getattr(tel, kind)), kind
+    assert set(tel.logs.get_column("level").unique().to_list()) == {"INFO", "WARNING", "ERROR"}

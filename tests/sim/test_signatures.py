@@ -90,8 +90,8 @@ def test_error_burst(incidents: dict[str, Incident]) -> None:
     assert base.frame.get_column("Client:error_rate").max() == 0
     assert abn.frame.get_column("Client:error_rate").mean() > 0.03
     assert abn.frame.get_column("ModelInference_0:error_rate").mean() > 0.03
-    assert _log_count(inc, "error", "baseline") == 0
-    assert _log_count(inc, "error", "incident") > 20
+    assert _log_count(inc, "ERROR", "baseline") == 0
+    assert _log_count(inc, "ERROR", "incident") > 20
     assert inc.abnormal().logs.filter(pl.col("message").str.contains("CUDA error")).height > 10
     assert _change(inc, "Client:latency") > 1.2
 
@@ -124,6 +124,6 @@ def test_error_spans_in_traces() -> None:
     assert set(errors.get_column("entity").unique().to_list()) == {"Client", "ModelInference_0"}
     assert inc.baseline().spans.filter(pl.col("error")).height == 0
     # error logs of traced requests point at their trace and span
-    traced = inc.telemetry.logs.filter(pl.col("trace_id").is_not_null() & (pl.col("level") == "error"))
+    traced = inc.telemetry.logs.filter(pl.col("trace_id").is_not_null() & (pl.col("level") == "ERROR"))
     assert traced.height > 0
     assert set(traced.get_column("span_id").to_list()) <= set(errors.get_column("span_id").to_list())
