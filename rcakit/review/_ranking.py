@@ -46,7 +46,7 @@ def rank(
     exclude: Iterable[tuple[str, str]] = (),
 ) -> tuple[list[Any], str]:
     """The next ``k`` suspicious edges and which ranking produced them."""
-    excluded = set(map(tuple, exclude))
+    excluded: set[tuple[str, str]] = {(str(a), str(b)) for a, b in exclude}
     try:
         from rcakit.graph.validate import next_batch
     except ImportError:

@@ -105,7 +105,7 @@ def vis_elements(
             continue
         if component and component not in (split_node(edge.source)[0], split_node(edge.target)[0]):
             continue
-        item = {"id": f"e{i}", "from": edge.source, "to": edge.target, "status": edge.status.value,
+        item: dict[str, Any] = {"id": f"e{i}", "from": edge.source, "to": edge.target, "status": edge.status.value,
                 "provenance": [p.value for p in edge.provenance], "confidence": round(float(edge.confidence), 3),
                 **edge_style(edge)}
         if edge.key in queued:
@@ -123,7 +123,7 @@ def vis_elements(
         entity, metric = split_node(name)
         role = "alarm" if name == draft.alarm else ("ancestor" if name in ancestors else "node")
         background = {"alarm": "#d62728", "ancestor": "#ffd27f", "node": "#dbe9f6"}[role]
-        item: dict[str, Any] = {
+        node_item: dict[str, Any] = {
             "id": name, "label": f"{entity}\n{metric}", "role": role, "observed": node.observed,
             "color": {"background": background, "border": "#8c564b" if not node.observed else "#444444"},
             "font": {"color": "#ffffff" if role == "alarm" else "#111111", "size": 13},
@@ -131,8 +131,8 @@ def vis_elements(
             "shapeProperties": {"borderDashes": [4, 3] if not node.observed else False},
         }
         if positions is not None and name in positions:
-            item["x"], item["y"] = positions[name]
-        nodes.append(item)
+            node_item["x"], node_item["y"] = positions[name]
+        nodes.append(node_item)
     return {"nodes": nodes, "edges": edges}
 
 

@@ -309,11 +309,12 @@ class ReviewSession:
 
     def decide(self, kind: DecisionKind | str, source: str, target: str, *, reason: str = "") -> Decision | None:
         """Dispatch by name: ``decide("reject", a, b)`` is ``reject(a, b)``."""
-        method = {
+        methods: dict[DecisionKind, Callable[..., Decision | None]] = {
             DecisionKind.ACCEPT: self.accept, DecisionKind.REJECT: self.reject, DecisionKind.REVERSE: self.reverse,
             DecisionKind.ADD: self.add, DecisionKind.FORBID: self.forbid, DecisionKind.REQUIRE: self.require,
             DecisionKind.SKIP: self.skip,
-        }.get(DecisionKind(kind))
+        }
+        method = methods.get(DecisionKind(kind))
         if method is None:
             raise DataError(f"{kind!r} is not a decision on one edge", hint="Use rediscover() for data-driven discovery")
         return method(source, target, reason=reason)

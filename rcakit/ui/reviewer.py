@@ -44,9 +44,9 @@ class GraphReviewer(anywidget.AnyWidget):
     _css = traitlets.Unicode().tag(sync=True)
 
     graph = traitlets.Dict().tag(sync=True)
-    queue = traitlets.List().tag(sync=True)
+    queue: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
     details = traitlets.Dict().tag(sync=True)
-    selected = traitlets.List().tag(sync=True)
+    selected: traitlets.List[str] = traitlets.List().tag(sync=True)
     filters = traitlets.Dict({"provenance": "", "status": "", "component": ""}).tag(sync=True)
     options = traitlets.Dict().tag(sync=True)
     summary = traitlets.Dict().tag(sync=True)

@@ -163,3 +163,19 @@ def test_front_end_files_are_found_and_bundle_the_graph_library(reviewer):
     assert reviewer._esm.startswith("const RCAKIT_VIS_SOURCE = ") and "export default" in reviewer._esm
     assert "http://" not in read_asset("graph_reviewer.js") and "https://" not in read_asset("graph_reviewer.js")
     assert ".rcakit-reviewer" in reviewer._css
+
+
+def test_assets_prefer_the_wheel_folder_then_the_checkout(tmp_path, monkeypatch):
+    import rcakit
+    from rcakit.errors import MissingDependencyError
+    from rcakit.ui import _assets
+
+    fake = tmp_path / "site" / "rcakit"
+    fake.mkdir(parents=True)
+    monkeypatch.setattr(rcakit, "__file__", str(fake / "__init__.py"))
+    with pytest.raises(MissingDependencyError, match="reinstall"):
+        _assets.widgets_dir()
+    (tmp_path / "site" / "widgets").mkdir()
+    assert _assets.widgets_dir() == tmp_path / "site" / "widgets"  # a source checkout
+    (fake / "_widgets").mkdir()
+    assert _assets.widgets_dir() == fake / "_widgets"  # a wheel (pyproject force-includes widgets/ there)
