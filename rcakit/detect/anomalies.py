@@ -438,7 +438,8 @@ def _judge(
         std = np.where(base_n >= 2, np.nanstd(np.where(base_n >= 2, base, 0.0), axis=0, ddof=1), np.nan)
     from rcakit.detect.detectors import NSigmaDetector, spread_floor
 
-    zdet = NSigmaDetector(cfg).fit(base)
+    zdet = NSigmaDetector(cfg)
+    zdet.fit(base)
     base_z = zdet.score(base)
     inc_z = zdet.score(inc)
 
@@ -449,8 +450,8 @@ def _judge(
                         hint="Detector.score must return one signed score per input cell")
     mask = np.asarray(detector.anomalous_mask(scores), dtype=bool) & ~np.isnan(inc)
     series_scores = np.asarray(detector.series_score(scores), dtype=float)
-    centre = getattr(detector, "centre", None)
-    spread = getattr(detector, "spread", None)
+    centre: Any = getattr(detector, "centre", None)
+    spread: Any = getattr(detector, "spread", None)
     if centre is None or spread is None:
         centre, spread = zdet.centre, zdet.spread
     constant = np.nan_to_num(std, nan=0.0) <= spread_floor(mean, cfg)

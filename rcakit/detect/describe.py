@@ -111,7 +111,7 @@ def describe_anomalies(anomalies: Anomalies, *, level: str = "series", top: int 
             mine = flagged.filter(pl.col("entity") == r["entity"]).head(3)
             parts = "; ".join(f"{m['metric']} {m['pattern']} ({m['direction']}, score {m['score']:.1f})"
                               for m in mine.iter_rows(named=True))
-            start = mine.get_column("start").min() if mine.height else None
+            start: Any = mine.get_column("start").min() if mine.height else None
             lines.append(f"{r['entity']}: {r['anomalous_series']} of {r['scored_series']} series anomalous from "
                          f"{_when(start)}; top: {parts}.")
         return lines

@@ -25,7 +25,7 @@ from rcakit.telemetry.window import TimeWindow, parse_duration
 
 __all__ = ["entity_features", "feature_frame", "feature_table"]
 
-_LONG = {"time": pl.Datetime("ns", "UTC"), "entity": pl.String, "feature": pl.String, "value": pl.Float64}
+_LONG: dict[str, Any] = {"time": pl.Datetime("ns", "UTC"), "entity": pl.String, "feature": pl.String, "value": pl.Float64}
 
 
 def _bucket(column: str, start: Any, step_us: int) -> pl.Expr:

@@ -121,9 +121,8 @@ class LogTemplateMiner:
         """Mine templates from ``logs``; returns it prepared (see :func:`prepare_logs`) with ``template_id``."""
         prepared = logs if "masked" in logs.columns else prepare_logs(logs, max_chars=self.max_chars)
         order = "time" if "time" in prepared.columns else None
-        distinct = (prepared.sort(order, maintain_order=True) if order else prepared).get_column("masked")
-        distinct = distinct.unique(maintain_order=True).to_list()
-        self._learn(distinct)
+        masked = (prepared.sort(order, maintain_order=True) if order else prepared).get_column("masked")
+        self._learn(masked.unique(maintain_order=True).to_list())
         return self._attach(prepared, self._cache)
 
     def assign(self, logs: pl.DataFrame) -> pl.DataFrame:

@@ -81,7 +81,8 @@ def service_series(spans: pl.DataFrame, freq: str | timedelta, *, start: Any = N
     ``calls`` (entry spans) and ``errors`` (spans with ``error``); long: time, entity, feature, value."""
     step = parse_duration(freq)
     step_us = int(step / timedelta(microseconds=1))
-    schema = {"time": pl.Datetime("ns", "UTC"), "entity": pl.String, "feature": pl.String, "value": pl.Float64}
+    schema: dict[str, Any] = {"time": pl.Datetime("ns", "UTC"), "entity": pl.String, "feature": pl.String,
+                              "value": pl.Float64}
     if spans.height == 0:
         return pl.DataFrame(schema=schema)
     linked = spans if "is_entry" in spans.columns else with_parent_entity(spans)
@@ -177,7 +178,7 @@ class TraceAnalysis:
 
         Columns: rank, entity, score (that share, 0..1), slow_entry_spans, entry_spans, max_excess_s.
         """
-        schema = {"rank": pl.Int64, "entity": pl.String, "score": pl.Float64, "slow_entry_spans": pl.Int64,
+        schema: dict[str, Any] = {"rank": pl.Int64, "entity": pl.String, "score": pl.Float64, "slow_entry_spans": pl.Int64,
                   "entry_spans": pl.Int64, "max_excess_s": pl.Float64}
         if self.entry_spans is None or self.entry_spans.height == 0:
             return pl.DataFrame(schema=schema)
@@ -344,7 +345,7 @@ def analyze_traces(
 
 
 def _slow_traces(inc_spans: pl.DataFrame, slow_spans: pl.DataFrame, max_traces: int) -> pl.DataFrame:
-    schema = {"trace_id": pl.String, "start": pl.Datetime("ns", "UTC"), "end": pl.Datetime("ns", "UTC"),
+    schema: dict[str, Any] = {"trace_id": pl.String, "start": pl.Datetime("ns", "UTC"), "end": pl.Datetime("ns", "UTC"),
               "duration_s": pl.Float64, "path": pl.String, "slow_entities": pl.List(pl.String),
               "slow_nodes": pl.List(pl.Struct({"entity": pl.String, "duration_s": pl.Float64,
                                                "upper_s": pl.Float64, "excess_s": pl.Float64})),

@@ -312,8 +312,10 @@ class TelemetryExplorer:
                 # Standardize so that series of different units share one axis.
                 base = frame.filter(pl.col("time").is_between(self.incident.baseline_window.start,
                                                               self.incident.baseline_window.end, closed="left"))
-                centre = float(base.get_column("value").mean()) if base.height else float(np.nanmean(values))
-                spread = float(base.get_column("value").std() or 0.0) if base.height > 1 else 0.0
+                base_values = base.get_column("value").to_numpy().astype(float)
+                centre = float(np.nanmean(base_values)) if base_values.size else float(np.nanmean(values))
+                spread = float(np.nanstd(base_values, ddof=1)) if base_values.size > 1 else 0.0
+                spread = spread if np.isfinite(spread) else 0.0
                 spread = spread if spread > 0 else max(abs(centre) * 0.01, 1e-9)
                 t, v = downsample(times, (values - centre) / spread, self.max_points)
                 self.timeseries.add_scatter(x=t, y=v, mode="lines", name=node,
