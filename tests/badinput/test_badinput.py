@@ -62,6 +62,16 @@ def test_truncated_csv_names_the_cut_line() -> None:
     assert exc.row == 4 and exc.column == "metric"
 
 
+def test_text_cut_before_gzip(tmp_path: Path) -> None:
+    import gzip
+
+    path = tmp_path / "cut_then_zipped.csv.gz"
+    path.write_bytes(gzip.compress(CASES["truncated.csv"]))
+    with pytest.raises(DataError) as info:
+        read_csv(path)
+    assert "truncated" in info.value.problem and info.value.row == 4
+
+
 def test_truncated_gzip() -> None:
     exc = error(DataError, "truncated.csv.gz", read_csv)
     assert "truncated" in exc.problem
