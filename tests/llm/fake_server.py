@@ -1,9 +1,9 @@
-"""A local OpenAI-compatible chat server for tests: the real ``openai`` client talks to it over HTTP.
+"""The test server: rcakit's local OpenAI-compatible chat server with a rule table; the real ``openai`` client talks to it.
 
-It serves ``POST /v1/chat/completions`` (and Azure's ``/openai/deployments/<name>/chat/completions``)
-on 127.0.0.1 with an ephemeral port, answers by prompt content from a rule table, and can answer
-malformed text, sleep past the client's timeout or return 429 with ``Retry-After``. It counts
-requests and the most requests it served at the same time.
+The HTTP part (routes, OpenAI-shaped answers and errors, request log, concurrency count) is
+``rcakit.llm._server.ChatServer``, shared with ``rcakit.llm.StandInModel``. This module adds what only
+tests need: answers by prompt content from a rule table, malformed text, sleeping past the client's
+timeout, 429s with ``Retry-After``, and rules that fire a limited number of times.
 
 >>> with FakeLLMServer([Rule(choose=r'of \\w+ directly causes a change in "latency" of you')]) as server:
 ...     client = LLMClient(model="fake", base_url=server.base_url, api_key="sk-test")
@@ -11,26 +11,17 @@ requests and the most requests it served at the same time.
 
 from __future__ import annotations
 
-import json
-import math
 import re
-import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["NO_EDGE", "FakeLLMServer", "Rule", "options_of", "warm_up_openai"]
+from rcakit.llm._server import ChatServer, Reply, Request, first_user, options_of, prompt_of
+
+__all__ = ["NO_EDGE", "FakeLLMServer", "Request", "Rule", "options_of", "warm_up_openai"]
 
 NO_EDGE = r"do not directly influence each other"
-_OPTION = re.compile(r"^([ABC])\. (.*)$", re.MULTILINE)
 REASONING = "Let me think step by step. The first metric feeds the second through the request path."
-
-
-def options_of(prompt: str) -> dict[str, str]:
-    """``{"A": text, "B": text, "C": text}`` from a multiple-choice user prompt."""
-    return {m.group(1): m.group(2) for m in _OPTION.finditer(prompt)}
 
 
 @dataclass
@@ -57,87 +48,27 @@ class Rule:
 
 
 @dataclass
-class Request:
-    path: str
-    body: dict[str, Any]
-    headers: dict[str, str]
-    rule: int | None  # index of the rule that answered, None for the default
-
-
-@dataclass
-class FakeLLMServer:
+class FakeLLMServer(ChatServer):
     rules: list[Rule] = field(default_factory=list)
     default_choose: str = NO_EDGE
     answer: Callable[[str], str] | None = None  # custom: prompt -> reply text, used when no rule fires
 
     def __post_init__(self) -> None:
-        self.requests: list[Request] = []
-        self._lock = threading.Lock()
-        self._in_flight = 0
-        self.max_in_flight = 0
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        ChatServer.__init__(self)
 
-    # -- lifecycle -------------------------------------------------------------------------------
+    def __hash__(self) -> int:  # a server is an object with identity, not a value
+        return id(self)
+
     def start(self) -> FakeLLMServer:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # no 40 ms delayed-ACK stall between headers and body
-            wbufsize = 1 << 16
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                server._handle(self)
-
-        class Server(ThreadingHTTPServer):
-            request_queue_size = 128  # the default backlog of 5 drops connections under a thread pool
-
-        httpd = Server(("127.0.0.1", 0), Handler)
-        httpd.daemon_threads = True
-        httpd.block_on_close = False  # type: ignore[attr-defined]
-        self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
+        ChatServer.start(self)
         return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
 
     def __enter__(self) -> FakeLLMServer:
         return self.start()
 
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def root(self) -> str:
-        assert self._httpd is not None, "server not started"
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
-
-    @property
-    def base_url(self) -> str:
-        return self.root + "/v1"
-
-    @property
-    def count(self) -> int:
-        with self._lock:
-            return len(self.requests)
-
-    def prompts(self) -> list[str]:
-        with self._lock:
-            return [_prompt(r.body) for r in self.requests]
-
     # -- answering -------------------------------------------------------------------------------
     def _pick(self, body: dict[str, Any]) -> tuple[int | None, Rule | None]:
-        prompt = _prompt(body)
+        prompt = prompt_of(body)
         reasked = any(m.get("role") == "assistant" for m in body.get("messages", []))
         with self._lock:
             for index, rule in enumerate(self.rules):
@@ -150,56 +81,19 @@ class FakeLLMServer:
                     return index, rule
         return None, None
 
-    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
-        length = int(handler.headers.get("Content-Length") or 0)
-        raw = handler.rfile.read(length) if length else b""
-        try:
-            body = json.loads(raw or b"{}")
-        except json.JSONDecodeError:
-            self._send(handler, 400, {"error": {"message": "invalid JSON", "type": "invalid_request_error"}})
-            return
-        path = handler.path.split("?", 1)[0]
-        if not path.endswith("/chat/completions"):
-            self._send(handler, 404, {"error": {"message": f"no route {path}", "type": "not_found"}})
-            return
+    def reply(self, body: dict[str, Any]) -> Reply:
         index, rule = self._pick(body)
-        with self._lock:
-            self.requests.append(Request(handler.path, body, {k.lower(): v for k, v in handler.headers.items()},
-                                         index))
-            self._in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self._in_flight)
-        try:
-            if rule is not None and rule.delay:
-                time.sleep(rule.delay)
-            if rule is not None and rule.status != 200:
-                headers = {} if rule.retry_after is None else {"Retry-After": f"{rule.retry_after:g}"}
-                self._send(handler, rule.status, {"error": {"message": rule.error_message, "type": "error",
-                                                            "code": str(rule.status)}}, headers)
-                return
-            text = self._reply(body, rule)
-            prompt = _prompt(body)
-            p_tok = math.ceil(len(prompt) / 4) + 7
-            c_tok = math.ceil(len(text) / 4)
-            self._send(handler, 200, {
-                "id": f"chatcmpl-fake{len(self.requests)}",
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": body.get("model", "fake"),
-                "system_fingerprint": None,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text, "refusal": None},
-                             "logprobs": None, "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": p_tok, "completion_tokens": c_tok, "total_tokens": p_tok + c_tok},
-            })
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (timeout): nothing to answer
-        finally:
-            with self._lock:
-                self._in_flight -= 1
+        if rule is None:
+            return Reply(self._text(body, None), rule=None)
+        if rule.status != 200:
+            return Reply(status=rule.status, retry_after=rule.retry_after, error_message=rule.error_message,
+                         delay=rule.delay, rule=index)
+        return Reply(self._text(body, rule), delay=rule.delay, rule=index)
 
-    def _reply(self, body: dict[str, Any], rule: Rule | None) -> str:
+    def _text(self, body: dict[str, Any], rule: Rule | None) -> str:
         if rule is not None and rule.reply is not None:
             return rule.reply
-        prompt = _first_user(body)
+        prompt = first_user(body)
         if rule is None and self.answer is not None:
             return self.answer(prompt)
         options = options_of(prompt)
@@ -209,31 +103,6 @@ class FakeLLMServer:
                 if re.search(pattern, text):
                     return f"{REASONING}\n{letter}"
         return f"{REASONING}\nB"
-
-    @staticmethod
-    def _send(handler: BaseHTTPRequestHandler, status: int, payload: dict[str, Any],
-              headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(payload).encode("utf-8")
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(data)))
-        for key, value in (headers or {}).items():
-            handler.send_header(key, value)
-        handler.end_headers()
-        handler.wfile.write(data)
-        handler.wfile.flush()
-
-
-def _first_user(body: dict[str, Any]) -> str:
-    for message in body.get("messages", []):
-        if message.get("role") == "user":
-            return str(message.get("content", ""))
-    return ""
-
-
-def _prompt(body: dict[str, Any]) -> str:
-    system = " ".join(str(m.get("content", "")) for m in body.get("messages", []) if m.get("role") == "system")
-    return system + "\n" + _first_user(body)
 
 
 _warm = False
