@@ -566,12 +566,13 @@ def score_timeline(
         return pl.DataFrame(schema={"time": pl.Datetime("ns", "UTC"), "entity": pl.String, "score": pl.Float64})
     lo = start if start is not None else span.start
     hi = end if end is not None else span.end
-    base = tel.align(step, cfg.agg, start=incident.baseline_window.start, end=incident.baseline_window.end)
-    whole = tel.align(step, cfg.agg, start=lo, end=hi, nodes=base.nodes)
+    nodes = tel.nodes()
+    base = align_window(tel.metrics, incident.baseline_window, step, cfg.agg, nodes)
+    whole = align_window(tel.metrics, TimeWindow(lo, hi), step, cfg.agg, nodes)
     detector = get_detector(method, cfg)
-    detector.fit(base.to_numpy())
-    scores = np.abs(np.asarray(detector.score(whole.to_numpy()), dtype=float))
-    frame = pl.DataFrame(scores, schema=base.nodes, orient="row").with_columns(whole.times.alias("time"))
+    detector.fit(base.select(nodes).to_numpy().astype(float))
+    scores = np.abs(np.asarray(detector.score(whole.select(nodes).to_numpy().astype(float)), dtype=float))
+    frame = pl.DataFrame(scores, schema=nodes, orient="row").with_columns(whole.get_column("time"))
     long = frame.unpivot(index="time", variable_name="node", value_name="score").drop_nulls("score")
     long = long.filter(pl.col("score").is_not_nan())
     return (
