@@ -292,6 +292,18 @@ def test_error_row_is_the_file_row_even_after_sorting(tmp_path: Path) -> None:
     assert info.value.row == 2 and info.value.column == "entity"
 
 
+def test_time_format(tmp_path: Path) -> None:
+    path = tmp_path / "eu.csv"
+    path.write_text("time;entity;metric;value\n30/01/2023 12:00:00;a;cpu;1,5\n30/01/2023 12:01:00;a;cpu;2\n")
+    tel = read_csv(path, time_format="%d/%m/%Y %H:%M:%S")
+    assert tel.metrics.get_column("time").to_list() == [T0, T0 + timedelta(minutes=1)]
+    assert tel.report.find("naive")[0].rows == 2
+    assert tel.report.find("non-numbers")[0].rows == 1, "'1,5' is not a number with a decimal point"
+    with pytest.raises(DataError) as info:
+        read_csv(path, time_format="%Y-%m-%d")
+    assert info.value.row == 0 and info.value.column == "time"
+
+
 def test_not_a_parquet_file(tmp_path: Path) -> None:
     path = tmp_path / "fake.parquet"
     path.write_text("time,entity\n")

@@ -211,11 +211,15 @@ def _prepare(
     entity: str | None,
     source: str,
     report: LoadReport,
+    time_format: str | None = None,
 ) -> pl.DataFrame:
     """The raw table renamed to canonical columns (melted when wide), ready for the constructor."""
     renames = apply_mapping(df.columns, kind=kind, columns=columns, source=source, report=report, layout=layout)
     if renames:
         df = df.rename(renames)
+    times = ("start", "end") if kind == "spans" and layout == "long" else ("time",)
+    if time_format is not None:
+        df = _parse_with_format(df, times, time_format, source, report)
     if layout == "wide":
         if kind != "metrics":
             raise ValueError(f"layout='wide' is for metrics only, got kind={kind!r}")
@@ -279,6 +283,30 @@ def _combine_reports(reports: list[LoadReport], files: int) -> LoadReport:
     return out
 
 
+def _parse_with_format(df: pl.DataFrame, columns: tuple[str, ...], time_format: str, source: str,
+                       report: LoadReport) -> pl.DataFrame:
+    """Parse text time columns with a strptime format (``%d/%m/%Y %H:%M:%S``); naive results are UTC."""
+    aware = "%z" in time_format or "%Z" in time_format
+    for name in columns:
+        if name not in df.columns:
+            continue
+        text = df.get_column(name).cast(pl.String)
+        if aware:
+            parsed = text.str.to_datetime(time_format, strict=False, time_unit="ns", time_zone="UTC")
+        else:
+            parsed = text.str.to_datetime(time_format, strict=False, time_unit="ns").dt.replace_time_zone("UTC")
+        failed = parsed.is_null() & text.is_not_null()
+        if failed.any():
+            row = int(failed.arg_max() or 0)
+            raise DataError(f"cannot read {text[row]!r} with time_format={time_format!r}", source=source,
+                            column=name, row=row, hint="Fix the format (Python strptime codes) or that row")
+        if not aware:
+            report.add(source, name, "read naive times as UTC", df.height,
+                       f"time_format={time_format!r} has no %z; times are taken as UTC")
+        df = df.with_columns(parsed.alias(name))
+    return df
+
+
 def _parse_utc_strings(df: pl.DataFrame, columns: tuple[str, ...], source: str, report: LoadReport) -> pl.DataFrame:
     """Parse time columns written as RFC 3339 UTC (``2023-01-30T12:38:15.808553146Z``) in one pass.
 
@@ -326,6 +354,7 @@ def read_csv(
     separator: str | None = None,
     entity: str | None = None,
     encoding: str = "utf8",
+    time_format: str | None = None,
 ) -> Telemetry:
     """Read a delimited text table (plain or gzip) into a Telemetry.
 
@@ -334,7 +363,9 @@ def read_csv(
     entity of columns without a prefix). ``columns`` maps canonical names to yours, for example
     ``{"time": "Timestamp", "entity": "PodName"}``. ``separator=None`` sniffs comma, semicolon, tab or
     pipe and reports the choice. Bytes that are not UTF-8 are replaced (and reported); pass
-    ``encoding="latin-1"`` (any Python codec) to decode another encoding. Several paths are read one
+    ``encoding="latin-1"`` (any Python codec) to decode another encoding. Times may be epoch numbers
+    (unit guessed from the magnitude unless ``time_unit`` is given) or ISO 8601 text; other text
+    needs ``time_format`` (strptime codes, UTC unless it has ``%z``). Several paths are read one
     by one and merged. Errors name the file, the column and the row.
 
     >>> tel = read_csv("spans.csv.gz", kind="spans", columns={"trace_id": "TraceID", "start": "StartTimeUnixNano"})
@@ -348,7 +379,7 @@ def read_csv(
         df, source, report = _read_csv_raw(one, kind=kind, layout=layout, columns=columns, separator=separator,
                                            encoding=encoding)
         frames.append((_prepare(df, kind=kind, layout=layout, columns=columns, entity=entity, source=source,
-                                report=report), source, report))
+                                report=report, time_format=time_format), source, report))
         del df
     return _finish(frames, kind=kind, layout=layout, time_unit=time_unit)
 
@@ -411,6 +442,7 @@ def read_parquet(
     columns: Mapping[str, str] | None = None,
     time_unit: str | None = None,
     entity: str | None = None,
+    time_format: str | None = None,
 ) -> Telemetry:
     """Read a Parquet file into a Telemetry; options as in :func:`read_csv`.
 
@@ -437,6 +469,6 @@ def read_parquet(
             raise DataError(f"cannot read the Parquet file ({str(exc).splitlines()[0]})", source=source,
                             hint="The file may be truncated or written by a failing job; write it again") from exc
         frames.append((_prepare(df, kind=kind, layout=layout, columns=columns, entity=entity, source=source,
-                                report=report), source, report))
+                                report=report, time_format=time_format), source, report))
         del df
     return _finish(frames, kind=kind, layout=layout, time_unit=time_unit)
