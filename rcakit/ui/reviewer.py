@@ -177,6 +177,9 @@ class GraphReviewer(anywidget.AnyWidget):
 
     def next_batch(self, k: int | None = None) -> list[Any]:
         """Ask validation for the next ``k`` (default 5) suspicious edges and select the first."""
+        # Validation with data can take seconds: say so before the kernel is busy with it.
+        self.message = "looking for the next suspicious edges…"
+        self._refresh_summary()
         items = self.session.next_batch(k or self.batch_size)
         self.message = f"{len(items)} suspicious edges to review ({self.session.ranking} ranking)" if items else \
             "no suspicious edge left: the review is done"
