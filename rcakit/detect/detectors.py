@@ -159,13 +159,18 @@ class CusumDetector(NSigmaDetector):
         filled = np.nan_to_num(scores, nan=0.0)
         mask = alarm.copy()
         for col in np.flatnonzero(alarm.any(axis=0)):
-            values = filled[:, col]
-            for t in np.flatnonzero(alarm[:, col]):
-                sign = np.sign(values[t])
-                s = t
-                while s > 0 and np.sign(values[s - 1]) == sign and values[s - 1] != 0:
-                    s -= 1
-                mask[s:t, col] = True
+            # Runs of same-signed, non-zero cumulative sums; a run that raises an alarm is flagged from
+            # its start (the estimated change point) to its last alarm. O(steps) per series.
+            signs = np.sign(filled[:, col])
+            change = np.concatenate([[True], signs[1:] != signs[:-1]])
+            run_id = np.cumsum(change) - 1
+            run_start = np.flatnonzero(change)
+            alarms = np.flatnonzero(alarm[:, col])
+            last = np.full(run_start.size, -1)
+            np.maximum.at(last, run_id[alarms], alarms)
+            for run in np.flatnonzero(last >= 0):
+                if signs[run_start[run]] != 0:
+                    mask[run_start[run]:last[run] + 1, col] = True
         return mask
 
 
