@@ -99,7 +99,11 @@ def _hsic(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def _residual(cause: np.ndarray, effect: np.ndarray, degree: int = 3) -> np.ndarray:
-    coef = np.polyfit(cause, effect, degree)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a poorly conditioned fit (few distinct values) is still a fit
+        coef = np.polyfit(cause, effect, degree)
     return effect - np.polyval(coef, cause)
 
 
@@ -195,6 +199,16 @@ def rank_suspicious(
     out again. Proposed edges the data do not question still appear, with low scores, so that a
     reviewer can go through the whole draft in order.
     """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - scikit-learn brings it
+        return _rank(draft, data, alarm, exclude, alpha, missing_alpha, min_missing_correlation, seed)
+    with threadpool_limits(1):  # small matrices: BLAS threads would only contend
+        return _rank(draft, data, alarm, exclude, alpha, missing_alpha, min_missing_correlation, seed)
+
+
+def _rank(draft: CausalDraft, data: Any, alarm: str | None, exclude: Iterable[tuple[str, str]], alpha: float,
+          missing_alpha: float, min_missing_correlation: float, seed: int) -> list[SuspectEdge]:
     alarm = alarm if alarm is not None else draft.alarm
     excluded = {tuple(e) for e in exclude}
     excluded |= {(v, u) for u, v in excluded}
@@ -337,7 +351,8 @@ def _missing(draft: CausalDraft, d: _Data, g: nx.DiGraph, alarm: str | None, bef
     for a, b in pairs:
         if g.has_edge(a, b) or g.has_edge(b, a) or (a, b) in excluded or (a, b) in rejected:
             continue
-        cond = list(g.predecessors(a)) + list(g.predecessors(b))
+        # Condition on the neighbours of both ends: a path already in the draft explains its dependence.
+        cond = [*g.predecessors(a), *g.successors(a), *g.predecessors(b), *g.successors(b)]
         r, p, used = d.test(a, b, cond)
         if p > alpha or abs(r) < min_r:
             continue
@@ -355,9 +370,9 @@ def _missing(draft: CausalDraft, d: _Data, g: nx.DiGraph, alarm: str | None, bef
             how = "so as not to close a cycle"
         connected = nx.has_path(undirected, a, b)
         impact = _impact_of_addition(g, edge, alarm, before)
-        base = 0.4 + 0.35 * min(1.0, abs(r) / 0.5) + (0.0 if connected else 0.1)
+        base = 0.4 + 0.35 * min(1.0, abs(r) / 0.8) + (0.0 if connected else 0.1)
         score = round(base * (0.7 + 0.3 * min(1.0, impact * 4)), 4)
-        reasons = [f"dependent in the data given their parents (partial correlation {r:+.2f}, p = {p:.2g})",
+        reasons = [f"dependent in the data given their neighbours (partial correlation {r:+.2f}, p = {p:.2g})",
                    f"oriented {how}"]
         if not connected:
             reasons.append("would connect two parts of the graph that are not connected")
