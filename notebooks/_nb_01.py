@@ -43,7 +43,7 @@ Select a time range on the chart to move the incident window; pick entities and 
     code("""
 from rcakit.ui import TelemetryExplorer
 
-explorer = TelemetryExplorer(incident, anomalies=anomalies)
+explorer = TelemetryExplorer(incident)
 explorer"""),
     md("""
 ## 3. Draft the causal graph
