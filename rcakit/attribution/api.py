@@ -33,30 +33,32 @@ def structural_scores(graph: nx.DiGraph, candidates: list[str], anomaly: NodeAno
 
     A node scores high when it is anomalous, its anomaly is not explained by anomalous parents (a
     parent explains the part of the child's deviation it matches: in the same units when both share
-    a metric, in z otherwise), and it explains many anomalous nodes downstream (evidence from its
-    effects anywhere in the graph, not only on the alarm's ancestors).
+    a metric, in z otherwise), and it accounts for the anomalies of many nodes downstream (each
+    anomalous descendant, anywhere in the graph, counts with the share of its deviation this node
+    can account for).
     """
     z, delta = anomaly.z, anomaly.delta
     soft = np.log1p(z.clip(lower=0.0))
     anomalous = {n for n in graph.nodes if z.get(n, 0.0) > threshold}
     hot = graph.subgraph(anomalous)
     scores: dict[str, float] = {}
+
+    def share(cause: str, effect: str) -> float:
+        """How much of ``effect``'s deviation ``cause`` can account for (0..1)."""
+        if cause.split(":", 1)[-1] == effect.split(":", 1)[-1] and delta.get(effect, 0.0) > 0:
+            ratio = max(float(delta.get(cause, 0.0)), 0.0) / float(delta[effect])
+        else:
+            ratio = float(z.get(cause, 0.0)) / max(float(z.get(effect, 0.0)), 1e-9)
+        return min(1.0, ratio)
+
     for node in candidates:
         own = float(soft.get(node, 0.0))
         if node not in anomalous:
             scores[node] = 0.01 * own
             continue
-        explained = 0.0
-        metric = node.split(":", 1)[-1]
-        for parent in graph.predecessors(node):
-            if parent not in anomalous:
-                continue
-            if parent.split(":", 1)[-1] == metric and delta.get(node, 0.0) > 0:
-                share = max(float(delta.get(parent, 0.0)), 0.0) / float(delta[node])
-            else:
-                share = float(z.get(parent, 0.0)) / max(float(z.get(node, 0.0)), 1e-9)
-            explained = max(explained, min(1.0, share))
-        effects = sum(float(soft.get(d, 0.0)) for d in nx.descendants(hot, node))
+        explained = max((share(parent, node) for parent in graph.predecessors(node) if parent in anomalous),
+                        default=0.0)
+        effects = sum(float(soft.get(d, 0.0)) * share(node, d) for d in nx.descendants(hot, node))
         scores[node] = (1.0 - 0.9 * explained) * (own + effects)
     return scores
 

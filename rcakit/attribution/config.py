@@ -56,8 +56,9 @@ class AttributionConfig:
     ``threshold`` is the robust z-score above which a node counts as anomalous. ``first_row`` is the
     first incident row that may be analysed (PetShop's protocol analyses row 2 or later); rows before
     it are taken as pre-fault and serve as a local reference when ``local_reference`` is on. ``n_bootstrap``
-    baseline resamples give the score intervals; ``seed`` seeds every generator; ``n_jobs`` is
-    passed to joblib/DoWhy (-1 = all cores). ``restrict_to_ancestors`` keeps only the alarm and its
+    baseline resamples give the score intervals; ``seed`` seeds every generator; ``n_jobs`` goes to DoWhy's Shapley
+    estimation (default 1: each joblib worker re-imports DoWhy, which costs more than it saves on graphs
+    of tens of nodes). ``restrict_to_ancestors`` keeps only the alarm and its
     ancestors as candidates. ``freq``/``agg`` align irregular telemetry on a grid before scoring
     (default: the rows as recorded).
     """
@@ -70,7 +71,7 @@ class AttributionConfig:
     n_bootstrap: int = 30
     interval: float = 0.9
     seed: int = 0
-    n_jobs: int = -1
+    n_jobs: int = 1
     top_k: int = 10
     restrict_to_ancestors: bool = True
     freq: Any = None
