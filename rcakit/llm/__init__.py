@@ -18,6 +18,7 @@ from rcakit.llm.client import (
     estimate_tokens,
 )
 from rcakit.llm.config import LLMConfig, Provider, default_cache_dir, is_configured, offline_reason
+from rcakit.llm.standin import StandInModel
 
 __all__ = [
     "BudgetExceeded",
@@ -30,6 +31,7 @@ __all__ = [
     "LLMNotConfigured",
     "Provider",
     "ResponseCache",
+    "StandInModel",
     "Usage",
     "cache_key",
     "default_cache_dir",
