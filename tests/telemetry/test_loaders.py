@@ -292,6 +292,20 @@ def test_error_row_is_the_file_row_even_after_sorting(tmp_path: Path) -> None:
     assert info.value.row == 2 and info.value.column == "entity"
 
 
+def test_parquet_read_in_time_order_keeps_file_rows_in_errors(tmp_path: Path) -> None:
+    frame = pl.DataFrame({"ts": [1675080060, 1675080000, 1675080030, 1675080090],
+                          "service": ["a", "a", "b", "b"], "metric": ["cpu"] * 4, "value": [1.0, 2.0, 3.0, 4.0]})
+    frame.write_parquet(tmp_path / "ok.parquet")
+    tel = read_parquet(tmp_path / "ok.parquet", columns={"time": "ts"})
+    assert tel.metrics.get_column("value").to_list() == [2.0, 3.0, 1.0, 4.0]
+    assert tel.report.find("sorted")[0].rows == 4
+    assert tel.report.find("used column 'service' as 'entity'")
+    frame.with_columns(pl.Series("service", ["a", "a", "", "b"])).write_parquet(tmp_path / "bad.parquet")
+    with pytest.raises(DataError) as info:
+        read_parquet(tmp_path / "bad.parquet", columns={"time": "ts"})
+    assert info.value.row == 2 and info.value.column == "entity"
+
+
 def test_time_format(tmp_path: Path) -> None:
     path = tmp_path / "eu.csv"
     path.write_text("time;entity;metric;value\n30/01/2023 12:00:00;a;cpu;1,5\n30/01/2023 12:01:00;a;cpu;2\n")

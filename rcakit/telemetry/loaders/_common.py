@@ -261,15 +261,18 @@ def build_telemetry(
     time_unit: str | None = None,
     presort: bool = True,
     report_sort: bool = True,
+    order: np.ndarray | None = None,
 ) -> Telemetry:
     """A Telemetry holding the table in ``owned`` (a one-item list the caller no longer reads, so that
     memory can be freed while sorting) as its ``kind`` table, normalized by the Telemetry constructor.
 
     Rows are sorted here first (column by column, see ``_presort``); a DataError raised by the
     constructor about a row is re-raised with the row number of the file, not of the sorted table.
+    ``order`` is the permutation already applied by the caller (see ``read_parquet_sorted``).
     """
-    order = None
-    if presort and time_column(kind) in owned[0].columns:
+    if order is not None:
+        frame = owned.pop()
+    elif presort and time_column(kind) in owned[0].columns:
         frame, order = _presort(owned, time_column(kind), source, report, note=report_sort)
     else:
         frame = owned.pop()
@@ -289,6 +292,40 @@ def build_telemetry(
 
         check_span_tree(tel.spans, source=source, report=report)
     return tel
+
+
+def read_parquet_sorted(path: Path, renames: dict[str, str], kind: str, source: str, report: LoadReport
+                        ) -> tuple[pl.DataFrame, np.ndarray | None] | None:
+    """Read a Parquet table sorted by its time column, one column at a time.
+
+    Reading every column and then sorting holds the unsorted and the sorted table at once; here
+    only the time column is read first, and each other column is read, put in time order and its
+    unsorted copy dropped before the next one is read. None when the time column is not numeric or
+    datetime (the constructor parses and sorts it); the permutation is None when no sort was needed.
+    """
+    canonical = time_column(kind)
+    original = next((theirs for theirs, ours in renames.items() if ours == canonical), canonical)
+    schema = pl.read_parquet_schema(path)
+    dtype = schema.get(original)
+    if dtype is None or not (dtype.is_numeric() or isinstance(dtype, pl.Datetime)):
+        return None
+    times = pl.read_parquet(path, columns=[original])
+    if times.height < 2 or (dtype.is_float() and not times.get_column(original).is_finite().all()):
+        return None
+    order = _stable_order(times, original)
+    if order is None:
+        return pl.read_parquet(path).rename(renames), None
+    index = pl.Series(order)
+    columns = {original: times.get_column(original).gather(index)}
+    del times
+    for name in schema:
+        if name != original:
+            raw = pl.read_parquet(path, columns=[name]).to_series()
+            columns[name] = raw.gather(index)
+            del raw
+    frame = pl.DataFrame({name: columns.pop(name) for name in schema})
+    report.add(source, canonical, "sorted rows by time", frame.height, "the rows were not in time order")
+    return frame.rename(renames), order
 
 
 _PLAUSIBLE = (datetime(1980, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC))

@@ -26,6 +26,7 @@ from rcakit.telemetry.loaders._common import (
     is_gzip,
     read_bytes,
     read_head,
+    read_parquet_sorted,
 )
 from rcakit.telemetry.model import Telemetry
 from rcakit.telemetry.report import Coercion, LoadReport
@@ -462,8 +463,22 @@ def read_parquet(
         except (pl.exceptions.PolarsError, OSError) as exc:
             raise DataError(f"cannot read the file as Parquet ({str(exc).splitlines()[0]})", source=source,
                             hint="Check that it is a complete Parquet file; use read_csv for text tables") from exc
-        apply_mapping(names, kind=kind, columns=columns, source=source, report=LoadReport(), layout=layout)
+        mapping_report = LoadReport()
+        renames = apply_mapping(names, kind=kind, columns=columns, source=source, report=mapping_report,
+                                layout=layout)
         try:
+            if len(paths) == 1 and layout == "long" and time_format is None:
+                # One file: read it in time order column by column (lower peak memory at 10 M rows).
+                sorted_read = read_parquet_sorted(file, renames, kind, source, report)
+                if sorted_read is not None:
+                    df, order = sorted_read
+                    report.extend(mapping_report)
+                    df = _prepare(df, kind=kind, layout=layout, columns=None, entity=entity, source=source,
+                                  report=report)
+                    owned = [df]
+                    del df
+                    return build_telemetry(kind, owned, source=source, report=report, time_unit=time_unit,
+                                           order=order)
             df = pl.read_parquet(file)
         except (pl.exceptions.PolarsError, OSError) as exc:
             raise DataError(f"cannot read the Parquet file ({str(exc).splitlines()[0]})", source=source,
