@@ -42,6 +42,7 @@ from rcakit.graph.system import (
 from rcakit.graph.validate import (
     SuspectEdge,
     anm_direction,
+    annotate_suspicion,
     apply_suspects,
     next_batch,
     partial_correlation,
@@ -78,6 +79,7 @@ __all__ = [
     "SystemModel",
     "Verdict",
     "anm_direction",
+    "annotate_suspicion",
     "apply_suspects",
     "build_system",
     "candidate_pairs",

@@ -31,7 +31,15 @@ import numpy as np
 from rcakit.graph.draft import CausalDraft, EdgeStatus
 from rcakit.graph.proposal import Provenance
 
-__all__ = ["SuspectEdge", "anm_direction", "apply_suspects", "next_batch", "partial_correlation", "rank_suspicious"]
+__all__ = [
+    "SuspectEdge",
+    "anm_direction",
+    "annotate_suspicion",
+    "apply_suspects",
+    "next_batch",
+    "partial_correlation",
+    "rank_suspicious",
+]
 
 SuspectKind = Literal["questionable", "reversed", "cycle", "missing"]
 
@@ -406,3 +414,17 @@ def apply_suspects(draft: CausalDraft, suspects: Iterable[SuspectEdge], *, min_s
             out.add_edge(u, v, provenance=Provenance.DATA, confidence=min(1.0, s.score),
                          rationale="; ".join(s.reasons), evidence=s.evidence)
     return out
+
+
+def annotate_suspicion(draft: CausalDraft, suspects: Iterable[SuspectEdge]) -> CausalDraft:
+    """Write each suspect's score into its draft edge (``DraftEdge.suspicion``) and kind/reasons into evidence.
+
+    Edits ``draft`` in place (and returns it) so that a view can colour edges by suspicion; missing
+    edges are not in the draft and are skipped.
+    """
+    for s in suspects:
+        if draft.has_edge(*s.edge):
+            edge = draft.edge(*s.edge)
+            edge.suspicion = float(s.score)
+            edge.evidence["validation"] = {"kind": s.kind, "reasons": list(s.reasons)}
+    return draft

@@ -9,7 +9,15 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from rcakit.graph import CausalDraft, EdgeStatus, SuspectEdge, apply_suspects, next_batch, rank_suspicious
+from rcakit.graph import (
+    CausalDraft,
+    EdgeStatus,
+    SuspectEdge,
+    annotate_suspicion,
+    apply_suspects,
+    next_batch,
+    rank_suspicious,
+)
 
 
 def _chain_data(seed: int = 1, n: int = 1500) -> pd.DataFrame:
@@ -68,6 +76,9 @@ def test_planted_cycle_gets_a_cut_that_makes_the_draft_acyclic() -> None:
     cuts = [s for s in suspects if s.kind == "cycle"]
     assert [s.edge for s in cuts] == [("s:d", "s:a")]
     assert suspects[0].kind == "cycle"
+    annotate_suspicion(draft, suspects)
+    assert draft.edge("s:d", "s:a").suspicion == cuts[0].score
+    assert draft.edge("s:d", "s:a").evidence["validation"]["kind"] == "cycle"
     fixed = apply_suspects(draft, cuts)
     assert nx.is_directed_acyclic_graph(fixed.observed_graph())
     assert fixed.edge("s:d", "s:a").status is EdgeStatus.REJECTED
