@@ -539,7 +539,7 @@ class DataSuggester:
         out = []
         for i, pair in enumerate(pairs):
             a, b = pair.a, pair.b
-            ev = {"method": self.method.value, "n_samples": result.n_samples}
+            ev: dict[str, Any] = {"method": self.method.value, "n_samples": result.n_samples}
             if a not in have or b not in have:
                 out.append(Proposal(a, b, Verdict.ABSTAIN, self.provenance, 0.0, rationale="no data for this pair",
                                     evidence=ev, suggester=self.name))

@@ -247,7 +247,7 @@ class KnowledgeSuggester:
         a, b = pair.a, pair.b
         ma, mb = meaning(a), meaning(b)
         rel = imap.relation(split_node(a)[0], split_node(b)[0])
-        evidence = {"meanings": [ma.value, mb.value]}
+        evidence: dict[str, Any] = {"meanings": [ma.value, mb.value]}
         if rel is None:
             return Proposal(a, b, Verdict.NO_EDGE, self.provenance, 0.9, rule="not_interacting",
                             rationale="the two components do not interact directly", evidence=evidence,

@@ -218,7 +218,7 @@ def rank_suspicious(
 def _rank(draft: CausalDraft, data: Any, alarm: str | None, exclude: Iterable[tuple[str, str]], alpha: float,
           missing_alpha: float, min_missing_correlation: float, seed: int) -> list[SuspectEdge]:
     alarm = alarm if alarm is not None else draft.alarm
-    excluded = {tuple(e) for e in exclude}
+    excluded: set[tuple[str, str]] = {(str(e[0]), str(e[1])) for e in exclude}
     excluded |= {(v, u) for u, v in excluded}
     g = _review_graph(draft)
     before = _alarm_reach(g, alarm)
