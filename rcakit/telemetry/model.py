@@ -339,9 +339,10 @@ class Telemetry:
             frame = grid_frame.join(wide, on="time", how="left")
         else:
             frame = grid_frame
-        for node in node_list:
-            if node not in frame.columns:
-                frame = frame.with_columns(pl.lit(None, dtype=pl.Float64).alias(node))
+        present = set(frame.columns)
+        missing_nodes = [pl.lit(None, dtype=pl.Float64).alias(n) for n in node_list if n not in present]
+        if missing_nodes:
+            frame = frame.with_columns(missing_nodes)
         frame = frame.select(["time", *node_list])
 
         gaps = _find_gaps(frame, node_list)
@@ -394,10 +395,11 @@ def _find_gaps(frame: pl.DataFrame, nodes: list[str]) -> pl.DataFrame:
     times = frame.get_column("time")
     out: dict[str, list[Any]] = {"node": [], "start": [], "end": [], "steps": []}
     n = frame.height
-    for node in nodes:
-        missing = frame.get_column(node).is_null().to_numpy()
-        if not missing.any():
-            continue
+    # One pass for the null mask of every column; only columns with a gap are walked.
+    masks = frame.select([pl.col(c).is_null() for c in nodes]).to_numpy() if nodes else np.zeros((n, 0), bool)
+    for j in np.flatnonzero(masks.any(axis=0)) if n else []:
+        node = nodes[int(j)]
+        missing = masks[:, j]
         padded = np.concatenate([[False], missing, [False]])
         edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
         for begin, stop in zip(edges[::2], edges[1::2], strict=True):
