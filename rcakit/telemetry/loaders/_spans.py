@@ -44,7 +44,8 @@ def check_span_tree(spans: pl.DataFrame, *, source: str, report: LoadReport) -> 
     has_parent = parent.is_not_null().to_numpy()
     probe = parent.to_frame("k")
     del parent
-    linked = probe.join(first, on="k", how="left", maintain_order="left").get_column("row")
+    # The lazy join is markedly faster than DataFrame.join here (polars 2.1, measured).
+    linked = probe.lazy().join(first.lazy(), on="k", how="left", maintain_order="left").collect().get_column("row")
     del first, probe
     parent_row = linked.fill_null(-1).to_numpy()
     del linked
