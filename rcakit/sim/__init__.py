@@ -24,9 +24,9 @@ The true graph (:func:`true_graph`) instantiates these edge types for each repli
 same worker or GPU; "worker": every GPU of the same worker; "all": every replica). Each edge keeps
 its justification as the attribute ``why``:
 
-===================================  ===================================  ========  =============================================================================================
+===================================  ===================================  ========  ===============================================================================================
 cause                                effect                               replicas  why
-===================================  ===================================  ========  =============================================================================================
+===================================  ===================================  ========  ===============================================================================================
 Client:request_rate                  Router:throughput                    all       the router forwards every request the clients send
 Router:throughput                    Queue:enqueueing_rate                all       each worker's queue receives its round-robin share of the routed requests
 Queue:enqueueing_rate                ModelInference:execution_batch_size  worker    more arrivals during the batching window fill bigger batches
@@ -42,6 +42,9 @@ ModelInference:latency               Queue:dequeueing_rate                worker
 ModelInference:error_rate            Queue:dequeueing_rate                worker    a crashed instance takes no batch while it restarts
 Queue:enqueueing_rate                Queue:queue_length                   same      every arrival adds to the queue
 Queue:dequeueing_rate                Queue:queue_length                   same      every dequeue drains the queue
+ModelInference:latency               Queue:queue_length                   worker    requests pile up while the GPUs are busy: longer executions, longer queue (Pollaczek-Khinchine)
+ModelInference:execution_batch_size  Queue:queue_length                   worker    each dispatch drains a whole batch, so bigger batches keep the queue shorter
+ModelInference:error_rate            Queue:queue_length                   worker    requests pile up while a crashed instance restarts
 Queue:queue_length                   Queue:latency                        same      a request waits behind the requests queued before it (Little's law)
 Queue:dequeueing_rate                ModelInference:throughput            worker    every dequeued request is executed by one of the worker's inference instances
 ModelInference:error_rate            ModelInference:throughput            same      failed requests do not count as served
@@ -55,9 +58,10 @@ Queue:latency                        Client:latency                       all   
 ModelInference:latency               Client:latency                       all       end-to-end latency is the sum of the latencies of the hops on the request's path
 ModelInference-Client:latency        Client:latency                       all       end-to-end latency is the sum of the latencies of the hops on the request's path
 ModelInference:error_rate            Client:error_rate                    all       a failed inference returns an error to the client
-===================================  ===================================  ========  =============================================================================================
+===================================  ===================================  ========  ===============================================================================================
 
-Not modelled: retries, timeouts, contention on the router, GPU memory. ``GPU:power`` stands for the
+Batches crash now and then even without a fault (``Topology.crash_probability``, 0.2 %), so
+error rates and error logs have a baseline. Not modelled: retries, timeouts, contention on the router, GPU memory. ``GPU:power`` stands for the
 GPU's capacity (its power cap); it is hidden by default to play an unobserved metric.
 """
 

@@ -195,6 +195,7 @@ def run(topology: Topology, *, duration: float, rate: float, faults: Sequence[Fa
         free = [0.0] * len(gpus)
         window, base, per = topo.batch_window, topo.exec_base, topo.exec_per_item
         default_max = topo.max_batch_size
+        base_crash, base_restart = topo.crash_probability, topo.restart_time
         a = arrivals.tolist()
         first_batch = len(b_start)
         i, last, k = 0, 0.0, 0
@@ -219,12 +220,17 @@ def run(topology: Topology, *, duration: float, rate: float, faults: Sequence[Fa
                 if lo <= d < hi:
                     slow *= tf_.magnitude
             ex = (base + per * (j - i)) * slow * noise[k] / speed_rows[g][min(int(d / CLOCK_SEGMENT), n_seg - 1)]
-            crashed = False
-            restart = 0.0
+            # Crash when the uniform draw falls under the combined probability of the background
+            # rate and any active burst: 1 - (1 - p0)(1 - p1)...
+            survive = 1.0 - base_crash
+            restart = base_restart
             for lo, hi, ef in bursts[g]:
-                if lo <= d < hi and crash_u[k] < ef.magnitude:
-                    crashed = True
-                    restart = ef.restart  # type: ignore[attr-defined]
+                if lo <= d < hi:
+                    survive *= 1.0 - ef.magnitude
+                    restart = max(restart, ef.restart)  # type: ignore[attr-defined]
+            crashed = crash_u[k] < 1.0 - survive
+            if not crashed:
+                restart = 0.0
             if crashed:
                 ex *= crash_at[k]
             end = d + ex

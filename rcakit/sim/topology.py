@@ -22,7 +22,10 @@ class Topology:
 
     ``exec_base + exec_per_item * b`` is the execution time of a batch of ``b`` requests on a GPU at
     full clock; the batcher sends a batch when ``max_batch_size`` requests wait or the oldest has
-    waited ``batch_window``, whichever comes first, to the first free GPU of its worker.
+    waited ``batch_window``, whichever comes first, to the first free GPU of its worker. Even in
+    normal operation a batch crashes its inference instance with ``crash_probability`` (its
+    requests fail and the instance restarts for ``restart_time`` seconds): the background error
+    rate of a real service, which an :class:`~rcakit.sim.ErrorBurst` raises.
     """
 
     workers: int = 1
@@ -35,6 +38,8 @@ class Topology:
     link_delays: dict[str, float] = field(default_factory=lambda: {
         "Client-Router": 0.002, "Router-Queue": 0.001, "ModelInference-Client": 0.002})
     gpu_power_watts: float = 300.0
+    crash_probability: float = 0.002
+    restart_time: float = 0.25
     name: str = ""
 
     def __post_init__(self) -> None:
@@ -42,10 +47,13 @@ class Topology:
             value = getattr(self, attr)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise DataError(f"Topology.{attr} must be a positive integer, got {value!r}")
-        for attr in ("batch_window", "exec_base", "exec_per_item", "router_time", "gpu_power_watts"):
+        for attr in ("batch_window", "exec_base", "exec_per_item", "router_time", "gpu_power_watts",
+                     "restart_time"):
             value = getattr(self, attr)
             if not isinstance(value, int | float) or value < 0:
                 raise DataError(f"Topology.{attr} must be a non-negative number of seconds, got {value!r}")
+        if not isinstance(self.crash_probability, int | float) or not 0 <= self.crash_probability < 1:
+            raise DataError(f"Topology.crash_probability must be in [0, 1), got {self.crash_probability!r}")
         expected = {"Client-Router", "Router-Queue", "ModelInference-Client"}
         if set(self.link_delays) != expected:
             raise DataError(f"Topology.link_delays must have exactly the keys {sorted(expected)}, "

@@ -87,11 +87,13 @@ def test_workload_spike(incidents: dict[str, Incident]) -> None:
 def test_error_burst(incidents: dict[str, Incident]) -> None:
     inc = incidents["errors"]
     base, abn = inc.aligned("10s", "mean", nodes=["ModelInference_0:error_rate", "Client:error_rate"])
-    assert base.frame.get_column("Client:error_rate").max() == 0
+    # a background of rare crashes, then a burst
+    assert base.frame.get_column("Client:error_rate").mean() < 0.01
     assert abn.frame.get_column("Client:error_rate").mean() > 0.03
     assert abn.frame.get_column("ModelInference_0:error_rate").mean() > 0.03
-    assert _log_count(inc, "ERROR", "baseline") == 0
-    assert _log_count(inc, "ERROR", "incident") > 20
+    per_minute_before = _log_count(inc, "ERROR", "baseline") / 10
+    per_minute_during = _log_count(inc, "ERROR", "incident") / 5
+    assert per_minute_during > 5 * per_minute_before + 5
     assert inc.abnormal().logs.filter(pl.col("message").str.contains("CUDA error")).height > 10
     assert _change(inc, "Client:latency") > 1.2
 
@@ -122,7 +124,9 @@ def test_error_spans_in_traces() -> None:
     errors = spans.filter(pl.col("error"))
     assert errors.height > 0
     assert set(errors.get_column("entity").unique().to_list()) == {"Client", "ModelInference_0"}
-    assert inc.baseline().spans.filter(pl.col("error")).height == 0
+    share_before = inc.baseline().spans.get_column("error").mean()
+    share_during = inc.abnormal().spans.get_column("error").mean()
+    assert share_during > 5 * share_before  # type: ignore[operator]
     # error logs of traced requests point at their trace and span
     traced = inc.telemetry.logs.filter(pl.col("trace_id").is_not_null() & (pl.col("level") == "ERROR"))
     assert traced.height > 0
