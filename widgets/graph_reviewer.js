@@ -83,7 +83,9 @@ function render({ model, el }) {
   root.append(toolbar, filters, main, adder, status);
   el.appendChild(root);
 
-  const initial = model.get("graph") || { nodes: [], edges: [] };
+  const graphOf = () => JSON.parse(model.get("graph_json") || "{}");
+  let current = graphOf();
+  const initial = { nodes: current.nodes || [], edges: current.edges || [] };
   const nodes = new vis.DataSet(initial.nodes);
   const edges = new vis.DataSet(initial.edges);
   // Python sends positions (a seeded layout), so nothing moves and the first frame is the final one;
@@ -131,7 +133,8 @@ function render({ model, el }) {
     ds.update(items);
   }
   function drawGraph() {
-    const g = model.get("graph") || { nodes: [], edges: [] };
+    current = graphOf();
+    const g = { nodes: current.nodes || [], edges: current.edges || [] };
     const t = performance.now();
     sync(nodes, g.nodes);
     sync(edges, g.edges);
@@ -178,7 +181,7 @@ function render({ model, el }) {
     }
     const sel = model.get("selected") || [];
     if (sel[0] === "edge") {
-      const id = (model.get("graph").edges || []).find((e) => e.from === sel[1] && e.to === sel[2]);
+      const id = (current.edges || []).find((e) => e.from === sel[1] && e.to === sel[2]);
       if (id) network.selectEdges([id.id]);
     } else if (sel[0] === "node") network.selectNodes([sel[1]]);
   }
@@ -201,7 +204,7 @@ function render({ model, el }) {
   });
 
   const handlers = [
-    ["change:graph", drawGraph], ["change:options", drawOptions], ["change:filters", drawOptions],
+    ["change:graph_json", drawGraph], ["change:options", drawOptions], ["change:filters", drawOptions],
     ["change:queue", drawQueue], ["change:details", drawDetails], ["change:selected", drawDetails],
     ["change:summary", drawStatus],
   ];

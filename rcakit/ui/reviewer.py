@@ -13,6 +13,7 @@ draws a few hundred edges on a canvas with dashed/coloured/weighted edges and cl
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,9 @@ class GraphReviewer(anywidget.AnyWidget):
     _esm = traitlets.Unicode().tag(sync=True)
     _css = traitlets.Unicode().tag(sync=True)
 
-    graph = traitlets.Dict().tag(sync=True)
+    # The drawn graph travels as one JSON string: ipywidgets walks dict traitlets element by element
+    # looking for binary buffers, which for 200 edges cost more than the whole decision.
+    graph_json = traitlets.Unicode("{}").tag(sync=True)
     queue: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
     details = traitlets.Dict().tag(sync=True)
     selected: traitlets.List[str] = traitlets.List().tag(sync=True)
@@ -75,6 +78,7 @@ class GraphReviewer(anywidget.AnyWidget):
         super().__init__(_esm=vis_prelude() + read_asset("graph_reviewer.js"), _css=read_asset("graph_reviewer.css"),
                          height=height, batch_size=batch_size, **kwargs)
         self.session = session
+        self.graph: dict[str, Any] = {"nodes": [], "edges": []}
         self.message = ""
         self._positions: dict[str, tuple[float, float]] = {}
         self._unsubscribe = session.subscribe(self._on_session_event)
@@ -248,6 +252,7 @@ class GraphReviewer(anywidget.AnyWidget):
                                   selected=sel,  # type: ignore[arg-type]
                                   queue=[q.edge for q in self.session.queue if q.done is None],
                                   positions=self._positions)
+        self.graph_json = json.dumps(self.graph, ensure_ascii=False)
 
     def _refresh_queue(self) -> None:
         current = self.session.current
