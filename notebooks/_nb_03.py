@@ -76,7 +76,12 @@ from rcakit.sim.truth import system_description
 
 # The simulator's large system: 2 workers, each with a queue, a batcher and 4 GPUs (Atlas's input format).
 description = system_description(Topology.large())
-offline_draft = draft_graph(description)
+if is_configured():   # a model is set up in this environment: show the offline path explicitly, spend nothing
+    from rcakit.graph import KnowledgeSuggester
+
+    offline_draft = draft_graph(description, suggesters=[KnowledgeSuggester()])
+else:
+    offline_draft = draft_graph(description)   # no model: the default suggesters are systems knowledge
 print(offline_draft)
 print("answered by:", offline_draft.meta["suggesters"])"""),
     md("""
