@@ -119,9 +119,10 @@ RULES: tuple[Rule, ...] = (
     _r("queue_arrivals_fill_batches", "consumes", [M.ENQUEUE_RATE], [M.BATCH_SIZE],
        "more requests arriving while the consumer is busy fill bigger batches", cause_side="target",
        confidence=0.6),
-    _r("consumer_capacity_drives_dequeue_rate", "consumes", [M.BATCH_SIZE, M.LATENCY, M.ERROR_RATE],
-       [M.DEQUEUE_RATE], "a consumer takes work from its queue as fast as its batch size over its execution time "
-       "allows (and takes none while it fails)", cause_side="source", confidence=0.7),
+    _r("consumer_capacity_drives_queue", "consumes", [M.BATCH_SIZE, M.LATENCY, M.ERROR_RATE],
+       [M.DEQUEUE_RATE, M.SATURATION], "a consumer takes work from its queue as fast as its batch size over its "
+       "execution time allows (and takes none while it fails); what it leaves behind waits in the queue",
+       cause_side="source", confidence=0.7),
     _r("dequeue_drives_consumer_throughput", "consumes", [M.DEQUEUE_RATE], [M.THROUGHPUT, M.LOAD],
        "every request taken from the queue is processed by its consumer", cause_side="target", confidence=0.75),
     # -- service / resource -----------------------------------------------------------------------
