@@ -140,6 +140,7 @@ class ChatServer:
         if self._httpd is None:
             raise RuntimeError(f"{type(self).__name__} is not running: call start() or use it in a with block")
         host, port = self._httpd.server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else str(host)
         return f"http://{host}:{port}"
 
     @property

@@ -73,7 +73,7 @@ _PLAYBOOK: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("batch", ("Restore the configured batch size of the root entity.",),
      ("Validate batch-size changes against latency in a load test.",)),
 )
-_DEFAULT_PLAYBOOK = (("Relieve the root entity (roll back its last change, restart or scale it out) and watch "
+_DEFAULT_PLAYBOOK: tuple[tuple[str, ...], tuple[str, ...]] = (("Relieve the root entity (roll back its last change, restart or scale it out) and watch "
                       "whether the alarm recovers.",),
                      ("Add an alert on the root entity's anomalous metrics so that the next occurrence is caught "
                       "at its source.",))

@@ -60,6 +60,13 @@ def test_openai_client_gets_a_parsable_answer_that_follows_the_rules(model: Stan
     assert model.count == 1
 
 
+def test_other_prompts_get_a_plain_statement_that_it_is_not_a_model(model: StandInModel, tmp_path: Path) -> None:
+    client = model.client(cache_dir=tmp_path / "cache")
+    text = client.complete("What is the capital of France?")
+    assert "not a language model" in text and "Paris" not in text
+    assert "not a model" in repr(model) and model.base_url in repr(model)
+
+
 def test_draft_through_the_standin_has_llm_provenance_and_a_second_draft_is_free(model: StandInModel,
                                                                                tmp_path: Path) -> None:
     description, system = small_system()
