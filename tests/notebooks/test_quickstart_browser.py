@@ -68,7 +68,7 @@ STATE_JS = r"""
       if (mime === 'application/vnd.jupyter.stderr' && /Traceback|Error:|Exception/.test(text)) errors.push(text.slice(0, 1500));
       else if (/Error displaying widget|Failed to load model class|Could not create a view/.test(text)) errors.push(text.slice(0, 500));
     }
-    const source = ((cell.querySelector('.jp-InputArea-editor') || {}).textContent || '').slice(0, 120);
+    const source = ((cell.querySelector('.jp-InputArea-editor') || {}).textContent || '').slice(0, 400);
     return {index: i, prompt: prompt.trim(), errors, source};
   });
   const indicator = panel.querySelector('.jp-Notebook-ExecutionIndicator');
@@ -265,16 +265,20 @@ def run_all_in_browser(lab: dict, shots: Path) -> dict:
             state = _wait_run_all(page, RUN_ALL, dialogs)
             timings["run_all"] = time.monotonic() - t1
             result["state"] = state
-            # look at the page as a person would: scroll every output into view, then screenshot the widgets
-            widgets = {}
-            for name, selector in {"reviewer": ".rcakit-reviewer", "plotly": ".js-plotly-plot",
-                                   "explorer": ".rcakit-explorer"}.items():
-                widgets[name] = page.locator(selector).count()
-            result["widgets"] = widgets
+            # look at the page as a person would: every chart scrolled into view, then the widgets' screenshots
+            _dismiss_news(page)
+            result["widgets"] = {name: page.locator(sel).count() for name, sel in {
+                "reviewer": ".rcakit-reviewer", "plotly": ".js-plotly-plot"}.items()}
             result["reviewer_canvas"] = page.locator(".rcakit-reviewer .rcakit-graph canvas").count()
-            result["plot_titles"] = _plot_titles(page)
-            _shoot(page, ".rcakit-reviewer", shots / "reviewer.png", result)
-            _shoot_plot(page, "root-cause scores", shots / "attribution.png", result)
+            result["plots"] = _plots(page)
+            result["overflow"] = page.evaluate(OVERFLOW_JS)
+            _shoot(page, page.locator(".rcakit-reviewer").first, shots / "reviewer.png", result)
+            attribution = _cell_output(page, "AttributionPanel(")
+            if attribution is not None:
+                _shoot(page, attribution, shots / "attribution.png", result)
+            explorer = _cell_output(page, "TelemetryExplorer(")
+            if explorer is not None:
+                _shoot(page, explorer, shots / "explorer.png", result)
             page.screenshot(path=str(shots / "end.png"))
             # the notebook as saved through the page (File > Save Notebook)
             page.click(".jp-NotebookPanel .jp-Notebook")
@@ -290,47 +294,64 @@ def run_all_in_browser(lab: dict, shots: Path) -> dict:
     return result
 
 
-PLOT_TITLE_JS = """
+# Each plotly chart: which code cell shows it, its title, how many traces and points it drew.
+PLOTS_JS = """
 (el) => {
-  const t = el.layout && el.layout.title;
-  const text = typeof t === 'string' ? t : (t && t.text) || '';
-  return {text, drawn: !!el.querySelector('.main-svg'), width: el.getBoundingClientRect().width};
+  const cells = [...document.querySelectorAll('.jp-NotebookPanel .jp-Notebook .jp-Cell.jp-CodeCell')];
+  const cell = el.closest('.jp-CodeCell');
+  const t = el._fullLayout && el._fullLayout.title;
+  const data = el.data || [];
+  const points = data.reduce((n, d) => n + Math.max((d.x || []).length, (d.y || []).length, (d.z || []).length), 0);
+  const box = el.getBoundingClientRect();
+  return {cell: cells.indexOf(cell) + 1, title: (t && t.text) || '', traces: data.length, points,
+          width: Math.round(box.width), drawn: !!el.querySelector('.main-svg')};
 }
 """
 
+# Widget outputs wider than their output area (a horizontal scrollbar a reader has to find).
+OVERFLOW_JS = """
+() => [...document.querySelectorAll('.jp-NotebookPanel .jp-Notebook .jp-Cell.jp-CodeCell')].flatMap((cell, i) =>
+  [...cell.querySelectorAll('.jp-OutputArea-output')].filter((o) => o.scrollWidth > o.clientWidth + 2)
+    .map((o) => ({cell: i + 1, width: o.clientWidth, content: o.scrollWidth})))
+"""
 
-def _plot_titles(page) -> list[str]:
-    """Titles of the plotly charts that were drawn (each scrolled into view first, as a reader would)."""
-    titles = []
+
+def _plots(page) -> list[dict]:
+    """Every plotly chart on the page, each scrolled into view first as a reader would."""
+    found = []
     plots = page.locator(".js-plotly-plot")
     for i in range(plots.count()):
         plot = plots.nth(i)
         plot.scroll_into_view_if_needed(timeout=10_000)
-        info = plot.evaluate(PLOT_TITLE_JS)
-        if info["drawn"] and info["width"] > 0:
-            titles.append(info["text"])
-    return titles
+        page.wait_for_timeout(300)
+        found.append(plot.evaluate(PLOTS_JS))
+    return found
 
 
-def _shoot(page, selector: str, path: Path, result: dict) -> None:
-    locator = page.locator(selector).first
+def _cell_output(page, source: str):
+    """The output area of the first code cell whose source contains ``source``, or None."""
+    cells = page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell.jp-CodeCell")
+    for i in range(cells.count()):
+        cell = cells.nth(i)
+        if source in (cell.locator(".jp-InputArea-editor").first.text_content() or ""):
+            output = cell.locator(".jp-OutputArea").first
+            return output if output.count() else None
+    return None
+
+
+def _dismiss_news(page) -> None:
+    """JupyterLab asks once whether to fetch Jupyter news; answer No so that the toast hides nothing."""
+    toast = page.locator(".Toastify button", has_text=re.compile(r"^\s*No\s*$"))
+    if toast.count():
+        with contextlib.suppress(Exception):  # a toast that vanished meanwhile is fine
+            toast.first.click(timeout=5_000)
+
+
+def _shoot(page, locator, path: Path, result: dict) -> None:
     if locator.count():
         locator.scroll_into_view_if_needed(timeout=10_000)
         page.wait_for_timeout(1000)
         locator.screenshot(path=str(path), timeout=30_000)
-        result.setdefault("screenshots", []).append(path)
-
-
-def _shoot_plot(page, title: str, path: Path, result: dict) -> None:
-    plots = page.locator(".js-plotly-plot")
-    matching = [plots.nth(i) for i in range(plots.count()) if plots.nth(i).evaluate(PLOT_TITLE_JS)["text"] == title]
-    if matching:
-        plot = matching[0]
-        panel = plot.locator("xpath=ancestor::div[contains(@class,'jp-OutputArea-output')][1]")
-        target = panel if panel.count() else plot
-        target.scroll_into_view_if_needed(timeout=10_000)
-        page.wait_for_timeout(1000)
-        target.screenshot(path=str(path), timeout=30_000)
         result.setdefault("screenshots", []).append(path)
 
 
@@ -359,8 +380,14 @@ def test_run_all_of_the_quickstart_in_chromium_finishes_without_an_error_cell(de
     print(f"\nquickstart in chromium: page {result['timings']['page']:.1f} s, kernel ready "
           f"{result['timings']['kernel']:.1f} s, run all {result['timings']['run_all']:.1f} s, "
           f"test total {time.monotonic() - started:.1f} s")
-    print(f"widgets: {result['widgets']}, reviewer canvases {result['reviewer_canvas']}, "
-          f"plot titles {result['plot_titles']}")
+    print(f"widgets: {result['widgets']}, reviewer canvases {result['reviewer_canvas']}")
+    for plot in result["plots"]:
+        print(f"  plotly chart in code cell {plot['cell']}: title {plot['title']!r}, {plot['traces']} traces, "
+              f"{plot['points']} points, {plot['width']} px wide")
+    for over in result["overflow"]:
+        print(f"  layout: code cell {over['cell']}'s output is {over['content']} px wide in a {over['width']} px area")
+    if result.get("dialogs"):
+        print(f"  dialogs answered: {result['dialogs']}")
     print(f"screenshots and console: {shots} ({len(errors)} console errors)")
     for message in errors[:20]:
         print("  console", message[:300])
@@ -371,7 +398,12 @@ def test_run_all_of_the_quickstart_in_chromium_finishes_without_an_error_cell(de
         assert not failed, f"cells failed in the browser:\n{summary}"
         assert all(re.fullmatch(r"\[\d+\]:", c["prompt"]) for c in state["cells"]), f"cells not run:\n{summary}"
         assert result["reviewer_canvas"] >= 1, "the GraphReviewer drew no canvas"
-        assert "root-cause scores" in result["plot_titles"], f"no attribution chart; plots: {result['plot_titles']}"
+        attribution_cell = next((c["index"] + 1 for c in state["cells"] if "AttributionPanel(" in c["source"]), None)
+        assert attribution_cell is not None, "the quickstart has no AttributionPanel cell"
+        charts = [p for p in result["plots"] if p["cell"] == attribution_cell]
+        assert any(p["traces"] and p["points"] for p in charts), f"the attribution chart drew nothing: {charts}"
+        blank = [p for p in result["plots"] if not p["traces"]]
+        assert not blank, f"plotly charts drew no data (a blank widget; see {shots}): {blank}"
         code = [c for c in result["saved"]["cells"] if c["cell_type"] == "code"]
         assert all(c.get("execution_count") for c in code), "the saved notebook has cells without an execution count"
         saved_errors = [o for c in code for o in c.get("outputs", []) if o.get("output_type") == "error"]
