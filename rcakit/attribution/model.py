@@ -151,8 +151,13 @@ class FittedModel:
             reused = self._reusable_mechanisms(sub)
             data = self.filled[list(sub.nodes)]
             todo = [n for n in sub.nodes if n not in reused]
+            from dowhy.gcm.causal_models import PARENTS_DURING_FIT
+            from dowhy.graph import get_ordered_predecessors
+
             for node, mechanism in reused.items():
                 scm.set_causal_mechanism(node, mechanism)
+                # the mechanism was fitted on these very parents: tell DoWhy, or it refuses to use it
+                scm.graph.nodes[node][PARENTS_DURING_FIT] = get_ordered_predecessors(scm.graph, node)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 quality_enum = {"good": gcm.auto.AssignmentQuality.GOOD,
