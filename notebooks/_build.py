@@ -18,6 +18,10 @@ HERE = Path(__file__).resolve().parent
 
 
 def write(name: str, cells: list[nbformat.NotebookNode]) -> Path:
+    # Stable cell ids, so that rebuilding an unchanged notebook changes no byte.
+    stem = Path(name).stem.split("_")[0]
+    for i, cell in enumerate(cells):
+        cell["id"] = f"nb{stem}-{i:02d}"
     nb = new_notebook(cells=cells, metadata={
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
         "language_info": {"name": "python"},
