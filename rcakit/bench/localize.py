@@ -233,16 +233,23 @@ def main(argv: list[str]) -> int:
             graphs: dict[str, Callable[[Any], Any]] = {"true graph": lambda inc, g=graph: g}
             if not args.no_drafted:
                 graphs["drafted"] = _drafted
-            rows += incident_rows("dowhy microservice", incs, graphs,
-                                  [*methods, Method.ANOMALY_ATTRIBUTION], cfg)
+            rows = _report(rows, incident_rows("dowhy microservice", incs, graphs,
+                                               [*methods, Method.ANOMALY_ATTRIBUTION], cfg))
     if "petshop" in wanted:
-        rows += petshop_rows(root, methods, args.plain_dowhy)
+        rows = _report(rows, petshop_rows(root, methods, args.plain_dowhy))
     if "sim" in wanted:
-        rows += sim_rows(methods, cfg, drafted=not args.no_drafted)
+        rows = _report(rows, sim_rows(methods, cfg, drafted=not args.no_drafted))
     if "nezha" in wanted:
-        rows += nezha_rows(root, cfg)
-    print(markdown_table(rows))
+        rows = _report(rows, nezha_rows(root, cfg))
+    print("\n" + markdown_table(rows))
     return 0
+
+
+def _report(rows: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add a dataset's rows and print them at once (a long run shows its tables as it goes)."""
+    if new:
+        print(markdown_table(new), flush=True)
+    return rows + new
 
 
 def sim_rows(methods: list[Method], cfg: AttributionConfig, drafted: bool) -> list[dict[str, Any]]:
