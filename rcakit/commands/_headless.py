@@ -12,6 +12,14 @@ from pathlib import Path
 __all__ = ["run_quickstart"]
 
 
+STATIC_REPORT = """\
+# added by `rcakit demo --headless`: the report as static HTML (the widgets above need a live kernel)
+from rcakit.report import Report as _Report
+from IPython.display import HTML as _HTML
+_report = globals().get("report")
+_HTML(_report.to_html(standalone=False)) if isinstance(_report, _Report) else None"""
+
+
 def _first_error(nb) -> tuple[int, str] | None:
     """(1-based code-cell number, 'EName: value') of the first error output, or None."""
     number = 0
@@ -28,7 +36,8 @@ def _first_error(nb) -> tuple[int, str] | None:
 def run_quickstart(notebook: Path, report: Path, *, timeout: float = 600, startup_timeout: float = 180) -> int:
     """Execute ``notebook`` top to bottom in a fresh kernel and write it as HTML to ``report``.
 
-    The kernel runs in a temporary copy of the notebook's folder, so files the tutorial writes (its review
+    The incident report (the notebook's ``report``) is appended as static HTML, and widget state is left
+    out of the page (it needs a CDN to render and weighs tens of MB). The kernel runs in a temporary copy of the notebook's folder, so files the tutorial writes (its review
     session) do not land in the checkout. The HTML is written even when a cell fails, with the run stopped
     at that cell; the return code is 0 when every cell ran, 1 when one failed or timed out.
     """
@@ -42,6 +51,9 @@ def run_quickstart(notebook: Path, report: Path, *, timeout: float = 600, startu
     report = report.resolve()
     nb = nbformat.read(notebook, as_version=4)
     code_cells = sum(1 for c in nb.cells if c.cell_type == "code")
+    # Widgets need a live kernel (or a CDN) to show anything in a saved page: add the incident report as
+    # static HTML at the end, from the notebook's ``report`` if it made one.
+    nb.cells.append(nbformat.v4.new_code_cell(STATIC_REPORT, metadata={"tags": ["rcakit-headless"]}))
     failure: str | None = None
     started = time.monotonic()
     print(f"rcakit demo --headless: running {notebook.name} ({code_cells} code cells) ...", flush=True)
@@ -63,7 +75,15 @@ def run_quickstart(notebook: Path, report: Path, *, timeout: float = 600, startu
             failure = f"the kernel died: {exc}"
         except RuntimeError as exc:  # kernel did not start (nbclient raises RuntimeError on startup timeout)
             failure = f"the kernel could not run the notebook: {exc}"
-    body, _ = HTMLExporter().from_notebook_node(nb)
+    # Widget state holds every chart's data (tens of MB for the quickstart) and still needs a CDN to render;
+    # the page keeps each widget's text fallback and the static report instead.
+    nb.metadata.pop("widgets", None)
+    from traitlets.config import Config
+
+    config = Config()
+    config.TagRemovePreprocessor.enabled = True
+    config.TagRemovePreprocessor.remove_input_tags = {"rcakit-headless"}
+    body, _ = HTMLExporter(config=config).from_notebook_node(nb)
     report.parent.mkdir(parents=True, exist_ok=True)
     from rcakit._io import atomic_write_text
 
