@@ -2,8 +2,8 @@
 
 A rule-based first version on metric names: each metric of the entity is put in a family by its name
 (cpu, memory, network delay, error or exception, configuration); the family whose metrics are most
-anomalous against the baseline decides, with resource families (cpu, memory) taking precedence over
-latency, because contention also slows every request while a network delay does not load the CPU.
+anomalous against the baseline decides, except that a saturated resource (cpu, memory) or a changed
+configuration wins (see :func:`classify_fault`).
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "network": ("network_delay", (r"network", r"net_", r"latency", r"delay", r"rtt", r"duration", r"tcp",
                                   r"p9\d", r"p50", r"response")),
 }
-_PRECEDENCE = ("configuration", "cpu", "memory", "error", "network")
 
 
 def metric_family(metric: str) -> str | None:
@@ -68,8 +67,13 @@ class FaultGuess:
 
 
 def classify_fault(incident: Incident | tuple[pd.DataFrame, pd.DataFrame], entity: str, *,
-                   threshold: float = 3.0) -> FaultGuess:
-    """Guess the fault type of ``entity`` in ``incident`` (an Incident or a (baseline, incident) pair)."""
+                   threshold: float = 3.0, saturation: float = 100.0) -> FaultGuess:
+    """Guess the fault type of ``entity`` in ``incident`` (an Incident or a (baseline, incident) pair).
+
+    The family with the strongest anomaly wins, except that a cpu or memory anomaly of ``saturation``
+    robust z or more wins anyway (contention slows every call, so latency can move even more), and a
+    configuration change wins whenever it moved.
+    """
     if isinstance(incident, Incident):
         nodes = [n for n in incident.telemetry.select(entities=[entity]).nodes()]
         if not nodes:
@@ -92,8 +96,14 @@ def classify_fault(incident: Incident | tuple[pd.DataFrame, pd.DataFrame], entit
     strongest = max(evidence.values(), default=0.0)
     if strongest <= threshold:
         return FaultGuess(entity, "unknown", 0.0, evidence, top)
-    for family in _PRECEDENCE:
-        value = evidence.get(family, 0.0)
-        if value > threshold and (family == "network" or value >= 0.25 * strongest):
-            return FaultGuess(entity, FAMILIES[family][0], min(1.0, value / (strongest + 1e-9)), evidence, top)
-    return FaultGuess(entity, "unknown", 0.0, evidence, top)
+    ranked = sorted(evidence.items(), key=lambda kv: -kv[1])
+    choice = ranked[0][0]
+    if evidence.get("configuration", 0.0) > threshold:
+        choice = "configuration"  # a changed setting is a discrete event: it explains what follows
+    else:
+        saturated = [f for f in ("cpu", "memory") if evidence.get(f, 0.0) >= saturation]
+        if saturated:
+            choice = max(saturated, key=lambda f: evidence[f])
+    runner_up = next((v for f, v in ranked if f != choice), 0.0)
+    confidence = float(evidence[choice] / (evidence[choice] + runner_up + 1e-9))
+    return FaultGuess(entity, FAMILIES[choice][0], confidence, evidence, top)
