@@ -125,7 +125,7 @@ def _plain_petshop(graph: nx.DiGraph, normal: pd.DataFrame, issues: list[Any]) -
             scm = gcm.InvertibleStructuralCausalModel(sub)
             gcm.auto.assign_causal_mechanisms(scm, n, quality=gcm.auto.AssignmentQuality.BETTER)
             gcm.fit(scm, n)
-            scores = gcm.attribute_anomalies(scm, t["node"], a, shapley_config=ShapleyConfig(n_jobs=-1),
+            scores = gcm.attribute_anomalies(scm, t["node"], a, shapley_config=ShapleyConfig(n_jobs=1),
                                              attribute_mean_deviation=True,
                                              anomaly_scorer=gcm.anomaly_scorers.MeanDeviationScorer())
         secs.append(time.perf_counter() - t0)
