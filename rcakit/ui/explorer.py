@@ -12,9 +12,12 @@ log templates), so it stays responsive on the Nezha day's 46 pods.
 
 from __future__ import annotations
 
+import contextlib
 import html
+import json
+import re
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import networkx as nx
@@ -231,20 +234,32 @@ class TelemetryExplorer:
         self.method_select.observe(lambda change: self.set_method(change["new"]), names="value")
         self.threshold_input.observe(lambda change: self.set_threshold(change["new"]), names="value")
 
-        self.timeseries = go.FigureWidget(layout={"height": 360, "dragmode": "select", "margin": {"t": 30},
+        # One interactive chart only (the series: its box selection moves the incident window). plotly's
+        # FigureWidget is an anywidget whose model gets 2 s to initialize; four of them on a loaded machine
+        # left charts blank. The display-only charts are plain figures rendered by JupyterLab's own plotly
+        # renderer (mime type application/vnd.plotly.v1+json, no CDN) inside Output widgets.
+        self.timeseries = go.FigureWidget(layout={"height": 360, "dragmode": "select", "autosize": True,
+                                                  "margin": {"t": 40, "l": 60, "r": 20},
                                                   "title": {"text": "series (drag to select a new incident window)"},
-                                                  "showlegend": True})
-        self.heatmap = go.FigureWidget(layout={"height": 320, "margin": {"t": 30},
-                                               "title": {"text": "anomaly score by entity"}})
-        self.log_timeline = go.FigureWidget(layout={"height": 280, "margin": {"t": 30},
-                                                    "title": {"text": "log templates"}})
-        self.service_map = go.FigureWidget(layout={"height": 380, "margin": {"t": 30},
-                                                   "title": {"text": "service map (colour: anomaly score)"},
-                                                   "xaxis": {"visible": False}, "yaxis": {"visible": False}})
+                                                  "xaxis": {"type": "date"}, "showlegend": True,
+                                                  "legend": {"orientation": "h", "y": -0.2}})
+        self.heatmap = go.Figure(layout={"height": 320, "margin": {"t": 40, "l": 60, "r": 20}, "autosize": True,
+                                         "title": {"text": "anomaly score by entity"}, "xaxis": {"type": "date"}})
+        self.log_timeline = go.Figure(layout={"height": 300, "margin": {"t": 40, "r": 20}, "autosize": True,
+                                              "title": {"text": "log templates"}, "xaxis": {"type": "date"}})
+        self.service_map = go.Figure(layout={"height": 380, "margin": {"t": 40, "l": 20, "r": 20}, "autosize": True,
+                                             "title": {"text": "service map (colour: anomaly score)"},
+                                             "xaxis": {"visible": False}, "yaxis": {"visible": False}})
+        full = w.Layout(width="100%")
+        self.heatmap_output = w.Output(layout=full)
+        self.log_timeline_output = w.Output(layout=full)
+        self.service_map_output = w.Output(layout=full)
         controls = w.HBox([self.entity_select, self.metric_select,
-                           w.VBox([self.method_select, self.threshold_input, self.status_html])])
-        self.widget = w.VBox([controls, self.summary_html, self.timeseries, self.heatmap,
-                              w.HBox([self.log_timeline, self.service_map])])
+                           w.VBox([self.method_select, self.threshold_input, self.status_html])],
+                          layout=w.Layout(width="100%", flex_flow="row wrap"))
+        # stacked, each as wide as the output area: side by side they overflowed a ~970 px notebook
+        self.widget = w.VBox([controls, self.summary_html, self.timeseries, self.heatmap_output,
+                              self.log_timeline_output, self.service_map_output], layout=w.Layout(width="100%"))
 
     def _sync_controls(self) -> None:
         self._syncing = True
@@ -278,7 +293,8 @@ class TelemetryExplorer:
         for window, colour in ((self.incident.baseline_window, _BASELINE_COLOUR),
                                (self.incident.incident_window, _INCIDENT_COLOUR)):
             if window.overlaps(view):
-                shapes.append({"type": "rect", "xref": "x", "yref": "paper", "x0": window.start, "x1": window.end,
+                shapes.append({"type": "rect", "xref": "x", "yref": "paper", "x0": _plotly_time(window.start),
+                               "x1": _plotly_time(window.end),
                                "y0": 0, "y1": 1, "fillcolor": colour, "line": {"width": 0}, "layer": "below"})
         return shapes
 
@@ -286,7 +302,8 @@ class TelemetryExplorer:
         if self.anomalies is None:
             return []
         flagged = self.anomalies.anomalous().filter(pl.col("node").is_in(self.selected_metrics))
-        return [{"type": "rect", "xref": "x", "yref": "paper", "x0": r["start"], "x1": r["end"], "y0": 0, "y1": 0.04,
+        return [{"type": "rect", "xref": "x", "yref": "paper", "x0": _plotly_time(r["start"]),
+                 "x1": _plotly_time(r["end"]), "y0": 0, "y1": 0.04,
                  "fillcolor": _ANOMALY_COLOUR, "line": {"width": 0}, "name": r["node"]}
                 for r in flagged.iter_rows(named=True)]
 
@@ -318,7 +335,7 @@ class TelemetryExplorer:
                 spread = spread if np.isfinite(spread) else 0.0
                 spread = spread if spread > 0 else max(abs(centre) * 0.01, 1e-9)
                 t, v = downsample(times, (values - centre) / spread, self.max_points)
-                self.timeseries.add_scatter(x=t, y=v, mode="lines", name=node,
+                self.timeseries.add_scatter(x=_plotly_times(t), y=_finite_or_none(v), mode="lines", name=node,
                                             hovertemplate=f"{html.escape(node)}<br>%{{x}}<br>z=%{{y:.2f}}<extra></extra>")
             self.timeseries.layout.shapes = self._window_shapes() + self._anomaly_shapes()
             self.timeseries.layout.yaxis.title = "baseline z-score"
@@ -326,6 +343,12 @@ class TelemetryExplorer:
             trace.on_selection(self._selection_callback)
 
     def _draw_heatmap(self) -> None:
+        try:
+            self._fill_heatmap()
+        finally:
+            _show_static(self.heatmap, self.heatmap_output)
+
+    def _fill_heatmap(self) -> None:
         with self.heatmap.batch_update():
             self.heatmap.data = []
             timeline = self._timeline
@@ -341,7 +364,9 @@ class TelemetryExplorer:
             z = np.vstack([wide.get_column(e).to_numpy().astype(float) if e in wide.columns
                            else np.full(len(times), np.nan) for e in order]) if order else np.zeros((0, 0))
             cap = max(self.config.threshold * 3, 1.0)
-            self.heatmap.add_heatmap(x=times, y=[html.escape(e) for e in order], z=np.clip(z, 0, cap),
+            clipped = np.clip(z, 0, cap)
+            self.heatmap.add_heatmap(x=_plotly_times(times), y=[html.escape(e) for e in order],
+                                     z=[_finite_or_none(row) for row in clipped],
                                      zmin=0, zmax=cap, colorscale="Reds", colorbar={"title": "|score|"})
             self.heatmap.layout.shapes = self._window_shapes()
             self.heatmap.layout.yaxis.autorange = "reversed"
@@ -374,17 +399,23 @@ class TelemetryExplorer:
             self.log_timeline.data = []
             if counts.height == 0:
                 self.log_timeline.layout.title = {"text": "log templates (no log lines for these entities)"}
-                return
+                self.log_timeline.layout.shapes = ()
+        if counts.height == 0:
+            _show_static(self.log_timeline, self.log_timeline_output)
+            return
+        with self.log_timeline.batch_update():
             self.log_timeline.layout.title = {"text": "log templates of the selected entities"}
             labels = {r["template_id"]: f"T{r['template_id']}: {r['template'][:60]}"
                       for r in counts.select("template_id", "template").unique().iter_rows(named=True)}
             self.log_timeline.add_scatter(
-                x=counts.get_column("time").to_numpy(),
+                x=_plotly_times(counts.get_column("time").to_numpy()),
                 y=[html.escape(labels[t]) for t in counts.get_column("template_id").to_list()],
                 mode="markers", marker={"size": np.clip(np.sqrt(counts.get_column("count").to_numpy()) * 3, 4, 30)},
                 text=counts.get_column("count").to_list(), hovertemplate="%{y}<br>%{x}<br>%{text} lines<extra></extra>",
             )
             self.log_timeline.layout.shapes = self._window_shapes()
+            self.log_timeline.layout.yaxis.automargin = True
+        _show_static(self.log_timeline, self.log_timeline_output)
 
     def service_graph(self) -> nx.DiGraph:
         """Entities with their anomaly score; edges from the incident window's spans (else the truth graph)."""
@@ -410,6 +441,7 @@ class TelemetryExplorer:
         with self.service_map.batch_update():
             self.service_map.data = []
             if graph.number_of_nodes() == 0:
+                _show_static(self.service_map, self.service_map_output)
                 return
             pos = nx.spring_layout(graph, seed=0) if graph.number_of_edges() else nx.circular_layout(graph)
             ex: list[float | None] = []
@@ -429,6 +461,7 @@ class TelemetryExplorer:
                 text=[html.escape(n) for n in nodes], hovertemplate="%{text}<br>score %{marker.color:.2f}<extra></extra>",
                 showlegend=False,
             )
+        _show_static(self.service_map, self.service_map_output)
 
     def _draw_summary(self) -> None:
         if self.anomalies is None:
@@ -450,8 +483,71 @@ class TelemetryExplorer:
                 f"series={len(self.selected_metrics)}, method={self.method.value})")
 
 
+_PLOTLY_DATE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2})(?::(\d{1,2})(?::(\d{1,2})(?:\.(\d+))?)?)?)?"
+                          r"\s*(Z|[+-]\d{2}:?\d{2})?\s*$")
+
+
 def _parse_plotly_time(value: Any) -> datetime:
-    """Plotly sends selection ends as strings like '2024-03-01 12:40:30.5' (UTC here) or as datetimes."""
-    if isinstance(value, int | float):
-        return to_utc(value / 1000.0)  # plotly's epoch milliseconds
+    """A selection end as plotly sends it, in UTC.
+
+    On a date axis plotly sends strings like ``'2025-01-06 09:21:30.5'`` (any number of fraction digits,
+    seconds or minutes may be missing; the axis shows UTC here); numbers are epoch milliseconds.
+    """
+    if isinstance(value, bool):
+        raise DataError(f"cannot read {value!r} as a time from the chart")
+    if isinstance(value, int | float | np.integer | np.floating):
+        return to_utc(float(value) / 1000.0)
+    if isinstance(value, str):
+        found = _PLOTLY_DATE.match(value)
+        if found is None:
+            raise DataError(f"cannot read {value!r} as a time from the chart",
+                            hint="select a range on the series chart's date axis, or call set_incident_window")
+        year, month, day, hour, minute, second, fraction, zone = found.groups()
+        micro = int((fraction or "0")[:6].ljust(6, "0"))
+        dt = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), micro)
+        if zone and zone != "Z":
+            sign = 1 if zone[0] == "+" else -1
+            digits = zone[1:].replace(":", "")
+            dt -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        return dt.replace(tzinfo=UTC)
     return to_utc(value)
+
+
+def _plotly_time(value: Any) -> str:
+    """One instant as plotly's date-axis string in UTC ('2025-01-06 09:21:30.500000'), no offset."""
+    return to_utc(value).astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _plotly_times(times: np.ndarray) -> list[str]:
+    """Datetimes (numpy datetime64 in UTC, as polars gives them) as date-axis strings.
+
+    Passing datetime64 arrays to plotly 7 sends them as raw nanosecond integers (the axis then showed
+    1.7e18); strings make plotly.js use a date axis.
+    """
+    arr = np.asarray(times)
+    if arr.dtype.kind == "M":
+        return [t.replace("T", " ") for t in np.datetime_as_string(arr.astype("datetime64[us]"), unit="us")]
+    return [_plotly_time(t) for t in arr.tolist()]
+
+
+def _finite_or_none(values: Any) -> list[float | None]:
+    """Numbers with NaN/inf as None: plotly draws a gap for None, but NaN reached SVG paths as 'MNaN'."""
+    return [float(v) if v is not None and np.isfinite(v) else None for v in np.asarray(values, dtype=float).tolist()]
+
+
+def _show_static(figure: Any, output: Any) -> None:
+    """Render a plain plotly figure in an ipywidgets Output through JupyterLab's plotly mime renderer.
+
+    Setting ``outputs`` directly works from any callback (no capture context needed) and needs no CDN:
+    JupyterLab's jupyterlab-plotly extension draws application/vnd.plotly.v1+json itself.
+    """
+    import plotly.io as pio
+
+    spec = json.loads(pio.to_json(figure, validate=False, remove_uids=True))
+    spec["config"] = {"responsive": True, "displaylogo": False}
+    title = ""
+    with contextlib.suppress(Exception):
+        title = figure.layout.title.text or ""
+    output.outputs = ({"output_type": "display_data", "metadata": {},
+                       "data": {"application/vnd.plotly.v1+json": spec,
+                                "text/plain": f"<plotly chart: {title}>"}},)
