@@ -127,3 +127,59 @@ def test_stays_responsive_on_the_nezha_day(nezha_dir) -> None:
     elapsed = time.perf_counter() - t0
     assert elapsed < 30, f"redrawing for 4 entities took {elapsed:.1f} s"
     assert explorer.log_counts().height > 0  # Nezha logs are unwrapped and mined
+
+
+def test_a_date_axis_selection_with_fractional_seconds_sets_that_window() -> None:
+    """What plotly.js sends for a box selection on a date axis: 'YYYY-MM-DD HH:MM:SS.f' strings (UTC here)."""
+    incident = multimodal_incident(seed=4)
+    explorer = TelemetryExplorer(incident)
+    lo, hi = T0 + 44 * STEP + timedelta(milliseconds=500), T0 + 57 * STEP + timedelta(milliseconds=250)
+    sent = [lo.strftime("%Y-%m-%d %H:%M:%S") + ".5", hi.strftime("%Y-%m-%d %H:%M:%S") + ".25"]
+    trace = explorer.timeseries.data[-1]
+    trace._dispatch_on_selection(Points(point_inds=[], xs=[], ys=[], trace_name=trace.name, trace_index=0),
+                                 BoxSelector(xrange=sent, yrange=[0, 1]))
+    assert (incident.incident_window.start, incident.incident_window.end) == (lo, hi)
+    # reversed ends, minutes only, a trailing Z and epoch milliseconds all mean the same instants
+    explorer.on_range_selected([(T0 + 60 * STEP).strftime("%Y-%m-%d %H:%M") + "Z",
+                                (T0 + 50 * STEP).strftime("%Y-%m-%dT%H:%M")])
+    assert incident.incident_window.start == (T0 + 50 * STEP).replace(second=0, microsecond=0)
+    assert incident.incident_window.end == (T0 + 60 * STEP).replace(second=0, microsecond=0)
+    explorer.on_range_selected([(T0 + 41 * STEP).timestamp() * 1000, (T0 + 49 * STEP).timestamp() * 1000])
+    assert incident.incident_window.duration == 8 * STEP
+    with pytest.raises(DataError, match="cannot read"):
+        explorer.on_range_selected(["yesterday", "today"])
+
+
+def test_charts_use_a_date_axis_and_hold_no_nan(explorer: TelemetryExplorer) -> None:
+    import json
+
+    explorer.select_entities(["db", "api"])
+    for trace in explorer.timeseries.data:
+        assert all(isinstance(x, str) for x in trace.x), "times go to plotly as date strings, not nanoseconds"
+        assert to_utc(trace.x[0]) >= explorer._view().start and to_utc(trace.x[-1]) < explorer._view().end
+        assert not any(isinstance(y, float) and np.isnan(y) for y in trace.y)
+    assert explorer.timeseries.layout.xaxis.type == "date"
+    heat = explorer.heatmap.data[0]
+    assert to_utc(heat.x[0]) >= explorer._view().start
+    assert not any(isinstance(v, float) and np.isnan(v) for row in heat.z for v in row)
+    # the display-only charts are rendered by JupyterLab's plotly mime renderer, NaN-free JSON, full width
+    for figure, output in ((explorer.heatmap, explorer.heatmap_output),
+                           (explorer.log_timeline, explorer.log_timeline_output),
+                           (explorer.service_map, explorer.service_map_output)):
+        (shown,) = output.outputs
+        spec = shown["data"]["application/vnd.plotly.v1+json"]
+        assert len(spec["data"]) == len(figure.data) >= 1
+        assert "NaN" not in json.dumps(spec, allow_nan=False)
+        assert "width" not in spec["layout"] and output.layout.width == "100%"
+    assert explorer.widget.children[-3:] == (explorer.heatmap_output, explorer.log_timeline_output,
+                                             explorer.service_map_output), "charts are stacked, not side by side"
+
+
+def test_only_the_series_chart_is_a_widget(explorer: TelemetryExplorer) -> None:
+    """plotly's FigureWidget is an anywidget with a 2 s init limit; several of them left charts blank."""
+    import plotly.graph_objects as go
+
+    widgets = [c for c in explorer.widget.children if isinstance(c, go.FigureWidget)]
+    assert widgets == [explorer.timeseries]
+    explorer.select_entities(["frontend"])
+    assert explorer.service_map_output.outputs[0]["data"]["application/vnd.plotly.v1+json"]["data"]
