@@ -14,6 +14,7 @@ dropped without a line there.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
@@ -135,7 +136,7 @@ def coerce_time(
             out = series.dt.replace_time_zone("UTC")
         else:
             out = series.dt.convert_time_zone("UTC")
-        return out.dt.cast_time_unit("ns")
+        return _check_plausible(out.dt.cast_time_unit("ns"), source, column, report)
     if dtype == pl.Date:
         report.add(source, column, "read dates as midnight UTC", n, "the column holds dates without times")
         return series.cast(pl.Datetime("ns")).dt.replace_time_zone("UTC")
@@ -164,8 +165,13 @@ def coerce_time(
             ns = series.cast(pl.Int64) * factor
         else:
             ns = (values * factor).round(0).cast(pl.Int64)
-        return ns.cast(pl.Datetime("ns")).dt.replace_time_zone("UTC").alias(name)
+        out = ns.cast(pl.Datetime("ns")).dt.replace_time_zone("UTC").alias(name)
+        return _check_plausible(out, source, column, report)
     if dtype == pl.String:
+        # Fast path: RFC 3339 in UTC ('2023-01-30T11:51:00.123Z'), what exporters write.
+        fast = series.str.to_datetime(format="%Y-%m-%dT%H:%M:%S%.fZ", strict=False, time_unit="ns", time_zone="UTC")
+        if fast.null_count() == series.null_count():
+            return _check_plausible(fast.alias(name), source, column, report)
         stripped = series.str.strip_chars()
         parsed = _parse_time_strings(stripped)
         failed = parsed.is_null() & stripped.is_not_null() & (stripped != "")
@@ -173,7 +179,8 @@ def coerce_time(
             row = int(failed.arg_max() or 0)
             raise DataError(
                 f"cannot read {stripped[row]!r} as a time", source=source, column=column, row=row,
-                hint="Use ISO 8601 (2023-01-30T11:51:00Z) or epoch numbers, or pass time_format=",
+                hint="Use ISO 8601 (2023-01-30T11:51:00Z) or epoch numbers, or pass time_format= to the loader "
+                     "(rcakit.telemetry.loaders.read_csv)",
             )
         empty = parsed.is_null()
         if empty.any():
@@ -185,11 +192,26 @@ def coerce_time(
         if naive:
             report.add(source, column, "read naive time strings as UTC", naive,
                        "no offset or Z in the text; pass times with an offset to be explicit")
-        return parsed.alias(name)
+        return _check_plausible(parsed.alias(name), source, column, report)
     raise DataError(
         f"cannot use a column of type {dtype} as time", source=source, column=column,
         hint="Give epoch numbers, ISO 8601 strings or datetimes",
     )
+
+
+_PLAUSIBLE = (datetime(1980, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC))
+
+
+def _check_plausible(times: pl.Series, source: str, column: str, report: LoadReport) -> pl.Series:
+    """Keep implausible instants (before 1980 or after 2200) but say so: they are usually a zero or
+    sentinel value upstream (Go's zero time, -1), or an epoch read in the wrong unit."""
+    outside = (times < _PLAUSIBLE[0]) | (times > _PLAUSIBLE[1])
+    count = int(outside.sum() or 0)
+    if count:
+        row = int(outside.fill_null(False).arg_max() or 0)
+        report.add(source, column, "kept implausible times (before 1980 or after 2200)", count,
+                   f"first at row {row}: {times[row]}; probably a sentinel value or a wrong epoch unit")
+    return times
 
 
 def _parse_time_strings(strings: pl.Series) -> pl.Series:

@@ -249,7 +249,10 @@ class Telemetry:
 
         def combine(tables: list[pl.DataFrame], column: str) -> pl.DataFrame:
             tables = [t for t in tables if t.height] or tables[:1]
-            return pl.concat(tables, how="diagonal_relaxed").sort(column, maintain_order=True)
+            if len(tables) == 1:
+                return tables[0]
+            out = pl.concat(tables, how="diagonal_relaxed")
+            return out if out.get_column(column).is_sorted() else out.sort(column, maintain_order=True)
 
         report = LoadReport()
         for part in parts:

@@ -6,7 +6,6 @@ import gzip
 import os
 import zlib
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -286,7 +285,6 @@ def build_telemetry(
                       hint=exc.hint) from exc
         raise
     del frame  # the constructor's output shares what it kept; drop the columns it replaced
-    _check_plausible(getattr(tel, kind), time_column(kind), source, report)
     if kind == "spans" and tel.spans.height:
         from rcakit.telemetry.loaders._spans import check_span_tree
 
@@ -326,25 +324,6 @@ def read_parquet_sorted(path: Path, renames: dict[str, str], kind: str, source: 
     frame = pl.DataFrame({name: columns.pop(name) for name in schema})
     report.add(source, canonical, "sorted rows by time", frame.height, "the rows were not in time order")
     return frame.rename(renames), order
-
-
-_PLAUSIBLE = (datetime(1980, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC))
-
-
-def _check_plausible(table: pl.DataFrame, column: str, source: str, report: LoadReport) -> None:
-    """Report times before 1980 or after 2200: a zero time written by the source (Go's zero time is
-    -6795364578871345152 ns) or epochs of different units mixed in one column."""
-    if table.height == 0:
-        return
-    times = table.get_column(column)
-    low, high = _PLAUSIBLE
-    if times.min() >= low and times.max() < high:  # type: ignore[operator]
-        return
-    outside = int(((times < low) | (times >= high)).sum())
-    first = times.filter((times < low) | (times >= high))[0]
-    report.add(source, column, "kept rows whose time is before 1980 or after 2200", outside,
-               f"first {first}; the source may write a zero time for unknown instants, or mix epoch units in one "
-               "column (pass time_unit=, or map another time column)")
 
 
 def gzip_open_error(path: Path, exc: BaseException) -> DataError:
