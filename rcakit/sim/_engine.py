@@ -2,9 +2,9 @@
 
 Why not simpy: a simpy process per request schedules about eight events per request, and one hour
 of the L topology at 100 requests/s is 360,000 requests. ``python -m rcakit.bench sim`` runs such a
-plain simpy model of the same system as its baseline: about 4,000 simulated requests/s, so ~90 s for
-the hour, against 40,000 requests/s (metrics, logs and traces) to 68,000 (metrics only) for this
-engine on the same loaded 2-core machine; ``tests/sim/test_engine.py`` checks that both give the same
+plain simpy model of the same system as its baseline: about 8,700 simulated requests/s, so ~41 s
+for the hour, against 85,000 requests/s (metrics, logs and traces: 4.2 s) to 156,000 (metrics only:
+2.3 s) for this engine, measured in one process on a shared 2-core machine; ``tests/sim/test_engine.py`` checks that both give the same
 latencies. The model has only one place
 where requests interact, the queue -> batcher -> GPU station of each worker, so:
 
