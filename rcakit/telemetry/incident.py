@@ -39,14 +39,16 @@ class GroundTruth:
             "root_cause_entities": list(self.root_cause_entities),
             "root_cause_nodes": list(self.root_cause_nodes),
             "fault_type": self.fault_type,
-            "graph_edges": [list(e) for e in self.graph.edges()] if self.graph is not None else None,
+            "graph": _graph_to_dict(self.graph) if self.graph is not None else None,
             "notes": self.notes,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GroundTruth:
         graph = None
-        if data.get("graph_edges") is not None:
+        if data.get("graph") is not None:
+            graph = _graph_from_dict(data["graph"])
+        elif data.get("graph_edges") is not None:  # written before edge attributes were kept
             graph = nx.DiGraph()
             graph.add_edges_from(tuple(e) for e in data["graph_edges"])
         return cls(
@@ -56,6 +58,23 @@ class GroundTruth:
             graph=graph,
             notes=data.get("notes", ""),
         )
+
+
+def _graph_to_dict(graph: nx.DiGraph) -> dict[str, Any]:
+    """Nodes and edges with their attributes (the simulator's ``why``, ``observed``), JSON-ready."""
+    return {
+        "nodes": [[str(n), dict(a)] for n, a in graph.nodes(data=True)],
+        "edges": [[str(u), str(v), dict(a)] for u, v, a in graph.edges(data=True)],
+    }
+
+
+def _graph_from_dict(data: dict[str, Any]) -> nx.DiGraph:
+    graph = nx.DiGraph()
+    for name, attrs in data.get("nodes", []):
+        graph.add_node(name, **attrs)
+    for u, v, attrs in data.get("edges", []):
+        graph.add_edge(u, v, **attrs)
+    return graph
 
 
 @dataclass(eq=False)
