@@ -540,17 +540,19 @@ class ReviewSession:
             "next_id": self._next_id,
         }
 
-    def save(self, path: str | Path | None = None) -> Path:
+    def save(self, path: str | Path | None = None, *, durable: bool = True) -> Path:
         """Write the session to ``path`` (default: its autosave file), atomically."""
         target = Path(path) if path is not None else self.path
         if target is None:
             raise DataError("this session has no file", hint="Pass a path to save(path)")
         text = json.dumps(self.to_dict(), default=_plain, ensure_ascii=False)
-        return atomic_write_text(target, text + "\n")
+        return atomic_write_text(target, text + "\n", durable=durable)
 
     def _save(self) -> None:
+        # The autosave after each click is atomic but not fsync'ed: a crashed kernel loses nothing (the
+        # file is complete in the OS), and the click stays fast; save() stays durable.
         if self.autosave and self.path is not None:
-            self.save()
+            self.save(durable=False)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, path: str | Path | None = None, data_frame: Any = None,
