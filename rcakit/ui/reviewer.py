@@ -240,7 +240,23 @@ class GraphReviewer(anywidget.AnyWidget):
             self._refresh_graph()
             self._refresh_options()
         self._refresh_queue()
+        self._refresh_details()
         self._refresh_summary()
+
+    def _refresh_details(self) -> None:
+        """Keep the details pane true after a decision made anywhere (a click, code, undo)."""
+        kind, *names = self.selected or [None]
+        if kind == "edge" and len(names) == 2:
+            source, target = names
+            draft = self.session.draft
+            if draft.has_edge(source, target) or any(q.edge == (source, target) for q in self.session.queue):
+                self.select_edge(source, target)
+            elif draft.has_edge(target, source):
+                self.select_edge(target, source)
+            else:
+                self.clear_selection()
+        elif kind == "node" and names and names[0] in self.session.draft.nodes:
+            self.select_node(names[0])
 
     def _refresh_graph(self) -> None:
         if set(self.session.draft.nodes) - set(self._positions):  # first draw, or a node was added

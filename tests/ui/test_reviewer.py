@@ -179,3 +179,19 @@ def test_assets_prefer_the_wheel_folder_then_the_checkout(tmp_path, monkeypatch)
     assert _assets.widgets_dir() == tmp_path / "site" / "widgets"  # a source checkout
     (fake / "_widgets").mkdir()
     assert _assets.widgets_dir() == fake / "_widgets"  # a wheel (pyproject force-includes widgets/ there)
+
+
+def test_details_follow_decisions_made_in_code(tmp_path) -> None:
+    from rcakit.graph import CausalDraft
+    from rcakit.ui import GraphReviewer
+
+    draft = CausalDraft(alarm="c:m")
+    draft.add_edge("a:m", "b:m", provenance="knowledge")
+    draft.add_edge("b:m", "c:m", provenance="knowledge")
+    reviewer = GraphReviewer(draft, path=tmp_path / "s.rcakit-review.json", start=False)
+    reviewer.select_edge("a:m", "b:m")
+    assert reviewer.details["status"] == "proposed"
+    reviewer.session.accept("a:m", "b:m")
+    assert reviewer.details["status"] == "accepted"
+    reviewer.session.reverse("a:m", "b:m")
+    assert reviewer.selected == ["edge", "b:m", "a:m"]
