@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+import pytest
 
 from rcakit import __version__
 from rcakit.cli import main
@@ -29,3 +32,14 @@ def test_analyze_writes_a_report_naming_the_true_cause(tmp_path, capsys) -> None
 def test_analyze_names_a_missing_folder(tmp_path, capsys) -> None:
     assert main(["analyze", str(tmp_path / "nope")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_analyze_a_petshop_issue_writes_a_report_naming_its_true_root_cause(petshop_dir, tmp_path, capsys) -> None:
+    out = tmp_path / "petshop.html"
+    code = main(["analyze", str(petshop_dir), "--incident", "petshop-low_traffic-test-issue_0", "--report", str(out),
+                 "--offline"])
+    assert code == 0
+    truth = json.loads((petshop_dir / "dataset/low_traffic/test/issue_0/target.json").read_text())["root_cause"]["node"]
+    final = out.read_text().split("Final answer")[1][:800]
+    assert truth.replace("::", "__") in final
