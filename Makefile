@@ -22,8 +22,9 @@ help:
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "rcakit needs Python >= 3.11, found " + sys.version' 
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@# uv installs the stack in ~20 s instead of minutes; plain pip is the fallback.
-	@($(BIN)/python -m pip install -q uv && $(BIN)/uv pip install --python $(BIN)/python -q -e '.[all]') \
+	@# uv installs the stack in ~20 s instead of minutes (plain pip is the fallback); bytecode is compiled at
+	@# install time because PYTHONDONTWRITEBYTECODE=1 environments otherwise re-parse DoWhy on every import.
+	@($(BIN)/python -m pip install -q uv && $(BIN)/uv pip install --python $(BIN)/python -q --compile-bytecode -e '.[all]') \
 	  || $(BIN)/python -m pip install -q -e '.[all]'
 	@touch $(STAMP)
 
