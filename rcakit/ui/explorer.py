@@ -238,11 +238,14 @@ class TelemetryExplorer:
         # FigureWidget is an anywidget whose model gets 2 s to initialize; four of them on a loaded machine
         # left charts blank. The display-only charts are plain figures rendered by JupyterLab's own plotly
         # renderer (mime type application/vnd.plotly.v1+json, no CDN) inside Output widgets.
-        self.timeseries = go.FigureWidget(layout={"height": 360, "dragmode": "select", "autosize": True,
-                                                  "margin": {"t": 40, "l": 60, "r": 20},
+        self.timeseries = go.FigureWidget(layout={"height": 420, "dragmode": "select", "autosize": True,
+                                                  "margin": {"t": 40, "l": 60, "r": 20, "b": 120},
                                                   "title": {"text": "series (drag to select a new incident window)"},
                                                   "xaxis": {"type": "date"}, "showlegend": True,
-                                                  "legend": {"orientation": "h", "y": -0.2}})
+                                                  # below the date labels (two lines: time, day)
+                                                  "legend": {"orientation": "h", "yanchor": "top", "y": -0.3}})
+        # responsive: as wide as the output area (and follows it), not plotly's default 700 px
+        self.timeseries._config = {"responsive": True, "displaylogo": False}
         self.heatmap = go.Figure(layout={"height": 320, "margin": {"t": 40, "l": 60, "r": 20}, "autosize": True,
                                          "title": {"text": "anomaly score by entity"}, "xaxis": {"type": "date"}})
         self.log_timeline = go.Figure(layout={"height": 300, "margin": {"t": 40, "r": 20}, "autosize": True,
@@ -544,7 +547,8 @@ def _show_static(figure: Any, output: Any) -> None:
     import plotly.io as pio
 
     spec = json.loads(pio.to_json(figure, validate=False, remove_uids=True))
-    spec["config"] = {"responsive": True, "displaylogo": False}
+    # not "responsive": it sizes the plot to 100% of an auto-height Output, i.e. 0 px tall (nothing visible)
+    spec["config"] = {"displaylogo": False}
     title = ""
     with contextlib.suppress(Exception):
         title = figure.layout.title.text or ""

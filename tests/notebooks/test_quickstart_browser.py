@@ -279,6 +279,9 @@ def run_all_in_browser(lab: dict, shots: Path) -> dict:
             explorer = _cell_output(page, "TelemetryExplorer(")
             if explorer is not None:
                 _shoot(page, explorer, shots / "explorer.png", result)
+                charts = explorer.locator(".js-plotly-plot")  # each explorer chart whole, as a reader scrolls to it
+                for i in range(charts.count()):
+                    _shoot(page, charts.nth(i), shots / f"explorer-chart-{i + 1}.png", result)
             page.screenshot(path=str(shots / "end.png"))
             # the notebook as saved through the page (File > Save Notebook)
             page.click(".jp-NotebookPanel .jp-Notebook")
@@ -303,8 +306,13 @@ PLOTS_JS = """
   const data = el.data || [];
   const points = data.reduce((n, d) => n + Math.max((d.x || []).length, (d.y || []).length, (d.z || []).length), 0);
   const box = el.getBoundingClientRect();
+  const svg = el.querySelector('.main-svg');
+  const area = cell ? cell.querySelector('.jp-OutputArea-output') : null;
+  const xaxis = el._fullLayout && el._fullLayout.xaxis;
   return {cell: cells.indexOf(cell) + 1, title: (t && t.text) || '', traces: data.length, points,
-          width: Math.round(box.width), drawn: !!el.querySelector('.main-svg')};
+          width: Math.round(box.width), height: Math.round(box.height), drawn: !!svg, svgWidth: svg ? Math.round(svg.getBoundingClientRect().width) : 0,
+          areaWidth: area ? area.clientWidth : 0, xtype: (xaxis && xaxis.type) || '',
+          xticks: [...el.querySelectorAll('.xtick text')].map((e) => e.textContent).slice(0, 4)};
 }
 """
 
@@ -407,6 +415,7 @@ def test_run_all_of_the_quickstart_in_chromium_finishes_without_an_error_cell(de
         assert attribution_cell is not None, "the quickstart has no AttributionPanel cell"
         charts = [p for p in result["plots"] if p["cell"] == attribution_cell]
         assert any(p["traces"] and p["points"] for p in charts), f"the attribution chart drew nothing: {charts}"
+        _assert_explorer_drew(state, result, shots)
         code = [c for c in result["saved"]["cells"] if c["cell_type"] == "code"]
         assert all(c.get("execution_count") for c in code), "the saved notebook has cells without an execution count"
         saved_errors = [o for c in code for o in c.get("outputs", []) if o.get("output_type") == "error"]
@@ -415,3 +424,24 @@ def test_run_all_of_the_quickstart_in_chromium_finishes_without_an_error_cell(de
         page_shot = shots / "end.png"
         print(f"screenshot: {page_shot}")
         raise
+
+
+def _assert_explorer_drew(state: dict, result: dict, shots: Path) -> None:
+    """The TelemetryExplorer's four charts all drew (one FigureWidget, three static), on a date axis, fitting."""
+    cell = next((c["index"] + 1 for c in state["cells"] if "TelemetryExplorer(" in c["source"]), None)
+    assert cell is not None, "the quickstart has no TelemetryExplorer cell"
+    charts = {p["title"].split(" (")[0].split(" of ")[0]: p for p in result["plots"] if p["cell"] == cell}
+    expected = ["series", "anomaly score by entity", "log templates", "service map"]
+    assert sorted(charts) == sorted(expected), f"explorer charts on the page: {list(charts)} (see {shots})"
+    # drawn and visible: a plot sized to 100% of an auto-height Output had an SVG but was 0 px tall
+    blank = [name for name, p in charts.items() if not (p["traces"] and p["points"] and p["drawn"] and p["height"] >= 100)]
+    assert not blank, f"explorer charts drew nothing: {blank}: {charts} (see {shots})"
+    for name in ("series", "anomaly score by entity"):
+        assert charts[name]["xtype"] == "date", f"the {name} chart's x axis is {charts[name]['xtype']!r}, not dates"
+        assert not any("e+" in t or "×10" in t for t in charts[name]["xticks"]), charts[name]["xticks"]
+    wide = {name: (p["svgWidth"], p["areaWidth"]) for name, p in charts.items() if p["svgWidth"] > p["areaWidth"] + 2}
+    assert not wide, f"explorer charts wider than the output area (chart, area px): {wide}"
+    over = [o for o in result["overflow"] if o["cell"] == cell]
+    assert not over, f"the explorer's output overflows its area: {over}"
+    bad = [m for m in result["console"] if "Failed to initialize model" in m or "NaN" in m]
+    assert not bad, f"the browser console reports widget or NaN trouble: {bad[:3]}"
