@@ -11,7 +11,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["available_benchmarks", "markdown_table", "median_time", "peak_rss_mb", "require_datasets"]
+__all__ = [
+    "available_benchmarks",
+    "graph_case",
+    "markdown_table",
+    "median_time",
+    "peak_rss_mb",
+    "require_datasets",
+    "wide_metrics",
+]
 
 
 def available_benchmarks() -> list[str]:
@@ -57,3 +65,37 @@ def require_datasets() -> Path:
     if path is None:
         raise SystemExit("../shared/datasets not found; set RCAKIT_DATASETS=/path/to/shared/datasets")
     return path
+
+
+def wide_metrics(telemetry: Any) -> Any:
+    """Every metric node as a column, one row per recorded time (no grid, no fill)."""
+    import polars as pl
+
+    m = telemetry.metrics.with_columns(
+        pl.concat_str([pl.col("entity"), pl.lit(":"), pl.col("metric")]).alias("node"))
+    return m.pivot(on="node", index="time", values="value", aggregate_function="mean").sort("time")
+
+
+_GRAPH_DATASETS: dict[str, Any] = {}
+
+
+def graph_case(name: str, seed: int, sim_baseline: str) -> tuple[Any, Any, Any]:
+    """A system with a true graph, shared by the graph and review benchmarks.
+
+    ``sim-S``/``sim-M``/``sim-L`` simulate a GPU-throttle incident of that topology; other names are
+    :func:`rcakit.telemetry.datasets.load_graph_datasets` entries. Returns (source for draft_graph,
+    true graph over observed nodes, wide data).
+    """
+    if name.startswith("sim-"):
+        from rcakit.sim import GpuThrottle, Topology, make_incident, true_graph
+
+        topo = {"S": Topology.small, "M": Topology.medium, "L": Topology.large}[name[-1]]()
+        incident = make_incident(topo, GpuThrottle("GPU_0", duration="20min"), seed=seed, baseline=sim_baseline,
+                                 logs=False)
+        return incident, true_graph(topo, hidden=("power",)), wide_metrics(incident.telemetry)
+    from rcakit.telemetry.datasets import load_graph_datasets
+
+    if "all" not in _GRAPH_DATASETS:
+        _GRAPH_DATASETS["all"] = load_graph_datasets()
+    ds = _GRAPH_DATASETS["all"][name]
+    return ds, ds.graph, wide_metrics(ds.telemetry)

@@ -25,7 +25,7 @@ from typing import Any
 import networkx as nx
 import polars as pl
 
-from rcakit.bench._common import markdown_table, median_time, peak_rss_mb
+from rcakit.bench._common import graph_case, markdown_table, median_time, peak_rss_mb
 
 __all__ = ["main"]
 
@@ -33,29 +33,6 @@ DATASETS = ("dowhy", "mom", "petshop-latency", "sim-S", "sim-M", "sim-L")
 METHODS = ("knowledge", "pc", "ges", "grasp", "notears", "combined+review")
 
 
-def _wide(telemetry: Any) -> pl.DataFrame:
-    """One row per timestamp, one column per node (no resampling: the datasets are on a grid)."""
-    m = telemetry.metrics
-    m = m.with_columns(pl.concat_str([pl.col("entity"), pl.lit(":"), pl.col("metric")]).alias("node"))
-    return m.pivot(on="node", index="time", values="value", aggregate_function="mean").sort("time")
-
-
-def _load(name: str, seed: int, sim_baseline: str) -> tuple[Any, nx.DiGraph, pl.DataFrame]:
-    """(source for draft_graph, true graph over observed nodes, wide data)."""
-    if name.startswith("sim-"):
-        from rcakit.sim import GpuThrottle, Topology, make_incident, true_graph
-
-        topo = {"S": Topology.small, "M": Topology.medium, "L": Topology.large}[name[-1]]()
-        incident = make_incident(topo, GpuThrottle("GPU_0", duration="20min"), seed=seed, baseline=sim_baseline,
-                                 logs=False)
-        return incident, true_graph(topo, hidden=("power",)), _wide(incident.telemetry)
-    from rcakit.telemetry.datasets import load_graph_datasets
-
-    ds = _GRAPH_DATASETS.setdefault("all", load_graph_datasets())[name]
-    return ds, ds.graph, _wide(ds.telemetry)
-
-
-_GRAPH_DATASETS: dict[str, Any] = {}
 
 
 def _oracle_review(draft: Any, data: pl.DataFrame, truth: nx.DiGraph, batches: int, k: int) -> tuple[int, int]:
@@ -118,7 +95,7 @@ def run(datasets: list[str], methods: list[str], *, seed: int, max_seconds: floa
         warm_up()
     rows: list[dict[str, Any]] = []
     for name in datasets:
-        source, truth, data = _load(name, seed, sim_baseline)
+        source, truth, data = graph_case(name, seed, sim_baseline)
         base = {"dataset": name, "nodes": truth.number_of_nodes(), "true edges": truth.number_of_edges()}
         for method in methods:
             note = ""

@@ -31,38 +31,13 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
-import polars as pl
 
-from rcakit.bench._common import markdown_table, median_time, peak_rss_mb
+from rcakit.bench._common import graph_case, markdown_table, median_time, peak_rss_mb
 
 __all__ = ["main", "oracle_review", "perturbed_draft"]
 
 DATASETS = ("mom", "dowhy", "petshop-latency", "sim-S", "sim-M", "sim-L")
 DRAFTS = ("knowledge", "perturbed")
-
-
-def _wide(telemetry: Any) -> pl.DataFrame:
-    m = telemetry.metrics.with_columns(
-        pl.concat_str([pl.col("entity"), pl.lit(":"), pl.col("metric")]).alias("node"))
-    return m.pivot(on="node", index="time", values="value", aggregate_function="mean").sort("time")
-
-
-_CACHE: dict[str, Any] = {}
-
-
-def _load(name: str, seed: int, sim_baseline: str) -> tuple[Any, nx.DiGraph, pl.DataFrame]:
-    """(source for draft_graph, true graph over observed nodes, wide data)."""
-    if name.startswith("sim-"):
-        from rcakit.sim import GpuThrottle, Topology, make_incident, true_graph
-
-        topo = {"S": Topology.small, "M": Topology.medium, "L": Topology.large}[name[-1]]()
-        incident = make_incident(topo, GpuThrottle("GPU_0", duration="20min"), seed=seed, baseline=sim_baseline,
-                                 logs=False)
-        return incident, true_graph(topo, hidden=("power",)), _wide(incident.telemetry)
-    from rcakit.telemetry.datasets import load_graph_datasets
-
-    ds = _CACHE.setdefault("graph-datasets", load_graph_datasets())[name]
-    return ds, ds.graph, _wide(ds.telemetry)
 
 
 def perturbed_draft(truth: nx.DiGraph, *, seed: int, drop: float = 0.15, reverse: float = 0.15,
@@ -141,7 +116,7 @@ def run_efficiency(datasets: list[str], drafts: list[str], *, seed: int, batches
 
     rows = []
     for name in datasets:
-        source, truth, data = _load(name, seed, sim_baseline)
+        source, truth, data = graph_case(name, seed, sim_baseline)
         alarm = getattr(source, "alarm", None)
         for kind in drafts:
             if kind == "knowledge":
