@@ -46,6 +46,7 @@ browser-deps:
 
 test: $(STAMP) browser-deps
 	$(BIN)/ruff check rcakit tests
+	$(BIN)/mypy
 	$(BIN)/python -m pytest --all -p no:cacheprovider tests notebooks --nbval-lax
 
 test-fast: $(STAMP)

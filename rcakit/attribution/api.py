@@ -187,10 +187,13 @@ def attribute(
     token.raise_if_cancelled()
 
     if method is Method.ATE:
+        if alarm is None:
+            raise DataError("ATE scores need an alarm node", hint="Set the incident's alarm or pass alarm=")
+        target: str = alarm
         values = inc.iloc[rows].mean(skipna=True)
 
         def ate(model: FittedModel) -> dict[str, float]:
-            effects = model.total_effects(alarm, candidates)
+            effects = model.total_effects(target, candidates)
             raw = {n: effects.get(n, 0.0) * float(np.nan_to_num(values.get(n, np.nan) - model.center.get(n, 0.0)))
                    for n in candidates if n != alarm}
             total = sum(abs(v) for v in raw.values()) or 1.0

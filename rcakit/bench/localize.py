@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
+import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -26,6 +26,7 @@ import pandas as pd
 
 from rcakit.attribution import AttributionConfig, Method, attribute
 from rcakit.bench._common import markdown_table
+from rcakit.telemetry import GroundTruth
 
 __all__ = ["main"]
 
@@ -150,7 +151,8 @@ def incident_rows(dataset: str, incidents: list[Any], graphs: dict[str, Callable
             except Exception as exc:
                 print(f"  {dataset}/{gname}: graph failed for {inc.name}: {exc}")
         for method in methods:
-            ranks, secs = [], []
+            ranks: list[int | None] = []
+            secs: list[float] = []
             for inc, graph, _ in built:
                 t0 = time.perf_counter()
                 try:
@@ -160,48 +162,30 @@ def incident_rows(dataset: str, incidents: list[Any], graphs: dict[str, Callable
                     ranks.append(None)
                     continue
                 secs.append(time.perf_counter() - t0)
-                truth = inc.truth.root_cause_entities if entity_level or not inc.truth.root_cause_nodes else (
-                    inc.truth.root_cause_nodes)
-                found = [res.rank_of(t) for t in truth]
-                found = [f for f in found if f is not None]
+                known = _truth(inc)
+                truth = known.root_cause_entities if entity_level or not known.root_cause_nodes else (
+                    known.root_cause_nodes)
+                found = [r for r in (res.rank_of(t) for t in truth) if r is not None]
                 ranks.append(min(found) if found else None)
             if built:
                 rows.append(_row(dataset, gname, method.value, ranks, secs))
     return rows
 
 
+def _truth(incident: Any) -> GroundTruth:
+    if incident.truth is None:
+        raise ValueError(f"incident {incident.name!r} has no ground truth to score against")
+    return incident.truth
+
+
 def dowhy_incidents(root: Path) -> tuple[list[Any], nx.DiGraph] | None:
     folder = root / "dowhy-microservice"
     if not folder.is_dir():
         return None
-    try:
-        from rcakit.telemetry.datasets import load_dowhy_microservice  # type: ignore[attr-defined]
+    from rcakit.telemetry.datasets import load_dowhy_microservice
 
-        incidents = load_dowhy_microservice(folder)
-        return incidents, incidents[0].truth.graph
-    except ImportError:
-        pass
-    from rcakit.telemetry import GroundTruth, Incident, Telemetry
-
-    text = (folder / "SOURCE.txt").read_text()
-    graph = nx.DiGraph()
-    for line in text.splitlines():
-        if "->" in line and line.startswith("  ") and "Root" not in line:
-            a, b = (s.strip() for s in line.split("->"))
-            graph.add_edge(f"{a}:latency", f"{b}:latency")
-    normal = pd.read_csv(folder / "rca_microservice_architecture_latencies.csv")
-    out = []
-    for fname in ("rca_microservice_architecture_anomaly.csv", "rca_microservice_architecture_anomaly_1000.csv"):
-        anomalous = pd.read_csv(folder / fname)
-        frame = pd.concat([normal, anomalous], ignore_index=True)
-        frame.columns = [f"{c}:latency" for c in frame.columns]
-        frame.insert(0, "time", pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(np.arange(len(frame)), "s"))
-        tel = Telemetry.from_wide(frame) if hasattr(Telemetry, "from_wide") else None
-        split = frame["time"].iloc[len(normal)]
-        out.append(Incident(tel, (frame["time"].iloc[0], split), (split, frame["time"].iloc[-1] + pd.Timedelta(
-            "1s")), alarm="Website:latency", truth=GroundTruth(root_cause_nodes=("Caching Service:latency",),
-                                                                graph=graph), name=fname))
-    return out, graph
+    incidents = load_dowhy_microservice(folder)
+    return incidents, _truth(incidents[0]).graph
 
 
 def _drafted(inc: Any) -> Any:
@@ -230,7 +214,10 @@ def main(argv: list[str]) -> int:
         got = dowhy_incidents(root)
         if got:
             incs, graph = got
-            graphs: dict[str, Callable[[Any], Any]] = {"true graph": lambda inc, g=graph: g}
+            def true_graph(_inc: Any, g: nx.DiGraph = graph) -> nx.DiGraph:
+                return g
+
+            graphs: dict[str, Callable[[Any], Any]] = {"true graph": true_graph}
             if not args.no_drafted:
                 graphs["drafted"] = _drafted
             rows = _report(rows, incident_rows("dowhy microservice", incs, graphs,
@@ -315,14 +302,15 @@ def nezha_rows(root: Path, cfg: AttributionConfig) -> list[dict[str, Any]]:
             res = attribute(None, inc, method=method, config=AttributionConfig(n_bootstrap=0, extra={
                 "fault_type": False}))
             secs.append(time.perf_counter() - t0)
-            truth = inc.truth.root_cause_entities
+            known = _truth(inc)
+            truth = known.root_cause_entities
             ranks.append(min((r for r in (res.rank_of(t) for t in truth) if r is not None), default=None))
             guess = classify_fault(inc, truth[0])
-            types.append(guess.fault_type == inc.truth.fault_type)
+            types.append(guess.fault_type == known.fault_type)
         rows.append(_row("nezha", "none (service level)", method.value, ranks, secs,
                          {"fault type acc": float(np.mean(types))}))
     return rows
 
 
 if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main(os.sys.argv[1:]))
+    raise SystemExit(main(sys.argv[1:]))

@@ -251,8 +251,8 @@ class SystemModel:
             comp = key.split(".")[-1]
             for callee in spec.get("callees") or []:
                 model.add_interaction(comp, callee, InteractionKind.INVOKES)
-        for comp in list(model.components.values()):
-            described = measurements.get(comp.template) or measurements.get(comp.name) or {}
+        for component in list(model.components.values()):
+            described = measurements.get(component.template) or measurements.get(component.name) or {}
             excluded = described.get("to_exclude") or {}
             for level, entries in described.items():
                 if level == "to_exclude" or not isinstance(entries, Mapping):
@@ -260,7 +260,7 @@ class SystemModel:
                 for metric, description in entries.items():
                     if metric in (excluded.get(level) or []):
                         continue
-                    model.add_metric(comp.name, metric, str(description), level=level)
+                    model.add_metric(component.name, metric, str(description), level=level)
         model.common_metrics = dict(common_metrics or {})
         return model
 

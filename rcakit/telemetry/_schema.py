@@ -15,7 +15,7 @@ dropped without a line there.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -156,7 +156,7 @@ def coerce_time(
                 hint="Every row needs a time; remove or fix that row",
             )
         if unit is None:
-            magnitude = float(finite.abs().median() or 0.0)
+            magnitude = float(cast(float, finite.abs().median()) or 0.0)
             unit = next(u for u, limit in _EPOCH_UNITS if magnitude < limit)
             report.add(source, column, f"read numbers as epoch {unit}", n,
                        f"median magnitude {magnitude:.3g} fits epoch {unit}; pass time_unit= to override")
@@ -265,8 +265,8 @@ def _coerce_numeric(df: pl.DataFrame, column: str, source: str, report: LoadRepo
         first = int(inf.arg_max() or 0)
         report.add(source, column, "set infinite values to null", int(inf.sum()),
                    f"an infinite value is not a measurement (first at row {first})")
-    series = pl.when(series.is_finite()).then(series).otherwise(None)
-    return df.with_columns(pl.Series(column, df.select(series).to_series(), dtype=pl.Float64))
+    finite_only = pl.when(series.is_finite()).then(series).otherwise(None)
+    return df.with_columns(pl.Series(column, df.select(finite_only).to_series(), dtype=pl.Float64))
 
 
 def _coerce_strings(df: pl.DataFrame, columns: list[str]) -> pl.DataFrame:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any, Literal
+from datetime import datetime, timedelta
+from typing import Any, Literal, cast
 
 import numpy as np
 import polars as pl
@@ -187,11 +187,12 @@ class Telemetry:
 
     def time_range(self) -> TimeWindow | None:
         """The window from the first to just after the last instant in any modality."""
-        lows, highs = [], []
+        lows: list[datetime] = []
+        highs: list[datetime] = []
         for table, column in ((self._metrics, "time"), (self._logs, "time"), (self._spans, "start")):
             if table.height:
-                lows.append(table.get_column(column).min())
-                highs.append(table.get_column(column).max())
+                lows.append(cast(datetime, table.get_column(column).min()))
+                highs.append(cast(datetime, table.get_column(column).max()))
         if not lows:
             return None
         low, high = min(lows), max(highs)
@@ -329,11 +330,11 @@ class Telemetry:
                 pieces.append(keyed.filter(pl.col("node") == node).group_by("bucket", "node").agg(_agg_expr(how)))
             grouped = pl.concat(pieces) if pieces else keyed.group_by("bucket", "node").agg(_agg_expr("mean"))
 
-        first = lo if lo is not None else keyed.get_column("bucket").min()
+        first = lo if lo is not None else cast(datetime, keyed.get_column("bucket").min())
         if hi is not None:
             last = hi - timedelta(microseconds=1)
         else:
-            last = keyed.get_column("bucket").max()
+            last = cast(datetime, keyed.get_column("bucket").max())
         grid = pl.datetime_range(first, last, interval=every, eager=True, time_unit="ns", time_zone="UTC")
         grid_frame = pl.DataFrame({"time": grid})
         if grouped.height:

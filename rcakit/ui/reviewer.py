@@ -245,7 +245,7 @@ class GraphReviewer(anywidget.AnyWidget):
 
     def _refresh_details(self) -> None:
         """Keep the details pane true after a decision made anywhere (a click, code, undo)."""
-        kind, *names = self.selected or [None]
+        kind, *names = self.selected or [""]
         if kind == "edge" and len(names) == 2:
             source, target = names
             draft = self.session.draft
