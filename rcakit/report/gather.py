@@ -95,9 +95,9 @@ def gather_facts(
 
     facts.architecture = _architecture(incident)
     if logs is not None:
-        facts.log_context = _log_lines(logs)
+        facts.log_context = _described(logs, 8)
     if traces is not None:
-        facts.trace_context = _trace_lines(traces)
+        facts.trace_context = _described(traces, 6)
 
     truth = incident.truth
     if include_truth and truth is not None and (truth.root_cause_entities or truth.root_cause_nodes):
@@ -150,19 +150,6 @@ def _architecture(incident: Incident) -> list[str]:
     return lines
 
 
-def _log_lines(logs: Any) -> list[str]:
-    for attr in ("describe", "summary_lines"):
-        fn = getattr(logs, attr, None)
-        if callable(fn):
-            try:
-                return [str(x) for x in fn()][:8]
-            except TypeError:
-                continue
-    return [str(x) for x in list(logs)[:8]] if isinstance(logs, list | tuple) else []
-
-
-def _trace_lines(traces: Any) -> list[str]:
-    fn = getattr(traces, "describe", None)
-    if callable(fn):
-        return [str(x) for x in fn()][:6]
-    return [str(x) for x in list(traces)[:6]] if isinstance(traces, list | tuple) else []
+def _described(result: Any, top: int) -> list[str]:
+    """The first ``top`` sentences of a LogAnalysis or TraceAnalysis (both have ``describe(top=)``)."""
+    return [str(line) for line in result.describe(top=top)][:top]

@@ -30,6 +30,7 @@ def test_report_from_the_pipeline_names_the_true_root_cause(analysis) -> None:
     # The symptoms come from the detector's descriptions, not from a placeholder.
     assert any("abnormal" in s for s in analysis.report.facts.symptoms)
     assert analysis.report.facts.modalities_present == ["metrics", "logs"]
+    assert analysis.report.facts.log_context, "the log analysis reaches the report"
     assert "no traces" in analysis.report.section("Data and its limits")
 
 
