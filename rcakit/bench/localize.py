@@ -227,6 +227,8 @@ def main(argv: list[str]) -> int:
     if "sim" in wanted:
         rows = _report(rows, sim_rows(methods, cfg, drafted=not args.no_drafted))
     if "nezha" in wanted:
+        from rcakit.bench._localize_nezha import nezha_rows
+
         rows = _report(rows, nezha_rows(root, cfg))
     print("\n" + markdown_table(rows))
     return 0
@@ -281,35 +283,6 @@ def _sim_graph(inc: Any) -> nx.DiGraph:
     from rcakit.attribution.model import drop_unmeasured
 
     return drop_unmeasured(g, set(observed))
-
-
-def nezha_rows(root: Path, cfg: AttributionConfig) -> list[dict[str, Any]]:
-    folder = root / "nezha-trainticket"
-    try:
-        from rcakit.telemetry.datasets.nezha import load_nezha
-    except ImportError:
-        return []
-    if not folder.is_dir():
-        return []
-    from rcakit.attribution import classify_fault
-
-    incs = load_nezha(folder)
-    rows = []
-    for method in (Method.ROBUST_Z, Method.N_SIGMA):
-        ranks, secs, types = [], [], []
-        for inc in incs:
-            t0 = time.perf_counter()
-            res = attribute(None, inc, method=method, config=AttributionConfig(n_bootstrap=0, extra={
-                "fault_type": False}))
-            secs.append(time.perf_counter() - t0)
-            known = _truth(inc)
-            truth = known.root_cause_entities
-            ranks.append(min((r for r in (res.rank_of(t) for t in truth) if r is not None), default=None))
-            guess = classify_fault(inc, truth[0])
-            types.append(guess.fault_type == known.fault_type)
-        rows.append(_row("nezha", "none (service level)", method.value, ranks, secs,
-                         {"fault type acc": float(np.mean(types))}))
-    return rows
 
 
 if __name__ == "__main__":  # pragma: no cover
