@@ -43,7 +43,7 @@ Select a time range on the chart to move the incident window; pick entities and 
     code("""
 from rcakit.ui import TelemetryExplorer
 
-explorer = TelemetryExplorer(incident)
+explorer = TelemetryExplorer(incident, anomalies=anomalies)  # shows the result above; no second detection
 explorer"""),
     md("""
 ## 3. Draft the causal graph

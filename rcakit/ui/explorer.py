@@ -57,8 +57,11 @@ def downsample(times: np.ndarray, values: np.ndarray, max_points: int) -> tuple[
 class TelemetryExplorer:
     """Time series, anomaly heatmap, log-template timeline and service map of one incident.
 
-    ``method``/``config`` choose the detector (see :func:`rcakit.detect.detect_anomalies`). Initially
-    the ``initial_entities`` highest-ranked entities and their top series are shown.
+    ``method``/``config`` choose the detector (see :func:`rcakit.detect.detect_anomalies`). Pass
+    ``anomalies`` (a result of ``detect_anomalies`` on the same incident) to show it without detecting
+    again; its method, settings and grid become the explorer's, and detection runs again only when a
+    control changes them. Initially the ``initial_entities`` highest-ranked entities and their top series
+    are shown.
     """
 
     def __init__(
@@ -74,9 +77,13 @@ class TelemetryExplorer:
         max_templates: int = 15,
         initial_entities: int = 3,
         context: float = 0.5,
+        anomalies: Anomalies | None = None,
     ) -> None:
         if not isinstance(incident, Incident):
             raise TypeError(f"TelemetryExplorer needs an Incident, got {type(incident).__name__}")
+        if anomalies is not None:
+            _check_anomalies_match(anomalies, incident)
+            method, config, freq = anomalies.method, anomalies.config, anomalies.freq
         if max_series < 1 or max_points < 10:
             raise DataError(f"max_series must be >= 1 and max_points >= 10, got {max_series} and {max_points}")
         self.incident = incident
@@ -95,7 +102,7 @@ class TelemetryExplorer:
         self.selected_entities: list[str] = []
         self.selected_metrics: list[str] = []
         self._build_widgets()
-        self._detect()
+        self._detect(reuse=anomalies)
         ranking = self.anomalies.entity_ranking() if self.anomalies is not None else pl.DataFrame()
         entities = ranking.get_column("entity").head(initial_entities).to_list() if ranking.height else \
             incident.telemetry.entities()[:initial_entities]
@@ -172,9 +179,10 @@ class TelemetryExplorer:
         self._draw_summary()
 
     # -- state -----------------------------------------------------------------------------------
-    def _detect(self) -> None:
+    def _detect(self, reuse: Anomalies | None = None) -> None:
         try:
-            self.anomalies = detect_anomalies(self.incident, method=self.method, config=self.config, freq=self.freq)
+            self.anomalies = reuse if reuse is not None else detect_anomalies(
+                self.incident, method=self.method, config=self.config, freq=self.freq)
             self._timeline = score_timeline(self.incident, method=self.method, config=self.config, freq=self.freq,
                                             start=self._view().start, end=self._view().end)
             self._set_status(f"{self.anomalies.anomalous().height} anomalous series by {self.method.value}")
@@ -555,3 +563,14 @@ def _show_static(figure: Any, output: Any) -> None:
     output.outputs = ({"output_type": "display_data", "metadata": {},
                        "data": {"application/vnd.plotly.v1+json": spec,
                                 "text/plain": f"<plotly chart: {title}>"}},)
+
+
+def _check_anomalies_match(anomalies: Anomalies, incident: Incident) -> None:
+    """Refuse anomalies detected on another incident or window: the charts would contradict them."""
+    if not isinstance(anomalies, Anomalies):
+        raise TypeError(f"anomalies must come from rcakit.detect.detect_anomalies, got {type(anomalies).__name__}")
+    if anomalies.incident_name != incident.name or anomalies.incident_window != incident.incident_window:
+        raise DataError(
+            f"these anomalies were detected on {anomalies.incident_name!r} for the window "
+            f"{anomalies.incident_window}, not on {incident.name!r} for {incident.incident_window}",
+            hint="call detect_anomalies(incident) again, or leave anomalies= out and the explorer detects")

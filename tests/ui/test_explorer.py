@@ -183,3 +183,29 @@ def test_only_the_series_chart_is_a_widget(explorer: TelemetryExplorer) -> None:
     assert widgets == [explorer.timeseries]
     explorer.select_entities(["frontend"])
     assert explorer.service_map_output.outputs[0]["data"]["application/vnd.plotly.v1+json"]["data"]
+
+
+def test_given_anomalies_are_shown_without_detecting_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rcakit.detect import detect_anomalies
+    from rcakit.ui import explorer as explorer_module
+
+    incident = multimodal_incident(seed=4)
+    found = detect_anomalies(incident, method="robust_z")
+    calls: list[object] = []
+    real = explorer_module.detect_anomalies
+    monkeypatch.setattr(explorer_module, "detect_anomalies", lambda *a, **k: calls.append(a) or real(*a, **k))
+    explorer = TelemetryExplorer(incident, anomalies=found)
+    assert calls == [] and explorer.anomalies is found and explorer.method.value == "robust_z"
+    assert explorer.selected_entities[0] == found.entity_ranking().get_column("entity")[0]
+    explorer.set_threshold(5.0)  # a control that changes the settings detects again
+    assert len(calls) == 1 and explorer.anomalies is not found
+
+
+def test_anomalies_of_another_window_are_refused() -> None:
+    from rcakit.detect import detect_anomalies
+
+    incident = multimodal_incident(seed=5)
+    found = detect_anomalies(incident)
+    incident.set_incident_window(T0 + 45 * STEP, T0 + 60 * STEP)
+    with pytest.raises(DataError, match="detect_anomalies"):
+        TelemetryExplorer(incident, anomalies=found)
