@@ -12,7 +12,15 @@ one the batch proposes, skip an edge on an unmeasured metric. F1 (directed, obse
 * ``perturbed``: the true graph with a seeded 15 % of edges dropped, 15 % reversed and 15 % false
   edges added (confidences drawn at random), to measure the review loop apart from the drafter.
 
-Speed (``--speed``, on by default): the median decision round trip through the GraphReviewer
+Validation quality (``--sections validation``): on perturbed drafts (three seeds each) of DoWhy
+microservice, PetShop (latency) and the simulator S/M, how many of the first five edges
+``next_batch`` hands out are worth the look (precision@5: a drafted edge that is reversed or false,
+or a proposed missing edge that the truth has), and the share of the wrong drafted edges (reversed
+or false) handed out within the first two batches, the oracle answering between batches. On the
+simulator L (``--validation-speed``), the seconds of the first ``next_batch`` call and the median of
+the later ones while the oracle answers five batches.
+
+Speed (``--sections speed``): the median decision round trip through the GraphReviewer
 (click -> ReviewSession updated and autosaved -> view traitlets rebuilt) on a 200-edge draft, beside
 the bare ``CausalDraft.set_status`` and a session without a view in the same process; the
 Python-side serialization of the 200-edge view; with ``--browser`` the time Debian's chromium takes
@@ -38,6 +46,8 @@ __all__ = ["main", "oracle_review", "perturbed_draft"]
 
 DATASETS = ("mom", "dowhy", "petshop-latency", "sim-S", "sim-M", "sim-L")
 DRAFTS = ("knowledge", "perturbed")
+SECTIONS = ("efficiency", "validation", "speed")
+VALIDATION_DATASETS = ("dowhy", "petshop-latency", "sim-S", "sim-M")
 
 
 def perturbed_draft(truth: nx.DiGraph, *, seed: int, drop: float = 0.15, reverse: float = 0.15,
@@ -141,6 +151,104 @@ def run_efficiency(datasets: list[str], drafts: list[str], *, seed: int, batches
     return rows
 
 
+def _answer(draft: Any, item: Any, truth: nx.DiGraph) -> None:
+    """The oracle's decision on one suspect, applied to the draft directly (no session)."""
+    from rcakit.graph import EdgeStatus, Provenance
+
+    u, v = item.edge
+    if u not in truth or v not in truth:
+        return
+    if item.kind == "missing":
+        if truth.has_edge(u, v) or truth.has_edge(v, u):
+            src, dst = (u, v) if truth.has_edge(u, v) else (v, u)
+            if draft.has_edge(dst, src):
+                draft.remove_edge(dst, src)
+            draft.add_edge(src, dst, status=EdgeStatus.ACCEPTED, provenance=Provenance.HUMAN, confidence=1.0)
+        return
+    if not draft.has_edge(u, v):
+        return
+    if truth.has_edge(u, v):
+        draft.set_status(u, v, EdgeStatus.ACCEPTED)
+    elif truth.has_edge(v, u):
+        draft.reverse_edge(u, v)
+        draft.set_status(v, u, EdgeStatus.ACCEPTED)
+    else:
+        draft.set_status(u, v, EdgeStatus.REJECTED)
+
+
+def _validation_run(draft: Any, data: Any, truth: nx.DiGraph, *, batches: int,
+                    k: int = 5) -> tuple[list[list[Any]], list[float]]:
+    """Batches handed out by ``next_batch`` (oracle answering in between) and the seconds of each call."""
+    from rcakit.graph import next_batch
+
+    decided: set[tuple[str, str]] = set()
+    handed: list[list[Any]] = []
+    seconds: list[float] = []
+    for _ in range(batches):
+        t0 = time.perf_counter()
+        batch = next_batch(draft, data, k=k, exclude=decided)
+        seconds.append(time.perf_counter() - t0)
+        if not batch:
+            break
+        handed.append(batch)
+        for item in batch:
+            u, v = item.edge
+            decided |= {(u, v), (v, u)}
+            _answer(draft, item, truth)
+    return handed, seconds
+
+
+def run_validation(datasets: list[str], *, seed: int, seeds: int, sim_baseline: str) -> list[dict[str, Any]]:
+    """Precision@5 of the suspicion ranking and wrong edges found within two batches, on perturbed drafts."""
+    rows = []
+    for name in datasets:
+        source, truth, data = graph_case(name, seed, sim_baseline)
+        alarm = getattr(source, "alarm", None)
+        useful5 = first5 = wrong_total = wrong_found = dropped_total = dropped_found = 0
+        seconds: list[float] = []
+        for s in range(seed, seed + seeds):
+            draft = perturbed_draft(truth, seed=s, alarm=alarm)
+            wrong = {e for e in draft.edges if not truth.has_edge(*e)}
+            dropped = {frozenset(e) for e in truth.edges
+                       if not draft.has_edge(*e) and not draft.has_edge(e[1], e[0])}
+            handed, secs = _validation_run(draft, data, truth, batches=2)
+            seconds += secs
+            for i, batch in enumerate(handed):
+                for item in batch:
+                    edge = tuple(item.edge)
+                    if item.kind == "missing":
+                        hit = frozenset(edge) in dropped
+                        dropped_found += hit
+                    else:
+                        hit = edge in wrong
+                        wrong_found += hit
+                    if i == 0:
+                        useful5 += hit
+                        first5 += 1
+            wrong_total += len(wrong)
+            dropped_total += len(dropped)
+        row = {"dataset": name, "drafts": seeds, "true edges": truth.number_of_edges(),
+               "wrong per draft": wrong_total / seeds,
+               "precision@5": useful5 / max(first5, 1),
+               "wrong found in 2 batches": f"{wrong_found}/{wrong_total} ({wrong_found / max(wrong_total, 1):.0%})",
+               "dropped found": f"{dropped_found}/{dropped_total}",
+               "s per batch": statistics.median(seconds) if seconds else float("nan")}
+        rows.append(row)
+        print(f"  {name:16s} precision@5 {row['precision@5']:.2f}  wrong found {row['wrong found in 2 batches']}"
+              f"  dropped found {row['dropped found']}  {row['s per batch']:.2f} s/batch", flush=True)
+    return rows
+
+
+def run_validation_speed(name: str, *, seed: int, sim_baseline: str, batches: int = 5) -> dict[str, Any]:
+    """Seconds per ``next_batch`` call on a perturbed draft of a large system, oracle answering in between."""
+    source, truth, data = graph_case(name, seed, sim_baseline)
+    draft = perturbed_draft(truth, seed=seed, alarm=getattr(source, "alarm", None))
+    _, seconds = _validation_run(draft, data, truth, batches=batches)
+    return {"dataset": name, "draft edges": len(draft.edges), "batches": len(seconds),
+            "first batch s": seconds[0], "later batches, median s": statistics.median(seconds[1:]) if
+            len(seconds) > 1 else float("nan")}
+
+
 def _big_draft(n_edges: int = 200, seed: int = 0) -> Any:
     from rcakit.graph import CausalDraft
 
@@ -233,14 +341,24 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--batches", type=int, default=6, help="batches of five answered by the oracle")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sim-baseline", default="1h", help="normal operation simulated before the fault")
+    parser.add_argument("--sections", default=",".join(SECTIONS), help="comma-separated: " + ", ".join(SECTIONS))
+    parser.add_argument("--validation-datasets", default=",".join(VALIDATION_DATASETS),
+                        help="datasets of the validation-quality section")
+    parser.add_argument("--validation-seeds", type=int, default=3, help="perturbed drafts per dataset")
+    parser.add_argument("--validation-speed", default="sim-L",
+                        help="dataset timed for seconds per next_batch ('' to skip)")
     parser.add_argument("--no-speed", action="store_true", help="skip the speed measurements")
     parser.add_argument("--browser", action="store_true", help="also time the 200-edge drawing in chromium")
     args = parser.parse_args(argv)
     datasets = [d for d in args.datasets.split(",") if d]
     drafts = [d for d in args.drafts.split(",") if d]
-    unknown = sorted(set(datasets) - set(DATASETS)) + sorted(set(drafts) - set(DRAFTS))
+    sections = [s for s in args.sections.split(",") if s]
+    vdatasets = [d for d in args.validation_datasets.split(",") if d]
+    unknown = (sorted(set(datasets) - set(DATASETS)) + sorted(set(drafts) - set(DRAFTS))
+               + sorted(set(sections) - set(SECTIONS)) + sorted(set(vdatasets) - set(DATASETS)))
     if unknown:
-        print(f"unknown dataset or draft {unknown}; datasets: {', '.join(DATASETS)}; drafts: {', '.join(DRAFTS)}")
+        print(f"unknown dataset, draft or section {unknown}; datasets: {', '.join(DATASETS)}; "
+              f"drafts: {', '.join(DRAFTS)}; sections: {', '.join(SECTIONS)}")
         return 2
     from rcakit._progress import set_progress
     from rcakit.review._ranking import ranking_source
@@ -248,12 +366,25 @@ def main(argv: list[str]) -> int:
     set_progress(False)
     with tempfile.TemporaryDirectory(prefix="rcakit-bench-review-") as tmp:
         folder = Path(tmp)
-        print(f"## Review efficiency (oracle answers batches of 5; ranking: {ranking_source()})\n", flush=True)
-        rows = run_efficiency(datasets, drafts, seed=args.seed, batches=args.batches, sim_baseline=args.sim_baseline,
-                              folder=folder)
-        print()
-        print(markdown_table(rows))
-        if not args.no_speed:
+        if "efficiency" in sections:
+            print(f"## Review efficiency (oracle answers batches of 5; ranking: {ranking_source()})\n", flush=True)
+            rows = run_efficiency(datasets, drafts, seed=args.seed, batches=args.batches,
+                                  sim_baseline=args.sim_baseline, folder=folder)
+            print()
+            print(markdown_table(rows))
+        if "validation" in sections:
+            print("\n## Validation quality (perturbed drafts: 15 % dropped, 15 % reversed, 15 % false edges)\n",
+                  flush=True)
+            rows = run_validation(vdatasets, seed=args.seed, seeds=args.validation_seeds,
+                                  sim_baseline=args.sim_baseline)
+            print()
+            print(markdown_table(rows))
+            if args.validation_speed:
+                print(f"\n## Seconds per next_batch ({args.validation_speed}, perturbed draft, oracle answering)\n",
+                      flush=True)
+                print(markdown_table([run_validation_speed(args.validation_speed, seed=args.seed,
+                                                           sim_baseline=args.sim_baseline)]))
+        if "speed" in sections and not args.no_speed:
             print("\n## Review speed (200-edge draft, medians)\n", flush=True)
             print(markdown_table(run_speed(folder, browser=args.browser)))
     print(f"\npeak RSS {peak_rss_mb():.0f} MB")
