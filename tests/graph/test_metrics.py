@@ -41,3 +41,28 @@ def test_a_draft_is_scored_by_its_observed_graph() -> None:
     draft.set_status("s:b", "s:c", "rejected")
     s = compare_graphs(draft, [("s:a", "s:b")])
     assert s.f1 == 1.0
+
+
+def test_an_undirected_edge_is_half_an_edge_each_way() -> None:
+    truth = [("a", "b"), ("b", "c")]
+    # a-b undirected (truth has a->b): half right; c-d undirected: not in the truth at all.
+    s = compare_graphs([("b", "c")], truth, undirected=[("a", "b"), ("c", "d")])
+    assert s.undirected == 2 and s.n_predicted == 3
+    assert s.true_positives == 1.5 and s.false_positives == 1.5 and s.false_negatives == 0.5
+    assert s.precision == pytest.approx(0.5) and s.recall == pytest.approx(0.75)
+    assert s.skeleton_precision == pytest.approx(2 / 3) and s.skeleton_recall == 1.0
+    assert s.shd == 2  # orient a-b, delete c-d
+    # The lenient convention (an undirected edge right in either direction) scores higher: strict is strict.
+    lenient = compare_graphs([("b", "c"), ("a", "b"), ("c", "d")], truth)
+    assert s.f1 < lenient.f1
+    # Fully oriented correctly beats undirected, which beats reversed.
+    right = compare_graphs([("a", "b"), ("b", "c")], truth)
+    half = compare_graphs([("b", "c")], truth, undirected=[("b", "a")])
+    wrong = compare_graphs([("b", "a"), ("b", "c")], truth)
+    assert right.f1 > half.f1 > wrong.f1
+    assert half.shd == wrong.shd == 1
+
+
+def test_an_undirected_pair_also_predicted_directed_is_scored_as_directed() -> None:
+    s = compare_graphs([("a", "b")], [("a", "b")], undirected=[("b", "a")])
+    assert s.f1 == 1.0 and s.undirected == 0 and s.shd == 0
