@@ -15,14 +15,26 @@ counts as an abstain.
 Questions are built from what the metrics *mean*, never from replica names: ``GPU_3`` is asked as
 ``GPU``, so GPU_0..GPU_7 share one question and one cache entry (Atlas's semantic cache). The cache
 key holds the component templates and kinds, descriptions, metric names and descriptions, the
-relation, the option order, the model and :data:`PROMPT_VERSION`.
+relation, the option order, the model and :data:`PROMPT_VERSION`. A pair and its mirror (``(a, b)``
+and ``(b, a)``) are one question too: the agent and the order of the two metrics are fixed by the
+pair's meaning, and the answer is flipped back for the mirror.
+
+The semantic cache can only remove replicas: a draft asks ``n_votes`` times every *distinct* question,
+which on the simulator's topologies is exactly the questions of the unreplicated system (simulator S).
+With ``stop_at_majority=True`` a question is asked as Atlas does, "repeated with varied order of options
+until a majority vote agreement is reached" (Appendix B): the first ``n_votes // 2 + 1`` votes are asked,
+then one more at a time only while the remaining votes could still change the winner. The verdict is
+always the one all ``n_votes`` votes would give when the skipped votes go either way; ``votes`` holds
+the votes actually asked, and the confidence is the winner's share of all ``n_votes`` (the skipped votes
+counted against it, a lower bound).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -42,7 +54,8 @@ from rcakit.llm import (
 if TYPE_CHECKING:
     from rcakit._progress import CancelToken
 
-__all__ = ["PROMPT_VERSION", "LLMSuggester", "Question", "build_question", "default_suggester", "parse_choice"]
+__all__ = ["PROMPT_VERSION", "LLMSuggester", "Question", "build_question", "default_suggester", "majority_settled",
+           "parse_choice"]
 
 log = logging.getLogger("rcakit.llm")
 
@@ -313,18 +326,38 @@ class _Answer:
     calls: int
 
 
+def majority_settled(counts: Mapping[str | None, int], remaining: int) -> bool:
+    """Whether ``remaining`` more votes can no longer change the majority of the votes in ``counts``.
+
+    ``counts`` maps an option (None: an abstain, which counts for no option) to its votes so far. The
+    winner is settled when it leads the runner-up by more than ``remaining``: even if every remaining
+    vote went to the runner-up, the winner would still be the unique maximum. With nothing remaining
+    the votes are complete, settled or tied.
+    """
+    if remaining <= 0:
+        return True
+    ranked = sorted((v for k, v in counts.items() if k is not None and v > 0), reverse=True)
+    leader = ranked[0] if ranked else 0
+    second = ranked[1] if len(ranked) > 1 else 0
+    return leader > second + remaining
+
+
 class LLMSuggester:
     """Suggest causal edges by asking a language model, Atlas style (see the module docstring).
 
     ``client`` is an :class:`~rcakit.llm.LLMClient`; with None it is built from the environment, and
     :meth:`suggest` raises :class:`~rcakit.llm.LLMNotConfigured` when nothing is configured (use the
     systems-knowledge suggester offline). ``n_votes`` is how often each pair is asked (3 or 5 are
-    sensible); ``parse_retries`` how often an unparseable answer is asked again.
+    sensible); ``parse_retries`` how often an unparseable answer is asked again. With
+    ``stop_at_majority`` the votes of a question stop once the remaining ones cannot change the winner
+    (Atlas's "until a majority vote agreement is reached"): the same verdicts for about a third fewer
+    calls when the model answers consistently, but ``votes`` then holds only the votes asked.
     """
 
     provenance = Provenance.LLM
 
-    def __init__(self, client: LLMClient | None = None, *, n_votes: int = 3, parse_retries: int = 1) -> None:
+    def __init__(self, client: LLMClient | None = None, *, n_votes: int = 3, parse_retries: int = 1,
+                 stop_at_majority: bool = False) -> None:
         if int(n_votes) < 1:
             raise ValueError(f"n_votes must be at least 1, got {n_votes}")
         if int(parse_retries) < 0:
@@ -334,11 +367,19 @@ class LLMSuggester:
         self.client = client
         self.n_votes = int(n_votes)
         self.parse_retries = int(parse_retries)
+        self.stop_at_majority = bool(stop_at_majority)
         self.name = f"llm:{client.config.model}" if client is not None else "llm"
         self.last_estimate: Estimate | None = None
 
     def __repr__(self) -> str:
-        return f"LLMSuggester(model={self.client.config.model if self.client else None!r}, n_votes={self.n_votes})"
+        stop = ", stop_at_majority=True" if self.stop_at_majority else ""
+        return (f"LLMSuggester(model={self.client.config.model if self.client else None!r}, "
+                f"n_votes={self.n_votes}{stop})")
+
+    @property
+    def _first_round(self) -> int:
+        """How many votes of a question are asked before looking at the answers."""
+        return self.n_votes // 2 + 1 if self.stop_at_majority else self.n_votes
 
     # -- planning --------------------------------------------------------------------------------
     def _plan(self, pairs: Sequence[CandidatePair], system: SystemModel
@@ -369,26 +410,67 @@ class LLMSuggester:
         """How many calls and prompt tokens :meth:`suggest` will spend on these pairs, without sending any.
 
         Counts questions after semantic de-duplication and the cache; assumes each answer parses
-        (``max_calls`` allows for every answer being asked again).
+        (``max_calls`` allows for every answer being asked again). With ``stop_at_majority`` it assumes
+        the votes not yet in the cache agree with each other (cached votes are read), which is the
+        fewest calls the draft can make; ``max_calls`` is then also the most, every vote being needed.
         """
         pairs = list(pairs)
-        _, unique = self._plan(pairs, system)
-        return self._estimate(len(pairs), unique)
+        per_pair, unique = self._plan(pairs, system)
+        return self._estimate(len(pairs), unique, per_pair)
 
-    def _estimate(self, n_pairs: int, unique: dict[str, Question]) -> Estimate:
-        cached = 0
-        prompt_tokens = 0
-        for key, q in unique.items():
-            if self.client is not None and self.client.config.use_cache and key in self.client.cache:
-                cached += 1
-            else:
-                prompt_tokens += estimate_message_tokens(q.messages())
-        calls = len(unique) - cached
+    def _cached(self, key: str) -> bool:
+        return self.client is not None and self.client.config.use_cache and key in self.client.cache
+
+    def _estimate(self, n_pairs: int, unique: dict[str, Question],
+                  per_pair: Sequence[Sequence[tuple[str, bool]]]) -> Estimate:
+        cached = {key for key in unique if self._cached(key)}
+        if self.stop_at_majority:
+            to_ask = [key for group in _groups(per_pair) for key in self._expected_asks(group, unique, cached)]
+        else:
+            to_ask = [key for key in unique if key not in cached]
+        prompt_tokens = sum(estimate_message_tokens(unique[key].messages()) for key in to_ask)
+        calls = len(to_ask)
         out = self.client.config.max_output_tokens if self.client is not None else 0
         return Estimate(calls=calls, prompt_tokens=prompt_tokens, max_completion_tokens=calls * out,
-                        questions=n_pairs * self.n_votes, unique=len(unique), cached=cached,
-                        max_calls=calls * (1 + self.parse_retries), pairs=n_pairs,
-                        model=self.client.config.model if self.client is not None else "")
+                        questions=n_pairs * self.n_votes, unique=len(unique), cached=len(cached),
+                        max_calls=(len(unique) - len(cached)) * (1 + self.parse_retries), pairs=n_pairs,
+                        model=self.client.config.model if self.client is not None else "",
+                        stop_at_majority=self.stop_at_majority)
+
+    def _expected_asks(self, group: Sequence[str], unique: dict[str, Question], cached: set[str]) -> list[str]:
+        """The votes of one question that a draft will send, if every vote not in the cache agrees."""
+        counts: Counter[str | None] = Counter()
+        asks: list[str] = []
+        for index, key in enumerate(group):
+            if index >= self._first_round and majority_settled(counts, len(group) - index):
+                break
+            answer = self._from_cache(unique[key]) if key in cached else None
+            if answer is None:
+                if key not in cached:
+                    asks.append(key)
+                leader = counts.most_common(1)[0][0] if counts else "?"
+                counts[leader] += 1
+            else:
+                counts[answer.option] += 1
+        return asks
+
+    def _from_cache(self, q: Question) -> _Answer | None:
+        """The answer to ``q`` as :meth:`_ask` would give it from the cache alone; None when a call is needed."""
+        client = self.client
+        if client is None:
+            return None
+        semantic = q.semantic()
+        text = ""
+        for attempt in range(self.parse_retries + 1):
+            key = semantic if attempt == 0 else {**semantic, "reask": attempt}
+            hit = client.cache.get(client.key_for(key, PROMPT_VERSION))
+            if hit is None:
+                return None
+            text = hit.text
+            letter = parse_choice(text)
+            if letter is not None:
+                return _Answer(q.option_of(letter), _reasoning(text), True, 0)
+        return _Answer(None, _reasoning(text), True, 0)
 
     # -- asking ----------------------------------------------------------------------------------
     def _ask(self, q: Question) -> _Answer:
@@ -436,10 +518,9 @@ class LLMSuggester:
         if not pairs:
             return []
         per_pair, unique = self._plan(pairs, system)
-        estimate = self._estimate(len(pairs), unique)
+        estimate = self._estimate(len(pairs), unique, per_pair)
         self.last_estimate = estimate
         self.client.check_budget(estimate)
-        keys = list(unique)
         report = None
         if on_progress is not None:
             callback = on_progress
@@ -448,8 +529,21 @@ class LLMSuggester:
                 # The caller counts pairs; questions are fewer after de-duplication.
                 callback(len(pairs) * done // max(total, 1), len(pairs))
 
+        groups = _groups(per_pair)
+        first = self._first_round
+        keys = [key for group in groups for key in group[:first]]
         answers = dict(zip(keys, self.client.map(self._ask, [unique[k] for k in keys], on_progress=report,
                                                  cancel=cancel, desc="LLM suggestions")))
+        # Further votes, one round at a time, only for questions whose winner is still open.
+        open_groups = groups
+        for index in range(first, self.n_votes):
+            open_groups = [group for group in open_groups if not majority_settled(
+                Counter(answers[key].option for key in group[:index]), len(group) - index)]
+            keys = [group[index] for group in open_groups]
+            if not keys:
+                break
+            answers.update(zip(keys, self.client.map(self._ask, [unique[k] for k in keys], cancel=cancel,
+                                                     desc=f"LLM suggestions, vote {index + 1}")))
         if on_progress is not None:
             on_progress(len(pairs), len(pairs))
         proposals = []
@@ -462,8 +556,12 @@ class LLMSuggester:
         votes = {Verdict.A_CAUSES_B.value: 0, Verdict.B_CAUSES_A.value: 0, Verdict.NO_EDGE.value: 0,
                  Verdict.ABSTAIN.value: 0}
         reasons: dict[str, str] = {}
+        asked = 0
         for key, flipped in row:
-            answer = answers[key]
+            answer = answers.get(key)
+            if answer is None:  # not needed: the votes before it settled the majority
+                continue
+            asked += 1
             if answer.option is None:
                 verdict = Verdict.ABSTAIN
             elif answer.option == _Option.NONE:
@@ -493,8 +591,18 @@ class LLMSuggester:
             a=pair.a, b=pair.b, verdict=verdict, provenance=Provenance.LLM, confidence=confidence, votes=votes,
             rationale=rationale, rule=None, suggester=self.name,
             evidence={"model": self.client.config.model if self.client else "", "prompt_version": PROMPT_VERSION,
-                      "asked_as": q.agent + (f" / {q.other}" if q.other else ""), "relation": q.relation},
+                      "asked_as": q.agent + (f" / {q.other}" if q.other else ""), "relation": q.relation,
+                      "votes_asked": asked},
         )
+
+
+def _groups(per_pair: Sequence[Sequence[tuple[str, bool]]]) -> list[tuple[str, ...]]:
+    """The distinct questions of a plan, each as the keys of its votes in order (pairs asking the same
+    question, replicas or mirrors, share one group)."""
+    seen: dict[tuple[str, ...], None] = {}
+    for row in per_pair:
+        seen.setdefault(tuple(key for key, _ in row), None)
+    return list(seen)
 
 
 def default_suggester(**options: Any) -> LLMSuggester | None:

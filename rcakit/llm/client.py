@@ -90,6 +90,8 @@ class Estimate:
     the cache, ``calls`` the requests it will send if every answer parses (``unique - cached``), and
     ``max_calls`` the most it can send when unparseable answers are asked again. Tokens use the
     four-characters-per-token estimate; ``max_completion_tokens`` is the ceiling the budget reserves.
+    With ``stop_at_majority`` a question's later votes are sent only while the winner is still open:
+    ``calls`` then counts the votes sent when the answers agree, ``max_calls`` every vote.
     """
 
     calls: int
@@ -101,16 +103,18 @@ class Estimate:
     max_calls: int = 0
     pairs: int = 0
     model: str = ""
+    stop_at_majority: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def summary(self) -> str:
         what = f"{self.pairs} pairs, " if self.pairs else ""
+        when = " if each question's first votes agree" if self.stop_at_majority else ""
         return (f"{what}{self.questions} questions, {self.unique} after semantic de-duplication, {self.cached} "
-                f"cached: {self.calls} calls to {self.model or 'the model'} (at most {self.max_calls} with "
-                f"re-asks), about {self.prompt_tokens:,} prompt tokens and at most "
-                f"{self.max_completion_tokens:,} answer tokens")
+                f"cached: {self.calls} calls to {self.model or 'the model'}{when} (at most {self.max_calls} with "
+                f"{'all votes and ' if self.stop_at_majority else ''}re-asks), about {self.prompt_tokens:,} "
+                f"prompt tokens and at most {self.max_completion_tokens:,} answer tokens")
 
     def __str__(self) -> str:
         return self.summary()
