@@ -75,6 +75,47 @@ class Attribution:
                 best[cause.entity] = cause.score
         return list(best.items())
 
+    def root_cause_set(self, rule: str = "gap", *, min_gap: float = 1.5, max_size: int | None = None,
+                       graph: Any = None, threshold: float = 3.0) -> list[str]:
+        """The set of root-cause nodes this ranking points at, chosen by a rule that needs no set size.
+
+        ``rule="gap"`` (default, the elbow of the sorted scores): walk the positive scores best first
+        and cut at the largest ratio between two neighbours, ``s[k] / s[k+1]``; the set is the
+        causes before the cut. The cut must be a real gap, a ratio of at least ``min_gap`` (1.5 by
+        default); when no neighbours differ that much (a flat list: nothing stands out) the set is
+        **every cause with a positive score**, meaning "the ranking cannot narrow it down", not an
+        empty set. A single positive score is a set of one; causes scored 0 or less are never in it.
+
+        ``rule="unexplained"`` (needs ``graph``, cause -> effect): every cause whose anomaly is above
+        ``threshold`` and larger than the anomaly of each of its anomalous parents in the graph (a
+        parent that moved at least as much explains it). It uses the per-node anomaly (robust z), not
+        the score, so it also gives a set for the graph-free methods.
+
+        ``max_size`` caps the set (best first). Scores that are NaN count as zero.
+        """
+        if rule == "gap":
+            positive = [c for c in self.causes if math.isfinite(c.score) and c.score > 0]
+            if len(positive) <= 1:
+                chosen = [c.node for c in positive]
+            else:
+                ratios = [positive[i].score / positive[i + 1].score for i in range(len(positive) - 1)]
+                best = max(range(len(ratios)), key=lambda i: ratios[i])
+                chosen = [c.node for c in (positive[: best + 1] if ratios[best] >= min_gap else positive)]
+        elif rule == "unexplained":
+            if graph is None:
+                raise ValueError("rule='unexplained' needs the causal graph: root_cause_set('unexplained', graph=g)")
+            anomaly = {c.node: c.anomaly for c in self.causes}
+            chosen = []
+            for cause in self.causes:
+                if cause.anomaly <= threshold:
+                    continue
+                parents = graph.predecessors(cause.node) if cause.node in graph else []
+                if all(anomaly.get(p, 0.0) <= threshold or anomaly.get(p, 0.0) < cause.anomaly for p in parents):
+                    chosen.append(cause.node)
+        else:
+            raise ValueError(f"unknown root-cause set rule {rule!r}; use 'gap' or 'unexplained'")
+        return chosen[:max_size] if max_size is not None else chosen
+
     def rank_of(self, node_or_entity: str) -> int | None:
         """1-based rank of a node, or of an entity (by its best node); None when absent."""
         for i, cause in enumerate(self.causes):

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from rcakit.attribution import AttributionConfig, Method, attribute
+from rcakit.attribution.config import Direction
 from rcakit.bench._common import markdown_table
 from rcakit.telemetry import GroundTruth
 
@@ -49,7 +50,8 @@ def _row(dataset: str, graph: str, method: str, ranks: list[int | None], seconds
 
 
 # -- PetShop ------------------------------------------------------------------------------------------
-def petshop_rows(root: Path, methods: list[Method], plain: bool) -> list[dict[str, Any]]:
+def petshop_rows(root: Path, methods: list[Method], plain: int = 0) -> list[dict[str, Any]]:
+    """Rows per method and alarm metric; with ``plain`` > 0, the plain-DoWhy comparison on that many issues."""
     from rcakit.integrations.petshop import make_analyze_root_causes
 
     folder = root / "petshop" / "dataset" / "low_traffic"
@@ -62,6 +64,7 @@ def petshop_rows(root: Path, methods: list[Method], plain: bool) -> list[dict[st
         for issue in sorted((folder / split).iterdir()):
             if issue.is_dir():
                 target = json.loads((issue / "target.json").read_text())
+                target["name"] = f"{split}/{issue.name}"
                 issues.append((pd.read_csv(issue / "metrics.csv", header=[0, 1, 2], index_col=0), target))
     rows = []
     variants = [(m, m.value, 0.5) for m in methods]
@@ -84,23 +87,93 @@ def petshop_rows(root: Path, methods: list[Method], plain: bool) -> list[dict[st
         for metric, (ranks, secs) in per.items():
             rows.append(_row(f"petshop {metric}", "call graph", label, ranks, secs))
     if plain:
-        import dowhy.gcm  # noqa: F401 - imported before timing: both sides run with DoWhy loaded
-
-        sample = [issues[8]]
-        ours = make_analyze_root_causes(method=Method.ANOMALY_ATTRIBUTION)
-        t0 = time.perf_counter()
-        found = ours(graph, "PetSite", "latency", "Average", normal, sample[0][0])
-        dt = time.perf_counter() - t0
-        ranked = [c.node for c in sorted(found, key=lambda c: c.score, reverse=True)]
-        truth = sample[0][1]["root_cause"]["node"]
-        rows.append(_row("petshop latency", "call graph", "attribute_anomalies (rcakit, linear SCM)",
-                         [ranked.index(truth) + 1 if truth in ranked else None], [dt], {"note": "1 issue"}))
-        rows.append(_plain_petshop(graph, normal, sample))
+        rows += plain_comparison(graph, normal, issues, plain)
     return rows
 
 
-def _plain_petshop(graph: nx.DiGraph, normal: pd.DataFrame, issues: list[Any]) -> dict[str, Any]:
-    """PetShop's own counterfactual method as a new user runs it (DoWhy, BETTER auto-assignment)."""
+def plain_comparison(graph: nx.DiGraph, normal: pd.DataFrame, issues: list[Any], n_issues: int,
+                     ) -> list[dict[str, Any]]:
+    """rcakit vs a plain DoWhy attribute_anomalies call on the first ``n_issues`` latency issues, same process.
+
+    Prints one line per issue and method: plain seconds and rank of the truth, rcakit's first-ranking
+    seconds (its first partial result, through ``on_progress``), final seconds and rank, and the
+    speed ratio plain / rcakit final. DoWhy is imported before any timing, so neither side pays for it.
+    """
+    import dowhy.gcm  # noqa: F401 - imported before timing: both sides run with DoWhy loaded
+
+    from rcakit.bench._common import markdown_table
+
+    chosen = [x for x in issues if x[1]["target"]["metric"] == "latency"][:n_issues]
+    table, rows = [], []
+    for abnormal, target in chosen:
+        truth = target["root_cause"]["node"]
+        plain, plain_ranks = _plain_petshop(graph, normal, [(abnormal, target)])
+        for method in (Method.STRUCTURAL, Method.ANOMALY_ATTRIBUTION):
+            first, final, rank = _rcakit_petshop(graph, normal, abnormal, target, method)
+            table.append({"issue": target.get("name", ""), "truth": truth.split("_")[0],
+                          "plain s": plain["median s"],
+                          "plain rank": plain_ranks[0] if plain_ranks[0] is not None else "absent",
+                          "rcakit method": method.value, "rcakit first s": first, "rcakit final s": final,
+                          "rcakit rank": rank if rank is not None else "absent",
+                          "speed ratio (plain / rcakit final)": plain["median s"] / final})
+        rows.append(plain)
+    print("\nSame-run comparison with a plain DoWhy call (PetShop low_traffic, latency issues):")
+    print(markdown_table(table), flush=True)
+    for method in (Method.STRUCTURAL, Method.ANOMALY_ATTRIBUTION):
+        mine = [t for t in table if t["rcakit method"] == method.value]
+        rows.append(_row("petshop latency", "call graph", f"{method.value} (rcakit, same issues as plain)",
+                         [t["rcakit rank"] if isinstance(t["rcakit rank"], int) else None for t in mine],
+                         [t["rcakit final s"] for t in mine],
+                         {"note": f"{len(mine)} issue(s); first ranking median "
+                                  f"{float(np.median([t['rcakit first s'] for t in mine])):.3g} s"}))
+    return rows
+
+
+def _rcakit_petshop(graph: nx.DiGraph, normal: pd.DataFrame, abnormal: pd.DataFrame, target: dict[str, Any],
+                    method: Method) -> tuple[float, float, int | None]:
+    """(first-ranking s, final s, rank of the truth) of rcakit on one PetShop issue, as the adapter runs it.
+
+    Same inputs and options as ``rcakit.integrations.petshop.analyze_root_causes`` (call graph
+    reversed, row 2 on, the X-Ray remote prior 0.5), called through ``attribute`` so that the time
+    of the first partial ranking (``on_progress``) can be read.
+    """
+    t = target["target"]
+
+    def reduce(df: pd.DataFrame) -> pd.DataFrame:
+        d = df.loc[:, (slice(None), [t["metric"]], [t["agg"]])]
+        d.columns = [f"{str(c[0]).replace(':', '__')}:{t['metric']}" for c in d.columns]
+        return d.T.groupby(level=0).mean().T.astype(float)
+
+    t0 = time.perf_counter()
+    rename = {n: f"{str(n).replace(':', '__')}:{t['metric']}" for n in graph.nodes}
+    causal = nx.relabel_nodes(graph.reverse(copy=True), rename)
+    base, inc = reduce(normal), reduce(abnormal)
+    columns = list(dict.fromkeys([*base.columns, *inc.columns]))
+    config = AttributionConfig(first_row=min(2, len(inc.index) - 1), n_bootstrap=0, direction=Direction.UP,
+                               extra={"fault_type": False})
+    firsts: list[float] = []
+    res = attribute(causal, (base.reindex(columns=columns), inc.reindex(columns=columns)), method=method,
+                    config=config, alarm=rename[t["node"]],
+                    on_progress=lambda _r: firsts.append(time.perf_counter() - t0))
+    final = time.perf_counter() - t0
+    back = {v: k for k, v in rename.items()}
+    scored = sorted(((back.get(c.node, c.entity), c.score * (0.5 if back.get(c.node, "").endswith("_remote")
+                                                            else 1.0)) for c in res.causes
+                     if np.isfinite(c.score)), key=lambda kv: -kv[1])
+    ranked = [n for n, _ in scored]
+    truth = target["root_cause"]["node"]
+    return (firsts[0] if firsts else final), final, (ranked.index(truth) + 1 if truth in ranked else None)
+
+
+def _plain_petshop(graph: nx.DiGraph, normal: pd.DataFrame, issues: list[Any],
+                   ) -> tuple[dict[str, Any], list[int | None]]:
+    """A plain DoWhy call as a new user writes it (automatic mechanisms, BETTER quality, ancestor subgraph).
+
+    DoWhy 0.14 ``InvertibleStructuralCausalModel`` on the alarm's ancestor subgraph of the reversed
+    call graph, ``assign_causal_mechanisms(quality=BETTER)``, ``fit`` on the noissue data and
+    ``attribute_anomalies`` of the first analysed row (row 2); Shapley with ``n_jobs=1`` (DoWhy's
+    model selection still uses both cores through joblib).
+    """
     from dowhy import gcm
     from dowhy.gcm.shapley import ShapleyConfig
 
@@ -133,8 +206,11 @@ def _plain_petshop(graph: nx.DiGraph, normal: pd.DataFrame, issues: list[Any]) -
         ranked = sorted(scores, key=lambda k: -float(np.mean(scores[k])))
         truth = target["root_cause"]["node"]
         ranks.append(ranked.index(truth) + 1 if truth in ranked else None)
-    return _row(f"petshop {issues[0][1]['target']['metric']}", "call graph (ancestors)",
-                "plain DoWhy attribute_anomalies", ranks, secs, {"note": f"{len(issues)} issue(s)"})
+        print(f"  plain DoWhy on {target.get('name', 'an issue')}: {secs[-1]:.1f} s, {len(sub)} nodes, "
+              f"truth ranked {ranks[-1]}", flush=True)
+    row = _row(f"petshop {issues[0][1]['target']['metric']}", "call graph (ancestors)",
+               "plain DoWhy attribute_anomalies", ranks, secs, {"note": f"{len(issues)} issue(s)"})
+    return row, ranks
 
 
 # -- incidents through attribute() --------------------------------------------------------------------
@@ -196,9 +272,12 @@ def _drafted(inc: Any) -> Any:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m rcakit.bench localize")
-    parser.add_argument("--datasets", default="dowhy,petshop,sim,nezha")
+    parser.add_argument("--datasets", default="dowhy,petshop,sim,nezha,storm")
     parser.add_argument("--methods", default=",".join(m.value for m in FAST))
-    parser.add_argument("--plain-dowhy", action="store_true", help="time a plain DoWhy call on one PetShop issue")
+    parser.add_argument("--plain-dowhy", action="store_true",
+                        help="compare with a plain DoWhy attribute_anomalies call on PetShop latency issues, same run")
+    parser.add_argument("--plain-issues", type=int, default=1, choices=(1, 2, 3),
+                        help="how many PetShop latency issues the plain DoWhy call runs on (each takes minutes)")
     parser.add_argument("--no-drafted", action="store_true")
     args = parser.parse_args(argv)
     from rcakit._progress import set_progress
@@ -223,21 +302,30 @@ def main(argv: list[str]) -> int:
             rows = _report(rows, incident_rows("dowhy microservice", incs, graphs,
                                                [*methods, Method.ANOMALY_ATTRIBUTION], cfg))
     if "petshop" in wanted:
-        rows = _report(rows, petshop_rows(root, methods, args.plain_dowhy))
+        rows = _report(rows, petshop_rows(root, methods, args.plain_issues if args.plain_dowhy else 0))
     if "sim" in wanted:
         rows = _report(rows, sim_rows(methods, cfg, drafted=not args.no_drafted))
+    if "storm" in wanted:
+        from rcakit.bench._localize_storm import storm_rows
+
+        rows = _report(rows, storm_rows(root, cfg, drafted=not args.no_drafted))
     if "nezha" in wanted:
         from rcakit.bench._localize_nezha import nezha_rows
 
         rows = _report(rows, nezha_rows(root, cfg))
-    print("\n" + markdown_table(rows))
+    print("\n" + markdown_table(rows, _columns(rows)))
     return 0
+
+
+def _columns(rows: list[dict[str, Any]]) -> list[str]:
+    """Every column of any row, in first-seen order (datasets add their own columns)."""
+    return list(dict.fromkeys(c for r in rows for c in r))
 
 
 def _report(rows: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Add a dataset's rows and print them at once (a long run shows its tables as it goes)."""
     if new:
-        print(markdown_table(new), flush=True)
+        print(markdown_table(new, _columns(new)), flush=True)
     return rows + new
 
 
