@@ -7,7 +7,10 @@ questions get malformed answers, some requests get 429s or time out.
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +24,7 @@ from rcakit.graph.suggest_llm import (
     LLMSuggester,
     build_question,
     default_suggester,
+    majority_settled,
     parse_choice,
 )
 from rcakit.llm import BudgetExceeded, LLMClient, LLMConfig
@@ -31,6 +35,7 @@ from tests.llm.fake_server import FakeLLMServer, Rule, warm_up_openai
 SECRET = "sk-test-SECRET-suggester-0123456789"
 CALLEE_LATENCY = r'"latency" of (?!you)[\w-]+ directly causes a change in "latency" of you'
 QUEUE_LENGTH = r'"queue_length" of you directly causes a change in "latency" of you'
+GPU_UTILIZATION = r'"utilization" of GPU directly causes a change in "latency" of you'
 MALFORMED = "Hard to say. It could be A, or maybe C."
 
 
@@ -41,6 +46,7 @@ def rules() -> list[Rule]:
         Rule(contains=('"max_batch_size"', '"dequeueing_rate"'), reply=MALFORMED),  # never parseable
         Rule(contains=('"max_batch_size"', '"enqueueing_rate"'), reply=MALFORMED, reasked=False),  # fixed on re-ask
         Rule(contains=('"queue_length"',), choose=QUEUE_LENGTH),
+        Rule(contains=("GPU is a resource that you use", '"utilization"', '"latency"'), choose=GPU_UTILIZATION),
         Rule(contains=('"latency" of you', '"latency" of '), choose=CALLEE_LATENCY),
     ]
 
@@ -99,6 +105,62 @@ def test_replicas_are_one_question_and_prompts_follow_atlas() -> None:
     assert qa == qb and fa != fb
 
 
+def test_replicated_topology_asks_the_unreplicated_questions_and_no_more() -> None:
+    """The distinct questions of simulator L are exactly those of S, and S's are all different questions.
+
+    So the semantic cache is complete: replicas (GPU_0..GPU_7, Queue_0/1, worker-numbered links) and
+    mirrors cost nothing, and no two questions left differ only by a name. Every-pair calls over
+    de-duplicated calls is then L's pairs over S's pairs, whatever the model answers.
+    """
+    large, small = sim_system(Topology.large()), sim_system(Topology.small())
+    l_pairs, s_pairs = candidate_pairs(large), candidate_pairs(small)
+    l_plan, l_unique = LLMSuggester(None, n_votes=3)._plan(l_pairs, large)
+    s_plan, s_unique = LLMSuggester(None, n_votes=3)._plan(s_pairs, small)
+    assert set(l_unique) == set(s_unique)
+    # In S every pair is its own question (3 orders each): nothing left to merge without merging meanings.
+    assert len(s_unique) == 3 * len(s_pairs) == len({key for row in s_plan for key, _ in row})
+    assert len({tuple(k for k, _ in row) for row in s_plan}) == len(s_pairs)
+    assert len({tuple(k for k, _ in row) for row in l_plan}) == len(s_pairs)
+    # No replica's name or number reaches a prompt.
+    replicas = [name for name, comp in large.components.items() if name != comp.template]
+    assert len(replicas) > 20
+    for q in l_unique.values():
+        text = "\n".join(m["content"] for m in q.messages())
+        assert not any(re.search(rf"\b{re.escape(name)}\b", text) for name in replicas), text
+        assert not re.search(r"worker \d", text), text
+    # A cross-component pair and its mirror are one question; the answer is flipped back for the mirror.
+    pair = CandidatePair("ModelInference_3:latency", "GPU_3:utilization", "uses")
+    mirror = CandidatePair("GPU_3:utilization", "ModelInference_3:latency", "uses")
+    (row,), _ = LLMSuggester(None, n_votes=3)._plan([pair], large)
+    (mrow,), _ = LLMSuggester(None, n_votes=3)._plan([mirror], large)
+    assert [k for k, _ in row] == [k for k, _ in mrow] and {f for _, f in row} != {f for _, f in mrow}
+    ratio = 3 * len(l_pairs) / len(l_unique)
+    assert ratio == pytest.approx(len(l_pairs) / len(s_pairs))
+
+
+def test_stopping_at_a_majority_never_changes_the_verdict() -> None:
+    """Every sequence of answers (an option or an abstain per vote): the votes asked until the majority
+    is settled give the verdict all the votes give, and stopping saves votes when answers agree."""
+
+    def verdict(answers: tuple[str | None, ...]) -> str | None:
+        counts = Counter(a for a in answers if a is not None)
+        ranked = counts.most_common()
+        if not ranked or (len(ranked) > 1 and ranked[0][1] == ranked[1][1]):
+            return None
+        return ranked[0][0]
+
+    for n in (3, 5):
+        first = n // 2 + 1
+        for answers in itertools.product(("f", "n", "b", None), repeat=n):
+            asked = first
+            while asked < n and not majority_settled(Counter(answers[:asked]), n - asked):
+                asked += 1
+            assert verdict(answers[:asked]) == verdict(answers), (n, answers, asked)
+        assert majority_settled(Counter({"f": first}), n - first)
+        assert not majority_settled(Counter({"f": first - 1, None: 1}), n - first)
+    assert majority_settled(Counter(), 0) and not majority_settled(Counter({None: 2}), 1)
+
+
 @pytest.mark.llm
 def test_replicated_draft_asks_each_meaning_once_and_second_draft_is_free(server: FakeLLMServer,
                                                                           tmp_path: Path) -> None:
@@ -123,8 +185,9 @@ def test_replicated_draft_asks_each_meaning_once_and_second_draft_is_free(server
     assert draft.meta["n_candidates"] == len(pairs)
     # Replicas cost nothing: the 2x4 system asks exactly the questions of the 1x1 system.
     assert estimate.unique == unreplicated
-    # Every pair of L would be asked 3 times without the semantic cache; L's pairs are only 4.9x those
-    # of S, so 4.5x is as far as de-duplication can go here (the 4x4 test below shows 5x and more).
+    # Every pair of L would be asked 3 times without the semantic cache; L's pairs are only 4.87x those
+    # of S, so 4.87x is as far as de-duplication alone can go (retries take a little more); stopping the
+    # votes at a majority goes past 5x (test_simulator_l_costs_five_times_fewer_calls_than_every_pair).
     assert naive / calls >= 4.5
     # The dry run states the cost up front, within 10 % (retries after 429s/timeouts and re-asks add a few).
     assert abs(calls - estimate.calls) <= 0.1 * calls
@@ -149,6 +212,65 @@ def test_replicated_draft_asks_each_meaning_once_and_second_draft_is_free(server
     assert again_client.usage.calls == 0 and again_client.usage.cache_hits > 0
     assert LLMSuggester(again_client, n_votes=3).dry_run(pairs, system).calls == 0
     assert sorted(again.edges) == sorted(draft.edges)
+
+
+@pytest.mark.llm
+def test_simulator_l_costs_five_times_fewer_calls_than_every_pair(server: FakeLLMServer, tmp_path: Path) -> None:
+    """Simulator L with the real openai client over HTTP (429s, a timeout and malformed answers included):
+    at least 5x fewer calls than asking every pair, the dry run within 10 %, zero calls for a second
+    draft, every replica's answer on its own metrics with its direction, and no key on disk."""
+    cache = tmp_path / "cache"
+    topology = Topology.large()
+    description = system_description(topology)
+    system = sim_system(topology)
+    pairs = candidate_pairs(system)
+    client = client_for(server, cache)
+    suggester = LLMSuggester(client, n_votes=3, stop_at_majority=True)
+    estimate = suggester.dry_run(pairs, system)
+    assert server.count == 0 and estimate.stop_at_majority
+    assert estimate.max_calls >= estimate.unique == 411 > estimate.calls
+
+    draft = draft_graph(description, suggesters=[suggester])
+    calls = server.count
+    every_pair = 3 * len(pairs)
+    print(f"\nLLM calls, simulator L, stop at majority: every pair={every_pair} dry run={estimate.calls} "
+          f"made={calls} ratio={every_pair / calls:.2f}x usage={client.usage.to_dict()}")
+    assert every_pair >= 5 * calls
+    assert abs(calls - estimate.calls) <= 0.1 * calls
+    assert calls >= estimate.calls
+
+    # Every replica's answer lands on its own metrics, in its direction: GPU_k drives ModelInference_k.
+    gpus = [c for c in system.components if c.startswith("GPU_")]
+    assert len(gpus) == topology.workers * topology.gpus_per_worker == 8
+    for gpu in gpus:
+        k = gpu.split("_")[1]
+        edge = draft.edge(f"{gpu}:utilization", f"ModelInference_{k}:latency")
+        assert Provenance.LLM in edge.provenance and edge.votes["llm:fake-atlas:b->a"] == 2
+        assert not draft.has_edge(f"ModelInference_{k}:latency", f"{gpu}:utilization")
+        others = [g for g in gpus if g != gpu]
+        assert not any(draft.has_edge(f"{g}:utilization", f"ModelInference_{k}:latency") for g in others)
+    for w in range(topology.workers):
+        assert draft.has_edge(f"Router-Queue_{w}:latency", "Router:latency")
+        assert draft.has_edge(f"Queue_{w}:queue_length", f"Queue_{w}:latency")
+        assert not draft.has_edge("Router:latency", f"Router-Queue_{w}:latency")
+
+    # No key on disk, in any file the cache wrote.
+    files = [p for p in cache.rglob("*") if p.is_file()]
+    assert len(files) >= estimate.calls
+    on_disk = "\n".join(p.read_text(encoding="utf-8") for p in files)
+    assert SECRET not in on_disk and SECRET[3:] not in on_disk and "authorization" not in on_disk.lower()
+
+    # A second draft of the same system, by a new client on the same cache: the dry run says zero, and it is.
+    again_client = client_for(server, cache)
+    again_suggester = LLMSuggester(again_client, n_votes=3, stop_at_majority=True)
+    assert again_suggester.dry_run(pairs, system).calls == 0
+    again = draft_graph(description, suggesters=[again_suggester])
+    assert server.count == calls and again_client.usage.calls == 0 and again_client.usage.cache_hits > 0
+    assert sorted(again.edges) == sorted(draft.edges)
+
+    # Asking all votes gives the same draft (the skipped votes could not have changed a verdict).
+    full = draft_graph(description, suggesters=[LLMSuggester(again_client, n_votes=3)])
+    assert sorted(full.edges) == sorted(draft.edges)
 
 
 @pytest.mark.llm
@@ -200,6 +322,17 @@ def test_votes_abstains_and_reasks(server: FakeLLMServer, tmp_path: Path) -> Non
     # A model that always answers "A" meets three different orders: the votes split, no majority.
     assert dict(by_position.votes) == {"a->b": 1, "b->a": 1, "none": 1, "abstain": 0}
     assert by_position.verdict is Verdict.ABSTAIN
+
+    # Stopping at a majority: two agreeing votes settle a pair; split or unparseable votes ask the third.
+    before = server.count
+    stopped = LLMSuggester(client_for(server, tmp_path / "stop"), n_votes=3, stop_at_majority=True).suggest(
+        pairs, system)
+    assert [p.verdict for p in stopped] == [latency.verdict, malformed.verdict, reasked.verdict, by_position.verdict]
+    assert dict(stopped[0].votes) == {"a->b": 0, "b->a": 2, "none": 0, "abstain": 0}
+    assert stopped[0].confidence == pytest.approx(2 / 3) and stopped[0].evidence["votes_asked"] == 2
+    assert stopped[1].votes["abstain"] == 3 and sum(stopped[3].votes.values()) == 3
+    # 2 (latency) + 3 x 2 (never parseable, re-asked) + 2 + 2 (fixed on re-ask) + 3 (split)
+    assert server.count - before == 2 + 6 + 4 + 3
 
 
 @pytest.mark.llm
