@@ -2,7 +2,8 @@
 
 ``attribute(graph_or_model, incident, *, method, config, on_progress, cancel) -> Attribution`` with
 DoWhy gcm ``attribute_anomalies`` and ``distribution_change``, CGL-BFI ATE scores, a fast
-structural method (anomaly + graph) and graph-free references (N-Sigma, BARO's robust z).
+structural method (anomaly + graph), graph-free references (N-Sigma, BARO's robust z) and a graph-free
+multimodal service ranking (trace exclusive time, resource metrics, logs: ``Method.MULTIMODAL``).
 ``fit(graph, baseline)`` fits mechanisms once per graph; ``FittedModel.update(new_graph)`` refits
 only the nodes whose parents changed. ``classify_fault`` guesses the fault type of a root cause.
 """
@@ -12,6 +13,7 @@ from rcakit.attribution.config import AttributionConfig, Direction, Method, RowS
 from rcakit.attribution.faults import FaultGuess, classify_fault
 from rcakit.attribution.graphs import lift_entity_graph
 from rcakit.attribution.model import FittedModel, fit, graph_fingerprint
+from rcakit.attribution.multimodal import MultimodalScores, multimodal_scores
 from rcakit.attribution.result import Attribution, RankedCause
 
 __all__ = [
@@ -21,6 +23,7 @@ __all__ = [
     "FaultGuess",
     "FittedModel",
     "Method",
+    "MultimodalScores",
     "RankedCause",
     "RowSelection",
     "attribute",
@@ -28,6 +31,7 @@ __all__ = [
     "fit",
     "graph_fingerprint",
     "lift_entity_graph",
+    "multimodal_scores",
     "structural_scores",
 ]
 

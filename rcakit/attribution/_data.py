@@ -12,7 +12,41 @@ import polars as pl
 from rcakit.errors import DataError
 from rcakit.telemetry import Incident
 
-__all__ = ["frames_of", "wide_window"]
+__all__ = ["frames_of", "grid_freq", "is_irregular", "wide_window"]
+
+
+def is_irregular(incident: Incident) -> bool:
+    """True when the metrics of the baseline and incident windows are not recorded on shared timestamps.
+
+    Pods scraped at different seconds of each minute give every node its own timestamps; a frame
+    pivoted on the raw times then holds one value per row and NaN elsewhere, so row-wise scores (the
+    alarm's hot rows, the max over rows) compare different nodes on different rows. Irregular means
+    the windows hold more than 1.5 times as many distinct timestamps as the busiest node has rows.
+    """
+    windows = (incident.baseline_window, incident.incident_window)
+    metrics = incident.telemetry.metrics
+    if metrics.height == 0:
+        return False
+    inside = metrics.filter(pl.any_horizontal([pl.col("time").is_between(w.start, w.end, closed="left")
+                                               for w in windows]))
+    if inside.height == 0:
+        return False
+    distinct = inside.get_column("time").n_unique()
+    busiest = int(inside.group_by("entity", "metric").len().get_column("len").max() or 0)  # type: ignore[arg-type]
+    return busiest > 0 and distinct > 1.5 * busiest
+
+
+def grid_freq(incident: Any, freq: Any = None) -> Any:
+    """The grid to align on: ``freq`` when given; for an Incident with irregular timestamps
+    (:func:`is_irregular`) the median sampling interval (:func:`rcakit.detect.infer_freq`, one minute
+    for minute data); otherwise None (the rows as recorded)."""
+    if freq is not None or not isinstance(incident, Incident):
+        return freq
+    if not is_irregular(incident):
+        return None
+    from rcakit.detect.anomalies import infer_freq
+
+    return infer_freq(incident)
 
 
 def wide_window(incident: Incident, which: str, nodes: Iterable[str] | None, freq: Any = None,

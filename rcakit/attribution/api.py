@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from rcakit._progress import CancelToken
-from rcakit.attribution._data import frames_of
+from rcakit.attribution._data import frames_of, grid_freq
 from rcakit.attribution._scores import NodeAnomaly, baro_scores, node_anomaly, nsigma_scores, robust_stats
 from rcakit.attribution.config import AttributionConfig, Method
 from rcakit.attribution.model import FittedModel, _as_graph, _gcm, drop_unmeasured, fit, graph_fingerprint
@@ -112,6 +112,8 @@ def attribute(
         raise DataError("no alarm node: the incident has none set", source=getattr(incident, "name", None),
                         hint="Call incident.set_alarm('entity:metric') or pass alarm='entity:metric'")
     name = getattr(incident, "name", "")
+    if method is Method.MULTIMODAL:
+        return _multimodal(incident, cfg, alarm, t0, on_progress, token)
 
     # -- data ------------------------------------------------------------------------------------
     if fitted is not None:
@@ -121,7 +123,8 @@ def attribute(
         base = fitted.baseline.reindex(columns=list(mgraph.nodes))
     else:
         nodes = list(graph.nodes) if graph is not None else None
-        base, inc = frames_of(incident, nodes, freq=cfg.freq, agg=cfg.agg)
+        freq = cfg.freq if graph is not None else grid_freq(incident, cfg.freq)
+        base, inc = frames_of(incident, nodes, freq=freq, agg=cfg.agg)
         measured = set(base.columns[base.notna().any()]) | set(inc.columns[inc.notna().any()])
         mgraph = drop_unmeasured(graph, measured) if graph is not None else None
         if mgraph is not None:
@@ -232,6 +235,32 @@ def attribute(
             scores = {n: float(v) for n, v in scores.items()}
             intervals = {}
     return _finish(make(scores, "final", True, intervals=intervals), incident, cfg)
+
+
+def _multimodal(incident: Any, cfg: AttributionConfig, alarm: str | None, t0: float,
+                on_progress: Progress | None, token: CancelToken) -> Attribution:
+    """Method.MULTIMODAL: entity-level ranking with per-entity evidence in the notes."""
+    from rcakit.attribution.multimodal import multimodal_causes, multimodal_scores
+
+    token.raise_if_cancelled()
+    scores = multimodal_scores(incident, cfg)
+    token.raise_if_cancelled()
+    causes = [RankedCause(node=node, score=score, anomaly=anomaly) for node, score, anomaly in
+              multimodal_causes(scores)]
+    notes = [f"signals used: {', '.join(scores.signals) or 'none'}; score = "
+             + " + ".join(f"{w:g} * {k}_share" for k, w in scores.weights.items())]
+    if scores.reference is not None:
+        notes.append(f"reference window for traces and logs: {scores.reference}")
+    notes.extend(scores.notes)
+    for entity, sentences in scores.evidence.items():
+        notes.append(f"evidence {entity}: " + "; ".join(sentences))
+    result = Attribution(method=Method.MULTIMODAL.value, alarm=alarm, causes=causes, stage="final", final=True,
+                         elapsed=time.perf_counter() - t0, incident=getattr(incident, "name", ""), notes=notes)
+    result = _finish(result, incident, cfg)
+    result.elapsed = time.perf_counter() - t0
+    if on_progress is not None:
+        on_progress(result)
+    return result
 
 
 def _finish(result: Attribution, incident: Any, cfg: AttributionConfig) -> Attribution:

@@ -18,6 +18,8 @@ class Method(StrEnum):
     ``DISTRIBUTION_CHANGE``: DoWhy gcm ``distribution_change`` between baseline and incident windows.
     ``ATE``: CGL-BFI average treatment effect scores S_i = |ATE_i| / sum_j |ATE_j| from
     do-interventions on the fitted model. ``N_SIGMA`` and ``ROBUST_Z`` (BARO): graph-free references.
+    ``MULTIMODAL``: graph-free service ranking from trace exclusive time, resource metrics and logs
+    (:mod:`rcakit.attribution.multimodal`); entity-level, needs an Incident for traces and logs.
     """
 
     STRUCTURAL = "structural"
@@ -26,10 +28,11 @@ class Method(StrEnum):
     ATE = "ate"
     N_SIGMA = "n_sigma"
     ROBUST_Z = "robust_z"
+    MULTIMODAL = "multimodal"
 
     @property
     def needs_graph(self) -> bool:
-        return self not in (Method.N_SIGMA, Method.ROBUST_Z)
+        return self not in (Method.N_SIGMA, Method.ROBUST_Z, Method.MULTIMODAL)
 
 
 class Direction(StrEnum):
@@ -59,8 +62,13 @@ class AttributionConfig:
     baseline resamples give the score intervals; ``seed`` seeds every generator; ``n_jobs`` goes to DoWhy's Shapley
     estimation (default 1: each joblib worker re-imports DoWhy, which costs more than it saves on graphs
     of tens of nodes). ``restrict_to_ancestors`` keeps only the alarm and its
-    ancestors as candidates. ``freq``/``agg`` align irregular telemetry on a grid before scoring
-    (default: the rows as recorded).
+    ancestors as candidates. ``freq``/``agg`` align irregular telemetry on a grid before scoring.
+    ``freq=None`` keeps the rows as recorded, except for the graph-free methods on an Incident whose
+    metrics are not on shared timestamps (pods scraped at different seconds): those are aligned on
+    the median sampling interval (:func:`rcakit.attribution._data.grid_freq`), since row-wise scores
+    on unaligned rows compare different nodes on different rows. ``extra`` holds method options:
+    ``fault_type`` (False skips the fault-type guess), ``multimodal_weights`` and
+    ``multimodal_min_count`` (see :mod:`rcakit.attribution.multimodal`).
     """
 
     threshold: float = 3.0

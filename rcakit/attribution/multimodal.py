@@ -1,0 +1,495 @@
+"""Graph-free multimodal service ranking: trace exclusive time, resource metrics and logs per entity.
+
+The idea (Nezha, Eadro, TAMO: compare each service's multimodal behaviour in a fault-free reference
+with the fault-suffering window) reduced to three signals that say *where* time or trouble arises,
+not where it is merely seen:
+
+**Traces: exclusive time, not latency.** Under a delay in service X every caller of X gets slower
+too, but only because of X. So a trace is cut into *segments*: an entry span of an entity (its
+parent is in another entity, or it has none) with the spans of the same entity below it. A
+segment's *exclusive time* is the time its spans cover minus the time covered by the entry spans of
+the entities it calls (a sweep over the interval ends, so concurrent spans are not counted twice and
+an asynchronous sibling that only waits, such as a gateway's handler span, is not credited with
+the callee's time). Each remote call also has a *gap*: the caller's client span (when it has that
+single child) minus the callee's entry span, the time spent between the two services (network,
+queueing, the callee's own request handling before its first span). The exclusive time minus the
+gaps is the segment's *local* time, credited to the segment's entity; a gap is credited to the
+callee, since a delay injected on a pod shows as the time its callers wait for it (the brief's
+caller-side gap). Walking the tree this way credits the deepest span whose own time grew.
+
+Every observation (a local time or a gap) is compared with the reference window: per (entity,
+entry operation) for local times, per (caller, callee, callee operation) for gaps, pooled per
+entity when a key has fewer than ``min_count`` reference observations. Reference centre m = median,
+scale s = max(1.4826 MAD, 10 % of m, 1 ms) (one millisecond is the jitter of a network hop). An
+observation is *slow* when x > m + threshold * s; the entity's trace signal is its **added
+latency**: the sum of (x - m) over its slow observations, in seconds.
+
+**Resources.** Robust z (median / MAD of the baseline window, as the other graph-free methods) of
+the entity's own CPU and memory metrics (names containing ``cpu`` or ``mem``; host-level
+``node_*`` / ``host_*`` metrics are shared by co-located pods and skipped), upward only, largest
+over the incident rows; the signal is the largest ``max(z - threshold, 0)`` of the entity.
+
+**Logs.** drain3 templates (:func:`rcakit.detect.analyze_logs`) of the incident window against the
+reference: lines per minute of templates the reference never showed plus the rise in error lines
+per minute, credited to the emitting entity.
+
+**Combination.** Each signal becomes the entity's *share* of that signal over all entities
+(signal(e) / sum over entities, 0..1; a signal no entity shows adds nothing), and
+
+    score(e) = 1.0 * trace_share(e) + 1.0 * resource_share(e) + 0.5 * log_share(e)
+
+(weights in ``AttributionConfig.extra["multimodal_weights"]``). Shares make seconds, z-scores and
+line counts comparable without a scale per dataset, and reward a signal that concentrates on one
+entity, which is what a root cause looks like. Logs weigh half: routine error lines are common
+and template novelty is a weaker location cue than time.
+
+Reference window: the incident's baseline window, or ``incident.meta["reference_window"]`` (a
+fault-free recording such as Nezha's minute 11:39) when that holds at least as many spans (log lines). With no spans (or logs) the signal is skipped and the result's
+notes say so; with neither the ranking rests on the metrics alone.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import polars as pl
+
+from rcakit.attribution._data import frames_of, grid_freq
+from rcakit.attribution._scores import robust_stats
+from rcakit.attribution.config import AttributionConfig
+from rcakit.telemetry import Incident
+from rcakit.telemetry.window import TimeWindow
+
+__all__ = [
+    "DEFAULT_WEIGHTS",
+    "MultimodalScores",
+    "multimodal_causes",
+    "multimodal_scores",
+    "reference_window",
+    "resource_metric",
+    "trace_observations",
+]
+
+#: Weights of the per-signal shares in the entity score (see the module docstring).
+DEFAULT_WEIGHTS: dict[str, float] = {"trace": 1.0, "resource": 1.0, "log": 0.5}
+_MAD_TO_SD = 1.4826
+_MIN_SCALE_S = 1e-3
+_REL_SCALE = 0.1
+_MAX_DEPTH = 128
+TRACE_NODE = "trace.self_time"
+LOG_NODE = "log.new_or_error"
+
+
+def resource_metric(metric: str) -> bool:
+    """True for an entity's own CPU or memory metric (not a host-level ``node_*`` / ``host_*`` one)."""
+    name = metric.lower()
+    if name.startswith(("node_", "host_", "node.", "host.")):
+        return False
+    return "cpu" in name or "mem" in name
+
+
+@dataclass
+class MultimodalScores:
+    """Per-entity signals, shares, scores and readable evidence of one incident.
+
+    ``table`` (polars): entity, score, trace_added_s, trace_slow_share, trace_observations,
+    trace_self_ratio, trace_gap_ratio, resource_z, resource_metric, log_new_lines_per_min,
+    log_error_rise_per_min, trace_share, resource_share, log_share, top_signal. ``evidence``:
+    entity -> sentences. ``signals``: which signals ran. ``notes``: what was skipped and why.
+    """
+
+    table: pl.DataFrame
+    evidence: dict[str, list[str]]
+    signals: list[str]
+    notes: list[str] = field(default_factory=list)
+    weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    reference: TimeWindow | None = None
+
+    def ranking(self) -> list[tuple[str, float]]:
+        return [(r["entity"], float(r["score"])) for r in self.table.iter_rows(named=True)]
+
+    def node_of(self, entity: str) -> str:
+        """``entity:signal`` naming the entity's strongest signal (a real metric node for resources)."""
+        row = self.table.filter(pl.col("entity") == entity)
+        if row.height == 0:
+            return f"{entity}:{TRACE_NODE}"
+        top = row.get_column("top_signal")[0]
+        if top == "resource" and row.get_column("resource_metric")[0]:
+            return f"{entity}:{row.get_column('resource_metric')[0]}"
+        return f"{entity}:{LOG_NODE if top == 'log' else TRACE_NODE}"
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.to_pandas()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"table": self.table.to_dicts(), "evidence": dict(self.evidence), "signals": list(self.signals),
+                "notes": list(self.notes), "weights": dict(self.weights),
+                "reference": self.reference.to_dict() if self.reference else None}
+
+
+# -- reference window ---------------------------------------------------------------------------------
+def _count_in(frame: pl.DataFrame, column: str, window: TimeWindow) -> int:
+    if frame.height == 0:
+        return 0
+    return frame.filter(pl.col(column).is_between(window.start, window.end, closed="left")).height
+
+
+def reference_window(incident: Incident, frame: pl.DataFrame, column: str) -> TimeWindow:
+    """The window ``frame`` (spans or logs) is compared with: the baseline window, or the declared
+    fault-free recording ``meta["reference_window"]`` when that holds at least as many rows.
+
+    More rows win: a baseline window between two faults can hold a few stray spans of the previous
+    fault's recording (Nezha records traces only around faults), too few to judge operations by.
+    """
+    own = incident.baseline_window
+    ref = incident.meta.get("reference_window") if isinstance(incident.meta, dict) else None
+    if ref:
+        window = TimeWindow.of(ref)
+        if _count_in(frame, column, window) >= _count_in(frame, column, own):
+            return window
+    return own
+
+
+# -- traces -------------------------------------------------------------------------------------------
+def _segments(spans: pl.DataFrame) -> pl.DataFrame:
+    """Spans (unique per trace and span id) with ``parent_entity``, ``is_entry`` and ``seg`` (segment root)."""
+    sp = spans.unique(subset=["trace_id", "span_id"], keep="first", maintain_order=True)
+    parents = sp.select("trace_id", pl.col("span_id").alias("parent_id"), pl.col("entity").alias("parent_entity"))
+    sp = sp.join(parents, on=["trace_id", "parent_id"], how="left").with_columns(
+        (pl.col("parent_entity").is_null() | (pl.col("parent_entity") != pl.col("entity"))).alias("is_entry"))
+    sp = sp.with_columns(pl.when(pl.col("is_entry")).then(pl.col("span_id")).otherwise(None).alias("seg"))
+    for _ in range(_MAX_DEPTH):
+        missing = sp.get_column("seg").null_count()
+        if missing == 0:
+            break
+        known = sp.filter(pl.col("seg").is_not_null()).select(
+            "trace_id", pl.col("span_id").alias("parent_id"), pl.col("seg").alias("_pseg"))
+        sp = sp.join(known, on=["trace_id", "parent_id"], how="left").with_columns(
+            pl.coalesce("seg", "_pseg").alias("seg")).drop("_pseg")
+        if sp.get_column("seg").null_count() == missing:
+            break
+    return sp.with_columns(pl.coalesce("seg", "span_id").alias("seg"))
+
+
+def trace_observations(spans: pl.DataFrame) -> pl.DataFrame:
+    """Local times and caller-side gaps, one row per segment or remote call.
+
+    Columns: kind (``local`` / ``gap``), credit (the entity credited), key1, key2 (the reference key:
+    entity and entry operation, or caller and callee|operation), start, x (seconds), trace_id.
+    """
+    schema: dict[str, Any] = {"kind": pl.String, "credit": pl.String, "key1": pl.String, "key2": pl.String,
+                              "start": pl.Datetime("ns", "UTC"), "x": pl.Float64, "trace_id": pl.String}
+    if spans.height == 0:
+        return pl.DataFrame(schema=schema)
+    spans = spans.with_columns(pl.col("operation").cast(pl.String).fill_null("<no operation>"),
+                               pl.col("parent_id").cast(pl.String), pl.col("span_id").cast(pl.String),
+                               pl.col("trace_id").cast(pl.String))
+    sp = _segments(spans)
+    segs = sp.filter(pl.col("is_entry")).select("trace_id", pl.col("span_id").alias("seg"), "entity", "operation",
+                                                "start", "end", "duration", "parent_id", "parent_entity")
+    owner = sp.select("trace_id", pl.col("span_id").alias("parent_id"), pl.col("seg").alias("parent_seg"),
+                      pl.col("duration").alias("parent_duration"))
+    calls = segs.filter(pl.col("parent_entity").is_not_null()).join(owner, on=["trace_id", "parent_id"], how="inner")
+    # Sweep: time where some span of the segment runs and no entry span it called does.
+    cover = sp.select("trace_id", "seg", "start", "end")
+    remote = calls.select("trace_id", pl.col("parent_seg").alias("seg"), "start", "end")
+    events = pl.concat([
+        cover.select("trace_id", "seg", pl.col("start").alias("t"), pl.lit(1).alias("dc"), pl.lit(0).alias("dr")),
+        cover.select("trace_id", "seg", pl.col("end").alias("t"), pl.lit(-1).alias("dc"), pl.lit(0).alias("dr")),
+        remote.select("trace_id", "seg", pl.col("start").alias("t"), pl.lit(0).alias("dc"), pl.lit(1).alias("dr")),
+        remote.select("trace_id", "seg", pl.col("end").alias("t"), pl.lit(0).alias("dc"), pl.lit(-1).alias("dr")),
+    ]).sort("trace_id", "seg", "t", "dc", descending=[False, False, False, True])
+    events = events.with_columns(
+        pl.col("dc").cum_sum().over("trace_id", "seg").alias("c"),
+        pl.col("dr").cum_sum().over("trace_id", "seg").alias("r"),
+        ((pl.col("t").shift(-1).over("trace_id", "seg") - pl.col("t")).dt.total_nanoseconds() / 1e9).alias("dt"),
+    )
+    exclusive = (events.filter((pl.col("c") > 0) & (pl.col("r") <= 0) & pl.col("dt").is_not_null())
+                 .group_by("trace_id", "seg").agg(pl.col("dt").sum().alias("exclusive")))
+    children = sp.filter(pl.col("parent_id").is_not_null()).group_by("trace_id", "parent_id").agg(
+        pl.len().alias("_children"))
+    calls = calls.join(children, on=["trace_id", "parent_id"], how="left").with_columns(
+        pl.when(pl.col("_children") == 1)
+        .then((pl.col("parent_duration") - pl.col("duration")).clip(lower_bound=0.0))
+        .otherwise(None).alias("gap"))
+    gaps_out = calls.group_by("trace_id", pl.col("parent_seg").alias("seg")).agg(
+        pl.col("gap").fill_null(0.0).sum().alias("gaps_out"))
+    segs = (segs.join(exclusive, on=["trace_id", "seg"], how="left").join(gaps_out, on=["trace_id", "seg"], how="left")
+            .with_columns(pl.col("exclusive").fill_null(0.0), pl.col("gaps_out").fill_null(0.0))
+            .with_columns((pl.col("exclusive") - pl.col("gaps_out")).clip(lower_bound=0.0).alias("local")))
+    local = segs.select(pl.lit("local").alias("kind"), pl.col("entity").alias("credit"), pl.col("entity").alias("key1"),
+                        pl.col("operation").alias("key2"), "start", pl.col("local").alias("x"), "trace_id")
+    gap = calls.filter(pl.col("gap").is_not_null()).select(
+        pl.lit("gap").alias("kind"), pl.col("entity").alias("credit"), pl.col("parent_entity").alias("key1"),
+        (pl.col("entity") + "|" + pl.col("operation")).alias("key2"), "start", pl.col("gap").alias("x"), "trace_id")
+    return pl.concat([local, gap]).cast(schema)  # type: ignore[arg-type]
+
+
+def _judge(obs: pl.DataFrame, ref: pl.DataFrame, threshold: float, min_count: int) -> pl.DataFrame:
+    """Incident observations with the reference centre ``m``, scale ``s`` and ``slow`` (unjudged rows dropped)."""
+    def stats(keys: list[str], suffix: str) -> pl.DataFrame:
+        med = pl.col("x").median()
+        return ref.group_by(keys).agg(pl.len().alias("n" + suffix), med.alias("m" + suffix),
+                                      ((pl.col("x") - med).abs().median() * _MAD_TO_SD).alias("s" + suffix))
+
+    fine = stats(["kind", "key1", "key2"], "_k")
+    pooled = stats(["kind", "credit"], "_e")
+    joined = obs.join(fine, on=["kind", "key1", "key2"], how="left").join(pooled, on=["kind", "credit"], how="left")
+    use_key = pl.col("n_k").fill_null(0) >= min_count
+    use_entity = pl.col("n_e").fill_null(0) >= min_count
+    joined = joined.with_columns(
+        pl.when(use_key).then(pl.col("m_k")).when(use_entity).then(pl.col("m_e")).otherwise(None).alias("m"),
+        pl.when(use_key).then(pl.col("s_k")).when(use_entity).then(pl.col("s_e")).otherwise(None).alias("s"),
+    ).filter(pl.col("m").is_not_null())
+    joined = joined.with_columns(
+        pl.max_horizontal(pl.col("s"), _REL_SCALE * pl.col("m"), pl.lit(_MIN_SCALE_S)).alias("s"))
+    return joined.with_columns((pl.col("x") > pl.col("m") + threshold * pl.col("s")).alias("slow"),
+                               (pl.col("x") - pl.col("m")).alias("excess"))
+
+
+def _trace_signal(incident: Incident, cfg: AttributionConfig, notes: list[str]) -> tuple[pl.DataFrame | None,
+                                                                                      TimeWindow | None]:
+    spans = incident.telemetry.spans
+    if spans.height == 0:
+        notes.append("no spans: the trace signal (exclusive time, caller-side gaps) was skipped")
+        return None, None
+    inc_win = incident.incident_window
+    ref_win = reference_window(incident, spans, "start")
+    in_inc = pl.col("start").is_between(inc_win.start, inc_win.end, closed="left")
+    in_ref = pl.col("start").is_between(ref_win.start, ref_win.end, closed="left")
+    inc_spans, ref_spans = spans.filter(in_inc), spans.filter(in_ref & ~in_inc)
+    if inc_spans.height == 0:
+        notes.append(f"no spans start in the incident window {inc_win}: the trace signal was skipped")
+        return None, ref_win
+    if ref_spans.height == 0:
+        notes.append(f"no spans in the reference window {ref_win}: the trace signal was skipped (nothing to "
+                     "compare exclusive times with)")
+        return None, ref_win
+    min_count = int(cfg.extra.get("multimodal_min_count", 5))
+    ref_obs = trace_observations(ref_spans)
+    inc_obs = trace_observations(inc_spans)
+    judged = _judge(inc_obs, ref_obs, cfg.threshold, min_count)
+    if judged.height == 0:
+        notes.append("no incident span had enough reference observations to be judged: trace signal skipped")
+        return None, ref_win
+    ratio = (pl.col("x") / pl.max_horizontal(pl.col("m"), pl.lit(_MIN_SCALE_S)))
+    table = judged.group_by("credit").agg(
+        pl.col("excess").filter(pl.col("slow")).sum().alias("trace_added_s"),
+        pl.col("slow").mean().alias("trace_slow_share"),
+        pl.len().cast(pl.Int64).alias("trace_observations"),
+        ratio.filter(pl.col("kind") == "local").median().alias("trace_self_ratio"),
+        pl.col("slow").filter(pl.col("kind") == "local").mean().alias("trace_self_slow_share"),
+        ratio.filter(pl.col("kind") == "gap").median().alias("trace_gap_ratio"),
+        pl.col("slow").filter(pl.col("kind") == "gap").mean().alias("trace_gap_slow_share"),
+        pl.col("excess").filter(pl.col("slow") & (pl.col("kind") == "local")).sum().alias("trace_self_added_s"),
+        pl.col("excess").filter(pl.col("slow") & (pl.col("kind") == "gap")).sum().alias("trace_gap_added_s"),
+    ).rename({"credit": "entity"})
+    unjudged = inc_obs.height - judged.height
+    if unjudged:
+        notes.append(f"{unjudged} of {inc_obs.height} trace observations had fewer than {min_count} reference "
+                     "observations of their operation or entity and were not judged")
+    return table, ref_win
+
+
+# -- resources ----------------------------------------------------------------------------------------
+def _resource_signal(incident: Any, cfg: AttributionConfig, notes: list[str]) -> pl.DataFrame | None:
+    if isinstance(incident, Incident):
+        metrics = incident.telemetry.metrics
+        if metrics.height == 0:
+            notes.append("no metrics: the resource signal was skipped")
+            return None
+        pairs = metrics.select("entity", "metric").unique()
+        nodes = sorted(f"{e}:{m}" for e, m in pairs.iter_rows() if resource_metric(str(m)))
+        if not nodes:
+            notes.append("no CPU or memory metric of an entity: the resource signal was skipped")
+            return None
+        freq = grid_freq(incident, cfg.freq)
+        base, inc = frames_of(incident, nodes, freq=freq, agg=cfg.agg)
+    else:
+        base, inc = frames_of(incident, None)
+        keep = [c for c in inc.columns if resource_metric(str(c).split(":", 1)[-1])]
+        if not keep:
+            notes.append("no CPU or memory column: the resource signal was skipped")
+            return None
+        base, inc = base[keep], inc[keep]
+    center, scale = robust_stats(base)
+    z = ((inc - center) / scale).clip(lower=0.0).max(axis=0).replace([np.inf, -np.inf], np.nan).fillna(0.0)
+    rows = []
+    for node, value in z.items():
+        entity, _, metric = str(node).partition(":")
+        rows.append((entity, metric, float(value)))
+    if not rows:
+        return None
+    frame = pl.DataFrame(rows, schema={"entity": pl.String, "resource_metric": pl.String, "resource_z": pl.Float64},
+                         orient="row")
+    return (frame.sort("resource_z", descending=True).group_by("entity", maintain_order=True).first()
+            .with_columns((pl.col("resource_z") - cfg.threshold).clip(lower_bound=0.0).alias("resource_raw")))
+
+
+# -- logs ---------------------------------------------------------------------------------------------
+def _log_signal(incident: Incident, notes: list[str]) -> pl.DataFrame | None:
+    logs = incident.telemetry.logs
+    if logs.height == 0:
+        notes.append("no logs: the log signal was skipped")
+        return None
+    inc_win = incident.incident_window
+    ref_win = reference_window(incident, logs, "time")
+    if _count_in(logs, "time", inc_win) == 0:
+        notes.append(f"no log lines in the incident window {inc_win}: the log signal was skipped")
+        return None
+    if _count_in(logs, "time", ref_win) == 0:
+        notes.append(f"no log lines in the reference window {ref_win}: the log signal was skipped")
+        return None
+    try:
+        from rcakit.detect.logs import analyze_logs
+    except ImportError as exc:  # pragma: no cover - drain3 is a dependency
+        notes.append(f"log signal skipped: {exc}")
+        return None
+    analysis = analyze_logs(incident, baseline_window=ref_win, incident_window=inc_win)
+    flags = analysis.templates.select("template_id", "is_new", "is_error")
+    lines = analysis.lines.join(flags, on="template_id", how="left")
+    inc_min = max(inc_win.duration.total_seconds() / 60.0, 1e-9)
+    ref_min = max(_observed_minutes(logs, ref_win), 1e-9)
+    return (lines.group_by("entity").agg(
+        ((pl.col("window") == "incident") & pl.col("is_new")).sum().alias("_new"),
+        ((pl.col("window") == "incident") & pl.col("is_error")).sum().alias("_err_inc"),
+        ((pl.col("window") == "baseline") & pl.col("is_error")).sum().alias("_err_ref"),
+    ).with_columns(
+        (pl.col("_new") / inc_min).alias("log_new_lines_per_min"),
+        (pl.col("_err_inc") / inc_min - pl.col("_err_ref") / ref_min).clip(lower_bound=0.0)
+        .alias("log_error_rise_per_min"),
+    ).with_columns((pl.col("log_new_lines_per_min") + pl.col("log_error_rise_per_min")).alias("log_raw"))
+        .select("entity", "log_new_lines_per_min", "log_error_rise_per_min", "log_raw"))
+
+
+def _observed_minutes(frame: pl.DataFrame, window: TimeWindow) -> float:
+    """Minutes of ``window`` that hold data (a reference recorded for 68 s is 68 s, not the window's span)."""
+    inside = frame.filter(pl.col("time").is_between(window.start, window.end, closed="left"))
+    if inside.height < 2:
+        return window.duration.total_seconds() / 60.0
+    span_us = inside.select((pl.col("time").max() - pl.col("time").min()).dt.total_microseconds()).item()
+    return max(float(span_us or 0) / 1e6, 1.0) / 60.0
+
+
+# -- combination --------------------------------------------------------------------------------------
+def _share(frame: pl.DataFrame, column: str) -> pl.Expr:
+    total = float(frame.get_column(column).fill_null(0.0).sum()) if column in frame.columns else 0.0
+    if total <= 0 or not math.isfinite(total):
+        return pl.lit(0.0)
+    return pl.col(column).fill_null(0.0) / total
+
+
+def multimodal_scores(incident: Any, config: AttributionConfig | None = None) -> MultimodalScores:
+    """Per-entity multimodal scores of ``incident`` (an Incident, or a (baseline, incident) pair of frames).
+
+    See the module docstring for the signals and how they combine.
+    """
+    cfg = config or AttributionConfig()
+    weights = {**DEFAULT_WEIGHTS, **dict(cfg.extra.get("multimodal_weights", {}))}
+    notes: list[str] = []
+    signals: list[str] = []
+    trace = log = None
+    reference = None
+    if isinstance(incident, Incident):
+        trace, reference = _trace_signal(incident, cfg, notes)
+        log = _log_signal(incident, notes)
+    else:
+        notes.append("a pair of frames has no spans or logs: ranked on the resource metrics alone")
+    resource = _resource_signal(incident, cfg, notes)
+    entities: set[str] = set()
+    for part, name in ((trace, "trace"), (resource, "resource"), (log, "log")):
+        if part is not None and part.height:
+            signals.append(name)
+            entities |= set(part.get_column("entity").to_list())
+    if isinstance(incident, Incident):
+        entities |= set(incident.telemetry.entities())
+    table = pl.DataFrame({"entity": sorted(entities)}, schema={"entity": pl.String})
+    trace_cols = ["trace_added_s", "trace_slow_share", "trace_observations", "trace_self_ratio",
+                  "trace_self_slow_share", "trace_gap_ratio", "trace_gap_slow_share", "trace_self_added_s",
+                  "trace_gap_added_s"]
+    table = table.join(trace, on="entity", how="left") if trace is not None else table.with_columns(
+        [pl.lit(None, dtype=pl.Float64).alias(c) for c in trace_cols])
+    table = table.join(resource, on="entity", how="left") if resource is not None else table.with_columns(
+        pl.lit(None, dtype=pl.String).alias("resource_metric"), pl.lit(None, dtype=pl.Float64).alias("resource_z"),
+        pl.lit(None, dtype=pl.Float64).alias("resource_raw"))
+    table = table.join(log, on="entity", how="left") if log is not None else table.with_columns(
+        [pl.lit(None, dtype=pl.Float64).alias(c) for c in ("log_new_lines_per_min", "log_error_rise_per_min",
+                                                           "log_raw")])
+    table = table.with_columns(
+        _share(table, "trace_added_s").alias("trace_share"),
+        _share(table, "resource_raw").alias("resource_share"),
+        _share(table, "log_raw").alias("log_share"),
+    )
+    weighted = {"trace": weights["trace"] * pl.col("trace_share"),
+                "resource": weights["resource"] * pl.col("resource_share"),
+                "log": weights["log"] * pl.col("log_share")}
+    table = table.with_columns(
+        (weighted["trace"] + weighted["resource"] + weighted["log"]).alias("score"),
+        pl.when((weighted["trace"] >= weighted["resource"]) & (weighted["trace"] >= weighted["log"]))
+        .then(pl.lit("trace")).when(weighted["resource"] >= weighted["log"]).then(pl.lit("resource"))
+        .otherwise(pl.lit("log")).alias("top_signal"),
+    ).sort(["score", "trace_added_s", "entity"], descending=[True, True, False], nulls_last=True)
+    if not signals:
+        notes.append("no signal could be computed: every entity scores 0")
+    elif signals == ["resource"]:
+        notes.append("ranked on the resource metrics alone (no usable spans or logs)")
+    minutes = incident.incident_window.duration.total_seconds() / 60.0 if isinstance(incident, Incident) else None
+    evidence = {row["entity"]: _evidence(row, minutes) for row in table.head(max(cfg.top_k, 1)).iter_rows(named=True)}
+    return MultimodalScores(table=table, evidence=evidence, signals=signals, notes=notes, weights=weights,
+                            reference=reference)
+
+
+def _num(value: Any) -> float | None:
+    if value is None:
+        return None
+    out = float(value)
+    return out if math.isfinite(out) else None
+
+
+def _evidence(row: dict[str, Any], minutes: float | None) -> list[str]:
+    """Readable sentences for one entity row."""
+    out: list[str] = []
+    entity = row["entity"]
+    added = _num(row.get("trace_added_s"))
+    if added is not None and row.get("trace_observations"):
+        over = f" over the {minutes:.0f}-minute window" if minutes else ""
+        parts = []
+        self_ratio, self_slow = _num(row.get("trace_self_ratio")), _num(row.get("trace_self_slow_share"))
+        if self_ratio is not None:
+            parts.append(f"self time of {entity} spans {self_ratio:.1f}x the reference"
+                         + (f", {100 * self_slow:.0f} % of them slow" if self_slow is not None else ""))
+        gap_ratio, gap_slow = _num(row.get("trace_gap_ratio")), _num(row.get("trace_gap_slow_share"))
+        if gap_ratio is not None:
+            parts.append(f"callers wait {gap_ratio:.1f}x the reference gap for it"
+                         + (f", {100 * gap_slow:.0f} % of calls slow" if gap_slow is not None else ""))
+        text = "; ".join(parts) if parts else f"{row['trace_observations']} trace observations"
+        out.append(f"{text}; {added:.1f} s of added latency{over} "
+                   f"({100 * float(row.get('trace_share') or 0.0):.0f} % of the incident's)")
+    z = _num(row.get("resource_z"))
+    if z is not None and row.get("resource_metric"):
+        out.append(f"{row['resource_metric']} at robust z {z:.1f} against the baseline"
+                   + (" (above the threshold)" if float(row.get("resource_raw") or 0.0) > 0 else ""))
+    new, rise = _num(row.get("log_new_lines_per_min")), _num(row.get("log_error_rise_per_min"))
+    if new is not None and (new > 0 or (rise or 0) > 0):
+        out.append(f"{new:.1f} lines/min of log templates absent from the reference, error lines up "
+                   f"{rise or 0.0:.1f}/min")
+    if not out:
+        out.append("no signal moved for this entity")
+    return out
+
+
+def multimodal_causes(scores: MultimodalScores) -> list[tuple[str, float, float]]:
+    """(node, score, anomaly) per entity, best first; anomaly is the robust z of the entity's resource metric
+    when that is its strongest signal, else the share of its trace observations that were slow."""
+    out = []
+    for row in scores.table.iter_rows(named=True):
+        if row["top_signal"] == "resource":
+            anomaly = float(row.get("resource_z") or 0.0)
+        else:
+            anomaly = float(row.get("trace_slow_share") or 0.0)
+        out.append((scores.node_of(row["entity"]), float(row["score"]), anomaly))
+    return out
