@@ -445,9 +445,8 @@ class LLMSuggester:
             if index >= self._first_round and majority_settled(counts, len(group) - index):
                 break
             answer = self._from_cache(unique[key]) if key in cached else None
-            if answer is None:
-                if key not in cached:
-                    asks.append(key)
+            if answer is None:  # not cached, or cached unparseable with its re-ask not cached
+                asks.append(key)
                 leader = counts.most_common(1)[0][0] if counts else "?"
                 counts[leader] += 1
             else:
@@ -508,7 +507,10 @@ class LLMSuggester:
         """One :class:`Proposal` per pair, in order, with the vote distribution and the model's reasoning.
 
         Checks the budget against a dry run first (raising :class:`~rcakit.llm.BudgetExceeded` before
-        any call), then asks each unique question once on the client's thread pool. Answers land in
+        any call; with ``stop_at_majority`` against the fewest calls the draft can make, and the client
+        refuses the call that would exceed the budget), then asks each unique question once on the
+        client's thread pool (with ``stop_at_majority``, the first votes of every question, then one
+        more round per further vote, for the questions still open). Answers land in
         the cache as they arrive, so an interrupted run resumes where it stopped.
         """
         if self.client is None:
