@@ -279,6 +279,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--plain-issues", type=int, default=1, choices=(1, 2, 3),
                         help="how many PetShop latency issues the plain DoWhy call runs on (each takes minutes)")
     parser.add_argument("--no-drafted", action="store_true")
+    parser.add_argument("--fault-seeds", default="10,11",
+                        help="simulator seeds of the fault-type evaluation (held out; '' to skip it)")
     args = parser.parse_args(argv)
     from rcakit._progress import set_progress
     from rcakit.bench._common import require_datasets
@@ -304,7 +306,8 @@ def main(argv: list[str]) -> int:
     if "petshop" in wanted:
         rows = _report(rows, petshop_rows(root, methods, args.plain_issues if args.plain_dowhy else 0))
     if "sim" in wanted:
-        rows = _report(rows, sim_rows(methods, cfg, drafted=not args.no_drafted))
+        seeds = tuple(int(x) for x in args.fault_seeds.split(",") if x)
+        rows = _report(rows, sim_rows(methods, cfg, drafted=not args.no_drafted, fault_seeds=seeds))
     if "storm" in wanted:
         from rcakit.bench._localize_storm import storm_rows
 
@@ -329,7 +332,8 @@ def _report(rows: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[
     return rows + new
 
 
-def sim_rows(methods: list[Method], cfg: AttributionConfig, drafted: bool) -> list[dict[str, Any]]:
+def sim_rows(methods: list[Method], cfg: AttributionConfig, drafted: bool,
+             fault_seeds: tuple[int, ...] = (10, 11)) -> list[dict[str, Any]]:
     try:
         from rcakit.sim import (
             BatchSizeMisconfig,
@@ -343,6 +347,7 @@ def sim_rows(methods: list[Method], cfg: AttributionConfig, drafted: bool) -> li
     except ImportError:
         return []
     rows = []
+    accuracy = fault_type_rows(fault_seeds) if fault_seeds else {}
     for size, topo in (("S", Topology.small()), ("M", Topology.medium()), ("L", Topology.large())):
         faults = [GpuThrottle("GPU_0", duration="10min"), WorkloadSpike(duration="10min"),
                   BatchSizeMisconfig("Batcher_0", duration="10min") if _accepts(BatchSizeMisconfig) else None,
@@ -357,8 +362,59 @@ def sim_rows(methods: list[Method], cfg: AttributionConfig, drafted: bool) -> li
         graphs: dict[str, Callable[[Any], Any]] = {"true graph": _sim_graph}
         if drafted:
             graphs["drafted"] = _drafted
-        rows += incident_rows(f"sim {size}", incs, graphs, methods, cfg)
+        new = incident_rows(f"sim {size}", incs, graphs, methods, cfg)
+        for row in new:
+            row["fault type acc"] = accuracy.get(size, "")
+        rows += new
     return rows
+
+
+def sim_fault_cases(topology: Any, seed: int) -> list[Any]:
+    """One fault of each simulator type on ``topology``, the targets drawn from ``seed`` (GPU, worker, link)."""
+    import random
+
+    from rcakit.sim import BatchSizeMisconfig, ErrorBurst, GpuThrottle, NetworkSlowdown, WorkloadSpike
+
+    rng = random.Random(seed)
+    gpu, worker = rng.randrange(topology.n_gpus), rng.randrange(topology.workers)
+    links = topology.links()
+    src, dst = links[rng.randrange(len(links))]
+    return [GpuThrottle(f"GPU_{gpu}", duration="10min"), WorkloadSpike(duration="10min"),
+            BatchSizeMisconfig(f"Batcher_{worker}", duration="10min"),
+            ErrorBurst(f"ModelInference_{gpu}", duration="10min"), NetworkSlowdown(src, dst, duration="10min")]
+
+
+def fault_type_rows(seeds: tuple[int, ...]) -> dict[str, str]:
+    """Accuracy of ``classify_fault`` on the true root-cause entity of simulator incidents, S and M topologies.
+
+    One incident per fault type and seed (held out: the classifier's rules were checked on seeds 0-2
+    only). Prints the confusion table (true type x guessed type); returns ``{size: "acc (k/n)"}``.
+    """
+    from rcakit.attribution.faults import canonical_fault_type, classify_fault
+    from rcakit.bench._common import markdown_table
+    from rcakit.sim import Topology, make_incident
+
+    confusion: dict[tuple[str, str], int] = {}
+    accuracy = {}
+    for size, topo in (("S", Topology.small()), ("M", Topology.medium())):
+        hits = total = 0
+        for seed in seeds:
+            for fault in sim_fault_cases(topo, seed):
+                inc = make_incident(topo, fault, seed=seed, baseline="30min", logs=False)
+                known = _truth(inc)
+                guess = classify_fault(inc, known.root_cause_entities[0]).fault_type
+                truth = canonical_fault_type(known.fault_type) or "?"
+                confusion[(truth, guess)] = confusion.get((truth, guess), 0) + 1
+                hits += guess == truth
+                total += 1
+        accuracy[size] = f"{hits / total:.2f} ({hits}/{total})"
+    guesses = sorted({g for _, g in confusion})
+    table = [{"true type": t, **{g: confusion.get((t, g), 0) for g in guesses}}
+             for t in sorted({t for t, _ in confusion})]
+    print(f"\nFault type of the true root cause, simulator S and M, seeds {', '.join(map(str, seeds))} "
+          f"(rows: truth, columns: classify_fault):")
+    print(markdown_table(table), flush=True)
+    return accuracy
 
 
 def _accepts(cls: type) -> bool:

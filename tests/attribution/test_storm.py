@@ -1,0 +1,65 @@
+"""Attribution.root_cause_set rules, and the Storm incident's root-cause set (one real incident)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import networkx as nx
+import pytest
+
+from rcakit.attribution import AttributionConfig, Method, attribute
+from rcakit.attribution.result import Attribution, RankedCause
+from rcakit.bench._localize_storm import set_f1
+
+
+def _attribution(scores: list[float], anomalies: list[float] | None = None) -> Attribution:
+    anomalies = anomalies or [0.0] * len(scores)
+    causes = [RankedCause(node=f"n{i}:m", score=s, anomaly=a) for i, (s, a) in enumerate(zip(scores, anomalies,
+                                                                                          strict=True))]
+    return Attribution(method="test", alarm="n9:m", causes=causes)
+
+
+def test_gap_rule_cuts_at_the_clear_drop() -> None:
+    assert _attribution([9.0, 8.0, 1.0, 0.9, 0.8]).root_cause_set() == ["n0:m", "n1:m"]
+    assert _attribution([9.0, 2.0, 1.9, 1.8]).root_cause_set() == ["n0:m"]
+    assert _attribution([5.0, 4.0, 0.0, 0.0]).root_cause_set() == ["n0:m", "n1:m"]  # zeros never in
+
+
+def test_gap_rule_on_a_flat_list_returns_every_positive_score() -> None:
+    """Documented: nothing stands out, so the rule cannot narrow the set (not an empty set)."""
+    flat = _attribution([1.0, 0.98, 0.97, 0.95, 0.0])
+    assert flat.root_cause_set() == ["n0:m", "n1:m", "n2:m", "n3:m"]
+    assert flat.root_cause_set(max_size=2) == ["n0:m", "n1:m"]
+    assert _attribution([3.0]).root_cause_set() == ["n0:m"]
+    assert _attribution([]).root_cause_set() == []
+
+
+def test_unexplained_rule_needs_the_graph_and_drops_explained_children() -> None:
+    res = _attribution([5.0, 4.0, 3.0, 1.0], anomalies=[20.0, 10.0, 8.0, 1.0])
+    graph = nx.DiGraph([("n0:m", "n1:m"), ("n1:m", "n3:m"), ("n3:m", "n2:m")])
+    # n1 is explained by its larger anomalous parent n0; n2's parent n3 is not anomalous; n3 is not anomalous
+    assert res.root_cause_set("unexplained", graph=graph) == ["n0:m", "n2:m"]
+    with pytest.raises(ValueError, match="needs the causal graph"):
+        res.root_cause_set("unexplained")
+    with pytest.raises(ValueError, match="unknown root-cause set rule"):
+        res.root_cause_set("top2")
+
+
+def test_set_f1() -> None:
+    assert set_f1(["a", "b"], ["a", "b"]) == 1.0
+    assert set_f1(["a", "b", "c"], ["a", "b"]) == pytest.approx(0.8)
+    assert set_f1([], ["a"]) == 0.0
+
+
+def test_storm_root_cause_set_contains_both_root_causes(itmon_dir: Path) -> None:
+    """The graph-free robust-z ranking with the gap rule: both labelled root causes, F1 0.8 (reported)."""
+    from rcakit.telemetry.datasets import load_storm
+
+    inc = load_storm(itmon_dir)
+    truth = inc.truth
+    assert truth is not None
+    res = attribute(None, inc, method=Method.ROBUST_Z, config=AttributionConfig(
+        n_bootstrap=0, restrict_to_ancestors=False, extra={"fault_type": False}))
+    found = res.root_cause_set()
+    assert set(truth.root_cause_nodes) <= set(found)
+    assert set_f1(found, truth.root_cause_nodes) == pytest.approx(0.8)  # one extra: Real_time_merger_bolt
