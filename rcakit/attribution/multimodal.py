@@ -19,26 +19,35 @@ caller-side gap). Walking the tree this way credits the deepest span whose own t
 
 Every observation (a local time or a gap) is compared with the reference window: per (entity,
 entry operation) for local times, per (caller, callee, callee operation) for gaps, pooled per
-entity when a key has fewer than ``min_count`` reference observations. Reference centre m = median,
+entity when a key has fewer than ``min_count`` reference observations (``extra["multimodal_min_count"]``,
+default 5, as :func:`rcakit.detect.operation_baselines`), and for a gap with too few of either,
+against every gap of the reference (a network hop is a network hop). Reference centre m = median,
 scale s = max(1.4826 MAD, 10 % of m, 1 ms) (one millisecond is the jitter of a network hop). An
 observation is *slow* when x > m + threshold * s; the entity's trace signal is its **added
 latency**: the sum of (x - m) over its slow observations, in seconds.
 
-**Resources.** Robust z (median / MAD of the baseline window, as the other graph-free methods) of
-the entity's own CPU and memory metrics (names containing ``cpu`` or ``mem``; host-level
-``node_*`` / ``host_*`` metrics are shared by co-located pods and skipped), upward only, largest
-over the incident rows; the signal is the largest ``max(z - threshold, 0)`` of the entity.
+**Resources.** The entity's own CPU and memory metrics (names containing ``cpu`` or ``mem``;
+host-level ``node_*`` / ``host_*`` metrics are shared by co-located pods and skipped). A metric
+counts when its peak over the incident rows lies more than ``threshold`` robust z above the baseline
+median (median / MAD of the baseline window, as the other graph-free methods); what it then adds,
+peak - median, is divided by the system's usage of that metric (the sum of every entity's peak):
+the share of the system's CPU (memory) that is newly used by this entity. A contended pod pinned
+at its limit takes a large share; a near-idle pod whose usage triples, or a memory series that
+moves by 1 % with a tiny MAD, takes almost none although its z is large. The signal is the
+entity's largest such share over its resource metrics.
 
 **Logs.** drain3 templates (:func:`rcakit.detect.analyze_logs`) of the incident window against the
 reference: lines per minute of templates the reference never showed plus the rise in error lines
 per minute, credited to the emitting entity.
 
-**Combination.** Each signal becomes the entity's *share* of that signal over all entities
-(signal(e) / sum over entities, 0..1; a signal no entity shows adds nothing), and
+**Combination.** Each signal is a share, 0..1: the trace signal as the entity's part of the
+latency added over all entities, the resource signal as the part of the system's usage it newly
+takes (above), the log signal as its part of the new-template and extra error lines of all
+entities (a signal no entity shows adds nothing), and
 
     score(e) = 1.0 * trace_share(e) + 1.0 * resource_share(e) + 0.5 * log_share(e)
 
-(weights in ``AttributionConfig.extra["multimodal_weights"]``). Shares make seconds, z-scores and
+(weights in ``AttributionConfig.extra["multimodal_weights"]``). Shares make seconds, CPU units and
 line counts comparable without a scale per dataset, and reward a signal that concentrates on one
 entity, which is what a root cause looks like. Logs weigh half: routine error lines are common
 and template novelty is a weaker location cue than time.
@@ -238,12 +247,19 @@ def _judge(obs: pl.DataFrame, ref: pl.DataFrame, threshold: float, min_count: in
 
     fine = stats(["kind", "key1", "key2"], "_k")
     pooled = stats(["kind", "credit"], "_e")
-    joined = obs.join(fine, on=["kind", "key1", "key2"], how="left").join(pooled, on=["kind", "credit"], how="left")
+    hops = stats(["kind"], "_g").filter(pl.col("kind") == "gap")
+    joined = (obs.join(fine, on=["kind", "key1", "key2"], how="left").join(pooled, on=["kind", "credit"], how="left")
+              .join(hops, on="kind", how="left"))
     use_key = pl.col("n_k").fill_null(0) >= min_count
     use_entity = pl.col("n_e").fill_null(0) >= min_count
+    use_hop = pl.col("n_g").fill_null(0) >= min_count
     joined = joined.with_columns(
-        pl.when(use_key).then(pl.col("m_k")).when(use_entity).then(pl.col("m_e")).otherwise(None).alias("m"),
-        pl.when(use_key).then(pl.col("s_k")).when(use_entity).then(pl.col("s_e")).otherwise(None).alias("s"),
+        pl.when(use_key).then(pl.col("m_k")).when(use_entity).then(pl.col("m_e")).when(use_hop).then(pl.col("m_g"))
+        .otherwise(None).alias("m"),
+        pl.when(use_key).then(pl.col("s_k")).when(use_entity).then(pl.col("s_e")).when(use_hop).then(pl.col("s_g"))
+        .otherwise(None).alias("s"),
+        pl.when(use_key).then(pl.lit("operation")).when(use_entity).then(pl.lit("entity"))
+        .when(use_hop).then(pl.lit("any hop")).otherwise(None).alias("judged_by"),
     ).filter(pl.col("m").is_not_null())
     joined = joined.with_columns(
         pl.max_horizontal(pl.col("s"), _REL_SCALE * pl.col("m"), pl.lit(_MIN_SCALE_S)).alias("s"))
@@ -292,6 +308,11 @@ def _trace_signal(incident: Incident, cfg: AttributionConfig, notes: list[str]) 
     if unjudged:
         notes.append(f"{unjudged} of {inc_obs.height} trace observations had fewer than {min_count} reference "
                      "observations of their operation or entity and were not judged")
+    by = judged.group_by("judged_by").len().sort("judged_by")
+    pooled_rows = {k: int(v) for k, v in by.iter_rows() if k != "operation"}
+    if pooled_rows:
+        notes.append("trace observations judged against a pooled reference (too few of their own operation): "
+                     + ", ".join(f"{v} by {k}" for k, v in pooled_rows.items()))
     return table, ref_win
 
 
@@ -317,17 +338,27 @@ def _resource_signal(incident: Any, cfg: AttributionConfig, notes: list[str]) ->
             return None
         base, inc = base[keep], inc[keep]
     center, scale = robust_stats(base)
-    z = ((inc - center) / scale).clip(lower=0.0).max(axis=0).replace([np.inf, -np.inf], np.nan).fillna(0.0)
+    peak = inc.max(axis=0, skipna=True)
+    z = ((peak - center) / scale).replace([np.inf, -np.inf], np.nan).fillna(0.0)
+    added = (peak - center).where(z > cfg.threshold, 0.0).clip(lower=0.0).fillna(0.0)
     rows = []
-    for node, value in z.items():
+    for node in inc.columns:
         entity, _, metric = str(node).partition(":")
-        rows.append((entity, metric, float(value)))
+        level = float(peak.get(node, np.nan))
+        rows.append((entity, metric, float(z.get(node, 0.0)), float(added.get(node, 0.0)),
+                     level if math.isfinite(level) else 0.0))
     if not rows:
         return None
-    frame = pl.DataFrame(rows, schema={"entity": pl.String, "resource_metric": pl.String, "resource_z": pl.Float64},
-                         orient="row")
-    return (frame.sort("resource_z", descending=True).group_by("entity", maintain_order=True).first()
-            .with_columns((pl.col("resource_z") - cfg.threshold).clip(lower_bound=0.0).alias("resource_raw")))
+    frame = pl.DataFrame(rows, schema={"entity": pl.String, "resource_metric": pl.String, "resource_z": pl.Float64,
+                                       "added": pl.Float64, "level": pl.Float64}, orient="row")
+    # The share of the system's usage of that metric (every entity's peak) that is new in this entity.
+    frame = frame.with_columns(
+        (pl.col("added") / pl.col("level").clip(lower_bound=0.0).sum().over("resource_metric")).fill_nan(0.0)
+        .fill_null(0.0).alias("resource_raw"),
+        (pl.col("added") / pl.max_horizontal(pl.col("level") - pl.col("added"), pl.lit(1e-12))).alias("resource_rel"),
+    )
+    return (frame.sort(["resource_raw", "resource_z"], descending=True).group_by("entity", maintain_order=True)
+            .first().select("entity", "resource_metric", "resource_z", "resource_raw", "resource_rel"))
 
 
 # -- logs ---------------------------------------------------------------------------------------------
@@ -415,13 +446,13 @@ def multimodal_scores(incident: Any, config: AttributionConfig | None = None) ->
         [pl.lit(None, dtype=pl.Float64).alias(c) for c in trace_cols])
     table = table.join(resource, on="entity", how="left") if resource is not None else table.with_columns(
         pl.lit(None, dtype=pl.String).alias("resource_metric"), pl.lit(None, dtype=pl.Float64).alias("resource_z"),
-        pl.lit(None, dtype=pl.Float64).alias("resource_raw"))
+        pl.lit(None, dtype=pl.Float64).alias("resource_raw"), pl.lit(None, dtype=pl.Float64).alias("resource_rel"))
     table = table.join(log, on="entity", how="left") if log is not None else table.with_columns(
         [pl.lit(None, dtype=pl.Float64).alias(c) for c in ("log_new_lines_per_min", "log_error_rise_per_min",
                                                            "log_raw")])
     table = table.with_columns(
         _share(table, "trace_added_s").alias("trace_share"),
-        _share(table, "resource_raw").alias("resource_share"),
+        pl.col("resource_raw").fill_null(0.0).alias("resource_share"),
         _share(table, "log_raw").alias("log_share"),
     )
     weighted = {"trace": weights["trace"] * pl.col("trace_share"),
@@ -455,7 +486,9 @@ def _evidence(row: dict[str, Any], minutes: float | None) -> list[str]:
     out: list[str] = []
     entity = row["entity"]
     added = _num(row.get("trace_added_s"))
-    if added is not None and row.get("trace_observations"):
+    if added is not None and row.get("trace_observations") and not added > 0:
+        out.append(f"traces: none of its {row['trace_observations']} span observations is slower than the reference")
+    elif added is not None and row.get("trace_observations"):
         over = f" over the {minutes:.0f}-minute window" if minutes else ""
         parts = []
         self_ratio, self_slow = _num(row.get("trace_self_ratio")), _num(row.get("trace_self_slow_share"))
@@ -469,10 +502,15 @@ def _evidence(row: dict[str, Any], minutes: float | None) -> list[str]:
         text = "; ".join(parts) if parts else f"{row['trace_observations']} trace observations"
         out.append(f"{text}; {added:.1f} s of added latency{over} "
                    f"({100 * float(row.get('trace_share') or 0.0):.0f} % of the incident's)")
-    z = _num(row.get("resource_z"))
+    z, share = _num(row.get("resource_z")), _num(row.get("resource_raw"))
     if z is not None and row.get("resource_metric"):
-        out.append(f"{row['resource_metric']} at robust z {z:.1f} against the baseline"
-                   + (" (above the threshold)" if float(row.get("resource_raw") or 0.0) > 0 else ""))
+        metric = row["resource_metric"]
+        if share:
+            rel = _num(row.get("resource_rel"))
+            out.append(f"{metric} rose {'' if rel is None else f'{1 + rel:.1f}x '}(robust z {z:.0f} against the "
+                       f"baseline), {100 * share:.0f} % of the system's {metric} newly used by it")
+        else:
+            out.append(f"no CPU or memory metric above the baseline (largest: {metric}, robust z {z:.1f})")
     new, rise = _num(row.get("log_new_lines_per_min")), _num(row.get("log_error_rise_per_min"))
     if new is not None and (new > 0 or (rise or 0) > 0):
         out.append(f"{new:.1f} lines/min of log templates absent from the reference, error lines up "
