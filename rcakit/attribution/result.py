@@ -184,6 +184,9 @@ class Attribution:
         table = ("<table><tr><th>#</th><th>node</th><th>score</th><th>interval</th><th>path to alarm</th></tr>"
                  + "".join(rows) + "</table>")
         extra = ""
+        chosen = self.root_cause_set()
+        if chosen and len(chosen) < len(self.causes):
+            extra += f"<p>root-cause set (gap rule): {esc(', '.join(chosen))}</p>"
         if self.unobserved_culprits:
             extra += "<p>" + "<br>".join(f"{esc(n)}, unmeasured, may be the cause" for n in
                                          self.unobserved_culprits) + "</p>"

@@ -3,10 +3,15 @@
 Datasets (each skipped with a note when absent): DoWhy microservice (rank of Caching Service),
 PetShop low_traffic through its own protocol and rcakit's PetShop adapter (alarm PetSite latency or
 availability, normal data = noissue, a hit = the true component in the top k), Nezha (service level,
-one Incident per fault, plus the fault-type accuracy of the top cause), the rcakit simulator S/M/L.
+one Incident per fault, plus the fault-type accuracy of the top cause; rows in _localize_nezha.py),
+the IT-monitoring Storm incident (F1 of the root-cause set chosen by ``Attribution.root_cause_set``;
+rows in _localize_storm.py), the rcakit simulator S/M/L (with ``fault type acc``: classify_fault on
+the true root-cause entity of held-out simulator incidents of every fault type, S and M).
 Graphs: the true/call graph (reference) and, when rcakit.graph is there, the offline drafted graph.
-Every table row carries its seconds; ``--plain-dowhy`` adds a plain DoWhy attribute_anomalies call
-on the same graph and data, timed in the same process, as the speed baseline.
+Every table row carries its seconds. ``--plain-dowhy`` runs a plain DoWhy attribute_anomalies call
+(automatic mechanisms, the alarm's ancestor subgraph) and rcakit on the same ``--plain-issues``
+PetShop latency issues (1-3, default 1) in the same process, and prints plain seconds and rank,
+rcakit's first-ranking and final seconds and rank, and the speed ratio.
 """
 
 from __future__ import annotations
