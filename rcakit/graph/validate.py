@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import html
 import math
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -33,12 +34,14 @@ from rcakit.graph.proposal import Provenance
 
 __all__ = [
     "SuspectEdge",
+    "ValidationCache",
     "anm_direction",
     "annotate_suspicion",
     "apply_suspects",
     "next_batch",
     "partial_correlation",
     "rank_suspicious",
+    "validation_cache",
 ]
 
 SuspectKind = Literal["questionable", "reversed", "cycle", "missing"]
@@ -91,43 +94,76 @@ def _fisher_p(r: float, n: int, k: int) -> float:
 
 
 def _hsic(x: np.ndarray, y: np.ndarray) -> float:
-    """Normalised HSIC statistic with Gaussian kernels (median heuristic)."""
-    n = x.shape[0]
+    """Normalised HSIC statistic with Gaussian kernels (median heuristic); O(n^2) centring."""
 
-    def gram(v: np.ndarray) -> np.ndarray:
+    def centred_gram(v: np.ndarray) -> np.ndarray:
         d = (v[:, None] - v[None, :]) ** 2
-        med = np.median(d[d > 0]) if np.any(d > 0) else 1.0
-        return np.exp(-d / med)
+        pos = d[d > 0]
+        med = float(np.median(pos)) if pos.size else 1.0
+        k = np.exp(-d / med)
+        row = k.mean(axis=0)
+        return k - row[None, :] - row[:, None] + row.mean()  # H K H without the two n^3 products
 
-    h = np.eye(n) - 1.0 / n
-    k, lm = h @ gram(x) @ h, h @ gram(y) @ h
+    k, lm = centred_gram(x), centred_gram(y)
     num = float((k * lm).sum())
     den = math.sqrt(float((k * k).sum()) * float((lm * lm).sum())) or 1.0
     return num / den
 
 
+#: Fewer distinct values than this in either series and the ANM test states no preference: a cubic
+#: fit through at most four distinct points interpolates them and says nothing about noise.
+ANM_MIN_DISTINCT = 5
+
+
 def _residual(cause: np.ndarray, effect: np.ndarray, degree: int = 3) -> np.ndarray:
-    import warnings
+    """Residual of a least-squares polynomial fit of ``effect`` on ``cause`` (standardised inputs).
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # a poorly conditioned fit (few distinct values) is still a fit
-        coef = np.polyfit(cause, effect, degree)
-    return effect - np.polyval(coef, cause)
+    Solved with ``lstsq`` on the Vandermonde matrix of the cause scaled to [-1, 1], so that a badly
+    conditioned fit is a fit of lower effective rank, never a warning.
+    """
+    span = float(np.max(np.abs(cause))) or 1.0
+    vander = np.vander(cause / span, degree + 1)
+    coef, *_ = np.linalg.lstsq(vander, effect, rcond=None)
+    return effect - vander @ coef
 
 
-def anm_direction(x: np.ndarray, y: np.ndarray, *, max_samples: int = 300, seed: int = 0) -> dict[str, float]:
+def anm_direction(x: np.ndarray, y: np.ndarray, *, max_samples: int = 300, seed: int = 0) -> dict[str, Any]:
     """Additive-noise-model check of x -> y against y -> x.
 
     Fits each direction with a cubic regression and measures the dependence between the cause and
     the residual (normalised HSIC; lower is better). Returns both statistics and
     ``reverse_preference`` in [-1, 1]: positive when y -> x fits better.
+
+    Degenerate inputs get a stated answer instead of a fit: when either series is constant or has
+    fewer than ``ANM_MIN_DISTINCT`` distinct values (after subsampling), or the series have fewer
+    than ``ANM_MIN_DISTINCT`` rows, the result has ``reverse_preference`` 0 (no preference), None
+    statistics and ``degenerate`` naming the reason.
     """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"anm_direction needs series of equal length, got {x.shape[0]} and {y.shape[0]}")
     rng = np.random.default_rng(seed)
     if x.shape[0] > max_samples:
         idx = rng.choice(x.shape[0], size=max_samples, replace=False)
         x, y = x[idx], y[idx]
-    x = (x - x.mean()) / (x.std() or 1.0)
-    y = (y - y.mean()) / (y.std() or 1.0)
+    reason = ""
+    if x.shape[0] < ANM_MIN_DISTINCT:
+        reason = f"only {x.shape[0]} rows"
+    else:
+        for name, v in (("x", x), ("y", y)):
+            distinct = np.unique(v[np.isfinite(v)]).size
+            if distinct <= 1:
+                reason = f"{name} is constant"
+                break
+            if distinct < ANM_MIN_DISTINCT:
+                reason = f"{name} has only {distinct} distinct values (a cubic fit interpolates them)"
+                break
+    if reason:
+        return {"hsic_forward": None, "hsic_backward": None, "reverse_preference": 0.0,
+                "degenerate": reason}
+    x = (x - x.mean()) / x.std()
+    y = (y - y.mean()) / y.std()
     forward = _hsic(x, _residual(x, y))
     backward = _hsic(y, _residual(y, x))
     pref = (forward - backward) / max(forward + backward, 1e-12)
@@ -165,26 +201,121 @@ def _impact_of_addition(g: nx.DiGraph, edge: tuple[str, str], alarm: str | None,
 
 
 class _Data:
+    """The data matrix of one validation, with memoised tests.
+
+    A conditional-independence test is keyed by the unordered pair and the set of conditioning
+    candidates it was given (the pair's neighbourhood in the draft), an ANM check by the ordered
+    pair. A review decision that changes an edge's neighbourhood changes its key, so only that
+    edge's test runs again. :meth:`end_round` drops tests the latest ranking did not ask for.
+    """
+
     def __init__(self, data: Any, nodes: list[str], seed: int) -> None:
         from rcakit.graph.data import wide_matrix
 
         self.x, kept, self.dropped = wide_matrix(data, [n for n in nodes], max_samples=5000, seed=seed)
         self.index = {n: i for i, n in enumerate(kept)}
         self.n = self.x.shape[0]
+        self.seed = seed
         self.corr = np.corrcoef(self.x, rowvar=False) if self.x.shape[1] > 1 else np.ones((1, 1))
         self.corr = np.nan_to_num(self.corr)
+        self.tests: dict[tuple[str, str, frozenset[str]], tuple[float, float, list[str]]] = {}
+        self.anms: dict[tuple[str, str], dict[str, Any]] = {}
+        self.hits = self.misses = 0
+        self.recomputed: set[tuple[str, str]] = set()
+        self._used: set[tuple[str, str, frozenset[str]]] = set()
 
     def has(self, *nodes: str) -> bool:
         return all(n in self.index for n in nodes)
 
     def test(self, u: str, v: str, cond: Iterable[str], max_cond: int = 10) -> tuple[float, float, list[str]]:
-        i, j = self.index[u], self.index[v]
-        cands = [c for c in dict.fromkeys(cond) if c in self.index and c not in (u, v)]
+        cands = frozenset(c for c in cond if c in self.index and c not in (u, v))
+        a, b = (u, v) if u <= v else (v, u)
+        key = (a, b, cands)
+        self._used.add(key)
+        found = self.tests.get(key)
+        if found is not None:
+            self.hits += 1
+            return found
+        self.misses += 1
+        self.recomputed.add((a, b))
+        i, j = self.index[a], self.index[b]
         # The strongest neighbours of either end, at most max_cond of them (keeps the test powerful).
-        cands.sort(key=lambda c: -max(abs(self.corr[self.index[c], i]), abs(self.corr[self.index[c], j])))
-        cands = cands[:max_cond]
-        r = partial_correlation(self.corr, i, j, [self.index[c] for c in cands])
-        return r, _fisher_p(r, self.n, len(cands)), cands
+        ranked = sorted(cands, key=lambda c: (-max(abs(self.corr[self.index[c], i]),
+                                                   abs(self.corr[self.index[c], j])), c))[:max_cond]
+        r = partial_correlation(self.corr, i, j, [self.index[c] for c in ranked])
+        out = (r, _fisher_p(r, self.n, len(ranked)), ranked)
+        self.tests[key] = out
+        return out
+
+    def anm(self, u: str, v: str) -> dict[str, Any]:
+        found = self.anms.get((u, v))
+        if found is None:
+            back = self.anms.get((v, u))
+            if back is not None:  # the same fits seen from the other end
+                found = {"hsic_forward": back["hsic_backward"], "hsic_backward": back["hsic_forward"],
+                         "reverse_preference": -back["reverse_preference"],
+                         **({"degenerate": back["degenerate"]} if "degenerate" in back else {})}
+            else:
+                found = anm_direction(self.x[:, self.index[u]], self.x[:, self.index[v]], seed=self.seed)
+            self.anms[(u, v)] = found
+        return found
+
+    def begin_round(self) -> None:
+        self._used = set()
+        self.recomputed = set()
+
+    def end_round(self) -> None:
+        self.tests = {k: t for k, t in self.tests.items() if k in self._used}
+
+
+class ValidationCache:
+    """Validation results of one draft on one data set, kept between :func:`next_batch` calls.
+
+    Holds the data matrix and the memoised tests (see ``_Data``): a test is reused while the edge
+    and the draft neighbourhood it conditioned on are unchanged, and recomputed when a review
+    decision changed that neighbourhood. New data (another object, shape, node set or seed) starts
+    afresh. ``hits``/``misses`` count reused and recomputed tests; ``recomputed`` lists the pairs
+    the latest ranking tested anew.
+
+    Data are recognised by identity: a pandas frame edited in place between calls is not noticed;
+    pass ``cache=False`` (or a new frame) after such an edit.
+    """
+
+    def __init__(self) -> None:
+        self._key: tuple[Any, ...] | None = None
+        self._obj: Any = None
+        self.data: _Data | None = None
+
+    def data_for(self, data: Any, nodes: list[str], seed: int) -> _Data:
+        shape = getattr(data, "shape", None)
+        key = (id(data), shape, tuple(nodes), seed)
+        if self.data is None or self._obj is not data or self._key != key:
+            self.data = _Data(data, nodes, seed)
+            self._obj, self._key = data, key
+        return self.data
+
+    @property
+    def hits(self) -> int:
+        return self.data.hits if self.data is not None else 0
+
+    @property
+    def misses(self) -> int:
+        return self.data.misses if self.data is not None else 0
+
+    @property
+    def recomputed(self) -> set[tuple[str, str]]:
+        return set(self.data.recomputed) if self.data is not None else set()
+
+
+_CACHES: weakref.WeakKeyDictionary[CausalDraft, ValidationCache] = weakref.WeakKeyDictionary()
+
+
+def validation_cache(draft: CausalDraft) -> ValidationCache:
+    """The cache :func:`next_batch` and :func:`rank_suspicious` keep for ``draft`` (created on first use)."""
+    cache = _CACHES.get(draft)
+    if cache is None:
+        cache = _CACHES[draft] = ValidationCache()
+    return cache
 
 
 # -- ranking --------------------------------------------------------------------------------------------
@@ -198,6 +329,7 @@ def rank_suspicious(
     missing_alpha: float = 1e-4,
     min_missing_correlation: float = 0.15,
     seed: int = 0,
+    cache: ValidationCache | bool = True,
 ) -> list[SuspectEdge]:
     """Every proposed edge with its suspicion, cycle cuts and missed edges, most suspicious first.
 
@@ -206,25 +338,97 @@ def rank_suspicious(
     ``exclude`` (already decided; either direction) and accepted or rejected edges are not handed
     out again. Proposed edges the data do not question still appear, with low scores, so that a
     reviewer can go through the whole draft in order.
+
+    ``cache``: True (default) keeps the tests for this draft between calls (:func:`validation_cache`)
+    and reruns only those whose conditioning neighbourhood changed; a :class:`ValidationCache` uses
+    that one; False recomputes everything. The ranking is the same either way.
     """
+    store = validation_cache(draft) if cache is True else (cache if isinstance(cache, ValidationCache) else None)
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - scikit-learn brings it
-        return _rank(draft, data, alarm, exclude, alpha, missing_alpha, min_missing_correlation, seed)
+        return _rank(draft, data, alarm, exclude, alpha, missing_alpha, min_missing_correlation, seed, store)
     with threadpool_limits(1):  # small matrices: BLAS threads would only contend
-        return _rank(draft, data, alarm, exclude, alpha, missing_alpha, min_missing_correlation, seed)
+        return _rank(draft, data, alarm, exclude, alpha, missing_alpha, min_missing_correlation, seed, store)
+
+
+def _entity(node: str) -> str:
+    return node.split(":", 1)[0]
+
+
+def _entity_links(g: nx.DiGraph) -> dict[frozenset[str], int]:
+    """How many edges of the graph link each pair of distinct entities (either direction)."""
+    out: dict[frozenset[str], int] = {}
+    for u, v in g.edges:
+        eu, ev = _entity(u), _entity(v)
+        if eu != ev:
+            key = frozenset((eu, ev))
+            out[key] = out.get(key, 0) + 1
+    return out
+
+
+def _candidate_set(draft: CausalDraft) -> set[frozenset[str]] | None:
+    """Pairs of metrics on one component or on interacting ones (Atlas 4.4), when the draft has a system."""
+    if draft.system is None:
+        return None
+    from rcakit.graph.candidates import candidate_pairs
+
+    try:
+        return {frozenset((p.a, p.b)) for p in candidate_pairs(draft.system, include_unobserved=True)}
+    except Exception:  # a system model that cannot enumerate pairs gives no structural evidence
+        return None
+
+
+def _local_markov(d: _Data, g: nx.DiGraph, u: str, v: str, desc: Any, alpha: float) -> list[dict[str, Any]]:
+    """Independences the draft implies next to u -> v that a reversed edge (v -> u) would break.
+
+    (A) Another parent w of v, not adjacent to u and not u's descendant, is independent of u given
+    u's parents (both are causes of v); with v -> u in truth, w -> v -> u makes them dependent.
+    (B) A parent q of u, not adjacent to v and not v's descendant, is independent of v given v's
+    parents (which hold u); with v -> u <- q in truth, conditioning on the collider u links them.
+    Returns the violated ones (p < alpha), strongest first.
+    """
+    out = []
+    adj_u = set(g.predecessors(u)) | set(g.successors(u))
+    adj_v = set(g.predecessors(v)) | set(g.successors(v))
+    for w in g.predecessors(v):
+        if w == u or w in adj_u or not d.has(w) or w in desc(u):
+            continue
+        r, p, _ = d.test(u, w, [x for x in g.predecessors(u) if x != w])
+        if p < alpha:
+            out.append({"check": f"{u} and {w} (both causes of {v}) independent given {u}'s parents",
+                        "other": w, "partial_correlation": r, "p_value": p})
+    for q in g.predecessors(u):
+        if q == v or q in adj_v or not d.has(q) or q in desc(v):
+            continue
+        r, p, _ = d.test(v, q, [x for x in g.predecessors(v) if x != q])
+        if p < alpha:
+            out.append({"check": f"{v} and {q} independent given {v}'s parents",
+                        "other": q, "partial_correlation": r, "p_value": p})
+    out.sort(key=lambda c: -abs(c["partial_correlation"]))
+    return out
 
 
 def _rank(draft: CausalDraft, data: Any, alarm: str | None, exclude: Iterable[tuple[str, str]], alpha: float,
-          missing_alpha: float, min_missing_correlation: float, seed: int) -> list[SuspectEdge]:
+          missing_alpha: float, min_missing_correlation: float, seed: int,
+          store: ValidationCache | None) -> list[SuspectEdge]:
     alarm = alarm if alarm is not None else draft.alarm
     excluded: set[tuple[str, str]] = {(str(e[0]), str(e[1])) for e in exclude}
     excluded |= {(v, u) for u, v in excluded}
     g = _review_graph(draft)
     before = _alarm_reach(g, alarm)
     observed = [n for n, node in draft.nodes.items() if node.observed]
-    d = _Data(data, observed, seed) if data is not None else None
+    d: _Data | None = None
+    if data is not None:
+        d = store.data_for(data, observed, seed) if store is not None else _Data(data, observed, seed)
+        d.begin_round()
     out: dict[tuple[str, str], SuspectEdge] = {}
+    descendants: dict[str, set[str]] = {}
+
+    def desc(node: str) -> set[str]:
+        if node not in descendants:
+            descendants[node] = nx.descendants(g, node) if node in g else set()
+        return descendants[node]
 
     def put(s: SuspectEdge) -> None:
         key = s.edge if s.kind != "missing" else tuple(sorted(s.edge))
@@ -247,13 +451,19 @@ def _rank(draft: CausalDraft, data: Any, alarm: str | None, exclude: Iterable[tu
                         [f"on {info['cycles']} cycle(s) of the draft; cutting it (with the other proposed cuts) "
                          "makes the graph acyclic"], {"cycles": info["cycles"], "alarm_impact": impact}))
 
-    # 2. each proposed edge: disputes, confidence, data.
+    # 2. each proposed edge: disputes, confidence, structure, data.
+    links = _entity_links(g)
+    informative_links = any(n > 1 for n in links.values())
+    candidates = _candidate_set(draft)
+    known: set[str] = set().union(*candidates) if candidates else set()
     for e in proposed:
         u, v = e.key
         impact = _impact_of_removal(g, e.key, alarm, before)
+        on_path = alarm is None or alarm not in g or v == alarm or v in before
         reasons: list[str] = []
-        evidence: dict[str, Any] = {"alarm_impact": impact, "confidence": e.confidence}
-        q_score = 0.3 * (1.0 - float(e.confidence))
+        evidence: dict[str, Any] = {"alarm_impact": impact, "on_alarm_path": on_path, "confidence": e.confidence}
+        # Questionable (the edge should not be there): graded, each piece of evidence adds.
+        q_score = 0.1 * (1.0 - float(e.confidence))
         r_score = 0.0
         conflict = e.evidence.get("conflict")
         if conflict:
@@ -264,26 +474,49 @@ def _rank(draft: CausalDraft, data: Any, alarm: str | None, exclude: Iterable[tu
         if e.provenance and set(e.provenance) <= {Provenance.DATA}:
             q_score += 0.1
             reasons.append("only the data suggested it")
+        eu, ev = _entity(u), _entity(v)
+        if (candidates is not None and eu != ev and frozenset((u, v)) not in candidates
+                and u in known and v in known):
+            q_score += 0.25
+            evidence["interaction"] = "none in the system model"
+            reasons.append(f"{eu} and {ev} do not interact in the system model")
+        elif candidates is None and informative_links and eu != ev and links.get(frozenset((eu, ev)), 0) <= 1:
+            q_score += 0.15
+            evidence["interaction"] = "no other edge"
+            reasons.append(f"no other edge of the draft links {eu} and {ev}: the interaction rests on this edge alone")
         if d is not None and d.has(u, v):
             cond = [p for p in g.predecessors(v) if p != u] + [p for p in g.predecessors(u) if p != v]
             r, p, used = d.test(u, v, cond)
             evidence.update({"partial_correlation": r, "p_value": p, "conditioned_on": used})
+            weak = 1.0 - min(1.0, abs(r) / 0.2)
+            q_score += 0.45 * weak + (0.3 if p > alpha else 0.0) + 0.15 * min(1.0, p / 0.5)
             if p > alpha:
-                q_score = max(q_score, 0.55 + 0.45 * min(1.0, p / 0.5))
                 reasons.append(f"independent in the data given {len(used)} neighbour(s) "
                                f"(partial correlation {r:+.2f}, p = {p:.2g})")
+            elif weak > 0.5:
+                reasons.append(f"only weakly dependent given {len(used)} neighbour(s) (partial correlation {r:+.2f})")
             else:
-                q_score = min(q_score, 0.25 * (1 - min(1.0, abs(r) / 0.3)))
-            anm = anm_direction(d.x[:, d.index[u]], d.x[:, d.index[v]], seed=seed)
-            evidence["anm"] = anm
-            pref = anm["reverse_preference"]
-            if pref > 0.25 and p <= alpha:
-                r_score = max(r_score, min(0.8, 0.4 + 0.5 * pref) + (0.15 if conflict else 0.0))
-                reasons.append(f"an additive noise model fits {v} -> {u} better (HSIC {anm['hsic_backward']:.3f} "
-                               f"against {anm['hsic_forward']:.3f})")
+                q_score = min(q_score, 0.25)  # clearly dependent: structure alone does not make it questionable
+            if p <= alpha:
+                anm = d.anm(u, v)
+                evidence["anm"] = anm
+                pref = float(anm["reverse_preference"])
+                broken = _local_markov(d, g, u, v, desc, alpha)
+                evidence["local_markov_violations"] = broken
+                lm = abs(broken[0]["partial_correlation"]) if broken else 0.0
+                data_rev = 0.75 * (0.7 * max(0.0, pref) + 0.3 * min(1.0, lm / 0.2))
+                if pref > 0.25:
+                    reasons.append(f"an additive noise model fits {v} -> {u} better (HSIC "
+                                   f"{anm['hsic_backward']:.3f} against {anm['hsic_forward']:.3f})")
+                if broken:
+                    reasons.append(f"the draft implies {broken[0]['check']}, but the data link them (partial "
+                                   f"correlation {broken[0]['partial_correlation']:+.2f}): consistent with {v} -> {u}")
+                r_score = max(r_score, data_rev) + (0.15 if conflict and data_rev > 0.2 else 0.0)
+        q_score = min(q_score, 1.0)
         kind: SuspectKind = "reversed" if r_score > q_score else "questionable"
-        base = max(q_score, r_score)
-        score = round(base * (0.7 + 0.3 * impact) if base < 0.85 else base, 4)
+        base = min(1.0, max(q_score, r_score))
+        # Edges off every path to the alarm matter less; an edge many nodes reach the alarm through, more.
+        score = round(base * (0.85 + 0.15 * impact) * (1.0 if on_path else 0.8), 4)
         if not reasons:
             reasons.append("no objection found; listed for completeness")
         put(SuspectEdge(e.key, kind, score, reasons, evidence))
@@ -292,6 +525,7 @@ def _rank(draft: CausalDraft, data: Any, alarm: str | None, exclude: Iterable[tu
     if d is not None:
         for s in _missing(draft, d, g, alarm, before, excluded, missing_alpha, min_missing_correlation, seed):
             put(s)
+        d.end_round()
     return sorted(out.values(), key=lambda s: (-s.score, s.kind, s.edge))
 
 
@@ -302,11 +536,15 @@ def next_batch(
     k: int = 5,
     alarm: str | None = None,
     exclude: Iterable[tuple[str, str]] = (),
+    cache: ValidationCache | bool = True,
 ) -> list[SuspectEdge]:
-    """The ``k`` most suspicious edges not yet decided (Atlas hands out five at a time)."""
+    """The ``k`` most suspicious edges not yet decided (Atlas hands out five at a time).
+
+    Tests are kept between calls for the same draft and data (``cache``; see :func:`rank_suspicious`).
+    """
     if int(k) < 1:
         raise ValueError(f"k must be at least 1, got {k}")
-    return rank_suspicious(draft, data, alarm=alarm, exclude=exclude)[: int(k)]
+    return rank_suspicious(draft, data, alarm=alarm, exclude=exclude, cache=cache)[: int(k)]
 
 
 def _cycle_cut(draft: CausalDraft, d: _Data | None, excluded: set[tuple[str, str]],
@@ -359,14 +597,16 @@ def _missing(draft: CausalDraft, d: _Data, g: nx.DiGraph, alarm: str | None, bef
     for a, b in pairs:
         if g.has_edge(a, b) or g.has_edge(b, a) or (a, b) in excluded or (a, b) in rejected:
             continue
-        # Condition on the neighbours of both ends: a path already in the draft explains its dependence.
-        cond = [*g.predecessors(a), *g.successors(a), *g.predecessors(b), *g.successors(b)]
+        # Condition on the parents of both ends: in a DAG that is right, two nonadjacent nodes are
+        # independent given their parents (local Markov property), whichever is the other's ancestor.
+        # (Their children are left out: conditioning on a common child would link them.)
+        cond = [*g.predecessors(a), *g.predecessors(b)]
         r, p, used = d.test(a, b, cond)
         if p > alpha or abs(r) < min_r:
             continue
         # Direction: towards the alarm's ancestry when only one end is in it, else the ANM's choice.
         reach = before | ({alarm} if alarm else set())
-        anm = anm_direction(d.x[:, d.index[a]], d.x[:, d.index[b]], seed=seed)
+        anm = d.anm(a, b)
         if (b in reach) != (a in reach):
             edge = (a, b) if b in reach else (b, a)
             how = "towards the alarm"
@@ -378,9 +618,9 @@ def _missing(draft: CausalDraft, d: _Data, g: nx.DiGraph, alarm: str | None, bef
             how = "so as not to close a cycle"
         connected = nx.has_path(undirected, a, b)
         impact = _impact_of_addition(g, edge, alarm, before)
-        base = 0.4 + 0.35 * min(1.0, abs(r) / 0.8) + (0.0 if connected else 0.1)
-        score = round(base * (0.7 + 0.3 * min(1.0, impact * 4)), 4)
-        reasons = [f"dependent in the data given their neighbours (partial correlation {r:+.2f}, p = {p:.2g})",
+        base = 0.45 * min(1.0, abs(r)) + (0.0 if connected else 0.1)
+        score = round(base * (0.85 + 0.15 * min(1.0, impact * 4)) * (1.0 if impact > 0 or alarm is None else 0.8), 4)
+        reasons = [f"dependent in the data given their parents (partial correlation {r:+.2f}, p = {p:.2g})",
                    f"oriented {how}"]
         if not connected:
             reasons.append("would connect two parts of the graph that are not connected")
