@@ -191,7 +191,8 @@ def test_new_data_starts_a_fresh_cache() -> None:
     other = _scm_data(seed=4)
     assert [s.to_dict() for s in rank_suspicious(draft, other)] == [
         s.to_dict() for s in rank_suspicious(draft, other, cache=False)]
-    assert validation_cache(draft).data is not None and validation_cache(draft).data.n == len(other)
+    held = validation_cache(draft).data
+    assert held is not None and held.n == len(other)
 
 
 def test_anm_states_degenerate_inputs_without_warnings() -> None:
