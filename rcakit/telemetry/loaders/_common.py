@@ -25,6 +25,8 @@ __all__ = [
     "apply_mapping",
     "as_path",
     "build_telemetry",
+    "decompress_gzip",
+    "gather",
     "is_gzip",
     "read_bytes",
     "read_head",
@@ -122,15 +124,31 @@ def read_head(path: Path, size: int = 1 << 16) -> bytes:
         return handle.read(size)
 
 
+try:  # ISA-L inflates gzip about twice as fast as zlib (same format, same checks)
+    from isal import igzip as _igzip
+    from isal.isal_zlib import error as _IsalError
+except ImportError:  # pragma: no cover - isal is optional; zlib gives the same bytes
+    _igzip = None
+    _IsalError = zlib.error
+
+
+def decompress_gzip(data: bytes) -> bytes:
+    """All members of a gzip stream, with ISA-L when installed (else zlib); raises EOFError when cut."""
+    if _igzip is not None:
+        return _igzip.decompress(data)
+    return gzip.decompress(data)
+
+
 def read_bytes(path: Path) -> bytes:
     """The whole (decompressed) file; a truncated gzip stream is a DataError naming the file."""
     if is_gzip(path):
         try:
-            with gzip.open(path, "rb") as handle:
-                return handle.read()
+            return decompress_gzip(path.read_bytes())
         except EOFError as exc:
             raise _truncated_gzip(path) from exc
-        except (OSError, zlib.error) as exc:
+        except (OSError, zlib.error, _IsalError, ValueError) as exc:
+            if "end of" in str(exc).lower() or "truncated" in str(exc).lower():
+                raise _truncated_gzip(path) from exc
             raise DataError(f"cannot decompress the gzip file ({exc})", source=str(path),
                             hint="Copy or download it again (`gzip -t FILE` checks a gzip file)") from exc
     return path.read_bytes()
@@ -212,6 +230,19 @@ def apply_mapping(
     return renames
 
 
+def gather(series: pl.Series, index: pl.Series) -> pl.Series:
+    """``series.gather(index)`` that keeps string bytes shared with the source.
+
+    On a series of several chunks (what a Parquet file of many row groups gives) polars 2.1 copies
+    every string into a new buffer while gathering: at ten million spans that added 0.7 GB. One
+    chunk first (which copies only the 16-byte views) lets the gathered views point at the same
+    bytes, and is faster too.
+    """
+    if series.n_chunks() > 1:
+        series = series.rechunk()
+    return series.gather(index)
+
+
 def _stable_order(df: pl.DataFrame, column: str) -> np.ndarray | None:
     """The permutation that sorts ``df`` by ``column`` (stable), or None when it is sorted already."""
     series = df.get_column(column)
@@ -243,7 +274,7 @@ def _presort(owned: list[pl.DataFrame], column: str, source: str, report: LoadRe
     columns = {}
     for name in list(df.columns):
         old = df.drop_in_place(name)
-        columns[name] = old.gather(idx)
+        columns[name] = gather(old, idx)
         del old
     out = pl.DataFrame(columns)
     if note:
@@ -314,12 +345,12 @@ def read_parquet_sorted(path: Path, renames: dict[str, str], kind: str, source: 
     if order is None:
         return pl.read_parquet(path).rename(renames), None
     index = pl.Series(order)
-    columns = {original: times.get_column(original).gather(index)}
+    columns = {original: gather(times.get_column(original), index)}
     del times
     for name in schema:
         if name != original:
             raw = pl.read_parquet(path, columns=[name]).to_series()
-            columns[name] = raw.gather(index)
+            columns[name] = gather(raw, index)
             del raw
     frame = pl.DataFrame({name: columns.pop(name) for name in schema})
     report.add(source, canonical, "sorted rows by time", frame.height, "the rows were not in time order")

@@ -42,13 +42,15 @@ def check_span_tree(spans: pl.DataFrame, *, source: str, report: LoadReport) -> 
         report.add(source, "span_id", "kept spans whose (trace_id, span_id) repeats an earlier span", repeated,
                    "parent links resolve to the first span with that id")
     has_parent = parent.is_not_null().to_numpy()
-    probe = parent.to_frame("k")
+    probe = pl.DataFrame({"k": parent, "child": pl.int_range(n, dtype=pl.Int32, eager=True)})
     del parent
-    # The lazy join is markedly faster than DataFrame.join here (polars 2.1, measured).
-    linked = probe.lazy().join(first.lazy(), on="k", how="left", maintain_order="left").collect().get_column("row")
+    # An unordered inner join (each key is unique on the right) and a scatter by child row: about
+    # half the time of a left join that keeps the probe order (polars 2.1, measured at 1 M and 10 M).
+    pairs = probe.lazy().join(first.lazy(), on="k", how="inner").select("child", "row").collect()
     del first, probe
-    parent_row = linked.fill_null(-1).to_numpy()
-    del linked
+    parent_row = np.full(n, -1, dtype=np.int32)
+    parent_row[pairs.get_column("child").to_numpy()] = pairs.get_column("row").to_numpy()
+    del pairs
     orphans = int((has_parent & (parent_row < 0)).sum())
     del has_parent
     if orphans:
