@@ -11,7 +11,8 @@ segment's *exclusive time* is the time its spans cover minus the time covered by
 the entities it calls (a sweep over the interval ends, so concurrent spans are not counted twice and
 an asynchronous sibling that only waits, such as a gateway's handler span, is not credited with
 the callee's time). Each remote call also has a *gap*: the caller's client span (when it has that
-single child) minus the callee's entry span, the time spent between the two services (network,
+single child, and the child starts inside it) minus the time the callee's segment or any segment
+below it runs, the time spent between the two services (network,
 queueing, the callee's own request handling before its first span). The exclusive time minus the
 gaps is the segment's *local* time, credited to the segment's entity; a gap is credited to the
 callee, since a delay injected on a pod shows as the time its callers wait for it (the brief's
@@ -201,30 +202,30 @@ def trace_observations(spans: pl.DataFrame) -> pl.DataFrame:
     segs = sp.filter(pl.col("is_entry")).select("trace_id", pl.col("span_id").alias("seg"), "entity", "operation",
                                                 "start", "end", "duration", "parent_id", "parent_entity")
     owner = sp.select("trace_id", pl.col("span_id").alias("parent_id"), pl.col("seg").alias("parent_seg"),
-                      pl.col("duration").alias("parent_duration"))
+                      pl.col("duration").alias("parent_duration"), pl.col("start").alias("parent_start"),
+                      pl.col("end").alias("parent_end"))
     calls = segs.filter(pl.col("parent_entity").is_not_null()).join(owner, on=["trace_id", "parent_id"], how="inner")
-    # Sweep: time where some span of the segment runs and no entry span it called does.
+    # Sweep: time where some span of the segment runs and no span of a segment below it (called directly or
+    # further down: a chain of sequential spans is not nested in time) does.
     cover = sp.select("trace_id", "seg", "start", "end")
-    remote = calls.select("trace_id", pl.col("parent_seg").alias("seg"), "start", "end")
-    events = pl.concat([
-        cover.select("trace_id", "seg", pl.col("start").alias("t"), pl.lit(1).alias("dc"), pl.lit(0).alias("dr")),
-        cover.select("trace_id", "seg", pl.col("end").alias("t"), pl.lit(-1).alias("dc"), pl.lit(0).alias("dr")),
-        remote.select("trace_id", "seg", pl.col("start").alias("t"), pl.lit(0).alias("dc"), pl.lit(1).alias("dr")),
-        remote.select("trace_id", "seg", pl.col("end").alias("t"), pl.lit(0).alias("dc"), pl.lit(-1).alias("dr")),
-    ]).sort("trace_id", "seg", "t", "dc", descending=[False, False, False, True])
-    events = events.with_columns(
-        pl.col("dc").cum_sum().over("trace_id", "seg").alias("c"),
-        pl.col("dr").cum_sum().over("trace_id", "seg").alias("r"),
-        ((pl.col("t").shift(-1).over("trace_id", "seg") - pl.col("t")).dt.total_nanoseconds() / 1e9).alias("dt"),
-    )
-    exclusive = (events.filter((pl.col("c") > 0) & (pl.col("r") <= 0) & pl.col("dt").is_not_null())
-                 .group_by("trace_id", "seg").agg(pl.col("dt").sum().alias("exclusive")))
+    remote = _below(calls)
+    exclusive = _uncovered(cover, remote).rename({"uncovered": "exclusive"})
     children = sp.filter(pl.col("parent_id").is_not_null()).group_by("trace_id", "parent_id").agg(
         pl.len().alias("_children"))
+    # A gap exists where the caller's span has this single child and the child starts inside it (a client
+    # span enclosing the server span; a child that starts after its parent ended is a sequential hand-off).
+    inside = ((pl.col("start") >= pl.col("parent_start") - pl.duration(milliseconds=1))
+              & (pl.col("start") < pl.col("parent_end")))
     calls = calls.join(children, on=["trace_id", "parent_id"], how="left").with_columns(
-        pl.when(pl.col("_children") == 1)
-        .then((pl.col("parent_duration") - pl.col("duration")).clip(lower_bound=0.0))
-        .otherwise(None).alias("gap"))
+        ((pl.col("_children") == 1) & inside).alias("_has_gap"))
+    # The gap: the caller's span minus the time the callee's segment or any segment below it runs.
+    gapped = calls.filter(pl.col("_has_gap"))
+    parent_cover = gapped.select("trace_id", "seg", pl.col("parent_start").alias("start"),
+                                 pl.col("parent_end").alias("end"))
+    callee_cover = pl.concat([gapped.select("trace_id", "seg", "start", "end"),
+                              remote.join(gapped.select("trace_id", "seg"), on=["trace_id", "seg"], how="semi")])
+    calls = calls.join(_uncovered(parent_cover, callee_cover), on=["trace_id", "seg"], how="left").with_columns(
+        pl.when(pl.col("_has_gap")).then(pl.col("uncovered").fill_null(0.0)).otherwise(None).alias("gap"))
     gaps_out = calls.group_by("trace_id", pl.col("parent_seg").alias("seg")).agg(
         pl.col("gap").fill_null(0.0).sum().alias("gaps_out"))
     segs = (segs.join(exclusive, on=["trace_id", "seg"], how="left").join(gaps_out, on=["trace_id", "seg"], how="left")
@@ -236,6 +237,37 @@ def trace_observations(spans: pl.DataFrame) -> pl.DataFrame:
         pl.lit("gap").alias("kind"), pl.col("entity").alias("credit"), pl.col("parent_entity").alias("key1"),
         (pl.col("entity") + "|" + pl.col("operation")).alias("key2"), "start", pl.col("gap").alias("x"), "trace_id")
     return pl.concat([local, gap]).cast(schema)  # type: ignore[arg-type]
+
+
+def _uncovered(cover: pl.DataFrame, remote: pl.DataFrame) -> pl.DataFrame:
+    """(trace_id, seg, uncovered): seconds where some ``cover`` interval of the key runs and no ``remote`` one does."""
+    events = pl.concat([
+        cover.select("trace_id", "seg", pl.col("start").alias("t"), pl.lit(1).alias("dc"), pl.lit(0).alias("dr")),
+        cover.select("trace_id", "seg", pl.col("end").alias("t"), pl.lit(-1).alias("dc"), pl.lit(0).alias("dr")),
+        remote.select("trace_id", "seg", pl.col("start").alias("t"), pl.lit(0).alias("dc"), pl.lit(1).alias("dr")),
+        remote.select("trace_id", "seg", pl.col("end").alias("t"), pl.lit(0).alias("dc"), pl.lit(-1).alias("dr")),
+    ]).sort("trace_id", "seg", "t", "dc", descending=[False, False, False, True])
+    events = events.with_columns(
+        pl.col("dc").cum_sum().over("trace_id", "seg").alias("c"),
+        pl.col("dr").cum_sum().over("trace_id", "seg").alias("r"),
+        ((pl.col("t").shift(-1).over("trace_id", "seg") - pl.col("t")).dt.total_nanoseconds() / 1e9).alias("dt"),
+    )
+    return (events.filter((pl.col("c") > 0) & (pl.col("r") <= 0) & pl.col("dt").is_not_null())
+            .group_by("trace_id", "seg").agg(pl.col("dt").sum().alias("uncovered")))
+
+
+def _below(calls: pl.DataFrame) -> pl.DataFrame:
+    """(trace_id, seg, start, end): the entry-span interval of every segment below ``seg``, at any depth."""
+    step = calls.select("trace_id", pl.col("seg").alias("anc"), pl.col("parent_seg").alias("up"))
+    frontier = calls.select("trace_id", pl.col("parent_seg").alias("anc"), "start", "end")
+    found = [frontier]
+    for _ in range(_MAX_DEPTH):
+        frontier = frontier.join(step, on=["trace_id", "anc"], how="inner").select(
+            "trace_id", pl.col("up").alias("anc"), "start", "end")
+        if frontier.height == 0:
+            break
+        found.append(frontier)
+    return pl.concat(found).rename({"anc": "seg"})
 
 
 def _judge(obs: pl.DataFrame, ref: pl.DataFrame, threshold: float, min_count: int) -> pl.DataFrame:
