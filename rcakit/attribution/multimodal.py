@@ -60,6 +60,7 @@ notes say so; with neither the ranking rests on the metrics alone.
 
 from __future__ import annotations
 
+import html
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -134,6 +135,25 @@ class MultimodalScores:
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.to_pandas()
+
+    def __repr__(self) -> str:
+        top = ", ".join(f"{e}={v:.3g}" for e, v in self.ranking()[:3])
+        return f"MultimodalScores(signals={self.signals}, {self.table.height} entities: {top})"
+
+    def _repr_html_(self) -> str:
+        esc = html.escape
+        rows = []
+        for i, row in enumerate(self.table.head(10).iter_rows(named=True)):
+            sentences = "<br>".join(esc(t) for t in self.evidence.get(row["entity"], []))
+            rows.append(f"<tr><td>{i + 1}</td><td>{esc(row['entity'])}</td><td>{row['score']:.3g}</td>"
+                        f"<td>{float(row['trace_share'] or 0):.2f}</td><td>{float(row['resource_share'] or 0):.2f}</td>"
+                        f"<td>{float(row['log_share'] or 0):.2f}</td><td style='text-align:left'>{sentences}</td></tr>")
+        notes = "".join(f"<li>{esc(n)}</li>" for n in self.notes)
+        weights = " + ".join(f"{w:g} &times; {esc(k)}" for k, w in self.weights.items())
+        return (f"<div><b>Multimodal scores</b> (signals: {esc(', '.join(self.signals) or 'none')}; score = "
+                f"{weights})<table><tr><th>#</th><th>entity</th><th>score</th><th>trace</th><th>resource</th>"
+                f"<th>log</th><th>evidence</th></tr>{''.join(rows)}</table>"
+                f"{'<ul>' + notes + '</ul>' if notes else ''}</div>")
 
     def to_dict(self) -> dict[str, Any]:
         return {"table": self.table.to_dicts(), "evidence": dict(self.evidence), "signals": list(self.signals),

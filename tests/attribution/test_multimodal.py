@@ -140,6 +140,20 @@ def test_graph_free_methods_align_pods_that_report_at_different_seconds() -> Non
     assert min(scores[f"{e}:latency"] for e in ENTITIES) > 3
 
 
+def test_a_simulated_network_slowdown_is_found_on_the_slowed_link() -> None:
+    from rcakit.sim import NetworkSlowdown, Topology, make_incident
+
+    incident = make_incident(Topology.small(), NetworkSlowdown("Router", "Queue_0", duration="5min"), seed=3,
+                             trace_sample=50, baseline="10min")
+    result = attribute(None, incident, method=Method.MULTIMODAL)
+    truth = incident.truth.root_cause_entities[0]
+    assert result.causes[0].entity == truth
+    assert "trace" in result.notes[0]
+    scores = multimodal_scores(incident)
+    assert scores.evidence[truth][0].startswith(f"self time of {truth} spans")
+    assert "<table" in scores._repr_html_() and truth in scores._repr_html_()
+
+
 @pytest.mark.slow
 @pytest.mark.shared
 def test_nezha_faults_rank_at_service_level(nezha_dir) -> None:
