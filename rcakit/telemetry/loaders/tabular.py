@@ -11,6 +11,7 @@ from typing import Literal
 
 import numpy as np
 import polars as pl
+import pyarrow.compute  # noqa: F401  (parses ISO 8601 time columns; imported with the loaders, not on first read)
 
 from rcakit.errors import DataError, SchemaError
 from rcakit.telemetry._schema import parse_zoned_times
