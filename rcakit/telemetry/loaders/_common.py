@@ -243,17 +243,17 @@ def gather(series: pl.Series, index: pl.Series) -> pl.Series:
     return series.gather(index)
 
 
-def _stable_order(df: pl.DataFrame, column: str) -> np.ndarray | None:
+def _stable_order(df: pl.DataFrame, column: str) -> pl.Series | None:
     """The permutation that sorts ``df`` by ``column`` (stable), or None when it is sorted already."""
     series = df.get_column(column)
     if df.height < 2 or series.is_sorted():
         return None
-    order = df.select(pl.int_range(pl.len(), dtype=pl.UInt32).sort_by(column, maintain_order=True)).to_series()
-    return order.to_numpy()
+    # Kept as a polars Series: gathering with it needs no conversion from numpy.
+    return df.select(pl.arg_sort_by(column, maintain_order=True)).to_series()
 
 
 def _presort(owned: list[pl.DataFrame], column: str, source: str, report: LoadReport, *, note: bool = True
-             ) -> tuple[pl.DataFrame, np.ndarray | None]:
+             ) -> tuple[pl.DataFrame, pl.Series | None]:
     """Sort by time one column at a time, so that the peak memory is one column more than the table.
 
     ``DataFrame.sort`` (what the Telemetry constructor does) copies the whole table at once; for ten
@@ -270,7 +270,7 @@ def _presort(owned: list[pl.DataFrame], column: str, source: str, report: LoadRe
     order = _stable_order(df, column)
     if order is None:
         return df, None
-    idx = pl.Series(order)
+    idx = order
     columns = {}
     for name in list(df.columns):
         old = df.drop_in_place(name)
@@ -291,7 +291,7 @@ def build_telemetry(
     time_unit: str | None = None,
     presort: bool = True,
     report_sort: bool = True,
-    order: np.ndarray | None = None,
+    order: pl.Series | np.ndarray | None = None,
 ) -> Telemetry:
     """A Telemetry holding the table in ``owned`` (a one-item list the caller no longer reads, so that
     memory can be freed while sorting) as its ``kind`` table, normalized by the Telemetry constructor.
@@ -324,7 +324,7 @@ def build_telemetry(
 
 
 def read_parquet_sorted(path: Path, renames: dict[str, str], kind: str, source: str, report: LoadReport
-                        ) -> tuple[pl.DataFrame, np.ndarray | None] | None:
+                        ) -> tuple[pl.DataFrame, pl.Series | None] | None:
     """Read a Parquet table sorted by its time column, one column at a time.
 
     Reading every column and then sorting holds the unsorted and the sorted table at once; here
@@ -344,7 +344,7 @@ def read_parquet_sorted(path: Path, renames: dict[str, str], kind: str, source: 
     order = _stable_order(times, original)
     if order is None:
         return pl.read_parquet(path).rename(renames), None
-    index = pl.Series(order)
+    index = order
     columns = {original: gather(times.get_column(original), index)}
     del times
     for name in schema:

@@ -41,8 +41,8 @@ def check_span_tree(spans: pl.DataFrame, *, source: str, report: LoadReport) -> 
         first = first.unique(subset="k", keep="first", maintain_order=False)
         report.add(source, "span_id", "kept spans whose (trace_id, span_id) repeats an earlier span", repeated,
                    "parent links resolve to the first span with that id")
-    has_parent = parent.is_not_null().to_numpy()
-    probe = pl.DataFrame({"k": parent, "child": pl.int_range(n, dtype=pl.Int32, eager=True)})
+    probe = pl.DataFrame({"k": parent, "child": pl.int_range(n, dtype=pl.Int32, eager=True)}).drop_nulls("k")
+    with_parent = probe.height
     del parent
     # An unordered inner join (each key is unique on the right) and a scatter by child row: about
     # half the time of a left join that keeps the probe order (polars 2.1, measured at 1 M and 10 M).
@@ -50,9 +50,8 @@ def check_span_tree(spans: pl.DataFrame, *, source: str, report: LoadReport) -> 
     del first, probe
     parent_row = np.full(n, -1, dtype=np.int32)
     parent_row[pairs.get_column("child").to_numpy()] = pairs.get_column("row").to_numpy()
+    orphans = with_parent - pairs.height  # each child has at most one match: keys are unique on the right
     del pairs
-    orphans = int((has_parent & (parent_row < 0)).sum())
-    del has_parent
     if orphans:
         report.add(source, "parent_id", "kept orphan spans (their parent is not in the data)", orphans,
                    "the parent span was not exported or lies outside the file; trace trees are incomplete")
