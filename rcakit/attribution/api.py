@@ -98,6 +98,15 @@ def attribute(
     frames with one column per node. ``on_progress`` receives partial Attributions (a quick
     graph-free ranking, the structural ranking, then the final one); ``cancel`` stops the run
     between steps (:class:`rcakit._progress.Cancelled`).
+
+    ``Method.MULTIMODAL`` (graph-free, pass None) ranks entities from trace exclusive time and
+    caller-side gaps, CPU/memory metrics and log templates (:mod:`rcakit.attribution.multimodal`);
+    its causes are one per entity (``entity:trace.self_time``, ``entity:<cpu metric>`` or
+    ``entity:log.new_or_error``, naming the strongest signal) and its notes hold the signals used,
+    what was skipped and why, and one ``evidence <entity>: ...`` line per top entity::
+
+        result = attribute(None, incident, method=Method.MULTIMODAL)
+        result.entities[:3], [n for n in result.notes if n.startswith("evidence")]
     """
     t0 = time.perf_counter()
     cfg = config or AttributionConfig()
