@@ -6,13 +6,15 @@ at that scale: spans with epoch-nanosecond start and end (as Jaeger/Tempo and th
 export them), logs with RFC 3339 time strings. Each case loads spans and logs through
 :mod:`rcakit.telemetry.loaders` into one validated :class:`~rcakit.telemetry.Telemetry`; the
 baseline reads the same files with plain ``pandas.read_parquet`` / ``pandas.read_csv`` (no
-validation). The Nezha TrainTicket day (every trace and log ``.csv.gz``, through ``read_csv`` with a
+validation); for gzipped CSV a second baseline, ``pandas + times``, also converts the time columns to
+UTC datetimes (``pandas.to_datetime``), as the model does. The Nezha TrainTicket day (every trace and log ``.csv.gz``, through ``read_csv`` with a
 column mapping) and an OTLP JSON sample (written by ``write_otlp_json``; baseline: ``json`` plus
 ``pandas.json_normalize``) are measured too.
 
 Every case runs in its own child process, which reports its wall time, its CPU time (all threads)
-and its peak resident memory (``ru_maxrss``), so that cases do not pollute each other. Wall times are
-medians over ``--repeat`` runs (one run at 10 M). The machine's load average is printed: on a shared
+and its peak resident memory (``VmHWM``), so that cases do not pollute each other. Wall and CPU times
+are medians over ``--repeat`` runs (one run at 10 M); the readers of a case take turns run by run, so
+that a change of the machine's load weighs on each alike. The machine's load average is printed: on a shared
 machine wall time grows with the load while CPU time does not.
 """
 
@@ -180,8 +182,23 @@ def _case_pandas(spec: dict[str, Any]) -> int:
                             rows += len(frame)
         return rows
     paths = [*spec["spans"], *spec["logs"]] if isinstance(spec["spans"], list) else [spec["spans"], spec["logs"]]
-    frames = [pd.read_parquet(p) if fmt == "parquet" else pd.read_csv(p) for p in paths]
-    return sum(len(f) for f in frames)
+    if fmt == "parquet":  # times are stored as timestamps: read_parquet gives them parsed
+        return sum(len(pd.read_parquet(p)) for p in paths)
+    if not spec.get("times"):
+        return sum(len(pd.read_csv(p)) for p in paths)
+    # What a user writes to get UTC times, as rcakit gives them: epoch columns converted, ISO strings parsed.
+    rows = 0
+    for p in paths:
+        frame = pd.read_csv(p)
+        for column in ("start", "end", "time", "Timestamp", "StartTimeUnixNano", "EndTimeUnixNano"):
+            if column in frame.columns:
+                values = frame[column]
+                if pd.api.types.is_numeric_dtype(values):
+                    frame[column] = pd.to_datetime(values, unit="ns", utc=True)
+                else:
+                    frame[column] = pd.to_datetime(values, utc=True, format="ISO8601")
+        rows += len(frame)
+    return rows
 
 
 def _peak_mb(usage: resource.struct_rusage) -> float:
@@ -216,23 +233,44 @@ def _child(spec_json: str) -> None:
     print(json.dumps({"rows": rows, "seconds": seconds, "cpu": cpu, "peak_mb": peak_mb}))
 
 
-def _run(spec: dict[str, Any], repeat: int, timeout: float, env: dict[str, str] | None = None) -> dict[str, Any]:
-    runs = []
+def _once(spec: dict[str, Any], timeout: float, env: dict[str, str] | None) -> dict[str, Any]:
+    code = "import sys; from rcakit.bench.ingest import _child; _child(sys.argv[1])"
+    proc = subprocess.run([sys.executable, "-c", code, json.dumps(spec)], capture_output=True, text=True,
+                          timeout=timeout, check=False, env={**os.environ, **(env or {})})
+    if proc.returncode != 0:
+        tail = (proc.stderr or "").strip().splitlines()[-3:]
+        return {"error": " | ".join(tail) or f"exit {proc.returncode}"}
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def _run_interleaved(specs: list[tuple[dict[str, Any], dict[str, str] | None]], repeat: int, timeout: float
+                     ) -> list[dict[str, Any]]:
+    """Each spec ``repeat`` times, the specs taking turns (A B A B ...), so that a change of the
+    machine's load during the measure weighs on every reader alike; medians per spec."""
+    runs: list[list[dict[str, Any]]] = [[] for _ in specs]
+    failed: dict[int, dict[str, Any]] = {}
     for _ in range(repeat):
-        code = "import sys; from rcakit.bench.ingest import _child; _child(sys.argv[1])"
-        proc = subprocess.run([sys.executable, "-c", code, json.dumps(spec)], capture_output=True, text=True,
-                              timeout=timeout, check=False, env={**os.environ, **(env or {})})
-        if proc.returncode != 0:
-            tail = (proc.stderr or "").strip().splitlines()[-3:]
-            return {"error": " | ".join(tail) or f"exit {proc.returncode}"}
-        runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-    return {
-        "rows": runs[-1]["rows"],
-        "seconds": statistics.median(r["seconds"] for r in runs),
-        "cpu": statistics.median(r["cpu"] for r in runs),
-        "peak_mb": max(r["peak_mb"] for r in runs),
-        "runs": len(runs),
-    }
+        for i, (spec, env) in enumerate(specs):
+            if i in failed:
+                continue
+            result = _once(spec, timeout, env)
+            if "error" in result:
+                failed[i] = result
+            else:
+                runs[i].append(result)
+    out = []
+    for i, done in enumerate(runs):
+        if i in failed:
+            out.append(failed[i])
+            continue
+        out.append({
+            "rows": done[-1]["rows"],
+            "seconds": statistics.median(r["seconds"] for r in done),
+            "cpu": statistics.median(r["cpu"] for r in done),
+            "peak_mb": max(r["peak_mb"] for r in done),
+            "runs": len(done),
+        })
+    return out
 
 
 def _row(case: str, fmt: str, size: str, reader: str, result: dict[str, Any]) -> dict[str, Any]:
@@ -307,13 +345,17 @@ def main(argv: list[str] | None = None) -> int:
                   flush=True)
             repeat = 1 if n >= 10_000_000 else max(1, args.repeat)
             for fmt, (span_path, log_path) in files.items():
-                variants: list[tuple[str, dict[str, str] | None]] = [(r, None) for r in readers]
-                if args.malloc_conf:
-                    variants.insert(1, ("rcakit", {"_RJEM_MALLOC_CONF": args.malloc_conf}))
-                for reader, env in variants:
+                variants: list[tuple[str, dict[str, Any], dict[str, str] | None]] = []
+                for reader in readers:
                     spec = {"reader": reader, "format": fmt, "spans": str(span_path), "logs": str(log_path)}
-                    result = _run(spec, repeat, args.timeout, env)
-                    name = reader if env is None else f"{reader} (allocator: {args.malloc_conf})"
+                    variants.append((reader, spec, None))
+                    if reader == "rcakit" and args.malloc_conf:
+                        variants.append((f"rcakit (allocator: {args.malloc_conf})", spec,
+                                         {"_RJEM_MALLOC_CONF": args.malloc_conf}))
+                    if reader == "pandas" and fmt == "csv.gz":
+                        variants.append(("pandas + times", {**spec, "times": True}, None))
+                results = _run_interleaved([(spec, env) for _, spec, env in variants], repeat, args.timeout)
+                for (name, _, _), result in zip(variants, results, strict=True):
                     rows.append(_row("spans + logs", fmt, label, name, result))
                     print(markdown_table(rows[-1:]).splitlines()[-1], file=sys.stderr, flush=True)
                 span_path.unlink()
@@ -326,17 +368,20 @@ def main(argv: list[str] | None = None) -> int:
             if day is not None and day.is_dir():
                 spec = {"format": "nezha", "spans": sorted(map(str, (day / "trace").glob("*.csv.gz"))),
                         "logs": sorted(map(str, (day / "log").glob("*.csv.gz")))}
-                for reader in readers:
-                    result = _run({**spec, "reader": reader}, max(1, args.repeat), args.timeout)
-                    rows.append(_row("Nezha day (51+51 files)", "csv.gz", "-", reader, result))
+                nezha = [(reader, {**spec, "reader": reader}) for reader in readers]
+                if "pandas" in readers:
+                    nezha.append(("pandas + times", {**spec, "reader": "pandas", "times": True}))
+                results = _run_interleaved([(one, None) for _, one in nezha], max(1, args.repeat), args.timeout)
+                for (name, _), result in zip(nezha, results, strict=True):
+                    rows.append(_row("Nezha day (51+51 files)", "csv.gz", "-", name, result))
             else:
                 print("Nezha dataset not found (set RCAKIT_DATASETS); skipped", file=sys.stderr)
         if args.otlp_n > 0:
             path = _otlp_sample(folder, args.otlp_n, args.seed)
             size_mb = path.stat().st_size / 2**20
-            for reader in readers:
-                result = _run({"reader": reader, "format": "otlp", "otlp": str(path)}, max(1, args.repeat),
-                              args.timeout)
+            results = _run_interleaved([({"reader": reader, "format": "otlp", "otlp": str(path)}, None)
+                                        for reader in readers], max(1, args.repeat), args.timeout)
+            for reader, result in zip(readers, results, strict=True):
                 rows.append(_row(f"OTLP JSON sample ({size_mb:.0f} MB)", "otlp json", f"{args.otlp_n / 1e6:g} M", reader,
                                  result))
         shutil.rmtree(folder, ignore_errors=True)

@@ -323,6 +323,9 @@ def build_telemetry(
     return tel
 
 
+_WHOLE_FILE_BYTES = 64 << 20
+
+
 def read_parquet_sorted(path: Path, renames: dict[str, str], kind: str, source: str, report: LoadReport
                         ) -> tuple[pl.DataFrame, pl.Series | None] | None:
     """Read a Parquet table sorted by its time column, one column at a time.
@@ -338,20 +341,27 @@ def read_parquet_sorted(path: Path, renames: dict[str, str], kind: str, source: 
     dtype = schema.get(original)
     if dtype is None or not (dtype.is_numeric() or isinstance(dtype, pl.Datetime)):
         return None
-    times = pl.read_parquet(path, columns=[original])
+    # A small file is read whole (one pass, columns decoded in parallel); a large one column by
+    # column, so that at most one unsorted column is held next to the sorted ones.
+    whole = pl.read_parquet(path) if path.stat().st_size < _WHOLE_FILE_BYTES else None
+    times = whole.select(original) if whole is not None else pl.read_parquet(path, columns=[original])
     if times.height < 2 or (dtype.is_float() and not times.get_column(original).is_finite().all()):
         return None
     order = _stable_order(times, original)
     if order is None:
-        return pl.read_parquet(path).rename(renames), None
+        if whole is None:
+            rest = pl.read_parquet(path, columns=[name for name in schema if name != original])
+            whole = rest.with_columns(times.get_column(original)).select(list(schema))
+        return whole.rename(renames), None
     index = order
     columns = {original: gather(times.get_column(original), index)}
     del times
     for name in schema:
         if name != original:
-            raw = pl.read_parquet(path, columns=[name]).to_series()
+            raw = whole.drop_in_place(name) if whole is not None else pl.read_parquet(path, columns=[name]).to_series()
             columns[name] = gather(raw, index)
             del raw
+    del whole
     frame = pl.DataFrame({name: columns.pop(name) for name in schema})
     report.add(source, canonical, "sorted rows by time", frame.height, "the rows were not in time order")
     return frame.rename(renames), order
