@@ -27,6 +27,10 @@ scale s = max(1.4826 MAD, 10 % of m, 1 ms) (one millisecond is the jitter of a n
 observation is *slow* when x > m + threshold * s; the entity's trace signal is its **added
 latency**: the sum of (x - m) over its slow observations, in seconds.
 
+**Errors.** A failure propagates up the call tree: every caller's span fails too. The spans that
+fail *first* are those flagged ``error`` (or with an ERROR status) with no failing span below them;
+the signal is the rise of their rate per minute over the reference, credited to their entity.
+
 **Resources.** The entity's own CPU and memory metrics (names containing ``cpu`` or ``mem``;
 host-level ``node_*`` / ``host_*`` metrics are shared by co-located pods and skipped). A metric
 counts when its peak over the incident rows lies more than ``threshold`` robust z above the baseline
@@ -42,11 +46,11 @@ reference: lines per minute of templates the reference never showed plus the ris
 per minute, credited to the emitting entity.
 
 **Combination.** Each signal is a share, 0..1: the trace signal as the entity's part of the
-latency added over all entities, the resource signal as the part of the system's usage it newly
+latency added over all entities, the error signal as its part of the rise in first-failing spans, the resource signal as the part of the system's usage it newly
 takes (above), the log signal as its part of the new-template and extra error lines of all
 entities (a signal no entity shows adds nothing), and
 
-    score(e) = 1.0 * trace_share(e) + 1.0 * resource_share(e) + 0.5 * log_share(e)
+    score(e) = 1.0 * trace_share(e) + 1.0 * error_share(e) + 1.0 * resource_share(e) + 0.5 * log_share(e)
 
 (weights in ``AttributionConfig.extra["multimodal_weights"]``). Shares make seconds, CPU units and
 line counts comparable without a scale per dataset, and reward a signal that concentrates on one
@@ -78,6 +82,7 @@ from rcakit.telemetry.window import TimeWindow
 __all__ = [
     "DEFAULT_WEIGHTS",
     "MultimodalScores",
+    "failing_spans",
     "multimodal_causes",
     "multimodal_scores",
     "reference_window",
@@ -86,13 +91,15 @@ __all__ = [
 ]
 
 #: Weights of the per-signal shares in the entity score (see the module docstring).
-DEFAULT_WEIGHTS: dict[str, float] = {"trace": 1.0, "resource": 1.0, "log": 0.5}
+DEFAULT_WEIGHTS: dict[str, float] = {"trace": 1.0, "error": 1.0, "resource": 1.0, "log": 0.5}
+_SIGNALS = ("trace", "error", "resource", "log")
 _MAD_TO_SD = 1.4826
 _MIN_SCALE_S = 1e-3
 _REL_SCALE = 0.1
 _MAX_DEPTH = 128
 TRACE_NODE = "trace.self_time"
 LOG_NODE = "log.new_or_error"
+ERROR_NODE = "trace.errors"
 
 
 def resource_metric(metric: str) -> bool:
@@ -108,8 +115,9 @@ class MultimodalScores:
     """Per-entity signals, shares, scores and readable evidence of one incident.
 
     ``table`` (polars): entity, score, trace_added_s, trace_slow_share, trace_observations,
-    trace_self_ratio, trace_gap_ratio, resource_z, resource_metric, log_new_lines_per_min,
-    log_error_rise_per_min, trace_share, resource_share, log_share, top_signal. ``evidence``:
+    trace_self_ratio, trace_gap_ratio, error_spans_per_min, resource_z, resource_metric,
+    log_new_lines_per_min, log_error_rise_per_min, trace_share, error_share, resource_share, log_share,
+    top_signal. ``evidence``:
     entity -> sentences. ``signals``: which signals ran. ``notes``: what was skipped and why.
     """
 
@@ -131,7 +139,7 @@ class MultimodalScores:
         top = row.get_column("top_signal")[0]
         if top == "resource" and row.get_column("resource_metric")[0]:
             return f"{entity}:{row.get_column('resource_metric')[0]}"
-        return f"{entity}:{LOG_NODE if top == 'log' else TRACE_NODE}"
+        return f"{entity}:{ {'log': LOG_NODE, 'error': ERROR_NODE}.get(str(top), TRACE_NODE)}"
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.to_pandas()
@@ -146,13 +154,14 @@ class MultimodalScores:
         for i, row in enumerate(self.table.head(10).iter_rows(named=True)):
             sentences = "<br>".join(esc(t) for t in self.evidence.get(row["entity"], []))
             rows.append(f"<tr><td>{i + 1}</td><td>{esc(row['entity'])}</td><td>{row['score']:.3g}</td>"
-                        f"<td>{float(row['trace_share'] or 0):.2f}</td><td>{float(row['resource_share'] or 0):.2f}</td>"
-                        f"<td>{float(row['log_share'] or 0):.2f}</td><td style='text-align:left'>{sentences}</td></tr>")
+                        + "".join(f"<td>{float(row[f'{k}_share'] or 0):.2f}</td>" for k in _SIGNALS)
+                        + f"<td style='text-align:left'>{sentences}</td></tr>")
         notes = "".join(f"<li>{esc(n)}</li>" for n in self.notes)
         weights = " + ".join(f"{w:g} &times; {esc(k)}" for k, w in self.weights.items())
         return (f"<div><b>Multimodal scores</b> (signals: {esc(', '.join(self.signals) or 'none')}; score = "
-                f"{weights})<table><tr><th>#</th><th>entity</th><th>score</th><th>trace</th><th>resource</th>"
-                f"<th>log</th><th>evidence</th></tr>{''.join(rows)}</table>"
+                f"{weights})<table><tr><th>#</th><th>entity</th><th>score</th>"
+                + "".join(f"<th>{k}</th>" for k in _SIGNALS) + "<th>evidence</th></tr>"
+                f"{''.join(rows)}</table>"
                 f"{'<ul>' + notes + '</ul>' if notes else ''}</div>")
 
     def to_dict(self) -> dict[str, Any]:
@@ -319,12 +328,60 @@ def _judge(obs: pl.DataFrame, ref: pl.DataFrame, threshold: float, min_count: in
                                (pl.col("x") - pl.col("m")).alias("excess"))
 
 
-def _trace_signal(incident: Incident, cfg: AttributionConfig, notes: list[str]) -> tuple[pl.DataFrame | None,
-                                                                                      TimeWindow | None]:
+def failing_spans(spans: pl.DataFrame) -> pl.DataFrame:
+    """(trace_id, span_id, entity, start) of the *deepest* failing spans: spans flagged ``error`` (or with a
+    status containing ERROR) with no failing span below them in their trace, where the failure began."""
+    schema: dict[str, Any] = {"trace_id": pl.String, "span_id": pl.String, "entity": pl.String,
+                              "start": pl.Datetime("ns", "UTC")}
+    flags = []
+    if "error" in spans.columns:
+        flags.append(pl.col("error").cast(pl.Boolean, strict=False).fill_null(False))
+    if "status" in spans.columns:
+        flags.append(pl.col("status").cast(pl.String).str.to_uppercase().str.contains("ERROR").fill_null(False))
+    if not flags or spans.height == 0:
+        return pl.DataFrame(schema=schema)
+    sp = spans.select(pl.col("trace_id").cast(pl.String), pl.col("span_id").cast(pl.String),
+                      pl.col("parent_id").cast(pl.String), "entity", "start", pl.any_horizontal(flags).alias("_fail"))
+    sp = sp.unique(subset=["trace_id", "span_id"], keep="first", maintain_order=True)
+    failed = sp.filter(pl.col("_fail"))
+    if failed.height == 0:
+        return pl.DataFrame(schema=schema)
+    up = sp.select("trace_id", "span_id", "parent_id")
+    frontier = failed.select("trace_id", pl.col("parent_id").alias("span_id")).drop_nulls().unique()
+    above = []
+    for _ in range(_MAX_DEPTH):
+        if frontier.height == 0:
+            break
+        above.append(frontier)
+        frontier = (frontier.join(up, on=["trace_id", "span_id"], how="inner")
+                    .select("trace_id", pl.col("parent_id").alias("span_id")).drop_nulls().unique())
+    if above:
+        failed = failed.join(pl.concat(above).unique(), on=["trace_id", "span_id"], how="anti")
+    return failed.select("trace_id", "span_id", "entity", "start").cast(schema)  # type: ignore[arg-type]
+
+
+def _error_signal(inc_spans: pl.DataFrame, ref_spans: pl.DataFrame, inc_win: TimeWindow,
+                  ref_win: TimeWindow) -> pl.DataFrame | None:
+    """Per entity: deepest failing spans per minute in the incident, in the reference, and the rise."""
+    inc_fail, ref_fail = failing_spans(inc_spans), failing_spans(ref_spans)
+    if inc_fail.height == 0:
+        return None
+    inc_min = max(inc_win.duration.total_seconds() / 60.0, 1e-9)
+    ref_min = max(_observed_minutes(ref_spans, ref_win, "start"), 1e-9)
+    inc_rate = inc_fail.group_by("entity").agg((pl.len() / inc_min).alias("error_spans_per_min"))
+    ref_rate = ref_fail.group_by("entity").agg((pl.len() / ref_min).alias("error_spans_ref_per_min"))
+    return (inc_rate.join(ref_rate, on="entity", how="left")
+            .with_columns(pl.col("error_spans_ref_per_min").fill_null(0.0))
+            .with_columns((pl.col("error_spans_per_min") - pl.col("error_spans_ref_per_min")).clip(lower_bound=0.0)
+                          .alias("error_raw")))
+
+
+def _trace_signal(incident: Incident, cfg: AttributionConfig, notes: list[str]) -> tuple[
+        pl.DataFrame | None, pl.DataFrame | None, TimeWindow | None]:
     spans = incident.telemetry.spans
     if spans.height == 0:
         notes.append("no spans: the trace signal (exclusive time, caller-side gaps) was skipped")
-        return None, None
+        return None, None, None
     inc_win = incident.incident_window
     ref_win = reference_window(incident, spans, "start")
     in_inc = pl.col("start").is_between(inc_win.start, inc_win.end, closed="left")
@@ -332,18 +389,19 @@ def _trace_signal(incident: Incident, cfg: AttributionConfig, notes: list[str]) 
     inc_spans, ref_spans = spans.filter(in_inc), spans.filter(in_ref & ~in_inc)
     if inc_spans.height == 0:
         notes.append(f"no spans start in the incident window {inc_win}: the trace signal was skipped")
-        return None, ref_win
+        return None, None, ref_win
     if ref_spans.height == 0:
         notes.append(f"no spans in the reference window {ref_win}: the trace signal was skipped (nothing to "
                      "compare exclusive times with)")
-        return None, ref_win
+        return None, None, ref_win
+    errors = _error_signal(inc_spans, ref_spans, inc_win, ref_win)
     min_count = int(cfg.extra.get("multimodal_min_count", 5))
     ref_obs = trace_observations(ref_spans)
     inc_obs = trace_observations(inc_spans)
     judged = _judge(inc_obs, ref_obs, cfg.threshold, min_count)
     if judged.height == 0:
         notes.append("no incident span had enough reference observations to be judged: trace signal skipped")
-        return None, ref_win
+        return None, errors, ref_win
     ratio = (pl.col("x") / pl.max_horizontal(pl.col("m"), pl.lit(_MIN_SCALE_S)))
     table = judged.group_by("credit").agg(
         pl.col("excess").filter(pl.col("slow")).sum().alias("trace_added_s"),
@@ -365,7 +423,7 @@ def _trace_signal(incident: Incident, cfg: AttributionConfig, notes: list[str]) 
     if pooled_rows:
         notes.append("trace observations judged against a pooled reference (too few of their own operation): "
                      + ", ".join(f"{v} by {k}" for k, v in pooled_rows.items()))
-    return table, ref_win
+    return table, errors, ref_win
 
 
 # -- resources ----------------------------------------------------------------------------------------
@@ -449,12 +507,12 @@ def _log_signal(incident: Incident, notes: list[str]) -> pl.DataFrame | None:
         .select("entity", "log_new_lines_per_min", "log_error_rise_per_min", "log_raw"))
 
 
-def _observed_minutes(frame: pl.DataFrame, window: TimeWindow) -> float:
+def _observed_minutes(frame: pl.DataFrame, window: TimeWindow, column: str = "time") -> float:
     """Minutes of ``window`` that hold data (a reference recorded for 68 s is 68 s, not the window's span)."""
-    inside = frame.filter(pl.col("time").is_between(window.start, window.end, closed="left"))
+    inside = frame.filter(pl.col(column).is_between(window.start, window.end, closed="left"))
     if inside.height < 2:
         return window.duration.total_seconds() / 60.0
-    span_us = inside.select((pl.col("time").max() - pl.col("time").min()).dt.total_microseconds()).item()
+    span_us = inside.select((pl.col(column).max() - pl.col(column).min()).dt.total_microseconds()).item()
     return max(float(span_us or 0) / 1e6, 1.0) / 60.0
 
 
@@ -473,48 +531,57 @@ def multimodal_scores(incident: Any, config: AttributionConfig | None = None) ->
     """
     cfg = config or AttributionConfig()
     weights = {**DEFAULT_WEIGHTS, **dict(cfg.extra.get("multimodal_weights", {}))}
+    unknown = sorted(set(weights) - set(_SIGNALS))
+    if unknown:
+        raise ValueError(f"unknown multimodal signal weight {unknown[0]!r}; the signals are {', '.join(_SIGNALS)}")
     notes: list[str] = []
     signals: list[str] = []
-    trace = log = None
+    trace = errors = log = None
     reference = None
     if isinstance(incident, Incident):
-        trace, reference = _trace_signal(incident, cfg, notes)
+        trace, errors, reference = _trace_signal(incident, cfg, notes)
         log = _log_signal(incident, notes)
     else:
         notes.append("a pair of frames has no spans or logs: ranked on the resource metrics alone")
     resource = _resource_signal(incident, cfg, notes)
+    parts = {"trace": trace, "error": errors, "resource": resource, "log": log}
     entities: set[str] = set()
-    for part, name in ((trace, "trace"), (resource, "resource"), (log, "log")):
+    for name, part in parts.items():
         if part is not None and part.height:
             signals.append(name)
             entities |= set(part.get_column("entity").to_list())
     if isinstance(incident, Incident):
         entities |= set(incident.telemetry.entities())
     table = pl.DataFrame({"entity": sorted(entities)}, schema={"entity": pl.String})
-    trace_cols = ["trace_added_s", "trace_slow_share", "trace_observations", "trace_self_ratio",
-                  "trace_self_slow_share", "trace_gap_ratio", "trace_gap_slow_share", "trace_self_added_s",
-                  "trace_gap_added_s"]
-    table = table.join(trace, on="entity", how="left") if trace is not None else table.with_columns(
-        [pl.lit(None, dtype=pl.Float64).alias(c) for c in trace_cols])
-    table = table.join(resource, on="entity", how="left") if resource is not None else table.with_columns(
-        pl.lit(None, dtype=pl.String).alias("resource_metric"), pl.lit(None, dtype=pl.Float64).alias("resource_z"),
-        pl.lit(None, dtype=pl.Float64).alias("resource_raw"), pl.lit(None, dtype=pl.Float64).alias("resource_rel"))
-    table = table.join(log, on="entity", how="left") if log is not None else table.with_columns(
-        [pl.lit(None, dtype=pl.Float64).alias(c) for c in ("log_new_lines_per_min", "log_error_rise_per_min",
-                                                           "log_raw")])
+    empty: dict[str, dict[str, Any]] = {
+        "trace": dict.fromkeys(["trace_added_s", "trace_slow_share", "trace_observations", "trace_self_ratio",
+                                "trace_self_slow_share", "trace_gap_ratio", "trace_gap_slow_share",
+                                "trace_self_added_s", "trace_gap_added_s"], pl.Float64),
+        "error": dict.fromkeys(["error_spans_per_min", "error_spans_ref_per_min", "error_raw"], pl.Float64),
+        "resource": {"resource_metric": pl.String, "resource_z": pl.Float64, "resource_raw": pl.Float64,
+                     "resource_rel": pl.Float64},
+        "log": dict.fromkeys(["log_new_lines_per_min", "log_error_rise_per_min", "log_raw"], pl.Float64),
+    }
+    for name, part in parts.items():
+        if part is not None:
+            table = table.join(part, on="entity", how="left")
+        else:
+            table = table.with_columns([pl.lit(None, dtype=t).alias(c) for c, t in empty[name].items()])
     table = table.with_columns(
         _share(table, "trace_added_s").alias("trace_share"),
+        _share(table, "error_raw").alias("error_share"),
         pl.col("resource_raw").fill_null(0.0).alias("resource_share"),
         _share(table, "log_raw").alias("log_share"),
     )
-    weighted = {"trace": weights["trace"] * pl.col("trace_share"),
-                "resource": weights["resource"] * pl.col("resource_share"),
-                "log": weights["log"] * pl.col("log_share")}
+    weighted = [(name, weights[name] * pl.col(f"{name}_share")) for name in _SIGNALS]
+    best = pl.lit("trace")
+    best_value = weighted[0][1]
+    for name, value in weighted[1:]:
+        best = pl.when(value > best_value).then(pl.lit(name)).otherwise(best)
+        best_value = pl.max_horizontal(best_value, value)
     table = table.with_columns(
-        (weighted["trace"] + weighted["resource"] + weighted["log"]).alias("score"),
-        pl.when((weighted["trace"] >= weighted["resource"]) & (weighted["trace"] >= weighted["log"]))
-        .then(pl.lit("trace")).when(weighted["resource"] >= weighted["log"]).then(pl.lit("resource"))
-        .otherwise(pl.lit("log")).alias("top_signal"),
+        pl.sum_horizontal([value for _, value in weighted]).alias("score"),
+        best.alias("top_signal"),
     ).sort(["score", "trace_added_s", "entity"], descending=[True, True, False], nulls_last=True)
     if not signals:
         notes.append("no signal could be computed: every entity scores 0")
@@ -554,6 +621,10 @@ def _evidence(row: dict[str, Any], minutes: float | None) -> list[str]:
         text = "; ".join(parts) if parts else f"{row['trace_observations']} trace observations"
         out.append(f"{text}; {added:.1f} s of added latency{over} "
                    f"({100 * float(row.get('trace_share') or 0.0):.0f} % of the incident's)")
+    failing, failing_ref = _num(row.get("error_spans_per_min")), _num(row.get("error_spans_ref_per_min"))
+    if failing:
+        out.append(f"{failing:.1f} spans/min fail here first (no failing span below them; "
+                   f"{failing_ref or 0.0:.1f}/min in the reference)")
     z, share = _num(row.get("resource_z")), _num(row.get("resource_raw"))
     if z is not None and row.get("resource_metric"):
         metric = row["resource_metric"]

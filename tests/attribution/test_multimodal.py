@@ -100,6 +100,27 @@ def test_a_delayed_leaf_ranks_first_and_its_slower_callers_do_not(where: str) ->
     assert "s of added latency" in evidence
 
 
+def test_errors_are_credited_where_the_failure_begins_not_to_the_callers_it_reaches() -> None:
+    incident = _trace_incident("self")
+    spans = incident.telemetry.spans
+    # Same latency in both windows; in the incident a third of the requests fail in db, and the failure
+    # propagates: api's and frontend's spans of those traces fail too (three times db's count in all).
+    rng = np.random.default_rng(5)
+    base = _spans(rng, T0, 200, db_self=0.010, gap=0.002, prefix="b")
+    inc = _spans(rng, T0 + timedelta(minutes=30), 90, db_self=0.010, gap=0.002, prefix="i")
+    failing = {f"i{i}" for i in range(0, 90, 3)}
+    frame = pl.DataFrame(base + inc).with_columns(pl.col("trace_id").is_in(list(failing)).alias("error"))
+    tel = Telemetry(metrics=incident.telemetry.metrics, spans=frame)
+    incident = Incident(tel, incident.baseline_window, incident.incident_window, name="db-errors")
+    assert spans.height  # the latency incident above had spans too
+    result = attribute(None, incident, method=Method.MULTIMODAL)
+    assert result.causes[0].node == "db:trace.errors"
+    scores = dict(result.entities)
+    assert scores["db"] > 3 * max(scores["api"], scores["frontend"])
+    evidence = next(n for n in result.notes if n.startswith("evidence db:"))
+    assert "spans/min fail here first" in evidence
+
+
 def test_an_incident_without_spans_degrades_to_the_metrics_and_says_so() -> None:
     rng = np.random.default_rng(1)
     tel = Telemetry(metrics=_metrics(rng, 40, hog="api", hog_from=32))
