@@ -269,20 +269,34 @@ def trace_observations(spans: pl.DataFrame) -> pl.DataFrame:
 
 
 def _uncovered(cover: pl.DataFrame, remote: pl.DataFrame) -> pl.DataFrame:
-    """(trace_id, seg, uncovered): seconds where some ``cover`` interval of the key runs and no ``remote`` one does."""
+    """(trace_id, seg, uncovered): seconds where some ``cover`` interval of the key runs and no ``remote`` one does.
+
+    A sweep over the interval ends: events sorted by (key, time); since each key's events sum to zero,
+    the running sums over the whole sorted column are the per-key counts of open intervals.
+    """
+    key = pl.struct("trace_id", "seg").hash(seed=0).alias("_key")
     events = pl.concat([
-        cover.select("trace_id", "seg", pl.col("start").alias("t"), pl.lit(1).alias("dc"), pl.lit(0).alias("dr")),
-        cover.select("trace_id", "seg", pl.col("end").alias("t"), pl.lit(-1).alias("dc"), pl.lit(0).alias("dr")),
-        remote.select("trace_id", "seg", pl.col("start").alias("t"), pl.lit(0).alias("dc"), pl.lit(1).alias("dr")),
-        remote.select("trace_id", "seg", pl.col("end").alias("t"), pl.lit(0).alias("dc"), pl.lit(-1).alias("dr")),
-    ]).sort("trace_id", "seg", "t", "dc", descending=[False, False, False, True])
-    events = events.with_columns(
-        pl.col("dc").cum_sum().over("trace_id", "seg").alias("c"),
-        pl.col("dr").cum_sum().over("trace_id", "seg").alias("r"),
-        ((pl.col("t").shift(-1).over("trace_id", "seg") - pl.col("t")).dt.total_nanoseconds() / 1e9).alias("dt"),
-    )
-    return (events.filter((pl.col("c") > 0) & (pl.col("r") <= 0) & pl.col("dt").is_not_null())
-            .group_by("trace_id", "seg").agg(pl.col("dt").sum().alias("uncovered")))
+        cover.select(key, pl.col("start").dt.epoch("ns").alias("t"),
+                     pl.lit(1, pl.Int32).alias("dc"), pl.lit(0, pl.Int32).alias("dr")),
+        cover.select(key, pl.col("end").dt.epoch("ns").alias("t"), pl.lit(-1, pl.Int32).alias("dc"),
+                     pl.lit(0, pl.Int32).alias("dr")),
+        remote.select(key, pl.col("start").dt.epoch("ns").alias("t"), pl.lit(0, pl.Int32).alias("dc"),
+                      pl.lit(1, pl.Int32).alias("dr")),
+        remote.select(key, pl.col("end").dt.epoch("ns").alias("t"), pl.lit(0, pl.Int32).alias("dc"),
+                      pl.lit(-1, pl.Int32).alias("dr")),
+    ]).sort("_key", "t")
+    keys = events.get_column("_key").to_numpy()
+    t = events.get_column("t").to_numpy()
+    open_cover = np.cumsum(events.get_column("dc").to_numpy())
+    open_remote = np.cumsum(events.get_column("dr").to_numpy())
+    dt = np.zeros(len(t), dtype=np.float64)
+    if len(t) > 1:
+        same = keys[1:] == keys[:-1]
+        dt[:-1] = np.where(same, (t[1:] - t[:-1]) / 1e9, 0.0)
+    counted = np.where((open_cover > 0) & (open_remote <= 0), dt, 0.0)
+    sums = pl.DataFrame({"_key": keys, "uncovered": counted}).group_by("_key").agg(pl.col("uncovered").sum())
+    names = cover.select("trace_id", "seg", key).unique(subset=["_key"])
+    return names.join(sums, on="_key", how="inner").select("trace_id", "seg", "uncovered")
 
 
 def _below(calls: pl.DataFrame) -> pl.DataFrame:
