@@ -4,7 +4,8 @@ Four kinds of suspicion, each with its reasons and evidence:
 
 * ``questionable``: the edge should perhaps not be there. Evidence adds up: the data say the two
   metrics are independent, or only weakly dependent, given the cause's and effect's other parents
-  (partial correlation, Fisher z test; graded by the effect size, not only by the p-value); the
+  (partial correlation, Fisher z test; graded by the effect size, not only by the p-value, and
+  weighed less when it conditions on many neighbours, where a test loses power); the
   edge is the only one linking two components (with a system model: the components do not
   interact, Atlas 4.4), an interaction nothing else in the draft supports; only the data suggested
   it; low confidence.
@@ -504,7 +505,11 @@ def _rank(draft: CausalDraft, data: Any, alarm: str | None, exclude: Iterable[tu
             r, p, used = d.test(u, v, cond)
             evidence.update({"partial_correlation": r, "p_value": p, "conditioned_on": used})
             weak = 1.0 - min(1.0, abs(r) / 0.2)
-            q_score += 0.45 * weak + (0.3 if p > alpha else 0.0) + 0.15 * min(1.0, p / 0.5)
+            # An independence found given few neighbours is direct evidence (the two metrics do not
+            # co-vary); one found only after conditioning on many (often collinear) neighbours may be
+            # a loss of power, so it counts for less.
+            power = 1.0 - 0.4 * min(1.0, len(used) / 8)
+            q_score += power * (0.45 * weak + (0.3 if p > alpha else 0.0) + 0.15 * min(1.0, p / 0.5))
             if p > alpha:
                 reasons.append(f"independent in the data given {len(used)} neighbour(s) "
                                f"(partial correlation {r:+.2f}, p = {p:.2g})")
