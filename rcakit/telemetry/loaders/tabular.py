@@ -153,7 +153,12 @@ def _ragged_error(path: Path, separator: str, source: str) -> DataError:
                      hint="Quote fields that contain the delimiter or pass the right separator=")
 
 
+_GZIP_TAIL_LIMIT = 32 << 20
+
+
 def _tail(path: Path, size: int = 1 << 16) -> bytes:
+    if is_gzip(path):
+        return read_bytes(path)[-size:]
     with open(path, "rb") as handle:
         handle.seek(0, 2)
         length = handle.tell()
@@ -161,18 +166,21 @@ def _tail(path: Path, size: int = 1 << 16) -> bytes:
         return handle.read()
 
 
-def _check_not_cut(df: pl.DataFrame, path: Path, separator: str, source: str, text: bytes | None = None) -> None:
+def _check_not_cut(df: pl.DataFrame, path: Path, separator: str, source: str) -> None:
     """A last line with fewer fields than the header and no final newline: the file was cut off.
 
-    polars fills the missing fields with nulls silently; that would hide a truncated copy. ``text``
-    is the decompressed content of a gzip file (already in memory: read once for parsing).
+    polars fills the missing fields with nulls silently; that would hide a truncated copy.
     """
     if df.height == 0 or df.width < 2:
+        return
+    if is_gzip(path) and path.stat().st_size > _GZIP_TAIL_LIMIT:
+        # A cut gzip stream fails to decompress (reported as truncated) before we get here; a text
+        # cut before compression is only looked for in files small enough to decompress twice.
         return
     last = df.tail(1).row(0)
     if last[-1] is not None:
         return
-    tail = text[-(1 << 16):] if text is not None else _tail(path)
+    tail = _tail(path)
     if tail.endswith(b"\n") or tail.endswith(b"\r"):
         return
     line = tail.decode("utf-8", errors="replace").splitlines()[-1]
@@ -409,8 +417,7 @@ def _read_csv_raw(
     if not header:
         raise DataError("the file has no header line", source=source,
                         hint="The first line must name the columns")
-    target: Path | bytes | io.BytesIO = file
-    text: bytes | None = None
+    target: Path | io.BytesIO = file
     normalized = encoding.lower().replace("-", "").replace("_", "")
     if normalized not in {"utf8", "utf8lossy"}:
         try:
@@ -425,11 +432,8 @@ def _read_csv_raw(
         if hint:
             raise SchemaError(exc.problem, source=source, column=exc.column, hint=hint) from exc
         raise
-    if isinstance(target, Path) and is_gzip(file):
-        # Inflate once (ISA-L when installed: about twice zlib's speed, and faster than polars' own
-        # inflater) and parse the bytes; a retry and the cut-off check reuse them.
-        text = read_bytes(file)
-        target = text
+    # A gzip file goes to polars as a path: its own inflater was as fast as ISA-L plus parsing the
+    # bytes, and holds less memory (measured at 1 M rows, polars 2.1).
     df, lossy = _read_delimited(target, separator=separator,
                                 overrides=_string_overrides(kind, header, columns), source=source,
                                 encoding="utf8-lossy" if normalized == "utf8lossy" else "utf8")
@@ -438,8 +442,7 @@ def _read_csv_raw(
         report.add(source, None, f"read with delimiter {separator!r} (sniffed)", df.height,
                    f"{why}; pass separator= to choose")
     if normalized in {"utf8", "utf8lossy"}:
-        _check_not_cut(df, file, separator, source, text)
-    del text
+        _check_not_cut(df, file, separator, source)
     if lossy:
         _report_lossy(df, source, report)
     return df, source, report
