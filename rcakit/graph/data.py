@@ -285,14 +285,25 @@ def _causallearn_edges(matrix: np.ndarray) -> tuple[list[tuple[int, int]], list[
 
 
 def _learn(method: str, x: np.ndarray, alpha: float, required: list[tuple[int, int]],
-           forbidden: list[tuple[int, int]], deadline: float | None) -> dict[str, Any]:
+           forbidden: list[tuple[int, int]], deadline: float | None, seed: int = 0) -> dict[str, Any]:
+    import random
+
+    # causal-learn draws from the global generators (GRaSP shuffles its orders with ``random``):
+    # seed them from the caller's seed for the run, and put the caller's state back afterwards.
+    py_state, np_state = random.getstate(), np.random.get_state()
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
     try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - scikit-learn brings it
-        return _learn_inner(method, x, alpha, required, forbidden, deadline)
-    # Small matrices: BLAS threads only contend with each other (and with other work on the machine).
-    with threadpool_limits(1):
-        return _learn_inner(method, x, alpha, required, forbidden, deadline)
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:  # pragma: no cover - scikit-learn brings it
+            return _learn_inner(method, x, alpha, required, forbidden, deadline)
+        # Small matrices: BLAS threads only contend with each other (and with other work on the machine).
+        with threadpool_limits(1):
+            return _learn_inner(method, x, alpha, required, forbidden, deadline)
+    finally:
+        random.setstate(py_state)
+        np.random.set_state(np_state)
 
 
 def _learn_inner(method: str, x: np.ndarray, alpha: float, required: list[tuple[int, int]],
@@ -428,7 +439,7 @@ def discover(
         x = x + rng.normal(scale=1e-6, size=x.shape)
         # NOTEARS stops itself a little before the bound and returns its current estimate.
         deadline = time.monotonic() + 0.8 * max_seconds if max_seconds is not None else None
-        result = _run_bounded((method.value, x, alpha, required, forbidden, deadline), max_seconds)
+        result = _run_bounded((method.value, x, alpha, required, forbidden, deadline, seed), max_seconds)
     timed_out = result is None
     result = result or {"directed": [], "undirected": [], "weights": {}}
     g = nx.DiGraph()
