@@ -215,3 +215,19 @@ def test_anm_states_degenerate_inputs_without_warnings() -> None:
     a = rng.uniform(-1, 1, 800)
     b = a ** 3 + 0.1 * rng.uniform(-1, 1, 800)
     assert anm_direction(a, b)["reverse_preference"] < -0.3 < 0.3 < anm_direction(b, a)["reverse_preference"]
+
+
+def test_a_review_session_reuses_the_cache_between_batches(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from rcakit.graph.validate import validation_cache
+    from rcakit.review import ReviewSession
+
+    data = _scm_data()
+    draft = _scm_draft([("x4", "x3"), ("x0", "x9")], drop=("x3", "x4"))
+    session = ReviewSession(draft, path=tmp_path / "s.json", data=data)
+    first = session.next_batch(5)
+    cache = validation_cache(session.draft)
+    misses = cache.misses
+    session.reject(*first[0].edge, reason="test")
+    session.next_batch(5)
+    assert cache.hits > 0
+    assert cache.misses - misses < misses  # the second batch reran fewer tests than the first ran
