@@ -39,7 +39,7 @@ def test_ingest_benchmark_prints_a_table(capsys: pytest.CaptureFixture[str]) -> 
     assert main(["--sizes", "0.002", "--repeat", "1", "--no-nezha", "--otlp-n", "300"]) == 0
     out = capsys.readouterr().out
     assert "| case |" in out
-    for reader in ("rcakit", "pandas"):
+    for reader in ("rcakit", "pandas", "pandas + times"):
         assert f"| {reader} |" in out
     assert "failed" not in out
     assert "OTLP JSON sample" in out
