@@ -12,7 +12,7 @@ one the batch proposes, skip an edge on an unmeasured metric. F1 (directed, obse
 * ``perturbed``: the true graph with a seeded 15 % of edges dropped, 15 % reversed and 15 % false
   edges added (confidences drawn at random), to measure the review loop apart from the drafter.
 
-Validation quality (``--sections validation``): on perturbed drafts (three seeds each) of DoWhy
+Validation quality (``--sections validation``): on perturbed drafts (six seeds each) of DoWhy
 microservice, PetShop (latency) and the simulator S/M, how many of the first five edges
 ``next_batch`` hands out are worth the look (precision@5: a drafted edge that is reversed or false,
 or a proposed missing edge that the truth has), and the share of the wrong drafted edges (reversed
@@ -344,7 +344,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--sections", default=",".join(SECTIONS), help="comma-separated: " + ", ".join(SECTIONS))
     parser.add_argument("--validation-datasets", default=",".join(VALIDATION_DATASETS),
                         help="datasets of the validation-quality section")
-    parser.add_argument("--validation-seeds", type=int, default=3, help="perturbed drafts per dataset")
+    parser.add_argument("--validation-seeds", type=int, default=6, help="perturbed drafts per dataset")
     parser.add_argument("--validation-speed", default="sim-L",
                         help="dataset timed for seconds per next_batch ('' to skip)")
     parser.add_argument("--no-speed", action="store_true", help="skip the speed measurements")
