@@ -31,6 +31,7 @@ class Analysis:
     logs: Any = None
     traces: Any = None
     seconds: dict[str, float] = field(default_factory=dict)
+    services: Any = None  # the multimodal service ranking (traces, logs, resource shares) when there were spans or logs
 
     @property
     def top_cause(self) -> str | None:
@@ -38,16 +39,28 @@ class Analysis:
 
     @property
     def top_entity(self) -> str | None:
+        """The entity the report leads with (the service ranking's when the graph found nothing upstream)."""
+        facts = getattr(self.report, "facts", None)
+        if facts is not None and facts.top is not None:
+            return str(facts.top.entity or facts.top.name)
         return self.attribution.entities[0][0] if self.attribution is not None and self.attribution.causes else None
 
     def summary(self) -> str:
         parts = [f"{self.incident.name}: top cause {self.top_cause}"]
+        if self.top_entity is not None and self.top_cause is not None and \
+                self.top_entity != self.top_cause.split(":", 1)[0]:
+            parts.append(f"report leads with {self.top_entity} (traces/logs; the graph found nothing upstream)")
         if self.fault is not None:
             parts.append(f"fault type {getattr(self.fault, 'fault_type', self.fault)}")
         truth = self.incident.truth
         if truth is not None and truth.root_cause_entities:
             rank = self.attribution.rank_of(truth.root_cause_entities[0]) if self.attribution else None
             parts.append(f"true root cause {truth.root_cause_entities[0]} ranked {rank}")
+        if self.services is not None and self.services.causes:
+            part = f"traces/logs rank {self.services.entities[0][0]} first"
+            if truth is not None and truth.root_cause_entities:
+                part += f" (true root cause ranked {self.services.rank_of(truth.root_cause_entities[0])})"
+            parts.append(part)
         parts.append(f"{sum(self.seconds.values()):.1f} s")
         return "; ".join(parts)
 
@@ -72,7 +85,9 @@ def analyze(
     ``graph``: a networkx DiGraph or CausalDraft to use instead of drafting one. ``suggesters``:
     passed to :func:`rcakit.graph.draft_graph`. ``method``: an :class:`rcakit.attribution.Method`
     (default: structural). ``llm``: ``"auto"``, an :class:`rcakit.llm.LLMClient` or None, for the
-    report. ``on_step(name)`` is called as each step starts.
+    report. ``multimodal``: analyse logs and traces when the incident has them and rank services by
+    them with ``Method.MULTIMODAL`` beside the graph's ranking (``Analysis.services``; the report
+    says whether the two agree). ``on_step(name)`` is called as each step starts.
     """
     from rcakit.attribution import Method, attribute, classify_fault
     from rcakit.detect import detect_anomalies
@@ -112,6 +127,9 @@ def analyze(
 
     t = step("attribute")
     attribution = attribute(draft, incident, method=method or Method.STRUCTURAL, cancel=cancel)
+    services = None
+    if multimodal and (incident.telemetry.spans.height or incident.telemetry.logs.height):
+        services = attribute(None, incident, method=Method.MULTIMODAL, cancel=cancel)
     seconds["attribute"] = time.perf_counter() - t
 
     t = step("classify")
@@ -124,6 +142,6 @@ def analyze(
 
     t = step("report")
     report = write_report(incident, attribution=attribution, anomalies=anomalies, draft=draft, fault=fault,
-                          logs=logs, traces=traces, llm=llm)
+                          logs=logs, traces=traces, services=services, llm=llm)
     seconds["report"] = time.perf_counter() - t
-    return Analysis(incident, anomalies, draft, attribution, fault, report, logs, traces, seconds)
+    return Analysis(incident, anomalies, draft, attribution, fault, report, logs, traces, seconds, services)

@@ -106,6 +106,7 @@ def write_report(
     fault: Any = None,
     logs: Any = None,
     traces: Any = None,
+    services: Any = None,
     llm: Any = "auto",
 ) -> Report:
     """The incident report: by the LLM expert when an endpoint is configured, by the template otherwise.
@@ -115,7 +116,7 @@ def write_report(
     note saying why; the report's ``writer`` says which wrote it.
     """
     facts = gather_facts(incident, attribution=attribution, anomalies=anomalies, draft=draft, fault=fault,
-                         logs=logs, traces=traces)
+                         logs=logs, traces=traces, services=services)
     client = llm
     if llm == "auto":
         from rcakit.llm import LLMClient, is_configured

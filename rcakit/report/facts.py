@@ -46,6 +46,9 @@ class ReportFacts:
     architecture: list[str] = field(default_factory=list)
     log_context: list[str] = field(default_factory=list)
     trace_context: list[str] = field(default_factory=list)
+    service_ranking: list[Cause] = field(default_factory=list)
+    service_evidence: list[str] = field(default_factory=list)
+    graph_lead: str | None = None  # the graph ranking's first cause when the service ranking leads instead
     unmeasured_suspects: list[str] = field(default_factory=list)
     graph_summary: str = ""
     description: str = ""

@@ -21,6 +21,7 @@ def gather_facts(
     fault: Any = None,
     logs: Any = None,
     traces: Any = None,
+    services: Any = None,
     top: int = 5,
     include_truth: bool = True,
 ) -> ReportFacts:
@@ -29,7 +30,8 @@ def gather_facts(
     ``attribution`` is an :class:`rcakit.attribution.Attribution`; ``anomalies`` an
     :class:`rcakit.detect.Anomalies`; ``draft`` the reviewed :class:`rcakit.graph.CausalDraft`;
     ``fault`` a :class:`rcakit.attribution.FaultGuess`; ``logs`` / ``traces`` the results of
-    :func:`rcakit.detect.logs.analyze_logs` / :func:`rcakit.detect.traces.analyze_traces`. Each is
+    :func:`rcakit.detect.logs.analyze_logs` / :func:`rcakit.detect.traces.analyze_traces`; ``services``
+    a service-level Attribution from ``Method.MULTIMODAL`` (traces, logs, resource shares). Each is
     optional; the report says what it lacked.
     """
     tel = incident.telemetry
@@ -98,6 +100,19 @@ def gather_facts(
         facts.log_context = _described(logs, 8)
     if traces is not None:
         facts.trace_context = _described(traces, 6)
+    if services is not None:
+        facts.service_ranking = [Cause(name=entity, score=float(score), entity=entity)
+                                 for entity, score in services.entities[:top]]
+        facts.service_evidence = [note.removeprefix("evidence ") for note in services.notes
+                                  if note.startswith("evidence ")][:3]
+        alarm_entity = incident.alarm.split(":", 1)[0] if incident.alarm else None
+        graph_top = facts.causes[0] if facts.causes else None
+        if facts.service_ranking and (graph_top is None or graph_top.entity == alarm_entity):
+            # The graph ranking found nothing upstream of the symptom (or ran on no graph): the request-level
+            # evidence names the service instead, and the report leads with it.
+            facts.graph_lead = graph_top.name if graph_top is not None else None
+            facts.causes = list(facts.service_ranking)
+            facts.method = _method_name(services)
 
     truth = incident.truth
     if include_truth and truth is not None and (truth.root_cause_entities or truth.root_cause_nodes):
@@ -116,6 +131,8 @@ def _method_name(attribution: Any) -> str:
         "ate": "average treatment effects (CGL-BFI scores)",
         "n_sigma": "n-sigma anomaly scores (no graph)",
         "robust_z": "robust z-scores (BARO-style, no graph)",
+        "multimodal": "the multimodal service ranking (trace self time and waits, first failing spans, "
+                      "resource shares, log templates; no graph)",
     }.get(method, method)
 
 

@@ -110,6 +110,11 @@ def template_report(facts: ReportFacts) -> Report:
                    + "\n```")
     if facts.trace_context:
         obs.append("\nTrace evidence:\n\n" + _bullets([esc(t) for t in facts.trace_context[:6]], ""))
+    if facts.service_ranking:
+        ranked = ", ".join(f"`{esc(c.name)}` ({c.score:.2g})" for c in facts.service_ranking[:5])
+        obs.append(f"\nServices ranked by traces, logs and resource shares: {ranked}.")
+        if facts.service_evidence:
+            obs.append(_bullets([esc(e) for e in facts.service_evidence], ""))
     sections.append(("Observation", "\n".join(obs)))
 
     # Reasoning: how the ranking follows from the graph and the scores.
@@ -126,6 +131,20 @@ def template_report(facts: ReportFacts) -> Report:
         if len(facts.causes) > 1:
             others = ", ".join(f"`{c.name}` ({c.score:.3g})" for c in facts.causes[1:4])
             reasoning.append(f"Other candidates score lower: {others}.")
+    if facts.graph_lead is not None:
+        reasoning.append(f"The causal-graph ranking put `{esc(facts.graph_lead)}`, the alarm's own entity, first: it "
+                         "found no cause upstream of the symptom in the metrics, so the ranking here is the one "
+                         "from traces, logs and resource shares.")
+    elif facts.service_ranking and top is not None:
+        first = facts.service_ranking[0].name
+        if first == (top.entity or top.name):
+            reasoning.append(f"The traces, logs and resource shares rank `{esc(first)}` first too, independently of "
+                             "the causal graph.")
+        else:
+            reasoning.append(f"The traces, logs and resource shares rank `{esc(first)}` first, not "
+                             f"`{esc(top.entity or top.name)}`: the metric graph and the request-level evidence "
+                             f"disagree, so check `{esc(first)}` as well; where traces cover the path, they "
+                             "locate slow hops and first failures more directly than metrics.")
     if facts.fault_type_evidence:
         reasoning.append("The fault type follows from: " + "; ".join(esc(e) for e in facts.fault_type_evidence) + ".")
     if facts.unmeasured_suspects:

@@ -71,3 +71,54 @@ def test_llm_answer_becomes_the_report_with_the_factual_sections_kept(analysis) 
     assert report.writer == "LLM expert (echo)"
     headings = [h for h, _ in report.sections]
     assert headings[0] == "Summary" and "Observation" in headings and "Data and its limits" in headings
+
+
+def _attribution(method: str, alarm: str, ranked: list[tuple[str, float]], notes: list[str] | None = None):
+    from rcakit.attribution.result import Attribution, RankedCause
+
+    return Attribution(method=method, alarm=alarm, causes=[RankedCause(node=n, score=s) for n, s in ranked],
+                       notes=notes or [])
+
+
+def test_the_service_ranking_from_traces_and_logs_reaches_the_report(analysis) -> None:
+    services = analysis.services
+    assert services is not None, "the sample has logs, so the pipeline ranks services by them"
+    facts = analysis.report.facts
+    assert [c.name for c in facts.service_ranking] == [e for e, _ in services.entities[:len(facts.service_ranking)]]
+    observation = analysis.report.section("Observation")
+    assert "Services ranked by traces, logs and resource shares" in observation
+    first = services.entities[0][0]
+    reasoning = analysis.report.section("Reasoning")
+    agree = first == analysis.attribution.entities[0][0]
+    assert (f"rank `{first}` first too" in reasoning) == agree
+    assert (f"rank `{first}` first, not" in reasoning) == (not agree)
+
+
+def test_report_leads_with_the_services_when_the_graph_finds_nothing_upstream_of_the_alarm(analysis) -> None:
+    incident = analysis.incident
+    alarm_entity = incident.alarm.split(":", 1)[0]
+    graph = _attribution("structural", incident.alarm, [(incident.alarm, 2.0), ("Other:latency", 0.0)])
+    services = _attribution("multimodal", incident.alarm, [("Culprit:trace.self_time", 0.9), ("Bystander:log", 0.1)],
+                            ["evidence Culprit: self time 3.0x the reference"])
+    report = write_report(incident, attribution=graph, services=services, llm=None)
+    assert report.facts.top.name == "Culprit" and report.facts.graph_lead == incident.alarm
+    assert "`Culprit`" in report.section("Final answer") and alarm_entity not in report.section("Final answer")
+    assert "found no cause upstream" in report.section("Reasoning")
+    # A graph ranking that names another entity keeps the lead; the disagreement is stated instead.
+    graph = _attribution("structural", incident.alarm, [("Suspect:cpu", 2.0), (incident.alarm, 1.0)])
+    report = write_report(incident, attribution=graph, services=services, llm=None)
+    assert report.facts.top.entity == "Suspect" and report.facts.graph_lead is None
+    assert "rank `Culprit` first, not `Suspect`" in report.section("Reasoning")
+
+
+@pytest.mark.slow
+@pytest.mark.shared
+def test_pipeline_on_a_nezha_fault_leads_with_the_injected_service(nezha_dir) -> None:
+    from rcakit.pipeline import analyze
+    from rcakit.telemetry.datasets import load_nezha
+
+    incident = load_nezha(nezha_dir)[0]
+    result = analyze(incident, llm=None)
+    truth = incident.truth.root_cause_entities[0]
+    assert result.top_entity == truth
+    assert f"`{truth}`" in result.report.section("Final answer")

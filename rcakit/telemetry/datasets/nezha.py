@@ -550,6 +550,11 @@ def _day_incidents(
     alarm = NEZHA_ALARM if tuple(NEZHA_ALARM.split(":", 1)) in known else None
     reference: TimeWindow | None = info["reference_window"]
     span = telemetry.time_range()
+    # front_service.csv measures requests as they enter the system, i.e. at the services the traces start
+    # in (root spans): the frontend "invokes" them, which links the alarm to the span call graph.
+    entry = sorted(telemetry.spans.filter(pl.col("parent_id").is_null()).get_column("entity").unique().to_list()) \
+        if telemetry.spans.height and alarm is not None else []
+    call_graph = [[FRONTEND, service] for service in entry if service != FRONTEND]
     incidents = []
     names: set[str] = set()
     previous_end = None
@@ -627,6 +632,7 @@ def _day_incidents(
                 "metric_headers": info["metric_headers"],
                 "span_duration_unit": info["span_duration_unit"],
                 "alarm_choice": "frontend:latency_p90, the frontend's 90th-percentile latency per minute",
+                "call_graph": call_graph,
             },
         )
         # The alarm was checked against the day's node set above; Incident's own check would rescan the day.
