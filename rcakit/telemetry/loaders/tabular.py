@@ -59,6 +59,8 @@ def sniff_separator(head: bytes) -> tuple[str, str]:
         return ",", "empty sample; assumed comma"
     best, best_fields, best_consistent = ",", 1, False
     for sep in SEPARATORS:
+        if best_consistent and len(next(csv.reader(lines[:1], delimiter=sep))) <= best_fields:
+            continue  # cannot beat a consistent split into more fields: skip splitting every line
         counts = [len(row) for row in csv.reader(lines, delimiter=sep)]
         header = counts[0]
         if header < 2:
