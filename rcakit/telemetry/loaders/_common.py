@@ -7,7 +7,7 @@ import os
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import polars as pl
@@ -126,16 +126,18 @@ def read_head(path: Path, size: int = 1 << 16) -> bytes:
 
 try:  # ISA-L inflates gzip about twice as fast as zlib (same format, same checks)
     from isal import igzip as _igzip
-    from isal.isal_zlib import error as _IsalError
+    from isal.isal_zlib import error as _isal_error
 except ImportError:  # pragma: no cover - isal is optional; zlib gives the same bytes
-    _igzip = None
-    _IsalError = zlib.error
+    _igzip = None  # type: ignore[assignment]
+    _isal_error = zlib.error  # type: ignore[misc,assignment]
+_INFLATE_ERRORS: tuple[type[BaseException], ...] = (OSError, zlib.error, cast("type[BaseException]", _isal_error),
+                                                    ValueError)
 
 
 def decompress_gzip(data: bytes) -> bytes:
     """All members of a gzip stream, with ISA-L when installed (else zlib); raises EOFError when cut."""
     if _igzip is not None:
-        return _igzip.decompress(data)
+        return bytes(_igzip.decompress(data))
     return gzip.decompress(data)
 
 
@@ -146,7 +148,7 @@ def read_bytes(path: Path) -> bytes:
             return decompress_gzip(path.read_bytes())
         except EOFError as exc:
             raise _truncated_gzip(path) from exc
-        except (OSError, zlib.error, _IsalError, ValueError) as exc:
+        except _INFLATE_ERRORS as exc:
             if "end of" in str(exc).lower() or "truncated" in str(exc).lower():
                 raise _truncated_gzip(path) from exc
             raise DataError(f"cannot decompress the gzip file ({exc})", source=str(path),
