@@ -41,12 +41,14 @@ from rcakit.graph.system import (
 )
 from rcakit.graph.validate import (
     SuspectEdge,
+    ValidationCache,
     anm_direction,
     annotate_suspicion,
     apply_suspects,
     next_batch,
     partial_correlation,
     rank_suspicious,
+    validation_cache,
 )
 
 __all__ = [
@@ -77,6 +79,7 @@ __all__ = [
     "Suggester",
     "SuspectEdge",
     "SystemModel",
+    "ValidationCache",
     "Verdict",
     "anm_direction",
     "annotate_suspicion",
@@ -99,5 +102,6 @@ __all__ = [
     "partial_correlation",
     "rank_suspicious",
     "relation_between",
+    "validation_cache",
     "wide_matrix",
 ]
