@@ -171,3 +171,18 @@ def test_a_cycle_is_still_found() -> None:
                           "parent_id": [None, "c", "b", "a"]})
     with pytest.raises(DataError, match="cycle"):
         check_span_tree(spans, source="x", report=LoadReport())
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_deep_chains_pass_and_a_cycle_among_them_is_found(reverse: bool) -> None:
+    # A chain of 300 spans (deeper than the quick walk), parents listed after or before their children.
+    ids = [f"s{i}" for i in range(300)]
+    parents: list[str | None] = [None, *ids[:-1]]
+    frame = pl.DataFrame({"trace_id": ["t"] * 300, "span_id": ids, "parent_id": parents})
+    if reverse:
+        frame = frame.reverse()
+    check_span_tree(frame, source="x", report=LoadReport())
+    looped = frame.with_columns(
+        pl.when(pl.col("span_id") == "s0").then(pl.lit("s299")).otherwise(pl.col("parent_id")).alias("parent_id"))
+    with pytest.raises(DataError, match="cycle"):
+        check_span_tree(looped, source="x", report=LoadReport())

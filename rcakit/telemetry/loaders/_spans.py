@@ -58,7 +58,32 @@ def check_span_tree(spans: pl.DataFrame, *, source: str, report: LoadReport) -> 
     _check_cycles(spans, parent_row, source)
 
 
+_CHASE_STEPS = 64
+
+
+def _no_cycle_quick(parent_row: np.ndarray) -> bool:
+    """True when no parent cycle can exist, found cheaply; False means "look closer".
+
+    A cycle cannot only step to earlier rows, so it holds a span whose parent lies at the same or a
+    later row (rows are in time order: that is a child starting before its parent, clock skew).
+    Walking up from those spans alone, a walk that reaches a root within ``_CHASE_STEPS`` steps is
+    not on a cycle; when every walk does, there is none.
+    """
+    forward = np.flatnonzero(parent_row >= np.arange(len(parent_row), dtype=parent_row.dtype))
+    if len(forward) == 0:
+        return True
+    node = forward
+    for _ in range(_CHASE_STEPS):
+        node = parent_row[node]
+        node = node[node >= 0]
+        if len(node) == 0:
+            return True
+    return False
+
+
 def _check_cycles(spans: pl.DataFrame, parent_row: np.ndarray, source: str) -> None:
+    if _no_cycle_quick(parent_row):
+        return
     n = len(parent_row)
     index = np.arange(n, dtype=parent_row.dtype)
     terminal = parent_row < 0
