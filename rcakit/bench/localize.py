@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
 import time
 import warnings
@@ -122,7 +124,9 @@ def plain_comparison(graph: nx.DiGraph, normal: pd.DataFrame, issues: list[Any],
                           "rcakit rank": rank if rank is not None else "absent",
                           "speed ratio (plain / rcakit final)": plain["median s"] / final})
         rows.append(plain)
-    print("\nSame-run comparison with a plain DoWhy call (PetShop low_traffic, latency issues):")
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (math.nan,) * 3
+    print(f"\nSame-run comparison with a plain DoWhy call (PetShop low_traffic, latency issues; load average "
+          f"at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} over 1/5/15 min, {os.cpu_count()} cores):")
     print(markdown_table(table), flush=True)
     for method in (Method.STRUCTURAL, Method.ANOMALY_ATTRIBUTION):
         mine = [t for t in table if t["rcakit method"] == method.value]
