@@ -6,18 +6,19 @@ at that scale: spans with epoch-nanosecond start and end (as Jaeger/Tempo and th
 export them), logs with RFC 3339 time strings. Each case loads spans and logs through
 :mod:`rcakit.telemetry.loaders` into one validated :class:`~rcakit.telemetry.Telemetry`; the
 baseline reads the same files with plain ``pandas.read_parquet`` / ``pandas.read_csv`` (no
-validation); for gzipped CSV a second baseline, ``pandas + times``, also converts the time columns to
-UTC datetimes (``pandas.to_datetime``), as the model does. The Nezha TrainTicket day (every trace and log ``.csv.gz``, through ``read_csv`` with a
-column mapping) and an OTLP JSON sample (written by ``write_otlp_json``; baseline: ``json`` plus
-``pandas.json_normalize``) are measured too.
+validation); for gzipped CSV a second baseline, ``pandas + times``, also converts the time columns
+to UTC datetimes (``pandas.to_datetime``), as the model does (Parquet keeps timestamps, so
+``read_parquet`` parses them already). The Nezha TrainTicket day (every trace and log ``.csv.gz``,
+through ``read_csv`` with a column mapping) and an OTLP JSON sample (written by
+``write_otlp_json``; baseline: ``json`` plus ``pandas.json_normalize``) are measured too.
 
 Every case runs in its own child process, which first reads 100 spans and 100 log lines in both
-formats with its reader (imports, thread pools and first calls are paid once per session, not per
-file; both readers alike), then reports its wall time, its CPU time (all threads)
-and its peak resident memory (``VmHWM``), so that cases do not pollute each other. Wall and CPU times
-are medians over ``--repeat`` runs (one run at 10 M); the readers of a case take turns run by run, so
-that a change of the machine's load weighs on each alike. The machine's load average is printed: on a shared
-machine wall time grows with the load while CPU time does not.
+formats with its own reader (imports, thread pools and first calls are paid once per session, not
+per file; both readers alike), then reports its wall time, its CPU time (all threads) and its peak
+resident memory (``VmHWM``), so that cases do not pollute each other. Wall and CPU times are medians
+over ``--repeat`` runs (one run at 10 M); the readers of a case take turns run by run, so that a
+change of the machine's load weighs on each alike. The machine's load average is printed: on a
+shared machine wall time grows with the load while CPU time does not.
 """
 
 from __future__ import annotations
