@@ -49,7 +49,7 @@ class Analysis:
         parts = [f"{self.incident.name}: top cause {self.top_cause}"]
         if self.top_entity is not None and self.top_cause is not None and \
                 self.top_entity != self.top_cause.split(":", 1)[0]:
-            parts.append(f"report leads with {self.top_entity} (traces/logs; the graph found nothing upstream)")
+            parts.append(f"report leads with {self.top_entity} (from traces and logs)")
         if self.fault is not None:
             parts.append(f"fault type {getattr(self.fault, 'fault_type', self.fault)}")
         truth = self.incident.truth

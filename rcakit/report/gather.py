@@ -107,10 +107,17 @@ def gather_facts(
                                   if note.startswith("evidence ")][:3]
         alarm_entity = incident.alarm.split(":", 1)[0] if incident.alarm else None
         graph_top = facts.causes[0] if facts.causes else None
-        if facts.service_ranking and (graph_top is None or graph_top.entity == alarm_entity):
-            # The graph ranking found nothing upstream of the symptom (or ran on no graph): the request-level
-            # evidence names the service instead, and the report leads with it.
+        traced = set(tel.spans.get_column("entity").unique().to_list()) if tel.spans.height else set()
+        nothing_upstream = graph_top is None or graph_top.entity == alarm_entity
+        both_traced = graph_top is not None and graph_top.entity in traced and facts.service_ranking \
+            and facts.service_ranking[0].name in traced
+        if facts.service_ranking and (nothing_upstream or both_traced) and \
+                (graph_top is None or graph_top.entity != facts.service_ranking[0].name):
+            # The graph ranking found nothing upstream of the symptom, or traces cover both its first entity and
+            # the services' first: request-level evidence (slow hops, first failures) locates a service more
+            # directly than metric shifts, and the report leads with it.
             facts.graph_lead = graph_top.name if graph_top is not None else None
+            facts.graph_lead_reason = "alarm" if nothing_upstream else "traced"
             facts.causes = list(facts.service_ranking)
             facts.method = _method_name(services)
 

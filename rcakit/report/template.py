@@ -131,7 +131,12 @@ def template_report(facts: ReportFacts) -> Report:
         if len(facts.causes) > 1:
             others = ", ".join(f"`{c.name}` ({c.score:.3g})" for c in facts.causes[1:4])
             reasoning.append(f"Other candidates score lower: {others}.")
-    if facts.graph_lead is not None:
+    if facts.graph_lead is not None and facts.graph_lead_reason == "traced":
+        reasoning.append(f"The causal-graph ranking put `{esc(facts.graph_lead)}` first. Traces cover that service and "
+                         "the one ranked first here; slow hops and first failures in the traces locate a service more "
+                         "directly than shifts of its metrics, so the ranking here is the one from traces, logs and "
+                         "resource shares. Check the graph's candidate too.")
+    elif facts.graph_lead is not None:
         reasoning.append(f"The causal-graph ranking put `{esc(facts.graph_lead)}`, the alarm's own entity, first: it "
                          "found no cause upstream of the symptom in the metrics, so the ranking here is the one "
                          "from traces, logs and resource shares.")
