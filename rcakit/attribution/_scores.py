@@ -7,9 +7,31 @@ import pandas as pd
 
 from rcakit.attribution.config import AttributionConfig, Direction, RowSelection
 
-__all__ = ["NodeAnomaly", "baro_scores", "node_anomaly", "nsigma_scores", "robust_stats"]
+__all__ = ["NodeAnomaly", "additive_units", "baro_scores", "node_anomaly", "nsigma_scores", "robust_stats"]
 
 _MAD_TO_SD = 1.4826
+
+# Metric names (after the node's first colon) that denote a time spent serving a request: the latency of
+# a caller includes the latency of its callees, in the same unit, so their raw deviations add up.
+_LATENCY_WORDS = ("latency", "duration", "response_time", "elapsed")
+
+
+def additive_units(cause: str, effect: str) -> bool:
+    """True when the raw deviations of two ``entity:metric`` nodes can be compared as amounts.
+
+    The rule: both nodes carry the same metric name and that name denotes a latency (it contains
+    ``latency``, ``duration``, ``response_time`` or ``elapsed``, any case). Along a call path such
+    latencies are additive and share a unit (PetShop, the DoWhy microservice example), so "the callee
+    got 40 ms slower" explains 40 ms of the caller's slowdown. A shared name alone says nothing about
+    units: on the Storm topology every bolt's metric is called ``value`` and the bolts' scales differ by
+    two orders of magnitude. Everything else is compared unit-free, by robust z against each node's
+    own baseline.
+    """
+    metric = cause.split(":", 1)[-1]
+    if metric != effect.split(":", 1)[-1]:
+        return False
+    lowered = metric.lower()
+    return any(word in lowered for word in _LATENCY_WORDS)
 
 
 def robust_stats(base: pd.DataFrame) -> tuple[pd.Series, pd.Series]:

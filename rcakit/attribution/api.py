@@ -15,7 +15,14 @@ import pandas as pd
 
 from rcakit._progress import CancelToken
 from rcakit.attribution._data import frames_of, grid_freq
-from rcakit.attribution._scores import NodeAnomaly, baro_scores, node_anomaly, nsigma_scores, robust_stats
+from rcakit.attribution._scores import (
+    NodeAnomaly,
+    additive_units,
+    baro_scores,
+    node_anomaly,
+    nsigma_scores,
+    robust_stats,
+)
 from rcakit.attribution.config import AttributionConfig, Method
 from rcakit.attribution.model import FittedModel, _as_graph, _gcm, drop_unmeasured, fit, graph_fingerprint
 from rcakit.attribution.result import Attribution, RankedCause
@@ -32,10 +39,14 @@ def structural_scores(graph: nx.DiGraph, candidates: list[str], anomaly: NodeAno
     """Root-cause scores from anomalies and structure.
 
     A node scores high when it is anomalous, its anomaly is not explained by anomalous parents (a
-    parent explains the part of the child's deviation it matches: in the same units when both share
-    a metric, in z otherwise), and it accounts for the anomalies of many nodes downstream (each
-    anomalous descendant, anywhere in the graph, counts with the share of its deviation this node
-    can account for).
+    parent explains the part of the child's deviation it matches), and it accounts for the anomalies
+    of many nodes downstream (each anomalous descendant, anywhere in the graph, counts with the share
+    of its deviation this node can account for).
+
+    Shares compare raw deviations only where the units are known to be equal and the amounts add up
+    (:func:`rcakit.attribution._scores.additive_units`: both nodes measure the same latency metric);
+    everywhere else, including nodes that merely share a metric name, they compare robust z-scores,
+    each against the node's own baseline.
     """
     z, delta = anomaly.z, anomaly.delta
     soft = np.log1p(z.clip(lower=0.0))
@@ -45,7 +56,7 @@ def structural_scores(graph: nx.DiGraph, candidates: list[str], anomaly: NodeAno
 
     def share(cause: str, effect: str) -> float:
         """How much of ``effect``'s deviation ``cause`` can account for (0..1)."""
-        if cause.split(":", 1)[-1] == effect.split(":", 1)[-1] and delta.get(effect, 0.0) > 0:
+        if additive_units(cause, effect) and delta.get(effect, 0.0) > 0:
             ratio = max(float(delta.get(cause, 0.0)), 0.0) / float(delta[effect])
         else:
             ratio = float(z.get(cause, 0.0)) / max(float(z.get(effect, 0.0)), 1e-9)

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import networkx as nx
+import numpy as np
+import pandas as pd
 import pytest
 
 from rcakit._progress import Cancelled, CancelToken
 from rcakit.attribution import AttributionConfig, Method, attribute, classify_fault, fit
+from rcakit.attribution._scores import additive_units
 from rcakit.errors import DataError, GraphChangedError
 
 from .conftest import make_scm_incident
@@ -140,3 +143,39 @@ def test_dowhy_attribute_anomalies_finds_the_injected_cause(scm_graph) -> None:
     result = attribute(scm_graph, incident, method=Method.ANOMALY_ATTRIBUTION,
                        config=AttributionConfig(n_jobs=1, num_distribution_samples=300))
     assert result.causes[0].node == "cache:latency"
+
+
+def _unit_mismatch_frames(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A:value (scale ~0.001) drives B:value (scale ~1, 1000x larger), which drives four C nodes.
+
+    A's fault is a 40-sigma shift of 0.04; it moves B by 6 (6 sigma) and every C with it. In raw units
+    A's shift is tiny next to B's, in its own units it is far larger: A is the root cause.
+    """
+    rng = np.random.default_rng(seed)
+    n_base, n_inc = 300, 6
+    n = n_base + n_inc
+    a = rng.normal(0.01, 0.001, n)
+    a[n_base:] += 0.04
+    b = 10.0 + 150.0 * (a - 0.01) + rng.normal(0.0, 1.0, n)
+    frame = pd.DataFrame({"A:value": a, "B:value": b}
+                         | {f"C{i}:value": b + rng.normal(0.0, 1.0, n) for i in range(4)})
+    return frame.iloc[:n_base].reset_index(drop=True), frame.iloc[n_base:].reset_index(drop=True)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_shared_metric_name_does_not_mean_shared_units(seed: int) -> None:
+    """Nodes whose metric is called ``value`` on every entity are compared in z, not in raw amounts."""
+    graph = nx.DiGraph([("A:value", "B:value")] + [("B:value", f"C{i}:value") for i in range(4)])
+    base, inc = _unit_mismatch_frames(seed)
+    result = attribute(graph, (base, inc), alarm="C0:value",
+                       config=AttributionConfig(n_bootstrap=0, extra={"fault_type": False}))
+    assert result.causes[0].node == "A:value"
+    assert result.rank_of("B:value") == 2
+
+
+def test_only_latencies_of_the_same_metric_are_compared_in_raw_units() -> None:
+    assert additive_units("api:latency", "db:latency")
+    assert additive_units("api:request_duration_seconds", "db:request_duration_seconds")
+    assert not additive_units("bolt1:value", "bolt2:value")
+    assert not additive_units("api:latency", "db:latency_p99")
+    assert not additive_units("api:error_rate", "db:error_rate")
