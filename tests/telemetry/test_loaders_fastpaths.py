@@ -186,3 +186,30 @@ def test_deep_chains_pass_and_a_cycle_among_them_is_found(reverse: bool) -> None
         pl.when(pl.col("span_id") == "s0").then(pl.lit("s299")).otherwise(pl.col("parent_id")).alias("parent_id"))
     with pytest.raises(DataError, match="cycle"):
         check_span_tree(looped, source="x", report=LoadReport())
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_trace_grouped_and_shuffled_rows_sort_stably_alike(tmp_path: Path, shuffle: bool) -> None:
+    # Spans written trace by trace (traces in time order, spans of a trace overlapping the next
+    # traces: the timsort path) or shuffled (the polars path), with many tied start times: both give
+    # the stable sort of polars, and say so once.
+    rng = np.random.default_rng(5)
+    n, per = 6_000, 6
+    index = np.arange(n)
+    roots = T0 + np.sort(rng.integers(0, 10**10, n // per)) // 10**6 * 10**6
+    start = roots[index // per] + (index % per) * rng.integers(0, 3, n) * 10**7
+    spans = _spans(n, seed=3).sort("span_id").with_columns(
+        pl.Series("start", start).cast(pl.Datetime("ns", "UTC")),
+        (pl.Series("start", start) + 10**6).cast(pl.Datetime("ns", "UTC")).alias("end"),
+        pl.Series("row", index))
+    if shuffle:
+        spans = spans.sample(fraction=1.0, shuffle=True, seed=4)
+    values = spans.get_column("start").dt.epoch("ns").to_numpy()
+    descents = int(np.count_nonzero(values[1:] < values[:-1]))
+    assert (descents < 0.35 * n) != shuffle  # each case takes the path it is meant to test
+    path = tmp_path / "spans.parquet"
+    spans.write_parquet(path, row_group_size=1_000)
+    tel = read_parquet(path, kind="spans")
+    expected = spans.sort("start", maintain_order=True)
+    assert tel.spans.select(expected.columns).equals(expected)
+    assert [c.action for c in tel.report] == ["sorted rows by time"]
