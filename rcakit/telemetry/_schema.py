@@ -143,51 +143,29 @@ def coerce_time(
     if dtype == pl.Date:
         report.add(source, column, "read dates as midnight UTC", n, "the column holds dates without times")
         return series.cast(pl.Datetime("ns")).dt.replace_time_zone("UTC")
-    if dtype.is_integer():
-        # Integers cannot be NaN or infinite: check nulls and take the median without a float copy.
-        if series.null_count():
-            if series.null_count() == n:
-                raise DataError(
-                    "no usable time value", source=source, column=column,
-                    hint="The time column is empty, NaN or infinite; give epoch numbers or ISO 8601 strings",
-                )
-            row = int(series.is_null().arg_max() or 0)
-            raise DataError(
-                "a time value is missing, NaN or infinite", source=source, column=column, row=row,
-                hint="Every row needs a time; remove or fix that row",
-            )
-        if unit is None:
-            magnitude = float(cast(float, series.abs().median()) or 0.0)
-            unit = next(u for u, limit in _EPOCH_UNITS if magnitude < limit)
-            report.add(source, column, f"read numbers as epoch {unit}", n,
-                       f"median magnitude {magnitude:.3g} fits epoch {unit}; pass time_unit= to override")
-        factor = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[unit]
-        ns = series.cast(pl.Int64) if factor == 1 else series.cast(pl.Int64) * factor
-        out = ns.cast(pl.Datetime("ns")).dt.replace_time_zone("UTC").alias(name)
-        return _check_plausible(out, source, column, report)
     if dtype.is_numeric():
-        values = series.cast(pl.Float64)
-        finite = values.filter(values.is_finite())
-        if len(finite) == 0:
+        # Integers cannot be NaN or infinite: check nulls and take the median without a float copy.
+        values = series if dtype.is_integer() else series.cast(pl.Float64)
+        usable = values.drop_nulls() if dtype.is_integer() else values.filter(values.is_finite())
+        if len(usable) == 0:
             raise DataError(
                 "no usable time value", source=source, column=column,
                 hint="The time column is empty, NaN or infinite; give epoch numbers or ISO 8601 strings",
             )
-        bad = (~values.is_finite()) | values.is_null()
-        if bad.any():
-            row = int(bad.arg_max() or 0)
+        if len(usable) < n:
+            bad = values.is_null() if dtype.is_integer() else (~values.is_finite()) | values.is_null()
             raise DataError(
-                "a time value is missing, NaN or infinite", source=source, column=column, row=row,
-                hint="Every row needs a time; remove or fix that row",
+                "a time value is missing, NaN or infinite", source=source, column=column,
+                row=int(bad.arg_max() or 0), hint="Every row needs a time; remove or fix that row",
             )
         if unit is None:
-            magnitude = float(cast(float, finite.abs().median()) or 0.0)
+            magnitude = float(cast(float, usable.abs().median()) or 0.0)
             unit = next(u for u, limit in _EPOCH_UNITS if magnitude < limit)
             report.add(source, column, f"read numbers as epoch {unit}", n,
                        f"median magnitude {magnitude:.3g} fits epoch {unit}; pass time_unit= to override")
         factor = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[unit]
         if dtype.is_integer():
-            ns = series.cast(pl.Int64) * factor
+            ns = series.cast(pl.Int64) if factor == 1 else series.cast(pl.Int64) * factor
         else:
             ns = (values * factor).round(0).cast(pl.Int64)
         out = ns.cast(pl.Datetime("ns")).dt.replace_time_zone("UTC").alias(name)
