@@ -129,7 +129,10 @@ def analyze(
     attribution = attribute(draft, incident, method=method or Method.STRUCTURAL, cancel=cancel)
     services = None
     if multimodal and (incident.telemetry.spans.height or incident.telemetry.logs.height):
-        services = attribute(None, incident, method=Method.MULTIMODAL, cancel=cancel)
+        from rcakit.attribution import AttributionConfig
+
+        services = attribute(None, incident, method=Method.MULTIMODAL, cancel=cancel,
+                             config=AttributionConfig(extra={"log_analysis": logs}))
     seconds["attribute"] = time.perf_counter() - t
 
     t = step("classify")

@@ -58,8 +58,9 @@ entity, which is what a root cause looks like. Logs weigh half: routine error li
 template novelty is a weaker location cue than time.
 
 Reference window for spans and logs: the incident's baseline window, or
-``incident.meta["reference_window"]`` (a fault-free recording such as Nezha's minute 11:39) when that
-holds at least as many spans (log lines). A signal without data is skipped and the notes say why;
+``incident.meta["reference_window"]`` (a fault-free recording such as Nezha's minute 11:39) when the
+baseline holds only stray spans (log lines) - the rule rcakit.detect uses, so every view judges against
+the same minutes. A signal without data is skipped and the notes say why;
 with no spans and no logs the ranking rests on the metrics alone.
 
 Evaluation (in-sample, be careful): on the 17 Nezha TrainTicket faults of 2023-01-30 this ranks the
@@ -183,20 +184,14 @@ def _count_in(frame: pl.DataFrame, column: str, window: TimeWindow) -> int:
     return frame.filter(pl.col(column).is_between(window.start, window.end, closed="left")).height
 
 
-def reference_window(incident: Incident, frame: pl.DataFrame, column: str) -> TimeWindow:
-    """The window ``frame`` (spans or logs) is compared with: the baseline window, or the declared
-    fault-free recording ``meta["reference_window"]`` when that holds at least as many rows.
+def reference_window(incident: Incident, modality: str) -> TimeWindow:
+    """The window spans or logs are compared with: the rule of :mod:`rcakit.detect` (the baseline window,
+    or the declared fault-free recording ``meta["reference_window"]`` when the baseline holds only stray
+    rows), so that the explorer, the report and this ranking judge against the same minutes."""
+    from rcakit.detect.anomalies import _reference_baseline
+    from rcakit.detect.config import Modality
 
-    More rows win: a baseline window between two faults can hold a few stray spans of the previous
-    fault's recording (Nezha records traces only around faults), too few to judge operations by.
-    """
-    own = incident.baseline_window
-    ref = incident.meta.get("reference_window") if isinstance(incident.meta, dict) else None
-    if ref:
-        window = TimeWindow.of(ref)
-        if _count_in(frame, column, window) >= _count_in(frame, column, own):
-            return window
-    return own
+    return _reference_baseline(incident, (Modality(modality),))
 
 
 # -- traces -------------------------------------------------------------------------------------------
@@ -403,7 +398,7 @@ def _trace_signal(incident: Incident, cfg: AttributionConfig, notes: list[str]) 
         notes.append("no spans: the trace signal (exclusive time, caller-side gaps) was skipped")
         return None, None, None
     inc_win = incident.incident_window
-    ref_win = reference_window(incident, spans, "start")
+    ref_win = reference_window(incident, "traces")
     in_inc = pl.col("start").is_between(inc_win.start, inc_win.end, closed="left")
     in_ref = pl.col("start").is_between(ref_win.start, ref_win.end, closed="left")
     inc_spans, ref_spans = spans.filter(in_inc), spans.filter(in_ref & ~in_inc)
@@ -492,13 +487,13 @@ def _resource_signal(incident: Any, cfg: AttributionConfig, notes: list[str]) ->
 
 
 # -- logs ---------------------------------------------------------------------------------------------
-def _log_signal(incident: Incident, notes: list[str]) -> pl.DataFrame | None:
+def _log_signal(incident: Incident, notes: list[str], extra: dict[str, Any] | None = None) -> pl.DataFrame | None:
     logs = incident.telemetry.logs
     if logs.height == 0:
         notes.append("no logs: the log signal was skipped")
         return None
     inc_win = incident.incident_window
-    ref_win = reference_window(incident, logs, "time")
+    ref_win = reference_window(incident, "logs")
     if _count_in(logs, "time", inc_win) == 0:
         notes.append(f"no log lines in the incident window {inc_win}: the log signal was skipped")
         return None
@@ -510,7 +505,10 @@ def _log_signal(incident: Incident, notes: list[str]) -> pl.DataFrame | None:
     except ImportError as exc:  # pragma: no cover - drain3 is a dependency
         notes.append(f"log signal skipped: {exc}")
         return None
-    analysis = analyze_logs(incident, baseline_window=ref_win, incident_window=inc_win)
+    # A caller that mined the logs already (the pipeline) passes its analyze_logs(incident) result: it used
+    # the same windows, and mining twice is the slowest part of this signal.
+    given = extra.get("log_analysis") if extra else None
+    analysis = given if given is not None else analyze_logs(incident, baseline_window=ref_win, incident_window=inc_win)
     flags = analysis.templates.select("template_id", "is_new", "is_error")
     lines = analysis.lines.join(flags, on="template_id", how="left")
     inc_min = max(inc_win.duration.total_seconds() / 60.0, 1e-9)
@@ -560,7 +558,7 @@ def multimodal_scores(incident: Any, config: AttributionConfig | None = None) ->
     reference = None
     if isinstance(incident, Incident):
         trace, errors, reference = _trace_signal(incident, cfg, notes)
-        log = _log_signal(incident, notes)
+        log = _log_signal(incident, notes, cfg.extra)
     else:
         notes.append("a pair of frames has no spans or logs: ranked on the resource metrics alone")
     resource = _resource_signal(incident, cfg, notes)

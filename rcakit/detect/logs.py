@@ -339,7 +339,13 @@ def analyze_logs(
     """
     if isinstance(source, Incident):
         tel = source.telemetry
-        base_win = baseline_window or source.baseline_window
+        if baseline_window is not None:
+            base_win = TimeWindow.of(baseline_window)
+        else:  # as analyze_traces: a declared fault-free recording when the baseline holds (almost) no logs
+            from rcakit.detect.anomalies import _reference_baseline
+            from rcakit.detect.config import Modality
+
+            base_win = _reference_baseline(source, (Modality.LOGS,))
         inc_win = incident_window or source.incident_window
         name = source.name
     elif isinstance(source, Telemetry):
