@@ -405,22 +405,17 @@ def _local_markov(d: _Data, g: nx.DiGraph, u: str, v: str, desc: Any, alpha: flo
     Returns the violated ones (p < alpha), strongest first.
     """
     out = []
-    adj_u = set(g.predecessors(u)) | set(g.successors(u))
-    adj_v = set(g.predecessors(v)) | set(g.successors(v))
-    for w in g.predecessors(v):
-        if w == u or w in adj_u or not d.has(w) or w in desc(u):
-            continue
-        r, p, _ = d.test(u, w, [x for x in g.predecessors(u) if x != w])
-        if p < alpha:
-            out.append({"check": f"{u} and {w} (both causes of {v}) independent given {u}'s parents",
-                        "other": w, "partial_correlation": r, "p_value": p})
-    for q in g.predecessors(u):
-        if q == v or q in adj_v or not d.has(q) or q in desc(v):
-            continue
-        r, p, _ = d.test(v, q, [x for x in g.predecessors(v) if x != q])
-        if p < alpha:
-            out.append({"check": f"{v} and {q} independent given {v}'s parents",
-                        "other": q, "partial_correlation": r, "p_value": p})
+    # (A) tests u against v's other parents, (B) tests v against u's other parents: one loop, two roles.
+    for x, y, why in ((u, v, "{x} and {o} (both causes of {y}) independent given {x}'s parents"),
+                      (v, u, "{x} and {o} independent given {x}'s parents")):
+        adj_x = set(g.predecessors(x)) | set(g.successors(x))
+        for o in g.predecessors(y):
+            if o == x or o in adj_x or not d.has(o) or o in desc(x):
+                continue
+            r, p, _ = d.test(x, o, [z for z in g.predecessors(x) if z != o])
+            if p < alpha:
+                out.append({"check": why.format(x=x, o=o, y=y), "other": o, "partial_correlation": r,
+                            "p_value": p})
     out.sort(key=lambda c: -abs(c["partial_correlation"]))
     return out
 
