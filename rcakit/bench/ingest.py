@@ -3,14 +3,16 @@
 A corpus of N spans and N log lines (N = 0.1, 1 and 10 million by default) is generated on the fly
 into a temporary folder (deleted afterwards) as Parquet and as gzipped CSV, the way such data is kept
 at that scale: spans with epoch-nanosecond start and end (as Jaeger/Tempo and the Nezha dataset
-export them), logs with RFC 3339 time strings. Each case loads spans and logs through
-:mod:`rcakit.telemetry.loaders` into one validated :class:`~rcakit.telemetry.Telemetry`; the
+export them), logs with RFC 3339 time strings. Each case loads spans and logs with
+:func:`rcakit.telemetry.loaders.read_tables` (what a user calls for an export: both tables read at
+the same time on a thread pool) into one validated :class:`~rcakit.telemetry.Telemetry`; the
 baseline reads the same files with plain ``pandas.read_parquet`` / ``pandas.read_csv`` (no
 validation); for gzipped CSV a second baseline, ``pandas + times``, also converts the time columns
 to UTC datetimes (``pandas.to_datetime``), as the model does (Parquet keeps timestamps, so
 ``read_parquet`` parses them already). The Nezha TrainTicket day (every trace and log ``.csv.gz``,
 through ``read_csv`` with a column mapping) and an OTLP JSON sample (written by
 ``write_otlp_json``; baseline: ``json`` plus ``pandas.json_normalize``) are measured too.
+``--sequential`` also measures the rcakit case reading the tables one after the other (``workers=1``).
 
 Every case runs in its own child process, which first reads 100 spans and 100 log lines in both
 formats with its own reader (imports, thread pools and first calls are paid once per session, not
@@ -138,27 +140,15 @@ NEZHA_LOGS = {"time": "Timestamp", "entity": "PodName", "trace_id": "TraceID", "
 
 
 def _case_rcakit(spec: dict[str, Any]) -> int:
-    from rcakit.telemetry import LoadReport, Telemetry
-    from rcakit.telemetry.loaders import read_csv, read_otlp_json, read_parquet
+    from rcakit.telemetry.loaders import read_otlp_json, read_tables
 
     fmt = spec["format"]
     if fmt == "otlp":
         tel = read_otlp_json(spec["otlp"])
         return tel.metrics.height + tel.logs.height + tel.spans.height
-    if fmt == "nezha":
-        spans = read_csv(spec["spans"], kind="spans", columns=NEZHA_SPANS)
-        logs = read_csv(spec["logs"], kind="logs", columns=NEZHA_LOGS)
-    elif fmt == "parquet":
-        spans = read_parquet(spec["spans"], kind="spans")
-        logs = read_parquet(spec["logs"], kind="logs")
-    else:
-        spans = read_csv(spec["spans"], kind="spans")
-        logs = read_csv(spec["logs"], kind="logs")
-    report = LoadReport()
-    report.extend(spans.report)
-    report.extend(logs.report)
-    # Spans and logs into one model; each table is validated and sorted already.
-    tel = Telemetry(None, logs.logs, spans.spans, report=report, validated=True)
+    # What a user calls for an export: spans and logs read at the same time into one validated model.
+    columns = {"spans": NEZHA_SPANS, "logs": NEZHA_LOGS} if fmt == "nezha" else None
+    tel = read_tables(spans=spec["spans"], logs=spec["logs"], columns=columns, workers=spec.get("workers"))
     return tel.logs.height + tel.spans.height
 
 
@@ -341,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--otlp-n", type=int, default=100_000, help="spans (and log lines) in the OTLP sample")
     parser.add_argument("--no-nezha", action="store_true", help="skip the Nezha day")
     parser.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
+    parser.add_argument("--sequential", action="store_true",
+                        help="also run the rcakit cases on one thread (tables read one after the other)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tmp", default=None, help="folder for the generated corpus (default: system temp)")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per child process")
@@ -373,6 +365,8 @@ def main(argv: list[str] | None = None) -> int:
                 for reader in readers:
                     spec = {"reader": reader, "format": fmt, "spans": str(span_path), "logs": str(log_path)}
                     variants.append((reader, spec, None))
+                    if reader == "rcakit" and args.sequential:
+                        variants.append(("rcakit (1 thread)", {**spec, "workers": 1}, None))
                     if reader == "rcakit" and args.malloc_conf:
                         variants.append((f"rcakit (allocator: {args.malloc_conf})", spec,
                                          {"_RJEM_MALLOC_CONF": args.malloc_conf}))
@@ -393,6 +387,8 @@ def main(argv: list[str] | None = None) -> int:
                 spec = {"format": "nezha", "spans": sorted(map(str, (day / "trace").glob("*.csv.gz"))),
                         "logs": sorted(map(str, (day / "log").glob("*.csv.gz")))}
                 nezha = [(reader, {**spec, "reader": reader}) for reader in readers]
+                if args.sequential:
+                    nezha.insert(1, ("rcakit (1 thread)", {**spec, "reader": "rcakit", "workers": 1}))
                 if "pandas" in readers:
                     nezha.append(("pandas + times", {**spec, "reader": "pandas", "times": True}))
                 results = _run_interleaved([(one, None) for _, one in nezha], max(1, args.repeat), args.timeout)

@@ -28,14 +28,18 @@ def sniff_format(path: PathLike) -> str:
     suffix = (_suffixes(file) or [""])[-1]
     if suffix in (".parquet", ".pq"):
         return "parquet"
-    head = read_head(file, 1 << 20)
+    # A small head tells a table from JSON (the reader of a gzipped table need not inflate a
+    # megabyte of each file twice); JSON is sniffed on a larger one.
+    head = read_head(file, 1 << 12)
     if head[:4] == b"PAR1":
         return "parquet"
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
-    if suffix in (".csv", ".tsv", ".txt", ".psv") or not text.startswith(("{", "[")):
-        if text.startswith(("{", "[")):
-            return _sniff_json(text, file)
+    if not text and len(head) == 1 << 12:  # only white space so far: look further
+        text = read_head(file, 1 << 20).decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    if not text.startswith(("{", "[")):
         return "csv"
+    if len(head) == 1 << 12:
+        text = read_head(file, 1 << 20).decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
     return _sniff_json(text, file)
 
 

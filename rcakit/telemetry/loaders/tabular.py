@@ -30,6 +30,7 @@ from rcakit.telemetry.loaders._common import (
     read_head,
     read_parquet_sorted,
 )
+from rcakit.telemetry.loaders._pool import run_parallel
 from rcakit.telemetry.model import Telemetry
 from rcakit.telemetry.report import Coercion, LoadReport
 
@@ -368,6 +369,7 @@ def read_csv(
     entity: str | None = None,
     encoding: str = "utf8",
     time_format: str | None = None,
+    workers: int | None = None,
 ) -> Telemetry:
     """Read a delimited text table (plain or gzip) into a Telemetry.
 
@@ -378,8 +380,9 @@ def read_csv(
     pipe and reports the choice. Bytes that are not UTF-8 are replaced (and reported); pass
     ``encoding="latin-1"`` (any Python codec) to decode another encoding. Times may be epoch numbers
     (unit guessed from the magnitude unless ``time_unit`` is given) or ISO 8601 text; other text
-    needs ``time_format`` (strptime codes, UTC unless it has ``%z``). Several paths are read one
-    by one and merged. Errors name the file, the column and the row.
+    needs ``time_format`` (strptime codes, UTC unless it has ``%z``). Several paths are read on
+    ``workers`` threads (default: one per CPU) and merged. Errors name the file, the column and the
+    row.
 
     >>> tel = read_csv("spans.csv.gz", kind="spans", columns={"trace_id": "TraceID", "start": "StartTimeUnixNano"})
     """
@@ -387,13 +390,14 @@ def read_csv(
     paths = _paths(path)
     if not paths:
         raise DataError("no files given", hint="Pass a path or a list of paths")
-    frames = []
-    for one in paths:
+
+    def one_file(one: PathLike) -> tuple[pl.DataFrame, str, LoadReport]:
         df, source, report = _read_csv_raw(one, kind=kind, layout=layout, columns=columns, separator=separator,
                                            encoding=encoding)
-        frames.append((_prepare(df, kind=kind, layout=layout, columns=columns, entity=entity, source=source,
-                                report=report, time_format=time_format), source, report))
-        del df
+        return (_prepare(df, kind=kind, layout=layout, columns=columns, entity=entity, source=source,
+                         report=report, time_format=time_format), source, report)
+
+    frames = run_parallel(one_file, paths, workers=workers, name="rcakit-read-csv")
     return _finish(frames, kind=kind, layout=layout, time_unit=time_unit)
 
 
@@ -459,6 +463,7 @@ def read_parquet(
     time_unit: str | None = None,
     entity: str | None = None,
     time_format: str | None = None,
+    workers: int | None = None,
 ) -> Telemetry:
     """Read a Parquet file into a Telemetry; options as in :func:`read_csv`.
 
@@ -468,37 +473,60 @@ def read_parquet(
     paths = _paths(path)
     if not paths:
         raise DataError("no files given", hint="Pass a path or a list of paths")
-    frames = []
-    for one in paths:
-        file = as_path(one)
-        source = str(file)
+    if len(paths) > 1:
+        frames = run_parallel(lambda one: _read_parquet_file(one, kind=kind, layout=layout, columns=columns,
+                                                             entity=entity, time_format=time_format),
+                              paths, workers=workers, name="rcakit-read-parquet")
+        return _finish(frames, kind=kind, layout=layout, time_unit=time_unit)
+    file = as_path(paths[0])
+    source = str(file)
+    if layout == "long" and time_format is None:
         report = LoadReport()
-        try:
-            names = list(pl.read_parquet_schema(file))
-        except (pl.exceptions.PolarsError, OSError) as exc:
-            raise DataError(f"cannot read the file as Parquet ({str(exc).splitlines()[0]})", source=source,
-                            hint="Check that it is a complete Parquet file; use read_csv for text tables") from exc
+        names = _parquet_names(file, source)
         mapping_report = LoadReport()
         renames = apply_mapping(names, kind=kind, columns=columns, source=source, report=mapping_report,
                                 layout=layout)
         try:
-            if len(paths) == 1 and layout == "long" and time_format is None:
-                # One file: read it in time order column by column (lower peak memory at 10 M rows).
-                sorted_read = read_parquet_sorted(file, renames, kind, source, report)
-                if sorted_read is not None:
-                    df, order = sorted_read
-                    report.extend(mapping_report)
-                    df = _prepare(df, kind=kind, layout=layout, columns=None, entity=entity, source=source,
-                                  report=report)
-                    owned = [df]
-                    del df
-                    return build_telemetry(kind, owned, source=source, report=report, time_unit=time_unit,
-                                           order=order)
-            df = pl.read_parquet(file)
+            # One file: read it in time order column by column (lower peak memory at 10 M rows).
+            sorted_read = read_parquet_sorted(file, renames, kind, source, report)
         except (pl.exceptions.PolarsError, OSError) as exc:
-            raise DataError(f"cannot read the Parquet file ({str(exc).splitlines()[0]})", source=source,
-                            hint="The file may be truncated or written by a failing job; write it again") from exc
-        frames.append((_prepare(df, kind=kind, layout=layout, columns=columns, entity=entity, source=source,
-                                report=report, time_format=time_format), source, report))
-        del df
+            raise _parquet_error(exc, source) from exc
+        if sorted_read is not None:
+            df, order = sorted_read
+            report.extend(mapping_report)
+            df = _prepare(df, kind=kind, layout=layout, columns=None, entity=entity, source=source, report=report)
+            owned = [df]
+            del df
+            return build_telemetry(kind, owned, source=source, report=report, time_unit=time_unit, order=order)
+    frames = [_read_parquet_file(file, kind=kind, layout=layout, columns=columns, entity=entity,
+                                 time_format=time_format)]
     return _finish(frames, kind=kind, layout=layout, time_unit=time_unit)
+
+
+def _parquet_names(file: Path, source: str) -> list[str]:
+    try:
+        return list(pl.read_parquet_schema(file))
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise DataError(f"cannot read the file as Parquet ({str(exc).splitlines()[0]})", source=source,
+                        hint="Check that it is a complete Parquet file; use read_csv for text tables") from exc
+
+
+def _parquet_error(exc: BaseException, source: str) -> DataError:
+    return DataError(f"cannot read the Parquet file ({str(exc).splitlines()[0]})", source=source,
+                     hint="The file may be truncated or written by a failing job; write it again")
+
+
+def _read_parquet_file(one: PathLike, *, kind: str, layout: str, columns: Mapping[str, str] | None,
+                       entity: str | None, time_format: str | None) -> tuple[pl.DataFrame, str, LoadReport]:
+    """One Parquet file read whole and prepared for :func:`_finish`."""
+    file = as_path(one)
+    source = str(file)
+    report = LoadReport()
+    _parquet_names(file, source)
+    try:
+        df = pl.read_parquet(file)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise _parquet_error(exc, source) from exc
+    return (_prepare(df, kind=kind, layout=layout, columns=columns, entity=entity, source=source, report=report,
+                     time_format=time_format), source, report)
+
