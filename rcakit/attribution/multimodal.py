@@ -46,6 +46,34 @@ such share over its resource metrics. Metrics are aligned on :func:`rcakit.attri
 reference: lines per minute of templates the reference never showed plus the rise in error lines
 per minute, credited to the emitting entity.
 
+**Placement: the resource a service runs on.** A resource entity that serves no spans (a GPU, a disk,
+a host) is invisible to the trace signal, so a service slowed by it takes the blame. Where the incident
+states which service runs on which resource (:func:`placement`: ``incident.meta["placement"]``, or the
+``resources`` of each component in the Atlas-format ``incident.system``, which :mod:`rcakit.sim`
+writes; never guessed from names), the service's slower *self time* (its local added latency, not the
+gaps its callers wait, which are the network's and the queue's) is credited to the resource when all of:
+
+* the resource moved: the median of its incident rows lies more than ``threshold`` robust z from its
+  baseline median, in either direction (a clock or power cap drops, a utilization rises), on any of its
+  metrics (a resource's metrics all describe it, so not only CPU/memory); the median, not the peak, since
+  a degraded resource stays degraded and a spike is not a degradation;
+* most of the service's executions were slow (``trace_self_slow_share`` >= 0.5): a degraded resource
+  slows every unit of work run on it, while a few slow calls point to something intermittent in the
+  service (crashes, restarts, bursts);
+* the service's load did not rise: its calls served per minute (segments in the traces) in the incident
+  against the reference, as a Poisson z of the rate difference, are at most ``threshold`` above. A
+  resource that moved because its service sent it more work is loaded, not the cause (a workload spike
+  raises every GPU's utilization).
+
+A service on several moved resources splits its self time among them by their robust z. The entity's
+trace share is then computed on ``trace_credit_s`` (added latency after the transfer); so the resource
+ranks where the slowed service would have, and the service keeps its error and log shares. A resource
+that did not move takes nothing (a service fault on a healthy GPU stays the service's), and the evidence
+says which case applied: "GPU_2:utilization up 2.1x (robust z 20 against the baseline); hosts
+ModelInference_2, whose self time rose 3.0x (6.0 s added)". ``extra["multimodal_placement"] = False``
+turns this off. No new weight: the rule moves trace seconds between entities, it does not add a signal;
+its constants are the attribution ``threshold`` (3) and "most" (0.5).
+
 **Combination.** Each signal is a share, 0..1: the entity's part of the latency added over all
 entities, of the rise in first-failing spans, of the system's resource usage (above), and of the
 new-template and extra error log lines; a signal no entity shows adds nothing. Then
@@ -66,7 +94,9 @@ with no spans and no logs the ranking rests on the metrics alone.
 Evaluation (in-sample, be careful): on the 17 Nezha TrainTicket faults of 2023-01-30 this ranks the
 injected service first 17 times (16 when analysing only upstream's minute inject+2). The reference
 rule, the per-hop gap pooling and the share-of-system resource signal were settled after looking at
-misses on those same faults; there is no second day here to test on.
+misses on those same faults; there is no second day here to test on. Nezha incidents state no placement,
+so the placement rule leaves them as they were. The placement rule was chosen on simulator seeds
+1000-1002 and is measured on held-out seeds in :mod:`rcakit.bench._localize_multimodal_sim`.
 """
 
 from __future__ import annotations
@@ -92,6 +122,7 @@ __all__ = [
     "failing_spans",
     "multimodal_causes",
     "multimodal_scores",
+    "placement",
     "reference_window",
     "resource_metric",
     "trace_observations",
@@ -104,6 +135,9 @@ _MAD_TO_SD = 1.4826
 _MIN_SCALE_S = 1e-3
 _REL_SCALE = 0.1
 _MAX_DEPTH = 128
+_PLACEMENT_COLUMNS: dict[str, Any] = {"placement_metric": pl.String, "placement_z": pl.Float64,
+                                      "placement_ratio": pl.Float64, "placement_hosts": pl.String,
+                                      "placement_on": pl.String}
 TRACE_NODE = "trace.self_time"
 LOG_NODE = "log.new_or_error"
 ERROR_NODE = "trace.errors"
@@ -134,6 +168,7 @@ class MultimodalScores:
     notes: list[str] = field(default_factory=list)
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     reference: TimeWindow | None = None
+    placement: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def ranking(self) -> list[tuple[str, float]]:
         return [(r["entity"], float(r["score"])) for r in self.table.iter_rows(named=True)]
@@ -146,6 +181,8 @@ class MultimodalScores:
         top = row.get_column("top_signal")[0]
         if top == "resource" and row.get_column("resource_metric")[0]:
             return f"{entity}:{row.get_column('resource_metric')[0]}"
+        if top == "trace" and "placement_hosts" in row.columns and row.get_column("placement_hosts")[0]:
+            return f"{entity}:{row.get_column('placement_metric')[0]}"
         return f"{entity}:{ {'log': LOG_NODE, 'error': ERROR_NODE}.get(str(top), TRACE_NODE)}"
 
     def to_frame(self) -> pd.DataFrame:
@@ -174,7 +211,8 @@ class MultimodalScores:
     def to_dict(self) -> dict[str, Any]:
         return {"table": self.table.to_dicts(), "evidence": dict(self.evidence), "signals": list(self.signals),
                 "notes": list(self.notes), "weights": dict(self.weights),
-                "reference": self.reference.to_dict() if self.reference else None}
+                "reference": self.reference.to_dict() if self.reference else None,
+                "placement": {k: list(v) for k, v in self.placement.items()}}
 
 
 # -- reference window ---------------------------------------------------------------------------------
@@ -391,6 +429,21 @@ def _error_signal(inc_spans: pl.DataFrame, ref_spans: pl.DataFrame, inc_win: Tim
                           .alias("error_raw")))
 
 
+def _load_change(inc_obs: pl.DataFrame, ref_obs: pl.DataFrame, inc_min: float, ref_min: float) -> pl.DataFrame:
+    """Per entity: its segments (calls it served) per minute in the incident over the reference
+    (``trace_load_ratio``) and the Poisson z of the difference of the two rates (``trace_load_z``)."""
+    def counts(obs: pl.DataFrame, name: str) -> pl.DataFrame:
+        return obs.filter(pl.col("kind") == "local").group_by("credit").agg(pl.len().cast(pl.Float64).alias(name))
+
+    inc_min, ref_min = max(inc_min, 1e-9), max(ref_min, 1e-9)
+    both = counts(inc_obs, "_n1").join(counts(ref_obs, "_n0"), on="credit", how="full", coalesce=True).fill_null(0.0)
+    r1, r0 = pl.col("_n1") / inc_min, pl.col("_n0") / ref_min
+    var = pl.col("_n1") / inc_min**2 + pl.col("_n0") / ref_min**2
+    return both.select(pl.col("credit").alias("entity"),
+                       pl.when(pl.col("_n0") > 0).then(r1 / r0).otherwise(None).alias("trace_load_ratio"),
+                       pl.when(var > 0).then((r1 - r0) / var.sqrt()).otherwise(0.0).alias("trace_load_z"))
+
+
 def _trace_signal(incident: Incident, cfg: AttributionConfig, notes: list[str]) -> tuple[
         pl.DataFrame | None, pl.DataFrame | None, TimeWindow | None]:
     spans = incident.telemetry.spans
@@ -429,6 +482,8 @@ def _trace_signal(incident: Incident, cfg: AttributionConfig, notes: list[str]) 
         pl.col("excess").filter(pl.col("slow") & (pl.col("kind") == "local")).sum().alias("trace_self_added_s"),
         pl.col("excess").filter(pl.col("slow") & (pl.col("kind") == "gap")).sum().alias("trace_gap_added_s"),
     ).rename({"credit": "entity"})
+    table = table.join(_load_change(inc_obs, ref_obs, inc_win.duration.total_seconds() / 60.0,
+                                    _observed_minutes(ref_spans, ref_win, "start")), on="entity", how="left")
     unjudged = inc_obs.height - judged.height
     if unjudged:
         notes.append(f"{unjudged} of {inc_obs.height} trace observations had fewer than {min_count} reference "
@@ -484,6 +539,123 @@ def _resource_signal(incident: Any, cfg: AttributionConfig, notes: list[str]) ->
     )
     return (frame.sort(["resource_raw", "resource_z"], descending=True).group_by("entity", maintain_order=True)
             .first().select("entity", "resource_metric", "resource_z", "resource_raw", "resource_rel"))
+
+
+# -- placement: which resource entity each service runs on -------------------------------------------
+def placement(incident: Any) -> dict[str, tuple[str, ...]]:
+    """Resource entity -> the services that run on it, from what the incident states explicitly.
+
+    Read from ``incident.meta["placement"]`` (``{service: [resource, ...]}``), else from ``incident.system``:
+    the Atlas trace file's ``resources`` per component (the shape :mod:`rcakit.sim` writes: ``{"trace":
+    {"request.Client.ModelInference_2": {"resources": {"GPU_2": ...}}}}``) or an rcakit system model's
+    ``uses`` interactions. Never guessed from names; empty when the incident says nothing.
+    """
+    hosts: dict[str, list[str]] = {}
+
+    def add(service: Any, resource: Any) -> None:
+        service, resource = str(service), str(resource)
+        if service and resource and service != resource and service not in hosts.setdefault(resource, []):
+            hosts[resource].append(service)
+
+    meta = getattr(incident, "meta", None) or {}
+    given = meta.get("placement") if isinstance(meta, dict) else None
+    if isinstance(given, dict) and given:
+        for service, resources in given.items():
+            for resource in ([resources] if isinstance(resources, str) else resources or ()):
+                add(service, resource)
+        return {r: tuple(s) for r, s in hosts.items()}
+    system = getattr(incident, "system", None)
+    if not isinstance(system, dict):
+        return {}
+    trace = system.get("trace")
+    if isinstance(trace, dict):
+        for key, spec in trace.items():
+            if isinstance(spec, dict) and isinstance(spec.get("resources"), dict):
+                for resource in spec["resources"]:
+                    add(str(key).split(".")[-1], resource)
+    for inter in system.get("interactions") or ():
+        if isinstance(inter, dict) and inter.get("kind") == "uses":
+            add(inter.get("source"), inter.get("target"))
+    return {r: tuple(s) for r, s in hosts.items()}
+
+
+def _resource_change(incident: Incident, resources: list[str], cfg: AttributionConfig) -> pl.DataFrame | None:
+    """Per resource entity: its metric that moved most against the baseline, by the *median* of the incident
+    rows (a sustained change such as a lowered clock, not one spike): robust z (signed) and the ratio."""
+    metrics = incident.telemetry.metrics
+    if metrics.height == 0 or not resources:
+        return None
+    pairs = metrics.filter(pl.col("entity").is_in(resources)).select("entity", "metric").unique()
+    nodes = sorted(f"{e}:{m}" for e, m in pairs.iter_rows())
+    if not nodes:
+        return None
+    base, inc = frames_of(incident, nodes, freq=grid_freq(incident, cfg.freq), agg=cfg.agg)
+    center, scale = robust_stats(base)
+    level = inc.median(axis=0, skipna=True)
+    z = ((level - center) / scale).replace([np.inf, -np.inf], np.nan).fillna(0.0)
+    rows = []
+    for node in inc.columns:
+        entity, _, metric = str(node).partition(":")
+        c, v = float(center.get(node, np.nan)), float(level.get(node, np.nan))
+        ratio = v / c if math.isfinite(v) and math.isfinite(c) and abs(c) > 1e-12 else None
+        rows.append((entity, metric, float(z.get(node, 0.0)), ratio))
+    frame = pl.DataFrame(rows, schema={"entity": pl.String, "placement_metric": pl.String, "placement_z": pl.Float64,
+                                       "placement_ratio": pl.Float64}, orient="row")
+    return (frame.sort(pl.col("placement_z").abs(), descending=True).group_by("entity", maintain_order=True)
+            .first())
+
+
+def _placement_transfer(incident: Incident, table: pl.DataFrame, cfg: AttributionConfig,
+                        notes: list[str]) -> tuple[pl.DataFrame, dict[str, tuple[str, ...]]]:
+    """Columns ``trace_credit_s`` (trace seconds after the transfer), ``placement_metric``/``_z``/``_ratio``
+    (resources), ``placement_hosts`` (resource: the services whose time it took) and ``placement_on``
+    (service: the resources its time went to)."""
+    out = table.with_columns(pl.col("trace_added_s").fill_null(0.0).alias("trace_credit_s"),
+                             *[pl.lit(None, dtype=t).alias(c) for c, t in _PLACEMENT_COLUMNS.items()])
+    if not cfg.extra.get("multimodal_placement", True):
+        return out, {}
+    hosts = placement(incident)
+    if not hosts:
+        return out, {}
+    spans = incident.telemetry.spans
+    traced = set(spans.get_column("entity").unique().to_list()) if spans.height else set()
+    resources = sorted(r for r in hosts if r not in traced)
+    change = _resource_change(incident, resources, cfg)
+    if change is None or change.height == 0:
+        notes.append("placement known but no metric of a resource entity: no resource took its services' time")
+        return out, hosts
+    out = out.drop("placement_metric", "placement_z", "placement_ratio").join(change, on="entity", how="left")
+    moved = {e: (m, float(z)) for e, m, z, _ in change.iter_rows() if abs(float(z)) > cfg.threshold}
+    self_s = {e: float(v or 0.0) for e, v in out.select("entity", "trace_self_added_s").iter_rows()}
+    explained = {e for e, slow, load in out.select("entity", "trace_self_slow_share", "trace_load_z").iter_rows()
+                 if slow is not None and slow >= 0.5 and (load or 0.0) <= cfg.threshold}
+    served: dict[str, list[str]] = {}
+    for resource in moved:
+        for service in hosts[resource]:
+            if self_s.get(service, 0.0) > 0 and service in explained:
+                served.setdefault(service, []).append(resource)
+    if not served:
+        return out, hosts
+    delta: dict[str, float] = {}
+    on: dict[str, list[str]] = {}
+    took: dict[str, list[str]] = {}
+    for service, resources_of in served.items():
+        weight = sum(abs(moved[r][1]) for r in resources_of)
+        delta[service] = delta.get(service, 0.0) - self_s[service]
+        on[service] = resources_of
+        for resource in resources_of:
+            delta[resource] = delta.get(resource, 0.0) + self_s[service] * abs(moved[resource][1]) / weight
+            took.setdefault(resource, []).append(service)
+    frame = pl.DataFrame({"entity": list(delta), "_delta": list(delta.values()),
+                          "_hosts": [", ".join(took.get(e, [])) or None for e in delta],
+                          "_on": [", ".join(on.get(e, [])) or None for e in delta]},
+                         schema={"entity": pl.String, "_delta": pl.Float64, "_hosts": pl.String, "_on": pl.String})
+    notes.append("placement: " + "; ".join(f"{', '.join(v)} -> {k}" for k, v in took.items())
+                 + " (self time of a service credited to the resource it runs on, whose metrics moved)")
+    return out.join(frame, on="entity", how="left").with_columns(
+        (pl.col("trace_credit_s") + pl.col("_delta").fill_null(0.0)).clip(lower_bound=0.0).alias("trace_credit_s"),
+        pl.col("_hosts").alias("placement_hosts"), pl.col("_on").alias("placement_on"),
+    ).drop("_delta", "_hosts", "_on"), hosts
 
 
 # -- logs ---------------------------------------------------------------------------------------------
@@ -574,7 +746,8 @@ def multimodal_scores(incident: Any, config: AttributionConfig | None = None) ->
     empty: dict[str, dict[str, Any]] = {
         "trace": dict.fromkeys(["trace_added_s", "trace_slow_share", "trace_observations", "trace_self_ratio",
                                 "trace_self_slow_share", "trace_gap_ratio", "trace_gap_slow_share",
-                                "trace_self_added_s", "trace_gap_added_s"], pl.Float64),
+                                "trace_self_added_s", "trace_gap_added_s", "trace_load_ratio", "trace_load_z"],
+                               pl.Float64),
         "error": dict.fromkeys(["error_spans_per_min", "error_spans_ref_per_min", "error_raw"], pl.Float64),
         "resource": {"resource_metric": pl.String, "resource_z": pl.Float64, "resource_raw": pl.Float64,
                      "resource_rel": pl.Float64},
@@ -585,8 +758,14 @@ def multimodal_scores(incident: Any, config: AttributionConfig | None = None) ->
             table = table.join(part, on="entity", how="left")
         else:
             table = table.with_columns([pl.lit(None, dtype=t).alias(c) for c, t in empty[name].items()])
+    hosts: dict[str, tuple[str, ...]] = {}
+    if isinstance(incident, Incident):
+        table, hosts = _placement_transfer(incident, table, cfg, notes)
+    else:
+        table = table.with_columns(pl.col("trace_added_s").fill_null(0.0).alias("trace_credit_s"),
+                                   *[pl.lit(None, dtype=t).alias(c) for c, t in _PLACEMENT_COLUMNS.items()])
     table = table.with_columns(
-        _share(table, "trace_added_s").alias("trace_share"),
+        _share(table, "trace_credit_s").alias("trace_share"),
         _share(table, "error_raw").alias("error_share"),
         pl.col("resource_raw").fill_null(0.0).alias("resource_share"),
         _share(table, "log_raw").alias("log_share"),
@@ -600,15 +779,25 @@ def multimodal_scores(incident: Any, config: AttributionConfig | None = None) ->
     table = table.with_columns(
         pl.sum_horizontal([value for _, value in weighted]).alias("score"),
         best.alias("top_signal"),
-    ).sort(["score", "trace_added_s", "entity"], descending=[True, True, False], nulls_last=True)
+    ).sort(["score", "trace_credit_s", "entity"], descending=[True, True, False], nulls_last=True)
     if not signals:
         notes.append("no signal could be computed: every entity scores 0")
     elif signals == ["resource"]:
         notes.append("ranked on the resource metrics alone (no usable spans or logs)")
     minutes = incident.incident_window.duration.total_seconds() / 60.0 if isinstance(incident, Incident) else None
-    evidence = {row["entity"]: _evidence(row, minutes) for row in table.head(max(cfg.top_k, 1)).iter_rows(named=True)}
+    rows = {row["entity"]: row for row in table.iter_rows(named=True)}
+    runs_on: dict[str, list[str]] = {}
+    for host, services in hosts.items():
+        for service in services:
+            runs_on.setdefault(service, []).append(host)
+    evidence = {}
+    for row in table.head(max(cfg.top_k, 1)).iter_rows(named=True):
+        placed = _placement_evidence(row, rows, hosts, runs_on, cfg.threshold)
+        own = [t for t in _evidence(row, minutes) if not (placed and t == "no signal moved for this entity")]
+        # a resource that took its services' time says so first: that is why it ranks where it does
+        evidence[row["entity"]] = placed + own if row.get("placement_hosts") else own + placed
     return MultimodalScores(table=table, evidence=evidence, signals=signals, notes=notes, weights=weights,
-                            reference=reference)
+                            reference=reference, placement=hosts)
 
 
 def _num(value: Any) -> float | None:
@@ -637,8 +826,9 @@ def _evidence(row: dict[str, Any], minutes: float | None) -> list[str]:
             parts.append(f"callers wait {gap_ratio:.1f}x the reference gap for it"
                          + (f", {100 * gap_slow:.0f} % of calls slow" if gap_slow is not None else ""))
         text = "; ".join(parts) if parts else f"{row['trace_observations']} trace observations"
-        out.append(f"{text}; {added:.1f} s of added latency{over} "
-                   f"({100 * float(row.get('trace_share') or 0.0):.0f} % of the incident's)")
+        whose = (f"credited to {row['placement_on']}, the resource it runs on" if row.get("placement_on") else
+                 f"{100 * float(row.get('trace_share') or 0.0):.0f} % of the incident's")
+        out.append(f"{text}; {added:.1f} s of added latency{over} ({whose})")
     failing, failing_ref = _num(row.get("error_spans_per_min")), _num(row.get("error_spans_ref_per_min"))
     if failing:
         out.append(f"{failing:.1f} spans/min fail here first (no failing span below them; "
@@ -658,6 +848,55 @@ def _evidence(row: dict[str, Any], minutes: float | None) -> list[str]:
                    f"{rise or 0.0:.1f}/min")
     if not out:
         out.append("no signal moved for this entity")
+    return out
+
+
+def _moved_text(row: dict[str, Any]) -> str:
+    """``GPU_2:utilization up 2.1x (robust z 20)`` for a resource row."""
+    z, ratio = _num(row.get("placement_z")) or 0.0, _num(row.get("placement_ratio"))
+    way = "up" if z > 0 else "down"
+    size = ""
+    if ratio is not None and ratio > 0:
+        size = f" {max(ratio, 1 / ratio):.1f}x"
+    return f"{row['entity']}:{row.get('placement_metric')} {way}{size} (robust z {abs(z):.0f} against the baseline)"
+
+
+def _placement_evidence(row: dict[str, Any], rows: dict[str, dict[str, Any]], hosts: dict[str, tuple[str, ...]],
+                        runs_on: dict[str, list[str]], threshold: float) -> list[str]:
+    """What placement says about one entity: a resource that took its services' time, or a service whose time
+    went to (or stayed away from) the resource it runs on."""
+    out: list[str] = []
+    entity = row["entity"]
+    if row.get("placement_hosts"):
+        parts = []
+        for service in str(row["placement_hosts"]).split(", "):
+            srow = rows.get(service, {})
+            ratio, added = _num(srow.get("trace_self_ratio")), _num(srow.get("trace_self_added_s")) or 0.0
+            rose = f" rose {ratio:.1f}x" if ratio is not None else " rose"
+            parts.append(f"{service}, whose self time{rose} ({added:.1f} s added)")
+        out.append(f"{_moved_text(row)}; hosts {', '.join(parts)}: that time is credited to {entity}, "
+                   f"{100 * float(row.get('trace_share') or 0.0):.0f} % of the incident's added latency")
+    elif entity in hosts and row.get("placement_metric"):
+        out.append(f"{_moved_text(row)}; hosts {', '.join(hosts[entity])}"
+                   + ("" if abs(_num(row.get("placement_z")) or 0.0) > threshold else
+                      ": within its baseline, so it takes none of their time"))
+    if row.get("placement_on"):
+        out.append(f"runs on {row['placement_on']}, whose metrics moved: its slower self time is credited there")
+    elif entity in runs_on and float(row.get("trace_share") or 0.0) >= 0.1:
+        normal = [r for r in runs_on[entity] if abs(_num(rows.get(r, {}).get("placement_z")) or 0.0) <= threshold]
+        load_z, load = _num(row.get("trace_load_z")) or 0.0, _num(row.get("trace_load_ratio"))
+        slow = _num(row.get("trace_self_slow_share"))
+        if normal:
+            out.append(f"runs on {', '.join(normal)}, whose metrics stayed within the baseline: its slower self "
+                       "time stays its own")
+        elif load_z > threshold:
+            out.append(f"runs on {', '.join(runs_on[entity])}, which moved, but it served "
+                       f"{'more' if load is None else f'{load:.1f}x as many'} calls per minute as in the reference: "
+                       "the resource is loaded, not the cause, and its slower self time stays its own")
+        elif slow is not None and slow < 0.5:
+            out.append(f"runs on {', '.join(runs_on[entity])}, which moved, but only {100 * slow:.0f} % of its "
+                       "executions were slow (a degraded resource slows most of them): its slower self time stays "
+                       "its own")
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -212,3 +213,108 @@ def test_nezha_top_entity_has_readable_evidence(nezha_dir) -> None:
     scores = multimodal_scores(incidents["cpu_contention"])
     assert scores.table.get_column("entity")[0] == top
     assert {"trace", "resource", "log"} <= set(scores.signals)
+
+
+# -- placement: a service's slower self time credited to the resource it runs on ---------------------
+def _placed_incident(*, disk_moves: bool, db_calls: int = 100, seed: int = 0, placed: bool = True) -> Incident:
+    """db (slowed 20x in the incident) runs on ``disk_0``, a resource entity with metrics and no spans.
+
+    ``disk_moves``: disk_0's read latency triples over the incident window; ``db_calls``: traces in the
+    incident's 10 minutes (the reference has 200 over 10 minutes, so 400 doubles db's load).
+    """
+    rng = np.random.default_rng(seed)
+    base = _spans(rng, T0, 200, db_self=0.010, gap=0.002, prefix="b")
+    inc = _spans(rng, T0 + timedelta(minutes=30), db_calls, db_self=0.200, gap=0.002, prefix="i")
+    disk = [{"time": T0 + timedelta(minutes=m), "entity": "disk_0", "metric": "read_latency",
+             "value": (3.0 if disk_moves and m >= 30 else 1.0) * (0.004 + rng.normal(0, 0.0002))} for m in range(40)]
+    metrics = pl.concat([_metrics(rng, 40), pl.DataFrame(disk)])
+    tel = Telemetry(metrics=metrics, spans=pl.DataFrame(base + inc))
+    return Incident(tel, (T0, T0 + timedelta(minutes=30)), (T0 + timedelta(minutes=30), T0 + timedelta(minutes=40)),
+                    meta={"placement": {"db": ["disk_0"]}} if placed else {}, name="db-on-disk")
+
+
+def test_a_service_slowed_by_the_resource_it_runs_on_is_blamed_on_the_resource() -> None:
+    result = attribute(None, _placed_incident(disk_moves=True), method=Method.MULTIMODAL)
+    assert result.causes[0].entity == "disk_0"
+    assert result.causes[0].node == "disk_0:read_latency"
+    scores = dict(result.entities)
+    assert scores["disk_0"] > 3 * scores["db"]
+    evidence = next(n for n in result.notes if n.startswith("evidence disk_0:"))
+    moved = re.search(r"disk_0:read_latency up ([0-9.]+)x", evidence)
+    assert moved and float(moved.group(1)) == pytest.approx(3.0, abs=0.2)
+    assert "hosts db, whose self time rose" in evidence
+    db = next(n for n in result.notes if n.startswith("evidence db:"))
+    assert "credited to disk_0" in db
+    # Without placement the same data blames db (the method's answer before placement was known).
+    unplaced = attribute(None, _placed_incident(disk_moves=True, placed=False), method=Method.MULTIMODAL)
+    assert unplaced.causes[0].entity == "db"
+    off = attribute(None, _placed_incident(disk_moves=True), method=Method.MULTIMODAL,
+                    config=AttributionConfig(extra={"multimodal_placement": False}))
+    assert off.causes[0].entity == "db"
+
+
+def test_a_service_slow_on_a_healthy_resource_stays_blamed_on_the_service() -> None:
+    result = attribute(None, _placed_incident(disk_moves=False), method=Method.MULTIMODAL)
+    assert result.causes[0].entity == "db"
+    assert result.causes[0].node == "db:trace.self_time"
+    assert dict(result.entities)["disk_0"] == 0.0  # it took none of db's time
+    db = next(n for n in result.notes if n.startswith("evidence db:"))
+    assert "runs on disk_0, whose metrics stayed within the baseline" in db
+
+
+def test_a_resource_that_moved_under_more_calls_is_loaded_not_the_cause() -> None:
+    incident = _placed_incident(disk_moves=True, db_calls=400)
+    scores = multimodal_scores(incident)
+    row = scores.table.filter(pl.col("entity") == "db").row(0, named=True)
+    assert row["trace_load_ratio"] == pytest.approx(2.0, rel=0.05) and row["trace_load_z"] > 3
+    assert scores.table.get_column("entity")[0] == "db"
+    assert "loaded, not the cause" in " ".join(scores.evidence["db"])
+
+
+def test_placement_is_read_from_explicit_data_never_from_names() -> None:
+    from rcakit.attribution.multimodal import placement
+
+    incident = _trace_incident("self")
+    assert placement(incident) == {}
+    incident.meta["placement"] = {"db": "disk_0", "api": ["node_1", "disk_0"]}
+    assert placement(incident) == {"disk_0": ("db", "api"), "node_1": ("api",)}
+    incident.meta.clear()
+    incident.system = {"trace": {"request.Client.ModelInference_2": {"resources": {"GPU_2": "An A100 GPU"},
+                                                                     "callees": []},
+                                 "request.Client.Router": {"resources": {}, "callees": []}}}
+    assert placement(incident) == {"GPU_2": ("ModelInference_2",)}
+    incident.system = {"rcakit_system": 1, "interactions": [{"source": "db", "target": "disk_0", "kind": "uses"},
+                                                            {"source": "api", "target": "db", "kind": "invokes"}]}
+    assert placement(incident) == {"disk_0": ("db",)}
+
+
+def test_the_throttled_gpu_of_the_multimodal_sample_ranks_first_naming_its_service() -> None:
+    from pathlib import Path
+
+    from rcakit.telemetry import load_incident
+
+    folder = Path(__file__).resolve().parents[2] / "sample_data" / "sim-M-multimodal"
+    incident = load_incident(folder)
+    assert incident.truth.root_cause_entities == ("GPU_2",)
+    result = attribute(None, incident, method=Method.MULTIMODAL, config=AttributionConfig(extra={"fault_type": False}))
+    assert result.causes[0].entity == "GPU_2"
+    assert result.causes[0].node == "GPU_2:utilization"  # GPU_2:power, the injected node, is hidden
+    evidence = next(n for n in result.notes if n.startswith("evidence GPU_2:"))
+    assert "GPU_2:utilization up" in evidence and "hosts ModelInference_2, whose self time rose 3.0x" in evidence
+    # Every other GPU stayed within its baseline, and the sample's GPU comes from the system description.
+    scores = multimodal_scores(incident)
+    assert scores.placement["GPU_2"] == ("ModelInference_2",)
+    others = scores.table.filter(pl.col("entity").is_in(["GPU_0", "GPU_1", "GPU_3"]))
+    assert others.get_column("placement_hosts").null_count() == 3
+
+
+def test_a_simulated_error_burst_on_a_healthy_gpu_stays_blamed_on_the_service() -> None:
+    from rcakit.sim import ErrorBurst, Topology, make_incident
+
+    incident = make_incident(Topology.medium(), ErrorBurst("ModelInference_1", duration="5min", magnitude=0.1),
+                             seed=7, baseline="10min", trace_sample=200, alarm="Client:error_rate")
+    result = attribute(None, incident, method=Method.MULTIMODAL, config=AttributionConfig(extra={"fault_type": False}))
+    assert result.causes[0].entity == "ModelInference_1"
+    scores = multimodal_scores(incident)
+    assert scores.table.get_column("placement_hosts").null_count() == scores.table.height
+    assert scores.placement["GPU_1"] == ("ModelInference_1",)
