@@ -5,7 +5,8 @@ PetShop low_traffic through its own protocol and rcakit's PetShop adapter (alarm
 availability, normal data = noissue, a hit = the true component in the top k), Nezha (service level,
 one Incident per fault, plus the fault-type accuracy of the top cause; rows in _localize_nezha.py),
 the IT-monitoring Storm incident (F1 of the root-cause set chosen by ``Attribution.root_cause_set``;
-rows in _localize_storm.py), the rcakit simulator S/M/L (with ``fault type acc``: classify_fault on
+rows in _localize_storm.py), ``simset``: the same set rules on simulator incidents with one and two
+simultaneous root causes (S and M, held-out seeds ``--set-seeds``, default 5-9; rows in _localize_storm.py), the rcakit simulator S/M/L (with ``fault type acc``: classify_fault on
 the true root-cause entity of held-out simulator incidents of every fault type, S and M).
 Graphs: the true/call graph (reference) and, when rcakit.graph is there, the offline drafted graph.
 Every table row carries its seconds. ``--plain-dowhy`` runs a plain DoWhy attribute_anomalies call
@@ -281,7 +282,7 @@ def _drafted(inc: Any) -> Any:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m rcakit.bench localize")
-    parser.add_argument("--datasets", default="dowhy,petshop,sim,nezha,storm")
+    parser.add_argument("--datasets", default="dowhy,petshop,sim,nezha,storm,simset")
     parser.add_argument("--methods", default=",".join(m.value for m in FAST))
     parser.add_argument("--plain-dowhy", action="store_true",
                         help="compare with a plain DoWhy attribute_anomalies call on PetShop latency issues, same run")
@@ -290,6 +291,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--no-drafted", action="store_true")
     parser.add_argument("--fault-seeds", default="10,11",
                         help="simulator seeds of the fault-type evaluation (held out; '' to skip it)")
+    parser.add_argument("--set-seeds", default="5,6,7,8,9",
+                        help="simulator seeds of the root-cause set rows (held out: the rules were chosen on 0-4)")
     args = parser.parse_args(argv)
     from rcakit._progress import set_progress
     from rcakit.bench._common import require_datasets
@@ -321,6 +324,11 @@ def main(argv: list[str]) -> int:
         from rcakit.bench._localize_storm import storm_rows
 
         rows = _report(rows, storm_rows(root, cfg, drafted=not args.no_drafted))
+    if "simset" in wanted:
+        from rcakit.bench._localize_storm import sim_set_rows
+
+        set_seeds = tuple(int(x) for x in args.set_seeds.split(",") if x)
+        rows = _report(rows, sim_set_rows(set_seeds))
     if "nezha" in wanted:
         from rcakit.bench._localize_nezha import nezha_rows
 

@@ -94,7 +94,7 @@ def simulate(
 
 def make_incident(
     topology: Topology,
-    fault: Fault,
+    fault: Fault | Sequence[Fault],
     *,
     seed: int = 0,
     baseline: Any = "30min",
@@ -115,43 +115,53 @@ def make_incident(
     another node (``Client:error_rate`` suits an error burst that spare GPUs absorb); the truth holds the fault's
     root-cause nodes and entity, its type, and the true graph (with hidden nodes, marked
     ``observed=False``); ``system`` holds the Atlas-format description.
+
+    ``fault`` may be a list of faults injected at the same time (several simultaneous root causes):
+    all start right after the baseline, the incident window runs until the longest ends, and the
+    truth holds every fault's entity and nodes (``fault_type`` joins their types with ``+``).
     """
-    if not isinstance(fault, Fault):
-        raise TypeError(f"fault must be a rcakit.sim Fault, got {type(fault).__name__}")
+    faults = [fault] if isinstance(fault, Fault) else list(fault)
+    if not faults:
+        raise DataError("make_incident needs at least one fault", hint="Pass a Fault or a list of Faults")
+    for one in faults:
+        if not isinstance(one, Fault):
+            raise TypeError(f"fault must be a rcakit.sim Fault or a list of them, got {type(one).__name__}")
     base_s = _seconds(baseline, "baseline")
     after_s = 0.0 if after in (0, None) else _seconds(after, "after")
-    placed = _replace_start(fault, base_s)
+    placed_all = [_replace_start(one, base_s) for one in faults]
+    placed = max(placed_all, key=lambda f: f.end)
     total = base_s + placed.duration + after_s
     hidden = tuple(hide)
-    telemetry = simulate(topology, duration=total, rate=rate, faults=(placed,), seed=seed, step=step,
+    telemetry = simulate(topology, duration=total, rate=rate, faults=tuple(placed_all), seed=seed, step=step,
                          trace_sample=trace_sample, logs=logs, hide=hidden, start=start)
     t0 = to_utc(start)
     graph = true_graph(topology)
     hidden_nodes = sorted(n for n in graph.nodes if any(h == n or h == n.split(":", 1)[1] for h in hidden))
     for node in hidden_nodes:
         graph.nodes[node]["observed"] = False
-    causes = placed.root_cause_nodes(topology)
+    causes = tuple(dict.fromkeys(c for one in placed_all for c in one.root_cause_nodes(topology)))
     unobserved = [c for c in causes if c in hidden_nodes]
-    notes = placed.describe()
+    notes = "; ".join(one.describe() for one in placed_all)
     if unobserved:
         notes += f"; the root-cause node {', '.join(unobserved)} is not observed (hidden)"
-    truth = GroundTruth(root_cause_entities=(placed.target,), root_cause_nodes=causes,
-                        fault_type=placed.fault_type, graph=graph, notes=notes)
+    fault_type = "+".join(one.fault_type for one in placed_all)
+    truth = GroundTruth(root_cause_entities=tuple(dict.fromkeys(one.target for one in placed_all)),
+                        root_cause_nodes=causes, fault_type=fault_type, graph=graph, notes=notes)
     actual_rate = topology.default_rate() if rate is None else rate
     return Incident(
         telemetry=telemetry,
         baseline_window=TimeWindow(t0, t0 + timedelta(seconds=base_s)),
-        incident_window=TimeWindow(t0 + timedelta(seconds=placed.start), t0 + timedelta(seconds=placed.end)),
+        incident_window=TimeWindow(t0 + timedelta(seconds=base_s), t0 + timedelta(seconds=placed.end)),
         alarm=alarm,
         truth=truth,
-        name=name or f"sim-{topology.name}-{placed.fault_type}",
+        name=name or f"sim-{topology.name}-{fault_type}",
         description=f"Simulated model serving ({topology.name}: {topology.workers} worker(s) x "
                     f"{topology.gpus_per_worker} GPU(s), {actual_rate:g} requests/s): {notes}.",
         system=system_description(topology, hidden=hidden),
         meta={"simulator": "rcakit.sim", "topology": topology.name, "workers": topology.workers,
               "gpus_per_worker": topology.gpus_per_worker, "rate": actual_rate, "seed": seed,
               "step": _seconds(step, "step"), "trace_sample": trace_sample, "hidden_nodes": hidden_nodes,
-              "fault": placed.to_dict()},
+              "fault": placed_all[0].to_dict() if len(placed_all) == 1 else [f.to_dict() for f in placed_all]},
     )
 
 
