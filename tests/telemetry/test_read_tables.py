@@ -202,3 +202,31 @@ def test_cancel_token_stops_the_wait() -> None:
     finally:
         release.set()
     assert time.perf_counter() - t0 < 3
+
+
+def test_large_parquet_tables_are_read_one_after_the_other(export: dict[str, Path], tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import rcakit.telemetry.loaders.tables as tables
+
+    logs = _write(generate_logs(3_000, seed=61), tmp_path, "logs", "parquet")
+    spans_at: list[tuple[float, float]] = []
+    real = tables._read_group
+
+    def timed(task):  # type: ignore[no-untyped-def]
+        t0 = time.perf_counter()
+        out = real(task)
+        time.sleep(0.05)  # long enough that two reads at once would overlap
+        spans_at.append((t0, time.perf_counter()))
+        return out
+
+    monkeypatch.setattr(tables, "_read_group", timed)
+    monkeypatch.setattr(tables, "_LARGE_PARQUET_BYTES", 0)
+    tel = read_tables(spans=export["spans"], logs=logs)
+    (_, a1), (b0, _) = sorted(spans_at)
+    assert a1 <= b0, "two large Parquet tables were read at the same time"
+    _same(tel, read_tables(spans=export["spans"], logs=logs, workers=1))
+    # Asked for threads, they are read at the same time.
+    spans_at.clear()
+    read_tables(spans=export["spans"], logs=logs, workers=2)
+    (_, a1), (b0, _) = sorted(spans_at)
+    assert b0 < a1

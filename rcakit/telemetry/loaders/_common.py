@@ -370,6 +370,15 @@ def read_parquet_sorted(path: Path, renames: dict[str, str], kind: str, source: 
             whole = rest.with_columns(times.get_column(original)).select(list(schema))
         return whole.rename(renames), None
     index = order
+    if whole is not None:
+        # A small table: every column gathered at once, on polars' threads (one chunk per column
+        # first, see ``gather``).
+        if any(s.n_chunks() > 1 for s in whole.get_columns()):
+            whole = whole.rechunk()
+        frame = whole.select(pl.all().gather(index))
+        del whole, times
+        report.add(source, canonical, "sorted rows by time", frame.height, "the rows were not in time order")
+        return frame.rename(renames), order
     columns = {original: gather(times.get_column(original), index)}
     del times
     for name in schema:

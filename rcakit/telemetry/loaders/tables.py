@@ -18,12 +18,22 @@ __all__ = ["KINDS", "read_tables"]
 
 KINDS = ("spans", "logs", "metrics")
 _TABULAR = ("csv", "parquet")
+# Parquet tables this large on disk (about 5 M spans or log lines) are read one after the other:
+# each reader then keeps every core busy on its own (it decodes columns and row groups on polars'
+# threads), and two at once only add up their transient memory (at 10 M spans + 10 M log lines,
+# 2 CPUs: peak 4.05 GB instead of 3.39 GB, and no faster). CSV is read at the same time at any
+# size: polars inflates each gzip stream on one thread, so two files use two cores.
+_LARGE_PARQUET_BYTES = 128 << 20
 
 
 def _as_list(value: PathLike | Sequence[PathLike]) -> list[PathLike]:
     if isinstance(value, str | Path) or not isinstance(value, Sequence):
         return [value]  # type: ignore[list-item]
     return list(value)
+
+
+def _size(paths: list[PathLike]) -> int:
+    return sum(os.path.getsize(p) for p in paths)
 
 
 def _check_keys(name: str, given: Mapping[str, Any] | None, tables: dict[str, list[PathLike]]) -> dict[str, Any]:
@@ -72,7 +82,9 @@ def read_tables(
     each table by itself and merging, row for row, and ``report`` holds every table's coercions
     (spans first, then logs, then metrics). An error names the file, column and row as the reader
     does; when a table fails, its own error is raised and the reads not started are cancelled.
-    Ctrl-C (or ``cancel``) returns at once, without waiting for reads in progress.
+    Ctrl-C (or ``cancel``) returns at once, without waiting for reads in progress. With the default
+    ``workers=None``, Parquet tables over 128 MB on disk are read one after the other (each keeps
+    every core busy alone, and reading two at once raises the peak memory).
 
     >>> tel = read_tables(spans="trace.parquet", logs=["log-1.csv.gz", "log-2.csv.gz"],
     ...                   columns={"logs": {"time": "Timestamp", "entity": "PodName"}})  # doctest: +SKIP
@@ -104,13 +116,22 @@ def read_tables(
                   if fmt not in _TABULAR]
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be at least 1 (or None for one per CPU), got {workers}")
+    # Large Parquet tables are read one after the other (see _LARGE_PARQUET_BYTES) unless workers=
+    # asks for threads; the other tables run next to them.
+    large = [i for i, (_, fmt, paths, _, _) in enumerate(tasks)
+             if workers is None and fmt == "parquet" and _size(paths) >= _LARGE_PARQUET_BYTES]
+    jobs = [large] if len(large) > 1 else []
+    jobs += [[i] for i in range(len(tasks)) if not (len(large) > 1 and i in large)]
     # The files of a table are read on threads of their own too: the workers are split between the
     # tables so that about ``workers`` threads run at once.
     cpus = workers if workers is not None else (os.cpu_count() or 1)
-    outer = max(1, min(cpus, len(tasks)))
+    outer = max(1, min(cpus, len(jobs)))
     inner = max(1, cpus // outer)
     tasks = [(kind, fmt, paths, opts, inner) for kind, fmt, paths, opts, _ in tasks]
-    parts = run_parallel(_read_group, tasks, workers=outer, cancel=cancel, name="rcakit-read-tables")
+    done = run_parallel(lambda job: [_read_group(tasks[i]) for i in job], jobs, workers=outer, cancel=cancel,
+                        name="rcakit-read-tables")
+    by_task = {i: tel for job, tels in zip(jobs, done, strict=True) for i, tel in zip(job, tels, strict=True)}
+    parts = [by_task[i] for i in range(len(tasks))]
     if len(parts) == 1:
         return parts[0]
     return parts[0].merge(*parts[1:])
