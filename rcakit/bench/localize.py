@@ -328,7 +328,7 @@ def main(argv: list[str]) -> int:
         from rcakit.bench._localize_storm import sim_set_rows
 
         set_seeds = tuple(int(x) for x in args.set_seeds.split(",") if x)
-        rows = _report(rows, sim_set_rows(set_seeds))
+        rows = _report(rows, sim_set_rows(set_seeds, drafted=not args.no_drafted))
     if "nezha" in wanted:
         from rcakit.bench._localize_nezha import nezha_rows
 
