@@ -57,9 +57,11 @@ gaps its callers wait, which are the network's and the queue's) is credited to t
   baseline median, in either direction (a clock or power cap drops, a utilization rises), on any of its
   metrics (a resource's metrics all describe it, so not only CPU/memory); the median, not the peak, since
   a degraded resource stays degraded and a spike is not a degradation;
-* most of the service's executions were slow (``trace_self_slow_share`` >= 0.5): a degraded resource
-  slows every unit of work run on it, while a few slow calls point to something intermittent in the
-  service (crashes, restarts, bursts);
+* the service's *typical* execution is slower: the median of its self times over their reference medians
+  (``trace_self_ratio``) is at least 1 + ``threshold`` x 10 % (1.3), the relative jitter floor every trace
+  observation is judged with, ``threshold`` times over. A degraded resource slows every unit of work run
+  on it and shifts the whole distribution; a few slow calls (the tail after a crash and restart, bigger
+  batches) point to the service itself;
 * the service's load did not rise: its calls served per minute (segments in the traces) in the incident
   against the reference, as a Poisson z of the rate difference, are at most ``threshold`` above. A
   resource that moved because its service sent it more work is loaded, not the cause (a workload spike
@@ -72,7 +74,7 @@ that did not move takes nothing (a service fault on a healthy GPU stays the serv
 says which case applied: "GPU_2:utilization up 2.1x (robust z 20 against the baseline); hosts
 ModelInference_2, whose self time rose 3.0x (6.0 s added)". ``extra["multimodal_placement"] = False``
 turns this off. No new weight: the rule moves trace seconds between entities, it does not add a signal;
-its constants are the attribution ``threshold`` (3) and "most" (0.5).
+its only constants are the attribution ``threshold`` (3) and the trace judge's 10 % jitter floor.
 
 **Combination.** Each signal is a share, 0..1: the entity's part of the latency added over all
 entities, of the rise in first-failing spans, of the system's resource usage (above), and of the
@@ -96,7 +98,9 @@ injected service first 17 times (16 when analysing only upstream's minute inject
 rule, the per-hop gap pooling and the share-of-system resource signal were settled after looking at
 misses on those same faults; there is no second day here to test on. Nezha incidents state no placement,
 so the placement rule leaves them as they were. The placement rule was chosen on simulator seeds
-1000-1002 and is measured on held-out seeds in :mod:`rcakit.bench._localize_multimodal_sim`.
+1000-1002 (a first version asked for most executions to be slow, which missed 1.5x throttles there) and
+is measured on held-out seeds in :mod:`rcakit.bench._localize_multimodal_sim` (out of sample: GPU throttles
+of 1.5-4x ranked first, the other fault kinds unchanged; see that module for the table and its limits).
 """
 
 from __future__ import annotations
@@ -605,6 +609,12 @@ def _resource_change(incident: Incident, resources: list[str], cfg: AttributionC
             .first())
 
 
+def _typical_slowdown(threshold: float) -> float:
+    """The median self-time ratio above which a service's *typical* execution is slower: ``threshold`` times the
+    relative jitter floor (``_REL_SCALE``, 10 %) every trace observation is judged with (1.3 at threshold 3)."""
+    return 1.0 + threshold * _REL_SCALE
+
+
 def _placement_transfer(incident: Incident, table: pl.DataFrame, cfg: AttributionConfig,
                         notes: list[str]) -> tuple[pl.DataFrame, dict[str, tuple[str, ...]]]:
     """Columns ``trace_credit_s`` (trace seconds after the transfer), ``placement_metric``/``_z``/``_ratio``
@@ -627,8 +637,9 @@ def _placement_transfer(incident: Incident, table: pl.DataFrame, cfg: Attributio
     out = out.drop("placement_metric", "placement_z", "placement_ratio").join(change, on="entity", how="left")
     moved = {e: (m, float(z)) for e, m, z, _ in change.iter_rows() if abs(float(z)) > cfg.threshold}
     self_s = {e: float(v or 0.0) for e, v in out.select("entity", "trace_self_added_s").iter_rows()}
-    explained = {e for e, slow, load in out.select("entity", "trace_self_slow_share", "trace_load_z").iter_rows()
-                 if slow is not None and slow >= 0.5 and (load or 0.0) <= cfg.threshold}
+    typical = _typical_slowdown(cfg.threshold)
+    explained = {e for e, ratio, load in out.select("entity", "trace_self_ratio", "trace_load_z").iter_rows()
+                 if ratio is not None and ratio >= typical and (load or 0.0) <= cfg.threshold}
     served: dict[str, list[str]] = {}
     for resource in moved:
         for service in hosts[resource]:
@@ -885,7 +896,7 @@ def _placement_evidence(row: dict[str, Any], rows: dict[str, dict[str, Any]], ho
     elif entity in runs_on and float(row.get("trace_share") or 0.0) >= 0.1:
         normal = [r for r in runs_on[entity] if abs(_num(rows.get(r, {}).get("placement_z")) or 0.0) <= threshold]
         load_z, load = _num(row.get("trace_load_z")) or 0.0, _num(row.get("trace_load_ratio"))
-        slow = _num(row.get("trace_self_slow_share"))
+        ratio = _num(row.get("trace_self_ratio"))
         if normal:
             out.append(f"runs on {', '.join(normal)}, whose metrics stayed within the baseline: its slower self "
                        "time stays its own")
@@ -893,10 +904,10 @@ def _placement_evidence(row: dict[str, Any], rows: dict[str, dict[str, Any]], ho
             out.append(f"runs on {', '.join(runs_on[entity])}, which moved, but it served "
                        f"{'more' if load is None else f'{load:.1f}x as many'} calls per minute as in the reference: "
                        "the resource is loaded, not the cause, and its slower self time stays its own")
-        elif slow is not None and slow < 0.5:
-            out.append(f"runs on {', '.join(runs_on[entity])}, which moved, but only {100 * slow:.0f} % of its "
-                       "executions were slow (a degraded resource slows most of them): its slower self time stays "
-                       "its own")
+        elif ratio is not None and ratio < _typical_slowdown(threshold):
+            out.append(f"runs on {', '.join(runs_on[entity])}, which moved, but its typical execution took only "
+                       f"{ratio:.2f}x the reference (a degraded resource slows every execution; a few slow ones point "
+                       "to the service): its slower self time stays its own")
     return out
 
 

@@ -6,9 +6,11 @@ section measures it out of sample: simulator S and M incidents (metrics, logs an
 traced, as the ``sim-M-multimodal`` sample) of every fault kind, the targets drawn from the seed by
 :func:`rcakit.bench.localize.sim_fault_cases` (GPU, worker, link); entity top-1 / top-3 of the true
 root-cause entity, per topology and fault kind, before (``extra["multimodal_placement"] = False``, the
-ranking without placement) and after (the default). The placement rule and its one constant (the
-``threshold`` robust z of the resource's median shift, the attribution default 3) were chosen looking
-at seeds :data:`TUNING_SEEDS` only; the rows report :data:`HELD_OUT_SEEDS`.
+ranking without placement) and after (the default). The placement rule (its constants are the attribution
+``threshold``, 3, and the trace judge's 10 % jitter floor) was chosen looking at seeds :data:`TUNING_SEEDS`
+only; the rows report :data:`HELD_OUT_SEEDS`. (Seeds 2000-2005 served as held-out seeds for the first
+version of the rule, whose "most executions slow" condition missed weak throttles there too; the rule was
+changed after that, so they are no longer held out and the rows use 3000-3005.)
 
 Run alone: ``python -m rcakit.bench._localize_multimodal_sim [--seeds 2000,2001,...]``.
 """
@@ -23,44 +25,54 @@ from typing import Any
 from rcakit.attribution import AttributionConfig, Method, attribute
 from rcakit.bench.localize import _row, _truth, sim_fault_cases
 
-__all__ = ["HELD_OUT_SEEDS", "TUNING_SEEDS", "main", "multimodal_sim_incidents", "multimodal_sim_rows"]
+__all__ = ["HELD_OUT_SEEDS", "THROTTLES", "TUNING_SEEDS", "main", "multimodal_sim_incidents", "multimodal_sim_rows"]
 
 #: Seeds looked at while choosing the placement rule (not reported).
 TUNING_SEEDS: tuple[int, ...] = (1000, 1001, 1002)
 #: Seeds the rows report (never looked at before the rule was fixed).
-HELD_OUT_SEEDS: tuple[int, ...] = (2000, 2001, 2002, 2003, 2004, 2005)
+HELD_OUT_SEEDS: tuple[int, ...] = (3000, 3001, 3002, 3003, 3004, 3005)
+#: Extra GPU throttle factors (besides sim_fault_cases' 2.5x): how weak a throttle the rule still sees.
+THROTTLES: tuple[float, ...] = (1.5, 4.0)
 _VARIANTS = (("multimodal, before (no placement)", False), ("multimodal (placement)", True))
 
 
-def multimodal_sim_incidents(seeds: tuple[int, ...], sizes: tuple[str, ...] = ("S", "M")) -> list[tuple[str, Any]]:
-    """(size, incident) for each size, seed and simulator fault kind: 15 min baseline, 10 min fault, 5 min after,
-    logs and 1 request in 200 traced (the shape of ``sample_data/sim-M-multimodal``)."""
-    from rcakit.sim import ErrorBurst, Topology, make_incident
+def multimodal_sim_incidents(seeds: tuple[int, ...], sizes: tuple[str, ...] = ("S", "M"),
+                             throttles: tuple[float, ...] = THROTTLES) -> list[tuple[str, str, Any]]:
+    """(size, kind, incident) for each size, seed and simulator fault kind: 15 min baseline, 10 min fault, 5 min
+    after, logs and 1 request in 200 traced (the shape of ``sample_data/sim-M-multimodal``). The kinds are
+    :func:`~rcakit.bench.localize.sim_fault_cases` (a GPU throttle of 2.5x among them) plus a throttle of the same
+    GPU by each factor in ``throttles`` (kind ``gpu_throttle <f>x``)."""
+    from rcakit.sim import ErrorBurst, GpuThrottle, Topology, make_incident
 
     topologies = {"S": Topology.small(), "M": Topology.medium(), "L": Topology.large()}
     out = []
     for size in sizes:
         topo = topologies[size]
         for seed in seeds:
-            for fault in sim_fault_cases(topo, seed):
+            cases = sim_fault_cases(topo, seed)
+            gpu = next(f.target for f in cases if isinstance(f, GpuThrottle))
+            labelled = [(f"{f.fault_type} {f.magnitude:g}x" if isinstance(f, GpuThrottle) else f.fault_type, f)
+                        for f in cases]
+            labelled += [(f"gpu_throttle {m:g}x", GpuThrottle(gpu, duration="10min", magnitude=m)) for m in throttles]
+            for kind, fault in labelled:
                 alarm = "Client:error_rate" if isinstance(fault, ErrorBurst) else "Client:latency"
-                out.append((size, make_incident(topo, fault, seed=seed, baseline="15min", after="5min",
-                                                 trace_sample=200, alarm=alarm,
-                                                 name=f"sim-{size}-{fault.fault_type}-{seed}")))
+                out.append((size, kind, make_incident(topo, fault, seed=seed, baseline="15min", after="5min",
+                                                       trace_sample=200, alarm=alarm,
+                                                       name=f"sim-{size}-{kind.replace(' ', '-')}-{seed}")))
     return out
 
 
 def multimodal_sim_rows(seeds: tuple[int, ...] = HELD_OUT_SEEDS, sizes: tuple[str, ...] = ("S", "M"),
-                        cfg: AttributionConfig | None = None, verbose: bool = False) -> list[dict[str, Any]]:
+                        cfg: AttributionConfig | None = None, verbose: bool = False,
+                        throttles: tuple[float, ...] = THROTTLES) -> list[dict[str, Any]]:
     """One row per topology, fault kind and variant (before / after placement), plus an "all kinds" row per
     topology and variant; the row format of :func:`rcakit.bench.localize._row` (dataset, graph, method, n,
     top1, top3, ..., median s) with ``seeds``."""
     base = cfg or AttributionConfig(n_bootstrap=0)
     ranks: dict[tuple[str, str, str], list[int | None]] = {}
     secs: dict[tuple[str, str, str], list[float]] = {}
-    for size, inc in multimodal_sim_incidents(seeds, sizes):
+    for size, kind, inc in multimodal_sim_incidents(seeds, sizes, throttles):
         truth = _truth(inc)
-        kind = str(truth.fault_type)
         for label, on in _VARIANTS:
             config = AttributionConfig(**{**base.__dict__, "n_bootstrap": 0,
                                           "extra": {**base.extra, "fault_type": False, "multimodal_placement": on}})
