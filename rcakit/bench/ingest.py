@@ -366,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
                     spec = {"reader": reader, "format": fmt, "spans": str(span_path), "logs": str(log_path)}
                     variants.append((reader, spec, None))
                     if reader == "rcakit" and args.sequential:
-                        variants.append(("rcakit (1 thread)", {**spec, "workers": 1}, None))
+                        variants.append(("rcakit workers=1", {**spec, "workers": 1}, None))
                     if reader == "rcakit" and args.malloc_conf:
                         variants.append((f"rcakit (allocator: {args.malloc_conf})", spec,
                                          {"_RJEM_MALLOC_CONF": args.malloc_conf}))
@@ -388,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
                         "logs": sorted(map(str, (day / "log").glob("*.csv.gz")))}
                 nezha = [(reader, {**spec, "reader": reader}) for reader in readers]
                 if args.sequential:
-                    nezha.insert(1, ("rcakit (1 thread)", {**spec, "reader": "rcakit", "workers": 1}))
+                    nezha.insert(1, ("rcakit workers=1", {**spec, "reader": "rcakit", "workers": 1}))
                 if "pandas" in readers:
                     nezha.append(("pandas + times", {**spec, "reader": "pandas", "times": True}))
                 results = _run_interleaved([(one, None) for _, one in nezha], max(1, args.repeat), args.timeout)

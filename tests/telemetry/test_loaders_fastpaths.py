@@ -213,3 +213,28 @@ def test_trace_grouped_and_shuffled_rows_sort_stably_alike(tmp_path: Path, shuff
     expected = spans.sort("start", maintain_order=True)
     assert tel.spans.select(expected.columns).equals(expected)
     assert [c.action for c in tel.report] == ["sorted rows by time"]
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_a_cycle_in_rows_out_of_time_order_names_the_file_row(tmp_path: Path, fmt: str) -> None:
+    spans = _spans(500, seed=9)
+    # Span 'a' -> 'b' -> 'a' in one trace, written at the end of the file but starting first.
+    loop = pl.DataFrame({
+        "trace_id": ["loop-trace"] * 2, "span_id": ["loop-a", "loop-b"], "parent_id": ["loop-b", "loop-a"],
+        "entity": ["svc"] * 2, "operation": ["op"] * 2,
+        "start": pl.Series([T0 - 10**9, T0 - 10**9 + 5]).cast(pl.Datetime("ns", "UTC")),
+        "end": pl.Series([T0, T0]).cast(pl.Datetime("ns", "UTC")),
+    })
+    frame = pl.concat([spans, loop])
+    path = tmp_path / f"spans.{fmt}"
+    if fmt == "parquet":
+        frame.write_parquet(path)
+        read = read_parquet
+    else:
+        frame.with_columns(pl.col("start").dt.epoch("ns"), pl.col("end").dt.epoch("ns")).write_csv(path)
+        read = read_csv
+    with pytest.raises(DataError, match="cycle") as info:
+        read(path, kind="spans")
+    assert info.value.source == str(path)
+    assert info.value.row is not None and info.value.row >= 500, "the row of the file, not of the sorted table"
+    assert frame.get_column("span_id")[info.value.row] in ("loop-a", "loop-b")

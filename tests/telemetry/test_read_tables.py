@@ -55,7 +55,13 @@ def export(tmp_path: Path) -> dict[str, Path]:
     }
 
 
-def test_merged_telemetry_equals_each_table_read_alone(export: dict[str, Path]) -> None:
+@pytest.mark.parametrize("at_once", [False, True])
+def test_merged_telemetry_equals_each_table_read_alone(export: dict[str, Path], at_once: bool,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    if at_once:  # as files over the size read in turn are
+        import rcakit.telemetry.loaders.tables as tables
+
+        monkeypatch.setattr(tables, "_SMALL_BYTES", 0)
     columns = {"metrics": {"time": "ts", "entity": "host"}}
     tel = read_tables(spans=export["spans"], logs=export["logs"], metrics=export["metrics"], columns=columns)
     spans = read_parquet(export["spans"], kind="spans")
@@ -204,12 +210,13 @@ def test_cancel_token_stops_the_wait() -> None:
     assert time.perf_counter() - t0 < 3
 
 
-def test_large_parquet_tables_are_read_one_after_the_other(export: dict[str, Path], tmp_path: Path,
+def test_small_and_large_parquet_tables_are_read_one_after_the_other(export: dict[str, Path], tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     import rcakit.telemetry.loaders.tables as tables
 
     logs = _write(generate_logs(3_000, seed=61), tmp_path, "logs", "parquet")
     spans_at: list[tuple[float, float]] = []
+    threads: list[str] = []
     real = tables._read_group
 
     def timed(task):  # type: ignore[no-untyped-def]
@@ -217,11 +224,18 @@ def test_large_parquet_tables_are_read_one_after_the_other(export: dict[str, Pat
         out = real(task)
         time.sleep(0.05)  # long enough that two reads at once would overlap
         spans_at.append((t0, time.perf_counter()))
+        threads.append(threading.current_thread().name)
         return out
 
     monkeypatch.setattr(tables, "_read_group", timed)
-    monkeypatch.setattr(tables, "_LARGE_PARQUET_BYTES", 0)
+    # Small files (the default threshold): read in turn, in the calling thread.
     tel = read_tables(spans=export["spans"], logs=logs)
+    (_, a1), (b0, _) = sorted(spans_at)
+    assert a1 <= b0 and threads == [threading.current_thread().name] * 2
+    spans_at.clear()
+    monkeypatch.setattr(tables, "_SMALL_BYTES", 0)
+    monkeypatch.setattr(tables, "_LARGE_PARQUET_BYTES", 0)
+    _same(tel, read_tables(spans=export["spans"], logs=logs))
     (_, a1), (b0, _) = sorted(spans_at)
     assert a1 <= b0, "two large Parquet tables were read at the same time"
     _same(tel, read_tables(spans=export["spans"], logs=logs, workers=1))

@@ -325,17 +325,18 @@ def build_telemetry(
     try:
         tel = Telemetry(frame if kind == "metrics" else None, frame if kind == "logs" else None,
                         frame if kind == "spans" else None, source=source, report=report, time_unit=time_unit)
+        del frame  # the constructor's output shares what it kept; drop the columns it replaced
+        if kind == "spans" and tel.spans.height:
+            from rcakit.telemetry.loaders._spans import check_span_tree
+
+            # The rows are in the order the constructor was given (it sorts only unsorted rows).
+            check_span_tree(tel.spans, source=source, report=report)
     except DataError as exc:
         if order is not None and exc.row is not None and 0 <= exc.row < len(order):
             cls = type(exc)
             raise cls(exc.problem, source=exc.source, column=exc.column, row=int(order[exc.row]),
                       hint=exc.hint) from exc
         raise
-    del frame  # the constructor's output shares what it kept; drop the columns it replaced
-    if kind == "spans" and tel.spans.height:
-        from rcakit.telemetry.loaders._spans import check_span_tree
-
-        check_span_tree(tel.spans, source=source, report=report)
     return tel
 
 

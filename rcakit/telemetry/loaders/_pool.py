@@ -7,7 +7,9 @@ files at once uses several cores even though the Python between those calls runs
 
 from __future__ import annotations
 
+import itertools
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import TypeVar
@@ -24,6 +26,22 @@ R = TypeVar("R")
 _POLL_SECONDS = 0.1
 
 
+_POOLS: dict[str, ThreadPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _pool(name: str) -> ThreadPoolExecutor:
+    """One lasting pool per kind of task (tables, files of a table): its threads are reused from call
+    to call (a new thread starts with a cold allocator arena: at 0.1 M rows that cost more than the
+    threads saved), and a table's task waiting for its files never waits on its own pool."""
+    with _POOLS_LOCK:
+        pool = _POOLS.get(name)
+        if pool is None:
+            pool = _POOLS[name] = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1),
+                                                     thread_name_prefix=name)
+        return pool
+
+
 def default_workers(tasks: int) -> int:
     """One thread per task, at most one per CPU (and at least one)."""
     return max(1, min(tasks, os.cpu_count() or 1))
@@ -37,7 +55,8 @@ def run_parallel(
     cancel: CancelToken | None = None,
     name: str = "rcakit-read",
 ) -> list[R]:
-    """``[fn(item) for item in items]`` on up to ``workers`` threads, results in the order of ``items``.
+    """``[fn(item) for item in items]`` on up to ``workers`` threads (of a lasting pool named ``name``,
+    one thread per CPU), results in the order of ``items``.
 
     The first task to fail raises its own exception (not a pool wrapper); the tasks not started yet
     are cancelled. A ``KeyboardInterrupt`` (or ``cancel``) while waiting cancels the tasks not started
@@ -61,10 +80,13 @@ def run_parallel(
             cancel.raise_if_cancelled()
         return fn(item)
 
-    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name)
-    futures: list[Future[R]] = []
+    pool = _pool(name)
+    futures: dict[Future[R], int] = {}
+    filled: dict[int, R] = {}
     try:
-        futures = [pool.submit(run, item) for item in todo]
+        queue = iter(enumerate(todo))
+        for index, item in itertools.islice(queue, threads):
+            futures[pool.submit(run, item)] = index
         pending: set[Future[R]] = set(futures)
         while pending:
             done, pending = wait(pending, timeout=_POLL_SECONDS, return_when=FIRST_EXCEPTION)
@@ -72,12 +94,16 @@ def run_parallel(
                 error = future.exception()
                 if error is not None:
                     raise error
+                filled[futures.pop(future)] = future.result()
+                for index, item in itertools.islice(queue, 1):  # keep ``threads`` tasks in flight
+                    future = pool.submit(run, item)
+                    futures[future] = index
+                    pending.add(future)
             if cancel is not None:
                 cancel.raise_if_cancelled()
-        return [future.result() for future in futures]
+        return [filled[i] for i in range(len(todo))]
     finally:
-        # Normal return: every task is done. Error or interrupt: drop the tasks not started and do
-        # not wait for the running ones (their threads end when their polars call returns).
+        # Normal return: every task is done. Error or interrupt: the tasks not submitted never are,
+        # and the running ones are not waited for (their results are dropped).
         for future in futures:
             future.cancel()
-        pool.shutdown(wait=False, cancel_futures=True)
