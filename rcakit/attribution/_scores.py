@@ -82,6 +82,10 @@ def node_anomaly(base: pd.DataFrame, inc: pd.DataFrame, config: AttributionConfi
                  *, stats: tuple[pd.Series, pd.Series] | None = None) -> NodeAnomaly:
     """Anomaly of every column of ``inc`` against ``base``, on the rows the config selects.
 
+    A node's anomaly ``z`` is the median, over the analysed rows, of its robust z in the direction
+    that counts (persistence: a node that spikes on a few rows and is normal on the others is not
+    persistently anomalous; with one analysed row it is that row's z).
+
     With ``local_reference`` and ``first_row > 0`` (the rows before it are declared pre-fault), a node's
     anomaly is the smaller of its z against the baseline and its z against those pre-fault rows: a
     level shift that was already there before the alarm (drift between recordings) is not a new anomaly.
@@ -118,7 +122,9 @@ def node_anomaly(base: pd.DataFrame, inc: pd.DataFrame, config: AttributionConfi
 
     oriented = _oriented(zrows.iloc[rows], sign).fillna(0.0)
     signed = zrows.iloc[rows].mean(skipna=True)
-    z = oriented.mean(axis=0)
+    # the median over the analysed rows: how far the node typically is while the alarm fires; a mean
+    # would let a few spikes of a node that is otherwise normal outweigh a persistent shift
+    z = oriented.median(axis=0)
     values = inc.iloc[rows].mean(skipna=True)
     reference = center
     if (config.local_reference and config.first_row > 0 and rows and rows[0] > 0

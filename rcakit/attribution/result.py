@@ -11,6 +11,18 @@ import pandas as pd
 
 __all__ = ["Attribution", "RankedCause"]
 
+# methods whose score is a per-node deviation magnitude (the largest over the rows), not a structural score
+_MAGNITUDE_METHODS = ("robust_z", "n_sigma")
+
+
+def _elbow(causes: list[RankedCause], values: list[float], min_gap: float) -> list[str]:
+    """The causes (sorted by ``values``, best first) before the largest neighbour ratio, if it is >= ``min_gap``."""
+    if len(causes) <= 1:
+        return [c.node for c in causes]
+    ratios = [values[i] / values[i + 1] if values[i + 1] > 0 else math.inf for i in range(len(values) - 1)]
+    best = max(range(len(ratios)), key=lambda i: ratios[i])
+    return [c.node for c in (causes[: best + 1] if ratios[best] >= min_gap else causes)]
+
 
 @dataclass
 class RankedCause:
@@ -75,7 +87,7 @@ class Attribution:
                 best[cause.entity] = cause.score
         return list(best.items())
 
-    def root_cause_set(self, rule: str = "gap", *, min_gap: float = 1.5, max_size: int | None = None,
+    def root_cause_set(self, rule: str = "auto", *, min_gap: float = 1.5, max_size: int | None = None,
                        graph: Any = None, threshold: float = 3.0) -> list[str]:
         """The set of root-cause nodes this ranking points at, chosen by a rule that needs no set size.
 
@@ -83,13 +95,24 @@ class Attribution:
         is *anomalous* when its ``anomaly`` (the robust z of the node over the analysed rows, the
         same for every method) is above ``threshold`` (3.0, the attribution's default).
 
-        ``rule="gap"`` (default, the elbow of the sorted scores): among the anomalous causes with a
+        ``rule="auto"`` (default): ``"persistent"`` for the graph-free magnitude rankings
+        (``robust_z``, ``n_sigma``: their score is the largest deviation over the rows, which one
+        spike decides), ``"gap"`` for every other method (its score already weighs the structure).
+        Pass ``rule="roots"`` with the graph when you have one: it is the most accurate rule on the
+        simulator (see below).
+
+        ``rule="gap"`` (the elbow of the sorted scores): among the anomalous causes with a
         positive score, walk the scores best first and cut at the largest ratio between two
         neighbours, ``s[k] / s[k+1]``; the set is the causes before the cut. The cut must be a real
         gap, a ratio of at least ``min_gap`` (1.5 by default); when no neighbours differ that much (a
         flat list: nothing stands out) the set is every eligible cause, meaning "the ranking cannot
         narrow it down", not an empty set. When no cause is anomalous (or the anomalies are unknown,
         all 0) the eligible causes are all with a positive score. Causes scored 0 or less are never in it.
+
+        ``rule="persistent"``: the same elbow cut, on the anomalies instead of the scores (the
+        anomaly is the median z over the analysed rows, so a node that spikes on a few rows and is
+        normal on the others ranks low), among the anomalous causes. It reads no score, so it gives
+        the same set for every method.
 
         ``rule="roots"`` (needs ``graph``, cause -> effect; EasyRCA's first step): the roots of the
         anomalous subgraph, every anomalous cause none of whose parents in the graph is anomalous
@@ -105,16 +128,15 @@ class Attribution:
 
         ``max_size`` caps the set (best first). Scores that are NaN count as zero.
         """
+        if rule == "auto":
+            rule = "persistent" if self.method in _MAGNITUDE_METHODS else "gap"
         if rule == "gap":
             positive = [c for c in self.causes if math.isfinite(c.score) and c.score > 0]
             anomalous = [c for c in positive if c.anomaly > threshold]
-            eligible = anomalous or positive
-            if len(eligible) <= 1:
-                chosen = [c.node for c in eligible]
-            else:
-                ratios = [eligible[i].score / eligible[i + 1].score for i in range(len(eligible) - 1)]
-                best = max(range(len(ratios)), key=lambda i: ratios[i])
-                chosen = [c.node for c in (eligible[: best + 1] if ratios[best] >= min_gap else eligible)]
+            chosen = _elbow(anomalous or positive, [c.score for c in anomalous or positive], min_gap)
+        elif rule == "persistent":
+            persistent = sorted((c for c in self.causes if c.anomaly > threshold), key=lambda c: -c.anomaly)
+            chosen = _elbow(persistent, [c.anomaly for c in persistent], min_gap)
         elif rule in ("roots", "unexplained"):
             if graph is None:
                 raise ValueError(f"rule={rule!r} needs the causal graph: root_cause_set({rule!r}, graph=g)")
@@ -130,7 +152,8 @@ class Attribution:
                 if all(anomaly[p] < cause.anomaly for p in parents):
                     chosen.append(cause.node)
         else:
-            raise ValueError(f"unknown root-cause set rule {rule!r}; use 'gap', 'roots' or 'unexplained'")
+            raise ValueError(f"unknown root-cause set rule {rule!r}; use 'auto', 'gap', 'persistent', 'roots' or "
+                             "'unexplained'")
         return chosen[:max_size] if max_size is not None else chosen
 
     def rank_of(self, node_or_entity: str) -> int | None:
@@ -203,7 +226,8 @@ class Attribution:
         extra = ""
         chosen = self.root_cause_set()
         if chosen and len(chosen) < len(self.causes):
-            extra += f"<p>root-cause set (gap rule): {esc(', '.join(chosen))}</p>"
+            rule = "persistent" if self.method in _MAGNITUDE_METHODS else "gap"
+            extra += f"<p>root-cause set ({rule} rule): {esc(', '.join(chosen))}</p>"
         if self.unobserved_culprits:
             extra += "<p>" + "<br>".join(f"{esc(n)}, unmeasured, may be the cause" for n in
                                          self.unobserved_culprits) + "</p>"

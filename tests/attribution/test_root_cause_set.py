@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import networkx as nx
+import numpy as np
+import pandas as pd
 import pytest
 
 from rcakit.attribution import AttributionConfig, Method, attribute
@@ -28,6 +30,42 @@ def test_gap_rule_ignores_causes_that_did_not_move() -> None:
     assert res.root_cause_set() == ["n0:m", "n1:m"]
     # without the filter the 7.5 would have blurred the cut (9 / 8 / 7.5 / 1: cut after n2)
     assert "n2:m" not in res.root_cause_set()
+
+
+def _spiky_bystander(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Baseline and incident frames: a:m shifts by ~10 sd on every incident row and drives the alarm c:m;
+    b:m is normal except three large spikes (a bystander, like a quantized series with rare bursts)."""
+    rng = np.random.default_rng(seed)
+    base = pd.DataFrame({"a:m": rng.normal(0, 1, 300), "b:m": rng.normal(0, 1, 300)})
+    base["c:m"] = base["a:m"] + rng.normal(0, 1, 300)
+    inc = pd.DataFrame({"a:m": rng.normal(10, 1, 60), "b:m": rng.normal(0, 1, 60)})
+    inc.loc[[5, 25, 45], "b:m"] = 60.0
+    inc["c:m"] = inc["a:m"] + rng.normal(0, 1, 60)
+    return base, inc
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_persistent_rule_ignores_a_node_that_only_spikes(seed: int) -> None:
+    base, inc = _spiky_bystander(seed)
+    config = AttributionConfig(n_bootstrap=0)
+    res = attribute(None, (base, inc), method=Method.ROBUST_Z, config=config, alarm="c:m")
+    # the largest deviation over the rows is the bystander's spike: the max-based score ranks it first
+    assert res.causes[0].node == "b:m"
+    # its persistent anomaly (median z over the alarm rows) is normal, so no set rule keeps it
+    bystander = next(c for c in res.causes if c.node == "b:m")
+    assert bystander.anomaly < config.threshold < next(c.anomaly for c in res.causes if c.node == "a:m")
+    found = res.root_cause_set()
+    assert "a:m" in found and "b:m" not in found
+    assert "b:m" not in res.root_cause_set("gap")
+
+
+def test_auto_rule_cuts_structural_scores_and_magnitude_rankings_on_persistence() -> None:
+    causes = [RankedCause(node="x:m", score=9.0, anomaly=4.0), RankedCause(node="y:m", score=2.0, anomaly=20.0),
+              RankedCause(node="z:m", score=1.9, anomaly=19.0)]
+    structural = Attribution(method="structural", alarm="z:m", causes=causes)
+    magnitude = Attribution(method="robust_z", alarm="z:m", causes=causes)
+    assert structural.root_cause_set() == ["x:m"]  # gap on the structural score
+    assert magnitude.root_cause_set() == ["y:m", "z:m"]  # gap on the persistent anomaly
 
 
 def test_roots_rule_keeps_each_independent_origin_and_drops_effects() -> None:

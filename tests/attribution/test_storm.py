@@ -52,7 +52,9 @@ def test_set_f1() -> None:
 
 
 def test_storm_root_cause_set_contains_both_root_causes(itmon_dir: Path) -> None:
-    """The graph-free robust-z ranking with the gap rule: both labelled root causes, F1 0.8 (reported)."""
+    """The graph-free robust-z ranking: the default (persistent) rule names exactly the two labelled root
+    causes (held-out check: the rule was chosen on simulator and DoWhy / PetShop incidents); the
+    gap rule on BARO's max-based score also keeps Real_time_merger_bolt, which only spikes (F1 0.8)."""
     from rcakit.telemetry.datasets import load_storm
 
     inc = load_storm(itmon_dir)
@@ -61,8 +63,10 @@ def test_storm_root_cause_set_contains_both_root_causes(itmon_dir: Path) -> None
     res = attribute(None, inc, method=Method.ROBUST_Z, config=AttributionConfig(
         n_bootstrap=0, restrict_to_ancestors=False, extra={"fault_type": False}))
     found = res.root_cause_set()
-    assert set(truth.root_cause_nodes) <= set(found)
-    assert set_f1(found, truth.root_cause_nodes) == pytest.approx(0.8)  # one extra: Real_time_merger_bolt
+    assert set(found) == set(truth.root_cause_nodes)
+    gap = res.root_cause_set("gap")
+    assert set(truth.root_cause_nodes) <= set(gap)
+    assert set_f1(gap, truth.root_cause_nodes) == pytest.approx(0.8)  # one extra: Real_time_merger_bolt
 
 
 def test_storm_structural_compares_bolts_unit_free(itmon_dir: Path) -> None:
@@ -79,6 +83,6 @@ def test_storm_structural_compares_bolts_unit_free(itmon_dir: Path) -> None:
     assert res.causes[0].node in truth.root_cause_nodes
     found = res.root_cause_set()
     assert "message_dispatcher_bolt:value" not in found
-    # measured 0.4: capacity_elastic_search_bolt counts as explained by its anomalous parent
-    # Real_time_merger_bolt, whose z is larger
-    assert set_f1(found, truth.root_cause_nodes) >= 0.4
+    # measured 0.67 (the set is pre_Message_dispatcher_bolt alone): capacity_elastic_search_bolt lies
+    # downstream of the anomalous group_status_information_bolt in the expert graph
+    assert set_f1(found, truth.root_cause_nodes) >= 0.6
