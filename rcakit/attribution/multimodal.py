@@ -117,6 +117,7 @@ import polars as pl
 from rcakit.attribution._data import frames_of, grid_freq
 from rcakit.attribution._scores import robust_stats
 from rcakit.attribution.config import AttributionConfig
+from rcakit.errors import DataError
 from rcakit.telemetry import Incident
 from rcakit.telemetry.window import TimeWindow
 
@@ -162,8 +163,13 @@ class MultimodalScores:
     ``table`` (polars): entity, score, trace_added_s, trace_slow_share, trace_observations,
     trace_self_ratio, trace_gap_ratio, error_spans_per_min, resource_z, resource_metric,
     log_new_lines_per_min, log_error_rise_per_min, trace_share, error_share, resource_share, log_share,
-    top_signal. ``evidence``:
-    entity -> sentences. ``signals``: which signals ran. ``notes``: what was skipped and why.
+    top_signal; for placement (see the module docstring): trace_load_ratio, trace_load_z (calls served per
+    minute against the reference), trace_credit_s (added latency after crediting services' self time to the
+    resources they run on; trace_share is its share), placement_metric, placement_z, placement_ratio (a
+    resource's most moved metric), placement_hosts (a resource: the services whose time it took),
+    placement_on (a service: the resources its time went to). ``evidence``: entity -> sentences.
+    ``signals``: which signals ran. ``notes``: what was skipped and why. ``placement``: resource -> the
+    services the incident says run on it.
     """
 
     table: pl.DataFrame
@@ -593,7 +599,10 @@ def _resource_change(incident: Incident, resources: list[str], cfg: AttributionC
     nodes = sorted(f"{e}:{m}" for e, m in pairs.iter_rows())
     if not nodes:
         return None
-    base, inc = frames_of(incident, nodes, freq=grid_freq(incident, cfg.freq), agg=cfg.agg)
+    try:
+        base, inc = frames_of(incident, nodes, freq=grid_freq(incident, cfg.freq), agg=cfg.agg)
+    except DataError:  # too few baseline rows: nothing to judge a resource against
+        return None
     center, scale = robust_stats(base)
     level = inc.median(axis=0, skipna=True)
     z = ((level - center) / scale).replace([np.inf, -np.inf], np.nan).fillna(0.0)
@@ -918,6 +927,8 @@ def multimodal_causes(scores: MultimodalScores) -> list[tuple[str, float, float]
     for row in scores.table.iter_rows(named=True):
         if row["top_signal"] == "resource":
             anomaly = float(row.get("resource_z") or 0.0)
+        elif row["top_signal"] == "trace" and row.get("placement_hosts"):
+            anomaly = abs(float(row.get("placement_z") or 0.0))
         else:
             anomaly = float(row.get("trace_slow_share") or 0.0)
         out.append((scores.node_of(row["entity"]), float(row["score"]), anomaly))

@@ -3,7 +3,9 @@
 Rows: the graph-free metric references (robust_z, n_sigma) and ``Method.MULTIMODAL`` (trace exclusive
 time, resource metrics, logs). ``fault type acc`` is :func:`rcakit.attribution.classify_fault` on the
 true root-cause service (the same for every row: it scores the classifier, not the ranking).
-In-sample: the 17 faults of one day are also the faults the multimodal method was designed on.
+In-sample: the 17 faults of one day are also the faults the multimodal method was designed on. The
+incidents state no service placement, so the multimodal placement rule (a service's slower self time
+credited to the resource it runs on) does not apply here; its section is ``_localize_multimodal_sim``.
 """
 
 from __future__ import annotations

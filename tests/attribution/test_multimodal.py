@@ -243,6 +243,7 @@ def test_a_service_slowed_by_the_resource_it_runs_on_is_blamed_on_the_resource()
     result = attribute(None, _placed_incident(disk_moves=True), method=Method.MULTIMODAL)
     assert result.causes[0].entity == "disk_0"
     assert result.causes[0].node == "disk_0:read_latency"
+    assert result.causes[0].anomaly > 3  # the robust z of the resource's shift
     scores = dict(result.entities)
     assert scores["disk_0"] > 3 * scores["db"]
     evidence = next(n for n in result.notes if n.startswith("evidence disk_0:"))
