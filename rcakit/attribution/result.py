@@ -99,7 +99,11 @@ class Attribution:
         (``robust_z``, ``n_sigma``: their score is the largest deviation over the rows, which one
         spike decides), ``"gap"`` for every other method (its score already weighs the structure).
         Pass ``rule="roots"`` with the graph when you have one: it is the most accurate rule on the
-        simulator (see below).
+        simulator (see below). Measured (``python -m rcakit.bench localize --datasets simset``, held-out
+        seeds 5-9, one and two root causes, mean entity-level set F1): roots 0.76-0.88 for every method;
+        gap 0.69-0.77 for structural; for robust_z persistent and gap tie (0.49 both, over the four
+        rows); on Storm persistent names exactly the two labelled root causes where gap adds a node
+        that only spikes.
 
         ``rule="gap"`` (the elbow of the sorted scores): among the anomalous causes with a
         positive score, walk the scores best first and cut at the largest ratio between two
