@@ -128,3 +128,19 @@ def test_make_incident_injects_several_faults_at_once() -> None:
     assert set(truth.root_cause_entities) == {"GPU_0", link.target}
     assert truth.fault_type == "gpu_throttle+network_slowdown"
     assert (inc.incident_window.end - inc.incident_window.start).total_seconds() == pytest.approx(180.0)
+
+
+@pytest.mark.slow
+def test_sim_set_rows_report_every_rule_per_method_and_cause_count() -> None:
+    """The bench rows: one per (root causes, graph, method); on seed 5 (S) roots beats gap for robust_z."""
+    from rcakit.bench._localize_storm import RULES, sim_set_rows
+
+    rows = sim_set_rows((5,), ("S",), drafted=False)
+    assert {(r["root causes"], r["method"]) for r in rows} == {
+        (k, m) for k in (1, 2) for m in ("robust_z", "n_sigma", "structural")}
+    for row in rows:
+        assert row["n"] == (5 if row["root causes"] == 1 else 4)
+        for rule in RULES:
+            assert 0.0 <= row[f"{rule} mean F1"] <= 1.0
+    robust = [r for r in rows if r["method"] == "robust_z"]
+    assert all(r["roots mean F1"] > r["gap mean F1"] for r in robust)
