@@ -49,7 +49,9 @@ class ReportFacts:
     service_ranking: list[Cause] = field(default_factory=list)
     service_evidence: list[str] = field(default_factory=list)
     graph_lead: str | None = None  # the graph ranking's first cause when the service ranking leads instead
-    graph_lead_reason: str = ""  # "alarm": it was the alarm's own entity; "traced": traces cover both firsts
+    # "alarm": it was the alarm's own entity; "traced": traces cover both firsts; "resource": the services'
+    # first is a resource the graph's first runs on
+    graph_lead_reason: str = ""
     unmeasured_suspects: list[str] = field(default_factory=list)
     graph_summary: str = ""
     description: str = ""

@@ -6,6 +6,7 @@ from typing import Any
 
 import networkx as nx
 
+from rcakit.attribution.multimodal import placement
 from rcakit.report.facts import Cause, ReportFacts
 from rcakit.telemetry import Incident
 
@@ -109,15 +110,20 @@ def gather_facts(
         graph_top = facts.causes[0] if facts.causes else None
         traced = set(tel.spans.get_column("entity").unique().to_list()) if tel.spans.height else set()
         nothing_upstream = graph_top is None or graph_top.entity == alarm_entity
-        both_traced = graph_top is not None and graph_top.entity in traced and facts.service_ranking \
-            and facts.service_ranking[0].name in traced
-        if facts.service_ranking and (nothing_upstream or both_traced) and \
-                (graph_top is None or graph_top.entity != facts.service_ranking[0].name):
+        first = facts.service_ranking[0].name if facts.service_ranking else None
+        both_traced = graph_top is not None and graph_top.entity in traced and first in traced
+        # The services' first is a resource the graph's first runs on (the incident states the placement):
+        # the multimodal ranking credited that service's slower self time to the resource whose metrics moved.
+        hosts_graph_top = graph_top is not None and first is not None and \
+            graph_top.entity in placement(incident).get(first, ())
+        if first is not None and (nothing_upstream or both_traced or hosts_graph_top) and \
+                (graph_top is None or graph_top.entity != first):
             # The graph ranking found nothing upstream of the symptom, or traces cover both its first entity and
-            # the services' first: request-level evidence (slow hops, first failures) locates a service more
-            # directly than metric shifts, and the report leads with it.
+            # the services' first, or the services' first hosts the graph's first: request-level evidence (slow
+            # hops, first failures, a degraded host under unchanged load) locates the cause more directly than
+            # metric shifts, and the report leads with it.
             facts.graph_lead = graph_top.name if graph_top is not None else None
-            facts.graph_lead_reason = "alarm" if nothing_upstream else "traced"
+            facts.graph_lead_reason = "alarm" if nothing_upstream else "traced" if both_traced else "resource"
             facts.causes = list(facts.service_ranking)
             facts.method = _method_name(services)
 

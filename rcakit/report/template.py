@@ -136,6 +136,12 @@ def template_report(facts: ReportFacts) -> Report:
                          "the one ranked first here; slow hops and first failures in the traces locate a service more "
                          "directly than shifts of its metrics, so the ranking here is the one from traces, logs and "
                          "resource shares. Check the graph's candidate too.")
+    elif facts.graph_lead is not None and facts.graph_lead_reason == "resource" and top is not None:
+        reasoning.append(f"The causal-graph ranking put `{esc(facts.graph_lead)}` first. That service runs on "
+                         f"`{esc(top.entity or top.name)}`, whose metrics moved while the service's typical call "
+                         "slowed and its load did not rise: the slower service is the symptom of a degraded "
+                         "resource, so the ranking here credits its time to the resource. Check the graph's "
+                         "candidate too.")
     elif facts.graph_lead is not None:
         reasoning.append(f"The causal-graph ranking put `{esc(facts.graph_lead)}`, the alarm's own entity, first: it "
                          "found no cause upstream of the symptom in the metrics, so the ranking here is the one "

@@ -139,3 +139,26 @@ def test_report_leads_with_the_services_when_traces_cover_both_candidates() -> N
     graph = _attribution("structural", incident.alarm, [("GPU_2:utilization", 2.0)])
     report = write_report(incident, attribution=graph, services=services, llm=None)
     assert report.facts.top.entity == "GPU_2" and report.facts.graph_lead is None
+
+
+def test_report_leads_with_the_resource_the_graphs_first_runs_on() -> None:
+    incident = load_incident(SAMPLES / "sim-M-multimodal")  # GPU_2 throttled; ModelInference_2 runs on it
+    graph = _attribution("structural", incident.alarm, [("ModelInference_2:latency", 2.0)])
+    services = _attribution("multimodal", incident.alarm, [("GPU_2:utilization", 0.9)])
+    report = write_report(incident, attribution=graph, services=services, llm=None)
+    assert report.facts.top.entity == "GPU_2" and report.facts.graph_lead_reason == "resource"
+    assert "runs on `GPU_2`" in report.section("Reasoning")
+    # A resource that does not host the graph's first (GPU_0 serves ModelInference_0) does not take the lead.
+    services = _attribution("multimodal", incident.alarm, [("GPU_0:utilization", 0.9)])
+    report = write_report(incident, attribution=graph, services=services, llm=None)
+    assert report.facts.top.entity == "ModelInference_2" and report.facts.graph_lead is None
+
+
+@pytest.mark.slow
+def test_pipeline_on_the_gpu_sample_leads_with_the_throttled_gpu() -> None:
+    from rcakit.pipeline import analyze
+
+    incident = load_incident(SAMPLES / "sim-M-multimodal")
+    result = analyze(incident, llm=None)
+    assert result.top_entity == incident.truth.root_cause_entities[0] == "GPU_2"
+    assert "`GPU_2`" in result.report.section("Final answer")
