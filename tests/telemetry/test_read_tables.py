@@ -55,15 +55,11 @@ def export(tmp_path: Path) -> dict[str, Path]:
     }
 
 
-@pytest.mark.parametrize("at_once", [False, True])
-def test_merged_telemetry_equals_each_table_read_alone(export: dict[str, Path], at_once: bool,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    if at_once:  # as files over the size read in turn are
-        import rcakit.telemetry.loaders.tables as tables
-
-        monkeypatch.setattr(tables, "_SMALL_BYTES", 0)
+@pytest.mark.parametrize("workers", [None, 1])
+def test_merged_telemetry_equals_each_table_read_alone(export: dict[str, Path], workers: int | None) -> None:
     columns = {"metrics": {"time": "ts", "entity": "host"}}
-    tel = read_tables(spans=export["spans"], logs=export["logs"], metrics=export["metrics"], columns=columns)
+    tel = read_tables(spans=export["spans"], logs=export["logs"], metrics=export["metrics"], columns=columns,
+                      workers=workers)
     spans = read_parquet(export["spans"], kind="spans")
     logs = read_csv(export["logs"], kind="logs")
     metrics = read_csv(export["metrics"], kind="metrics", columns=columns["metrics"])
@@ -210,7 +206,7 @@ def test_cancel_token_stops_the_wait() -> None:
     assert time.perf_counter() - t0 < 3
 
 
-def test_small_and_large_parquet_tables_are_read_one_after_the_other(export: dict[str, Path], tmp_path: Path,
+def test_large_parquet_tables_are_read_one_after_the_other(export: dict[str, Path], tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     import rcakit.telemetry.loaders.tables as tables
 
@@ -228,12 +224,11 @@ def test_small_and_large_parquet_tables_are_read_one_after_the_other(export: dic
         return out
 
     monkeypatch.setattr(tables, "_read_group", timed)
-    # Small files (the default threshold): read in turn, in the calling thread.
-    tel = read_tables(spans=export["spans"], logs=logs)
+    # workers=1: in turn, in the calling thread.
+    tel = read_tables(spans=export["spans"], logs=logs, workers=1)
     (_, a1), (b0, _) = sorted(spans_at)
     assert a1 <= b0 and threads == [threading.current_thread().name] * 2
     spans_at.clear()
-    monkeypatch.setattr(tables, "_SMALL_BYTES", 0)
     monkeypatch.setattr(tables, "_LARGE_PARQUET_BYTES", 0)
     _same(tel, read_tables(spans=export["spans"], logs=logs))
     (_, a1), (b0, _) = sorted(spans_at)
