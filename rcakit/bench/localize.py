@@ -6,8 +6,11 @@ availability, normal data = noissue, a hit = the true component in the top k), N
 one Incident per fault, plus the fault-type accuracy of the top cause; rows in _localize_nezha.py),
 the IT-monitoring Storm incident (F1 of the root-cause set chosen by ``Attribution.root_cause_set``;
 rows in _localize_storm.py), ``simset``: the same set rules on simulator incidents with one and two
-simultaneous root causes (S and M, held-out seeds ``--set-seeds``, default 5-9; rows in _localize_storm.py), the rcakit simulator S/M/L (with ``fault type acc``: classify_fault on
-the true root-cause entity of held-out simulator incidents of every fault type, S and M).
+simultaneous root causes (S and M, held-out seeds ``--set-seeds``, default 5-9; rows in
+_localize_storm.py), ``simmm``: ``Method.MULTIMODAL`` with and without placement on simulator incidents
+with logs and traces, per fault kind (held-out seeds; rows in _localize_multimodal_sim.py), the rcakit
+simulator S/M/L (with ``fault type acc``: classify_fault on the true root-cause entity of held-out
+simulator incidents of every fault type, S and M).
 Graphs: the true/call graph (reference) and, when rcakit.graph is there, the offline drafted graph.
 Every table row carries its seconds. ``--plain-dowhy`` runs a plain DoWhy attribute_anomalies call
 (automatic mechanisms, the alarm's ancestor subgraph) and rcakit on the same ``--plain-issues``
@@ -282,7 +285,7 @@ def _drafted(inc: Any) -> Any:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m rcakit.bench localize")
-    parser.add_argument("--datasets", default="dowhy,petshop,sim,nezha,storm,simset")
+    parser.add_argument("--datasets", default="dowhy,petshop,sim,nezha,storm,simset,simmm")
     parser.add_argument("--methods", default=",".join(m.value for m in FAST))
     parser.add_argument("--plain-dowhy", action="store_true",
                         help="compare with a plain DoWhy attribute_anomalies call on PetShop latency issues, same run")
@@ -329,6 +332,10 @@ def main(argv: list[str]) -> int:
 
         set_seeds = tuple(int(x) for x in args.set_seeds.split(",") if x)
         rows = _report(rows, sim_set_rows(set_seeds, drafted=not args.no_drafted))
+    if "simmm" in wanted:
+        from rcakit.bench._localize_multimodal_sim import multimodal_sim_rows
+
+        rows = _report(rows, multimodal_sim_rows(cfg=cfg))
     if "nezha" in wanted:
         from rcakit.bench._localize_nezha import nezha_rows
 
