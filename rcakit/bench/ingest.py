@@ -5,7 +5,7 @@ into a temporary folder (deleted afterwards) as Parquet and as gzipped CSV, the 
 at that scale: spans with epoch-nanosecond start and end (as Jaeger/Tempo and the Nezha dataset
 export them), logs with RFC 3339 time strings. Each case loads spans and logs with
 :func:`rcakit.telemetry.loaders.read_tables` (what a user calls for an export; by default it reads
-the tables at the same time on a thread pool, large Parquet tables in turn)
+the tables at the same time on a thread pool, tables over 128 MB in turn)
 into one validated :class:`~rcakit.telemetry.Telemetry`; the
 baseline reads the same files with plain ``pandas.read_parquet`` / ``pandas.read_csv`` (no
 validation); for gzipped CSV a second baseline, ``pandas + times``, also converts the time columns

@@ -206,7 +206,7 @@ def test_cancel_token_stops_the_wait() -> None:
     assert time.perf_counter() - t0 < 3
 
 
-def test_large_parquet_tables_are_read_one_after_the_other(export: dict[str, Path], tmp_path: Path,
+def test_large_tables_are_read_one_after_the_other(export: dict[str, Path], tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     import rcakit.telemetry.loaders.tables as tables
 
@@ -229,10 +229,10 @@ def test_large_parquet_tables_are_read_one_after_the_other(export: dict[str, Pat
     (_, a1), (b0, _) = sorted(spans_at)
     assert a1 <= b0 and threads == [threading.current_thread().name] * 2
     spans_at.clear()
-    monkeypatch.setattr(tables, "_LARGE_PARQUET_BYTES", 0)
+    monkeypatch.setattr(tables, "_LARGE_TABLE_BYTES", 0)
     _same(tel, read_tables(spans=export["spans"], logs=logs))
     (_, a1), (b0, _) = sorted(spans_at)
-    assert a1 <= b0, "two large Parquet tables were read at the same time"
+    assert a1 <= b0, "two large tables were read at the same time"
     _same(tel, read_tables(spans=export["spans"], logs=logs, workers=1))
     # Asked for threads, they are read at the same time.
     spans_at.clear()

@@ -18,12 +18,12 @@ __all__ = ["KINDS", "read_tables"]
 
 KINDS = ("spans", "logs", "metrics")
 _TABULAR = ("csv", "parquet")
-# Parquet tables this large on disk (about 5 M spans or log lines) are read one after the other:
-# each reader then keeps every core busy on its own (it decodes columns and row groups on polars'
-# threads), and two at once only add up their transient memory (at 10 M spans + 10 M log lines,
-# 2 CPUs: peak 4.05 GB instead of 3.39 GB, and no faster). CSV is read at the same time at any
-# size: polars inflates each gzip stream on one thread, so two files use two cores.
-_LARGE_PARQUET_BYTES = 128 << 20
+# Tables this large on disk (about 5 M spans or log lines as Parquet, 2 M as gzipped CSV) are read
+# one after the other: each reader then keeps the cores busy on its own (polars decodes Parquet
+# columns and parses CSV on its threads), and two at once only cost more. Measured at 10 M spans +
+# 10 M log lines on 2 CPUs: Parquet peak 4.05 GB at once against 3.39 GB in turn, and no faster;
+# gzipped CSV 25.7 s / 25.7 CPU s / 5.66 GB at once against 22.6 s / 22.4 CPU s / 5.35 GB in turn.
+_LARGE_TABLE_BYTES = 128 << 20
 # Small tables are read at the same time too: with a free core, 0.1 M spans + 0.1 M log lines read in
 # 0.10 s at once against 0.14 s in turn (fresh processes, 2 CPUs, load 2); on a machine whose cores
 # are all busy (load 8) at once was slower (0.22 against 0.19 s): threads only help with free cores.
@@ -89,8 +89,8 @@ def read_tables(
     (spans first, then logs, then metrics). An error names the file, column and row as the reader
     does; when a table fails, its own error is raised and the reads not started are cancelled.
     Ctrl-C (or ``cancel``) returns at once, without waiting for reads in progress. With the default
-    ``workers=None``, Parquet tables over 128 MB on disk are read one after the other (each keeps
-    every core busy alone, and reading two at once raises the peak memory). Threads help only when
+    ``workers=None``, CSV and Parquet tables over 128 MB on disk are read one after the other (each
+    keeps the cores busy alone; two at once took more memory and more CPU time at 10 M rows). Threads help only when
     the machine has free cores; ``workers=1`` reads the tables in turn in the calling thread.
 
     >>> tel = read_tables(spans="trace.parquet", logs=["log-1.csv.gz", "log-2.csv.gz"],
@@ -123,10 +123,10 @@ def read_tables(
                   if fmt not in _TABULAR]
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be at least 1 (or None for one per CPU), got {workers}")
-    # Large Parquet tables are read one after the other (see _LARGE_PARQUET_BYTES) unless workers=
-    # asks for threads; the other tables run next to them.
+    # Large tables are read one after the other (see _LARGE_TABLE_BYTES) unless workers= asks for
+    # threads; the other tables run next to them.
     large = [i for i, (_, fmt, paths, _, _) in enumerate(tasks)
-             if workers is None and fmt == "parquet" and _size(paths) >= _LARGE_PARQUET_BYTES]
+             if workers is None and fmt in _TABULAR and _size(paths) >= _LARGE_TABLE_BYTES]
     jobs = [large] if len(large) > 1 else []
     jobs += [[i] for i in range(len(tasks)) if not (len(large) > 1 and i in large)]
     # The files of a table are read on threads of their own too: the workers are split between the
