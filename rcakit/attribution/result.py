@@ -133,7 +133,7 @@ class Attribution:
         ``max_size`` caps the set (best first). Scores that are NaN count as zero.
         """
         if rule == "auto":
-            rule = "persistent" if self.method in _MAGNITUDE_METHODS else "gap"
+            rule = self._auto_rule()
         if rule == "gap":
             positive = [c for c in self.causes if math.isfinite(c.score) and c.score > 0]
             anomalous = [c for c in positive if c.anomaly > threshold]
@@ -159,6 +159,10 @@ class Attribution:
             raise ValueError(f"unknown root-cause set rule {rule!r}; use 'auto', 'gap', 'persistent', 'roots' or "
                              "'unexplained'")
         return chosen[:max_size] if max_size is not None else chosen
+
+    def _auto_rule(self) -> str:
+        """The rule ``root_cause_set("auto")`` uses for this method (see there)."""
+        return "persistent" if self.method in _MAGNITUDE_METHODS else "gap"
 
     def rank_of(self, node_or_entity: str) -> int | None:
         """1-based rank of a node, or of an entity (by its best node); None when absent."""
@@ -230,8 +234,7 @@ class Attribution:
         extra = ""
         chosen = self.root_cause_set()
         if chosen and len(chosen) < len(self.causes):
-            rule = "persistent" if self.method in _MAGNITUDE_METHODS else "gap"
-            extra += f"<p>root-cause set ({rule} rule): {esc(', '.join(chosen))}</p>"
+            extra += f"<p>root-cause set ({self._auto_rule()} rule): {esc(', '.join(chosen))}</p>"
         if self.unobserved_culprits:
             extra += "<p>" + "<br>".join(f"{esc(n)}, unmeasured, may be the cause" for n in
                                          self.unobserved_culprits) + "</p>"
