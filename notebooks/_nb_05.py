@@ -14,7 +14,7 @@ rcakit reads telemetry from the formats you already have and turns it into an `I
 * OpenTelemetry OTLP/JSON (collector file exporter): `read_otlp_json`
 * Jaeger JSON traces: `read_jaeger_json`
 * Prometheus range-query JSON: `read_prometheus_json`
-* or any of these by extension and content: `load`
+* or any of these by extension and content: `load`; several tables of one export at once: `read_tables`
 
 Every loader returns a `Telemetry` whose `report` lists every coercion it made (times read as UTC, units
 recognised, non-numbers set to null); nothing is dropped silently. Here we write small files of each kind
@@ -77,6 +77,17 @@ from rcakit.telemetry.loaders import read_otlp_json, write_otlp_json
 write_otlp_json(metrics.merge(traces), work / "otlp.json")
 back = read_otlp_json(work / "otlp.json")
 print(back)"""),
+    md("""
+### An export of several tables in one call
+`read_tables` reads the spans, logs and metrics of an export at the same time (a thread per table, each in
+any format above, with its own column mapping and options) and merges them, with one report."""),
+    code("""
+from rcakit.telemetry.loaders import read_tables
+
+both = read_tables(metrics=work / "metrics.csv.gz", spans=work / "traces.json",
+                   columns={"metrics": {"time": "timestamp"}}, options={"metrics": {"layout": "wide"}})
+assert both.spans.height == traces.spans.height and both.metrics.height == metrics.metrics.height
+print(both)"""),
     md("### One incident from all sources\nMerge the sources, set the windows and the alarm, and run the pipeline."),
     code("""
 from rcakit import Incident
