@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -47,6 +46,7 @@ from rcakit.telemetry.datasets._common import (
     tmin,
 )
 from rcakit.telemetry.incident import GroundTruth, Incident
+from rcakit.telemetry.loaders._pool import run_parallel
 from rcakit.telemetry.model import Telemetry
 from rcakit.telemetry.report import LoadReport
 from rcakit.telemetry.window import TimeWindow, to_utc
@@ -250,12 +250,9 @@ def _metric_names(headers: list[str]) -> dict[str, str]:
 
 
 def _read_many(paths: list[Path], required: list[str]) -> list[pl.DataFrame]:
-    """Read many CSV files in parallel threads (polars releases the GIL while parsing)."""
-    if len(paths) <= 1:
-        return [_read(p, required) for p in paths]
-    workers = max(1, min(8, os.cpu_count() or 1))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda p: _read(p, required), paths))
+    """Read many CSV files on the loaders' thread pool (polars releases the GIL while parsing; the
+    first failing file raises its own error, and Ctrl-C does not wait for the reads still running)."""
+    return run_parallel(lambda p: _read(p, required), paths)
 
 
 def _read_metrics(day_dir: Path, report: LoadReport) -> tuple[pl.DataFrame, dict[str, str]]:
