@@ -624,15 +624,15 @@ def _typical_slowdown(threshold: float) -> float:
     return 1.0 + threshold * _REL_SCALE
 
 
-def _placement_transfer(incident: Incident, table: pl.DataFrame, cfg: AttributionConfig,
+def _placement_transfer(incident: Any, table: pl.DataFrame, cfg: AttributionConfig,
                         notes: list[str]) -> tuple[pl.DataFrame, dict[str, tuple[str, ...]]]:
     """Columns ``trace_credit_s`` (trace seconds after the transfer), ``placement_metric``/``_z``/``_ratio``
     (resources), ``placement_hosts`` (resource: the services whose time it took) and ``placement_on``
     (service: the resources its time went to)."""
     out = table.with_columns(pl.col("trace_added_s").fill_null(0.0).alias("trace_credit_s"),
                              *[pl.lit(None, dtype=t).alias(c) for c, t in _PLACEMENT_COLUMNS.items()])
-    if not cfg.extra.get("multimodal_placement", True):
-        return out, {}
+    if not isinstance(incident, Incident) or not cfg.extra.get("multimodal_placement", True):
+        return out, {}  # no placement without an Incident (frames carry no system description)
     hosts = placement(incident)
     if not hosts:
         return out, {}
@@ -778,12 +778,7 @@ def multimodal_scores(incident: Any, config: AttributionConfig | None = None) ->
             table = table.join(part, on="entity", how="left")
         else:
             table = table.with_columns([pl.lit(None, dtype=t).alias(c) for c, t in empty[name].items()])
-    hosts: dict[str, tuple[str, ...]] = {}
-    if isinstance(incident, Incident):
-        table, hosts = _placement_transfer(incident, table, cfg, notes)
-    else:
-        table = table.with_columns(pl.col("trace_added_s").fill_null(0.0).alias("trace_credit_s"),
-                                   *[pl.lit(None, dtype=t).alias(c) for c, t in _PLACEMENT_COLUMNS.items()])
+    table, hosts = _placement_transfer(incident, table, cfg, notes)
     table = table.with_columns(
         _share(table, "trace_credit_s").alias("trace_share"),
         _share(table, "error_raw").alias("error_share"),

@@ -126,31 +126,32 @@ def test_pipeline_on_a_nezha_fault_leads_with_the_injected_service(nezha_dir) ->
         assert f"`{truth}`" in result.report.section("Final answer")
 
 
+def _lead(incident, graph_first: str, services_first: str):
+    """The report written from a graph ranking and a services ranking, each naming one node first."""
+    graph = _attribution("structural", incident.alarm, [(graph_first, 2.0)])
+    services = _attribution("multimodal", incident.alarm, [(services_first, 0.9)])
+    return write_report(incident, attribution=graph, services=services, llm=None)
+
+
 def test_report_leads_with_the_services_when_traces_cover_both_candidates() -> None:
     incident = load_incident(SAMPLES / "sim-M-multimodal")
     traced = set(incident.telemetry.spans.get_column("entity").unique().to_list())
     assert {"ModelInference_1", "ModelInference_3"} <= traced
-    graph = _attribution("structural", incident.alarm, [("ModelInference_1:latency", 2.0)])
-    services = _attribution("multimodal", incident.alarm, [("ModelInference_3:trace.self_time", 0.9)])
-    report = write_report(incident, attribution=graph, services=services, llm=None)
+    report = _lead(incident, "ModelInference_1:latency", "ModelInference_3:trace.self_time")
     assert report.facts.top.name == "ModelInference_3" and report.facts.graph_lead_reason == "traced"
     assert "Check the graph's candidate too" in report.section("Reasoning")
     # An entity without spans (a GPU) named by the graph keeps the lead: traces cannot speak for it.
-    graph = _attribution("structural", incident.alarm, [("GPU_2:utilization", 2.0)])
-    report = write_report(incident, attribution=graph, services=services, llm=None)
+    report = _lead(incident, "GPU_2:utilization", "ModelInference_3:trace.self_time")
     assert report.facts.top.entity == "GPU_2" and report.facts.graph_lead is None
 
 
 def test_report_leads_with_the_resource_the_graphs_first_runs_on() -> None:
     incident = load_incident(SAMPLES / "sim-M-multimodal")  # GPU_2 throttled; ModelInference_2 runs on it
-    graph = _attribution("structural", incident.alarm, [("ModelInference_2:latency", 2.0)])
-    services = _attribution("multimodal", incident.alarm, [("GPU_2:utilization", 0.9)])
-    report = write_report(incident, attribution=graph, services=services, llm=None)
+    report = _lead(incident, "ModelInference_2:latency", "GPU_2:utilization")
     assert report.facts.top.entity == "GPU_2" and report.facts.graph_lead_reason == "resource"
     assert "runs on `GPU_2`" in report.section("Reasoning")
     # A resource that does not host the graph's first (GPU_0 serves ModelInference_0) does not take the lead.
-    services = _attribution("multimodal", incident.alarm, [("GPU_0:utilization", 0.9)])
-    report = write_report(incident, attribution=graph, services=services, llm=None)
+    report = _lead(incident, "ModelInference_2:latency", "GPU_0:utilization")
     assert report.facts.top.entity == "ModelInference_2" and report.facts.graph_lead is None
 
 

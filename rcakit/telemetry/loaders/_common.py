@@ -378,17 +378,16 @@ def read_parquet_sorted(path: Path, renames: dict[str, str], kind: str, source: 
             whole = whole.rechunk()
         frame = whole.select(pl.all().gather(index))
         del whole, times
-        report.add(source, canonical, "sorted rows by time", frame.height, "the rows were not in time order")
-        return frame.rename(renames), order
-    columns = {original: gather(times.get_column(original), index)}
-    del times
-    for name in schema:
-        if name != original:
-            raw = whole.drop_in_place(name) if whole is not None else pl.read_parquet(path, columns=[name]).to_series()
-            columns[name] = gather(raw, index)
-            del raw
-    del whole
-    frame = pl.DataFrame({name: columns.pop(name) for name in schema})
+    else:
+        # A large one: each column read, put in time order and its unsorted copy dropped in turn.
+        columns = {original: gather(times.get_column(original), index)}
+        del times
+        for name in schema:
+            if name != original:
+                raw = pl.read_parquet(path, columns=[name]).to_series()
+                columns[name] = gather(raw, index)
+                del raw
+        frame = pl.DataFrame({name: columns.pop(name) for name in schema})
     report.add(source, canonical, "sorted rows by time", frame.height, "the rows were not in time order")
     return frame.rename(renames), order
 

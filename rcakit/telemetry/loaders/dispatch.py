@@ -33,14 +33,17 @@ def sniff_format(path: PathLike) -> str:
     head = read_head(file, 1 << 12)
     if head[:4] == b"PAR1":
         return "parquet"
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
-    if not text and len(head) == 1 << 12:  # only white space so far: look further
-        text = read_head(file, 1 << 20).decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    text = _text(head)
+    if len(head) == 1 << 12 and (not text or text.startswith(("{", "["))):
+        # only white space so far, or JSON (whose kind needs a longer look): one larger head
+        text = _text(read_head(file, 1 << 20))
     if not text.startswith(("{", "[")):
         return "csv"
-    if len(head) == 1 << 12:
-        text = read_head(file, 1 << 20).decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
     return _sniff_json(text, file)
+
+
+def _text(head: bytes) -> str:
+    return head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
 
 
 def _sniff_json(text: str, file: Path) -> str:
