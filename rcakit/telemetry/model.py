@@ -248,12 +248,14 @@ class Telemetry:
             if not isinstance(other, Telemetry):
                 raise TypeError(f"can only merge Telemetry objects, got {type(other).__name__}")
 
-        def combine(tables: list[pl.DataFrame], column: str) -> pl.DataFrame:
+        def combine(tables: list[pl.DataFrame], column: str | None) -> pl.DataFrame:
             tables = [t for t in tables if t.height] or tables[:1]
             if len(tables) == 1:
                 return tables[0]
             out = pl.concat(tables, how="diagonal_relaxed")
-            return out if out.get_column(column).is_sorted() else out.sort(column, maintain_order=True)
+            if column is None or out.get_column(column).is_sorted():
+                return out
+            return out.sort(column, maintain_order=True)
 
         report = LoadReport()
         for part in parts:
@@ -261,7 +263,7 @@ class Telemetry:
         return Telemetry(
             combine([p._metrics for p in parts], "time"),
             combine([p._logs for p in parts], "time"),
-            combine([p._spans for p in parts], "start"),
+            combine([p._spans for p in parts], None),  # spans keep their sources' order
             report=report,
             validated=True,
         )

@@ -1,6 +1,6 @@
 """The loaders' fast paths give the same tables and the same reports as the general ones.
 
-Parquet files of many row groups read in time order, zoned ISO times read by Arrow (and every other
+Parquet files of many row groups read in time order (spans keep the file's order), zoned ISO times read by Arrow (and every other
 shape falling back to the parsers that report), root spellings of parent ids, level clean-up only
 when needed, and the span-tree join.
 """
@@ -41,15 +41,32 @@ def _spans(n: int, seed: int) -> pl.DataFrame:
     return frame.sample(fraction=1.0, shuffle=True, seed=seed)
 
 
+def _logs_of(spans: pl.DataFrame) -> pl.DataFrame:
+    """Log lines at the spans' start times, in the spans' row order."""
+    return spans.select(pl.col("start").alias("time"), "entity", pl.col("operation").alias("message"),
+                        "trace_id", "span_id", *(["row"] if "row" in spans.columns else []))
+
+
 def test_parquet_of_many_row_groups_is_read_in_time_order(tmp_path: Path) -> None:
+    logs = _logs_of(_spans(5_000, seed=1))
+    path = tmp_path / "logs.parquet"
+    logs.write_parquet(path, row_group_size=300)
+    tel = read_parquet(path, kind="logs")
+    expected = logs.sort("time", maintain_order=True)
+    got = tel.logs.select(expected.columns)
+    assert got.equals(expected)
+    assert [c.action for c in tel.report] == ["sorted rows by time"]
+
+
+def test_spans_keep_the_order_of_the_file(tmp_path: Path) -> None:
+    # Spans are not put in time order: a trace's spans stay together, as the exporter wrote them.
     spans = _spans(5_000, seed=1)
     path = tmp_path / "spans.parquet"
     spans.write_parquet(path, row_group_size=300)
     tel = read_parquet(path, kind="spans")
-    expected = spans.sort("start", maintain_order=True)
-    got = tel.spans.select(expected.columns)
-    assert got.equals(expected)
-    assert [c.action for c in tel.report] == ["sorted rows by time"]
+    assert not tel.spans.get_column("start").is_sorted()
+    assert tel.spans.select(spans.columns).equals(spans)
+    assert not tel.report.find("sorted") and not tel.report.find("orphan")
 
 
 def test_gather_of_a_chunked_string_column_equals_a_plain_gather() -> None:
@@ -189,10 +206,10 @@ def test_deep_chains_pass_and_a_cycle_among_them_is_found(reverse: bool) -> None
 
 
 @pytest.mark.parametrize("shuffle", [False, True])
-def test_trace_grouped_and_shuffled_rows_sort_stably_alike(tmp_path: Path, shuffle: bool) -> None:
-    # Spans written trace by trace (traces in time order, spans of a trace overlapping the next
-    # traces: the timsort path) or shuffled (the polars path), with many tied start times: both give
-    # the stable sort of polars, and say so once.
+def test_trace_grouped_and_shuffled_logs_sort_stably_alike(tmp_path: Path, shuffle: bool) -> None:
+    # Log lines written trace by trace (traces in time order, lines of a trace overlapping the next
+    # traces: the timsort path) or shuffled (the polars path), with many tied times: both give the
+    # stable sort of polars, and say so once.
     rng = np.random.default_rng(5)
     n, per = 6_000, 6
     index = np.arange(n)
@@ -207,11 +224,12 @@ def test_trace_grouped_and_shuffled_rows_sort_stably_alike(tmp_path: Path, shuff
     values = spans.get_column("start").dt.epoch("ns").to_numpy()
     descents = int(np.count_nonzero(values[1:] < values[:-1]))
     assert (descents < 0.35 * n) != shuffle  # each case takes the path it is meant to test
-    path = tmp_path / "spans.parquet"
-    spans.write_parquet(path, row_group_size=1_000)
-    tel = read_parquet(path, kind="spans")
-    expected = spans.sort("start", maintain_order=True)
-    assert tel.spans.select(expected.columns).equals(expected)
+    logs = _logs_of(spans)
+    path = tmp_path / "logs.parquet"
+    logs.write_parquet(path, row_group_size=1_000)
+    tel = read_parquet(path, kind="logs")
+    expected = logs.sort("time", maintain_order=True)
+    assert tel.logs.select(expected.columns).equals(expected)
     assert [c.action for c in tel.report] == ["sorted rows by time"]
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import polars as pl
 
 from rcakit.errors import DataError, SchemaError
+from rcakit.telemetry._schema import normalize_spans
 from rcakit.telemetry.model import Telemetry
 from rcakit.telemetry.report import LoadReport
 
@@ -318,19 +319,22 @@ def build_telemetry(
     """
     if order is not None:
         frame = owned.pop()
-    elif presort and time_column(kind) in owned[0].columns:
+    elif presort and kind != "spans" and time_column(kind) in owned[0].columns:
         frame, order = _presort(owned, time_column(kind), source, report, note=report_sort)
     else:
         frame = owned.pop()
     try:
-        tel = Telemetry(frame if kind == "metrics" else None, frame if kind == "logs" else None,
-                        frame if kind == "spans" else None, source=source, report=report, time_unit=time_unit)
-        del frame  # the constructor's output shares what it kept; drop the columns it replaced
-        if kind == "spans" and tel.spans.height:
+        if kind == "spans":
             from rcakit.telemetry.loaders._spans import check_span_tree
 
-            # The rows are in the order the constructor was given (it sorts only unsorted rows).
-            check_span_tree(tel.spans, source=source, report=report)
+            spans = normalize_spans(frame, source=source, report=report, time_unit=time_unit, find_roots=False)
+            del frame  # the normalized table shares what it kept; drop the columns it replaced
+            spans = check_span_tree(spans, source=source, report=report)
+            tel = Telemetry(spans=spans, report=report, validated=True)
+        else:
+            tel = Telemetry(frame if kind == "metrics" else None, frame if kind == "logs" else None,
+                            source=source, report=report, time_unit=time_unit)
+            del frame  # the constructor's output shares what it kept; drop the columns it replaced
     except DataError as exc:
         if order is not None and exc.row is not None and 0 <= exc.row < len(order):
             cls = type(exc)

@@ -2,88 +2,171 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import polars as pl
 
 from rcakit.errors import DataError
+from rcakit.telemetry._schema import is_spelled_root
 from rcakit.telemetry.report import LoadReport
 
 __all__ = ["check_span_tree"]
 
-
-def _keys(frame: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
-    """64-bit keys of (trace_id, span_id) and of (trace_id, parent_id); null where the id is null."""
-    # The trace hash is computed once (as an expression used twice it was hashed twice: 1.5x slower).
-    trace = pl.lit(frame.get_column("trace_id").hash(seed=7))
-    own = trace ^ pl.col("span_id").hash(seed=11)
-    if frame.get_column("span_id").null_count():
-        own = pl.when(pl.col("span_id").is_null()).then(None).otherwise(own)
-    keys = frame.select(
-        own.alias("own"),
-        pl.when(pl.col("parent_id").is_null()).then(None).otherwise(trace ^ pl.col("parent_id").hash(seed=11))
-        .alias("parent"),
-    )
-    return keys.get_column("own"), keys.get_column("parent")
+# One lasting thread for the sort that finds repeated ids (NumPy sorts without the GIL).
+_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rcakit-span-ids")
 
 
-def _repeats(keys: pl.Series) -> int:
-    """How many keys equal an earlier one (nulls, which the model does not let through, count as one key)."""
-    if keys.null_count():
-        return len(keys) - keys.n_unique()
+def _keys(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """64-bit keys of (trace_id, span_id) and of (trace_id, parent_id), and where each id is present."""
+    # The three columns hashed in one select (polars hashes them on its threads), combined in numpy.
+    hashes = frame.select(pl.col("trace_id").hash(seed=7), pl.col("span_id").hash(seed=11).alias("s"),
+                          pl.col("parent_id").hash(seed=11).alias("p"))
+    trace = hashes.get_column("trace_id").to_numpy()
+    own = trace ^ hashes.get_column("s").to_numpy()
+    parent = trace ^ hashes.get_column("p").to_numpy()
+    return (own, parent, frame.get_column("span_id").is_not_null().to_numpy(),
+            frame.get_column("parent_id").is_not_null().to_numpy())
+
+
+def _repeats(own: np.ndarray, has_id: np.ndarray) -> int:
+    """How many keys equal an earlier one (spans without an id, which the model does not let through,
+    count as one key)."""
+    missing = len(own) - int(np.count_nonzero(has_id))
+    keys = own[has_id] if missing else own
     # A single-threaded sort and a compare of neighbours: about half the CPU time of n_unique's hash
     # table (1 M keys, polars 2.1).
-    ordered = np.sort(keys.to_numpy())
-    return int(np.count_nonzero(ordered[1:] == ordered[:-1]))
+    ordered = np.sort(keys)
+    return int(np.count_nonzero(ordered[1:] == ordered[:-1])) + max(missing - 1, 0)
 
 
-def check_span_tree(spans: pl.DataFrame, *, source: str, report: LoadReport) -> None:
+def _join(own: np.ndarray, has_id: np.ndarray, parent: np.ndarray, children: np.ndarray, *,
+          first_of_repeats: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(child row, parent row) for each of ``children`` whose parent key is an own key (a hash join)."""
+    rows = np.flatnonzero(has_id).astype(np.int32)
+    right = pl.DataFrame({"k": own[rows], "row": rows})
+    if first_of_repeats:
+        right = right.unique(subset="k", keep="first", maintain_order=False)
+    probe = pl.DataFrame({"k": parent[children], "child": children.astype(np.int32)})
+    # An unordered inner join (each key is unique on the right): about half the time of a left join
+    # that keeps the probe order (polars 2.1, measured at 1 M and 10 M).
+    pairs = probe.lazy().join(right.lazy(), on="k", how="inner").select("child", "row").collect()
+    return pairs.get_column("child").to_numpy(), pairs.get_column("row").to_numpy()
+
+
+# How far from a span its parent is looked for first, in rows of the file (either way).
+_NEARBY = 32
+
+
+def _nearby(own: np.ndarray, parent: np.ndarray, has_parent: np.ndarray) -> np.ndarray:
+    """The row of each span's parent when it lies within ``_NEARBY`` rows of the span, else -1.
+
+    Exports write a trace's spans together, so a parent is usually a few rows away: comparing every
+    parent key with the own key ``d`` rows away is one vector pass per distance, where a hash join
+    builds a table of every key. A direction stops when a step finds under 1 % of the spans still
+    looked for (rows not grouped by trace give up after one step and go to the join).
+    """
+    n = len(own)
+    up = np.full(n, -1, dtype=np.int32)
+    todo = has_parent.copy()
+    left = int(np.count_nonzero(todo))
+    hit = np.empty(n, dtype=bool)
+    for sign in (1, -1):  # the parent above the span, then below it
+        for distance in range(1, min(_NEARBY, n - 1) + 1):
+            if left == 0:
+                break
+            hit[:] = False
+            if sign > 0:
+                np.equal(parent[distance:], own[:-distance], out=hit[distance:])
+            else:
+                np.equal(parent[:-distance], own[distance:], out=hit[:-distance])
+            hit &= todo
+            rows = np.flatnonzero(hit)
+            up[rows] = rows - sign * distance
+            todo[rows] = False
+            left -= len(rows)
+            if len(rows) * 100 < left:
+                break
+    return up
+
+
+def check_span_tree(spans: pl.DataFrame, *, source: str, report: LoadReport) -> pl.DataFrame:
     """Report spans whose parent is not in the table (orphans) and repeated span ids; raise on a cycle.
 
-    Parent links are resolved within a trace. A parent cycle (a span that is its own ancestor)
-    would make every trace walk loop forever, so it is a DataError naming the trace and span ids.
+    Parent links are resolved within a trace. A parent id that no span has and that spells a root
+    ('root', '0', '', 'null', ...; see ``is_spelled_root``) is made null: the span is a root, not an
+    orphan. A parent cycle (a span that is its own ancestor) would make every trace walk loop
+    forever, so it is a DataError naming the trace and span ids. Returns the spans with spelled roots
+    made null.
     """
+    if spans.height == 0:
+        return spans
+    spans, parent_row = _parent_rows(spans, source=source, report=report)
+    _check_cycles(spans, parent_row, source)
+    return spans
+
+
+def _parent_rows(spans: pl.DataFrame, *, source: str, report: LoadReport) -> tuple[pl.DataFrame, np.ndarray]:
+    """The row of each span's parent (-1 for roots and orphans), with spelled roots made null;
+    repeated ids and orphans are reported."""
     n = spans.height
-    if n == 0:
-        return
     # Memory matters at ten million spans: 32-bit row numbers, and every temporary dropped early.
-    own, parent = _keys(spans)
-    first = pl.DataFrame({"k": own, "row": pl.int_range(n, dtype=pl.Int32, eager=True)})
-    repeated = _repeats(own)
-    del own
+    own, parent, has_id, has_parent = _keys(spans)
+    repeats = _POOL.submit(_repeats, own, has_id)  # a sort that runs while the parents are looked for
+    joined = not has_id.all()
+    if not joined:
+        # Ids are (most likely) unique: look for each parent near its span first (see _nearby).
+        parent_row = _nearby(own, parent, has_parent)
+    repeated = repeats.result()
     if repeated:
-        # Some (trace_id, span_id) repeats: link to the first span with that id and say so.
-        first = first.unique(subset="k", keep="first", maintain_order=False)
         report.add(source, "span_id", "kept spans whose (trace_id, span_id) repeats an earlier span", repeated,
                    "parent links resolve to the first span with that id")
-    probe = pl.DataFrame({"k": parent, "child": pl.int_range(n, dtype=pl.Int32, eager=True)}).drop_nulls("k")
-    with_parent = probe.height
-    del parent
-    # An unordered inner join (each key is unique on the right) and a scatter by child row: about
-    # half the time of a left join that keeps the probe order (polars 2.1, measured at 1 M and 10 M).
-    pairs = probe.lazy().join(first.lazy(), on="k", how="inner").select("child", "row").collect()
-    del first, probe
-    parent_row = np.full(n, -1, dtype=np.int32)
-    parent_row[pairs.get_column("child").to_numpy()] = pairs.get_column("row").to_numpy()
-    orphans = with_parent - pairs.height  # each child has at most one match: keys are unique on the right
-    del pairs
-    if orphans:
-        report.add(source, "parent_id", "kept orphan spans (their parent is not in the data)", orphans,
+        joined = True
+    if joined:
+        # Some ids repeat: a hash join links each child to the first span with its parent's id.
+        parent_row = np.full(n, -1, dtype=np.int32)
+        child, up = _join(own, has_id, parent, np.flatnonzero(has_parent), first_of_repeats=True)
+        parent_row[child] = up
+    left = np.flatnonzero(has_parent & (parent_row < 0))
+    del has_parent
+    if len(left):
+        spans, left = _null_spelled_roots(spans, left)
+    if len(left) and not joined:
+        child, up = _join(own, has_id, parent, left, first_of_repeats=False)
+        parent_row[child] = up
+        left = np.setdiff1d(left, child, assume_unique=True)
+    del own, parent, has_id
+    if len(left):
+        report.add(source, "parent_id", "kept orphan spans (their parent is not in the data)", len(left),
                    "the parent span was not exported or lies outside the file; trace trees are incomplete")
-    _check_cycles(spans, parent_row, source)
+    return spans, parent_row
 
 
+def _null_spelled_roots(spans: pl.DataFrame, rows: np.ndarray) -> tuple[pl.DataFrame, np.ndarray]:
+    """Make null the parent ids of ``rows`` that spell a root; return the spans and the other rows."""
+    spelled = is_spelled_root(spans.get_column("parent_id").gather(rows)).to_numpy()
+    if not spelled.any():
+        return spans, rows
+    column = spans.get_column("parent_id").clone()
+    column.scatter(rows[spelled], None)
+    return spans.with_columns(column), rows[~spelled]
 _CHASE_STEPS = 64
 
 
-def _no_cycle_quick(parent_row: np.ndarray) -> bool:
+def _no_cycle_quick(parent_row: np.ndarray, start: np.ndarray | None) -> bool:
     """True when no parent cycle can exist, found cheaply; False means "look closer".
 
-    A cycle cannot only step to earlier rows, so it holds a span whose parent lies at the same or a
-    later row (rows are in time order: that is a child starting before its parent, clock skew).
-    Walking up from those spans alone, a walk that reaches a root within ``_CHASE_STEPS`` steps is
-    not on a cycle; when every walk does, there is none.
+    Neither row numbers nor start times can fall all the way round a loop, so a cycle holds a span
+    whose parent lies at the same or a later row, and one whose parent does not start before it
+    (in exports parents are mostly written first, and start first but for clock skew). Walking up
+    from the smaller of those two sets alone, a walk that reaches a root within ``_CHASE_STEPS``
+    steps is not on a cycle; when every walk does, there is none.
     """
     forward = np.flatnonzero(parent_row >= np.arange(len(parent_row), dtype=parent_row.dtype))
+    if len(forward) and start is not None:
+        linked = np.flatnonzero(parent_row >= 0)
+        by_time = linked[start[parent_row[linked]] >= start[linked]]
+        forward = by_time if len(by_time) < len(forward) else forward
     if len(forward) == 0:
         return True
     node = forward
@@ -96,7 +179,8 @@ def _no_cycle_quick(parent_row: np.ndarray) -> bool:
 
 
 def _check_cycles(spans: pl.DataFrame, parent_row: np.ndarray, source: str) -> None:
-    if _no_cycle_quick(parent_row):
+    start = spans.get_column("start").to_physical().to_numpy() if "start" in spans.columns else None
+    if _no_cycle_quick(parent_row, start):
         return
     n = len(parent_row)
     index = np.arange(n, dtype=parent_row.dtype)

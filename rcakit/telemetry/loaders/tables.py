@@ -117,10 +117,12 @@ def read_tables(
         if all(fmt == formats[0] for fmt in formats) and formats[0] in _TABULAR:
             tasks.append((kind, formats[0], paths, kind_options, None))
             continue
-        tabular = {fmt: [p for p, f in zip(paths, formats, strict=True) if f == fmt] for fmt in _TABULAR}
-        tasks += [(kind, fmt, group, kind_options, None) for fmt, group in tabular.items() if group]
-        tasks += [(kind, fmt, [p], kind_options, None) for p, fmt in zip(paths, formats, strict=True)
-                  if fmt not in _TABULAR]
+        # One part per tabular format and per JSON file, in the order of their first file (spans keep
+        # the order of their files: the parts are merged in this order).
+        groups: dict[str | int, tuple[str, list[PathLike]]] = {}
+        for index, (path, fmt) in enumerate(zip(paths, formats, strict=True)):
+            groups.setdefault(fmt if fmt in _TABULAR else index, (fmt, []))[1].append(path)
+        tasks += [(kind, fmt, group, kind_options, None) for fmt, group in groups.values()]
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be at least 1 (or None for one per CPU), got {workers}")
     # Large tables are read one after the other (see _LARGE_TABLE_BYTES) unless workers= asks for

@@ -479,7 +479,7 @@ def read_parquet(
         return _finish(frames, kind=kind, layout=layout, time_unit=time_unit)
     file = as_path(paths[0])
     source = str(file)
-    if layout == "long" and time_format is None:
+    if layout == "long" and time_format is None and kind != "spans":  # spans keep the file's order
         report = LoadReport()
         names = _parquet_names(file, source)
         mapping_report = LoadReport()
