@@ -247,7 +247,7 @@ def gather(series: pl.Series, index: pl.Series) -> pl.Series:
 
 
 # Below this share of descents (a row earlier than the one before) timsort beats polars' arg sort:
-# trace-grouped exports have about a third, half-shuffled rows 0.42, random rows a half.
+# trace-grouped rows have about a third, half-shuffled rows 0.42, random rows a half.
 _TIMSORT_DESCENTS = 0.35
 
 
@@ -259,10 +259,10 @@ def _stable_order(df: pl.DataFrame, column: str) -> pl.Series | None:
     if series.null_count() == 0 and series.to_physical().dtype.is_integer():
         values = series.to_physical().to_numpy()
         if np.count_nonzero(values[1:] < values[:-1]) < _TIMSORT_DESCENTS * len(values):
-            # Exports write spans trace by trace, traces in time order: the rows are sorted but for
-            # local overlaps. NumPy's stable sort (timsort) merges such runs in about a third of the
-            # CPU time of polars' arg sort (1 M and 10 M spans); on shuffled rows it is slower, so
-            # those go to polars.
+            # Log lines written by several processes, or trace by trace, are sorted but for local
+            # overlaps. NumPy's stable sort (timsort) merges such runs in about a third of the CPU
+            # time of polars' arg sort (measured on 1 M and 10 M trace-grouped rows); on shuffled
+            # rows it is slower, so those go to polars.
             return pl.Series(column, np.argsort(values, kind="stable").astype(np.uint32 if len(values) < 2**32
                                                                                 else np.uint64, copy=False))
     # Kept as a polars Series: gathering with it needs no conversion from numpy.
