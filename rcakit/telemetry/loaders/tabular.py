@@ -237,6 +237,9 @@ def _prepare(
     return _parse_utc_strings(df, ("start", "end") if kind == "spans" else ("time",), source, report)
 
 
+_SMALL_CHUNK_ROWS = 65_536
+
+
 def _finish(
     frames: list[tuple[pl.DataFrame, str, LoadReport]],
     *,
@@ -262,8 +265,15 @@ def _finish(
     offsets = np.cumsum([0] + [df.height for df, _, _ in frames])
     report = _combine_reports([r for _, _, r in frames], len(frames))
     combined = f"{sources[0]} (+{len(sources) - 1} more files)"
-    owned = [pl.concat([df for df, _, _ in frames], how="diagonal_relaxed")]
+    combined_frame = pl.concat([df for df, _, _ in frames], how="diagonal_relaxed")
     frames.clear()
+    first = combined_frame.get_column(combined_frame.columns[0])
+    if first.n_chunks() > 1 and combined_frame.height < _SMALL_CHUNK_ROWS * first.n_chunks():
+        # Many small files leave many small chunks, and every later pass pays per chunk: one rechunk
+        # (string views copied, not their bytes) made the Nezha day's spans normalize 4x faster.
+        combined_frame = combined_frame.rechunk()
+    owned = [combined_frame]
+    del combined_frame, first
     try:
         return build_telemetry(kind_table, owned, source=combined, report=report, time_unit=time_unit,
                                report_sort=layout != "wide")
