@@ -19,7 +19,7 @@ Every case runs in its own child process, which first reads 100 spans and 100 lo
 formats with its own reader (imports, thread pools and first calls are paid once per session, not
 per file; both readers alike), then reports its wall time, its CPU time (all threads) and its peak
 resident memory (``VmHWM``), so that cases do not pollute each other. Wall and CPU times are medians
-over ``--repeat`` runs (one run at 10 M); the readers of a case take turns run by run, so that a
+over ``--repeat`` runs (``--repeat-large``, default one, at 10 M); the readers of a case take turns run by run, so that a
 change of the machine's load weighs on each alike. The machine's load average is printed: on a
 shared machine wall time grows with the load while CPU time does not.
 """
@@ -329,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--formats", default="parquet,csv.gz", help="parquet and/or csv.gz")
     parser.add_argument("--quick", action="store_true", help="sizes 0.1 and 1 only")
     parser.add_argument("--repeat", type=int, default=3, help="runs per case below 10 M (medians are quoted)")
+    parser.add_argument("--repeat-large", type=int, default=1,
+                        help="runs per case at 10 M and above (each pandas read moved 2-3x run to run there)")
     parser.add_argument("--otlp-n", type=int, default=100_000, help="spans (and log lines) in the OTLP sample")
     parser.add_argument("--no-nezha", action="store_true", help="skip the Nezha day")
     parser.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
@@ -360,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
             del spans, logs
             print(f"generated {label} spans + {label} log lines in {time.perf_counter() - t0:.0f} s", file=sys.stderr,
                   flush=True)
-            repeat = 1 if n >= 10_000_000 else max(1, args.repeat)
+            repeat = max(1, args.repeat_large if n >= 10_000_000 else args.repeat)
             for fmt, (span_path, log_path) in files.items():
                 variants: list[tuple[str, dict[str, Any], dict[str, str] | None]] = []
                 for reader in readers:

@@ -43,9 +43,13 @@ _SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 
 def _lines(head: bytes, limit: int = 50) -> list[str]:
     text = head.decode("utf-8", errors="replace").removeprefix("\ufeff")
-    lines = text.splitlines()
-    if len(head) >= 1 << 16 and lines:
-        lines = lines[:-1]  # the last line of a partial read may be cut
+    pieces = text.split("\n", limit)
+    if len(pieces) > limit:  # the first `limit` lines are whole: split only them (a head is 64 KB)
+        lines = "\n".join(pieces[:limit]).splitlines()
+    else:
+        lines = text.splitlines()
+        if len(head) >= 1 << 16 and lines:
+            lines = lines[:-1]  # the last line of a partial read may be cut
     return [line for line in lines[:limit] if line.strip()]
 
 
@@ -157,6 +161,7 @@ def _ragged_error(path: Path, separator: str, source: str) -> DataError:
 
 
 _GZIP_TAIL_LIMIT = 32 << 20
+_SMALL_GZIP_BYTES = 2 << 20  # compressed; below it ISA-L inflates the file before polars parses it
 
 
 def _tail(path: Path, size: int = 1 << 16) -> bytes:
@@ -422,7 +427,13 @@ def _read_csv_raw(
     file = as_path(path)
     source = str(file)
     report = LoadReport()
-    head = read_head(file)
+    normalized = encoding.lower().replace("-", "").replace("_", "")
+    # A large gzip file goes to polars as a path: its streaming inflater overlaps with parsing and
+    # holds less memory (1 M rows: 0.26 s vs 0.38 s through ISA-L). A small one pays polars' set-up
+    # per file: inflated by ISA-L it reads a third faster (the Nezha day's 102 files: 0.36 vs 0.47 s).
+    small_gzip = normalized in {"utf8", "utf8lossy"} and file.stat().st_size < _SMALL_GZIP_BYTES and is_gzip(file)
+    data = read_bytes(file) if small_gzip else None
+    head = data[: 1 << 16] if data is not None else read_head(file)
     if separator is None:
         separator, why = sniff_separator(head)
         sniffed = True
@@ -432,8 +443,7 @@ def _read_csv_raw(
     if not header:
         raise DataError("the file has no header line", source=source,
                         hint="The first line must name the columns")
-    target: Path | io.BytesIO = file
-    normalized = encoding.lower().replace("-", "").replace("_", "")
+    target: Path | io.BytesIO | bytes = file if data is None else data
     if normalized not in {"utf8", "utf8lossy"}:
         try:
             target = _decoded_copy(file, encoding)
@@ -447,12 +457,10 @@ def _read_csv_raw(
         if hint:
             raise SchemaError(exc.problem, source=source, column=exc.column, hint=hint) from exc
         raise
-    # A gzip file goes to polars as a path: its own inflater was as fast as ISA-L plus parsing the
-    # bytes, and holds less memory (measured at 1 M rows, polars 2.1).
     df, lossy = _read_delimited(target, separator=separator,
                                 overrides=_string_overrides(kind, header, columns), source=source,
                                 encoding="utf8-lossy" if normalized == "utf8lossy" else "utf8")
-    del target
+    del target, data
     if sniffed and df.height:
         report.add(source, None, f"read with delimiter {separator!r} (sniffed)", df.height,
                    f"{why}; pass separator= to choose")
