@@ -36,14 +36,15 @@ def _repeats(own: np.ndarray, has_id: np.ndarray) -> tuple[int, np.ndarray]:
     """How many keys equal an earlier one (spans without an id, which the model does not let through,
     count as one key), and the distinct keys that repeat."""
     missing = len(own) - int(np.count_nonzero(has_id))
-    keys = pl.DataFrame({"k": own[has_id] if missing else own})
-    # Hashed on polars' threads: the CPU time of a NumPy sort at 1 M keys, half of it at 10 M (0.43 vs
-    # 0.86 s; polars 2.1, NumPy 2.4). Repeats are rare: only then are the keys sorted to name them.
-    distinct = keys.lazy().select(pl.col("k").n_unique()).collect().item()
-    repeated = keys.height - int(distinct) + max(missing - 1, 0)
-    if keys.height == distinct:
+    keys = pl.Series("k", own[has_id] if missing else own)
+    # Hashed on polars' threads: about half the CPU time of a NumPy sort (100 k to 10 M keys: 3.8 vs
+    # 6.8 ms, 0.36 vs 0.81 s; polars 2.1, NumPy 2.4; the same through a lazy select costs twice as
+    # much). Repeats are rare: only then are the keys sorted to name them.
+    distinct = keys.n_unique()
+    repeated = len(keys) - distinct + max(missing - 1, 0)
+    if len(keys) == distinct:
         return repeated, np.empty(0, dtype=own.dtype)
-    ordered = keys.lazy().sort("k").collect().get_column("k").to_numpy()
+    ordered = keys.sort().to_numpy()
     same = ordered[1:] == ordered[:-1]
     return repeated, np.unique(ordered[1:][same])
 
