@@ -274,7 +274,7 @@ def _presort(owned: list[pl.DataFrame], column: str, source: str, report: LoadRe
     """Sort by time one column at a time, so that the peak memory is one column more than the table.
 
     ``DataFrame.sort`` (what the Telemetry constructor does) copies the whole table at once; for ten
-    million spans that is gigabytes. Only numeric and datetime times are sorted here (their order is
+    million log lines that is gigabytes. Only numeric and datetime times are sorted here (their order is
     the order of the instants); text times are left to the constructor. ``owned`` holds the only
     reference to the table, so that each old column is freed as soon as its sorted copy exists.
     """
