@@ -174,10 +174,11 @@ def _tail(path: Path, size: int = 1 << 16) -> bytes:
         return handle.read()
 
 
-def _check_not_cut(df: pl.DataFrame, path: Path, separator: str, source: str) -> None:
+def _check_not_cut(df: pl.DataFrame, path: Path, separator: str, source: str, data: bytes | None = None) -> None:
     """A last line with fewer fields than the header and no final newline: the file was cut off.
 
-    polars fills the missing fields with nulls silently; that would hide a truncated copy.
+    polars fills the missing fields with nulls silently; that would hide a truncated copy. ``data`` is
+    the file's bytes when the caller has them already (a small gzip file is not inflated twice).
     """
     if df.height == 0 or df.width < 2:
         return
@@ -187,7 +188,7 @@ def _check_not_cut(df: pl.DataFrame, path: Path, separator: str, source: str) ->
         # A cut gzip stream fails to decompress (reported as truncated) before we get here; a text
         # cut before compression is only looked for in files small enough to decompress twice.
         return
-    tail = _tail(path)
+    tail = data[-(1 << 16):] if data is not None else _tail(path)
     if tail.endswith(b"\n") or tail.endswith(b"\r"):
         return
     line = tail.decode("utf-8", errors="replace").splitlines()[-1]
@@ -460,12 +461,13 @@ def _read_csv_raw(
     df, lossy = _read_delimited(target, separator=separator,
                                 overrides=_string_overrides(kind, header, columns), source=source,
                                 encoding="utf8-lossy" if normalized == "utf8lossy" else "utf8")
-    del target, data
+    del target
     if sniffed and df.height:
         report.add(source, None, f"read with delimiter {separator!r} (sniffed)", df.height,
                    f"{why}; pass separator= to choose")
     if normalized in {"utf8", "utf8lossy"}:
-        _check_not_cut(df, file, separator, source)
+        _check_not_cut(df, file, separator, source, data)
+    del data
     if lossy:
         _report_lossy(df, source, report)
     return df, source, report
