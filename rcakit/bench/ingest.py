@@ -19,8 +19,8 @@ Every case runs in its own child process, which first reads 100 spans and 100 lo
 formats with its own reader (imports, thread pools and first calls are paid once per session, not
 per file; both readers alike), then reports its wall time, its CPU time (all threads) and its peak
 resident memory (``VmHWM``), so that cases do not pollute each other. Wall and CPU times are medians
-over ``--repeat`` runs (``--repeat-large``, default one, at 10 M); the readers of a case take turns run by run, so that a
-change of the machine's load weighs on each alike. The machine's load average is printed: on a
+over ``--repeat`` runs (``--repeat-large``, default one, at 10 M); the readers of a case take turns
+run by run, so that a change of the machine's load weighs on each alike. The machine's load average is printed: on a
 shared machine wall time grows with the load while CPU time does not.
 """
 

@@ -1,7 +1,7 @@
 """The sample incidents in ``sample_data/``: ``python -m rcakit.sim.samples [--out DIR] [--check]``.
 
 Every sample is made by :func:`rcakit.sim.make_incident` from a fixed seed and saved with
-``Incident.save`` (parquet), so running this again writes the same bytes with the same NumPy.
+``Incident.save`` (parquet), so running this again with the same installed packages writes the same bytes.
 ``--check`` regenerates into a temporary folder and compares with the committed files: the same bytes,
 or the same data with floats that differ only in their last bits (another build of the numeric
 libraries may round differently; see ``compare``).
