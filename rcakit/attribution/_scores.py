@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -53,29 +56,63 @@ class NodeAnomaly:
 
     ``z``: non-negative anomaly (robust z in the direction that counts), ``delta``: the deviation in
     the node's own units (signed the same way), ``rows``: the analysed positions of the incident
-    frame, ``sign``: +1 up, -1 down, 0 both ways.
+    frame, ``sign``: the alarm's direction (+1 up, -1 down, 0 both ways), ``signs``: the direction that
+    counts per node (see :func:`_direction_signs`). ``z_any`` / ``delta_any``: the same both ways, for a
+    node seen as an *effect* (with ``Direction.AUTO`` a cause may push its effects either way: a smaller
+    batch makes inference faster; otherwise they equal ``z`` / ``delta``).
     """
 
-    def __init__(self, z: pd.Series, delta: pd.Series, rows: list[int], sign: int, signed_z: pd.Series) -> None:
+    def __init__(self, z: pd.Series, delta: pd.Series, rows: list[int], sign: int, signed_z: pd.Series,
+                 signs: pd.Series | None = None, z_any: pd.Series | None = None,
+                 delta_any: pd.Series | None = None) -> None:
         self.z = z
+        self.z_any = z if z_any is None else z_any
+        self.delta_any = delta if delta_any is None else delta_any
+        self.signs = signs if signs is not None else pd.Series(sign, index=z.index)
         self.delta = delta
         self.rows = rows
         self.sign = sign
         self.signed_z = signed_z
 
 
-def _direction_sign(config: AttributionConfig, alarm_z: float, same_metric: bool) -> int:
+@lru_cache(maxsize=4096)
+def _kind(metric: str) -> str:
+    """What a metric measures, for comparing directions: its meaning when known, else its own name."""
+    from rcakit.graph.meanings import Meaning, metric_meaning
+
+    meaning = metric_meaning(metric)
+    return f"meaning:{meaning}" if meaning is not Meaning.UNKNOWN else f"name:{metric}"
+
+
+def _direction_signs(config: AttributionConfig, alarm_z: float, columns: list[str], alarm: str | None,
+                     ) -> tuple[int, pd.Series]:
+    """(the alarm's sign, the sign that counts per node): +1 up, -1 down, 0 both ways.
+
+    ``Direction.AUTO``: nodes that measure what the alarm measures (the same metric name, or the same
+    meaning: ``latency_p99`` and ``latency_average`` are both latencies) count deviations in the
+    direction the alarm moved (availability fell: a node whose availability rose is no suspect);
+    every other node counts both ways, since a cause may move either way (a load drop, a clock rise).
+    """
     if config.direction is Direction.UP:
-        return 1
+        return 1, pd.Series(1, index=columns)
     if config.direction is Direction.DOWN:
-        return -1
-    if config.direction is Direction.BOTH or not same_metric or not np.isfinite(alarm_z) or alarm_z == 0:
-        return 0
-    return 1 if alarm_z > 0 else -1
+        return -1, pd.Series(-1, index=columns)
+    if config.direction is Direction.BOTH or alarm is None or not np.isfinite(alarm_z) or alarm_z == 0:
+        return 0, pd.Series(0, index=columns)
+    sign = 1 if alarm_z > 0 else -1
+    kind = _kind(alarm.split(":", 1)[-1])
+    return sign, pd.Series([sign if _kind(c.split(":", 1)[-1]) == kind else 0 for c in columns], index=columns)
 
 
-def _oriented(z: pd.DataFrame | pd.Series, sign: int) -> pd.DataFrame | pd.Series:
-    return z.abs() if sign == 0 else (z * sign).clip(lower=0)
+def _oriented(z: Any, signs: pd.Series | int) -> Any:
+    """|z| where the sign is 0, else z in the sign's direction clipped at 0 (per column)."""
+    if isinstance(signs, int):
+        return z.abs() if signs == 0 else (z * signs).clip(lower=0)
+    s = signs.reindex(z.columns if isinstance(z, pd.DataFrame) else z.index).fillna(0)
+    both = s == 0
+    oriented = (z * s.where(~both, 1)).clip(lower=0)
+    return oriented.where(~both, z.abs()) if isinstance(z, pd.Series) else oriented.mask(
+        np.broadcast_to(both.to_numpy(), z.shape), z.abs())
 
 
 def node_anomaly(base: pd.DataFrame, inc: pd.DataFrame, config: AttributionConfig, alarm: str | None,
@@ -94,7 +131,6 @@ def node_anomaly(base: pd.DataFrame, inc: pd.DataFrame, config: AttributionConfi
     columns = list(inc.columns)
     center, scale = center.reindex(columns), scale.reindex(columns)
     zrows = (inc - center) / scale
-    same_metric = alarm is not None and len({c.split(":", 1)[-1] for c in columns}) == 1
     first = min(config.first_row, max(len(inc.index) - 1, 0))
     alarm_col = zrows[alarm] if alarm is not None and alarm in zrows.columns else None
     if alarm_col is not None:
@@ -103,7 +139,7 @@ def node_anomaly(base: pd.DataFrame, inc: pd.DataFrame, config: AttributionConfi
         alarm_z = float(alarm_series.loc[peak]) if peak is not None else 0.0
     else:
         alarm_z = 0.0
-    sign = _direction_sign(config, alarm_z, same_metric)
+    sign, signs = _direction_signs(config, alarm_z, columns, alarm)
 
     n = len(inc.index)
     mode = config.rows
@@ -111,7 +147,7 @@ def node_anomaly(base: pd.DataFrame, inc: pd.DataFrame, config: AttributionConfi
         mode = RowSelection.FIRST_ANOMALOUS if n <= 12 else RowSelection.WINDOW
     positions = list(range(first, n))
     if alarm_col is not None:
-        oriented_alarm = _oriented(alarm_col, sign if sign else 0).fillna(0.0).to_numpy()
+        oriented_alarm = _oriented(alarm_col, sign).fillna(0.0).to_numpy()
         hot = [i for i in positions if oriented_alarm[i] > config.threshold]
     else:
         hot = []
@@ -120,24 +156,31 @@ def node_anomaly(base: pd.DataFrame, inc: pd.DataFrame, config: AttributionConfi
     else:
         rows = hot or positions
 
-    oriented = _oriented(zrows.iloc[rows], sign).fillna(0.0)
-    signed = zrows.iloc[rows].mean(skipna=True)
-    # the median over the analysed rows: how far the node typically is while the alarm fires; a mean
-    # would let a few spikes of a node that is otherwise normal outweigh a persistent shift
-    z = oriented.median(axis=0)
     values = inc.iloc[rows].mean(skipna=True)
+    local = (config.local_reference and config.first_row > 0 and bool(rows) and rows[0] > 0
+             and mode is RowSelection.FIRST_ANOMALOUS)
     reference = center
-    if (config.local_reference and config.first_row > 0 and rows and rows[0] > 0
-            and mode is RowSelection.FIRST_ANOMALOUS):
+    if local:
         pre = inc.iloc[: rows[0]].mean(skipna=True)
-        local_center = pre.where(pre.notna(), center)
-        z_local = _oriented((values - local_center) / scale, sign).fillna(0.0)
-        z = np.minimum(z, z_local)
-        reference = local_center
+        reference = pre.where(pre.notna(), center)
+
+    def persistent(node_signs: pd.Series | int) -> pd.Series:
+        # the median over the analysed rows: how far the node typically is while the alarm fires; a mean
+        # would let a few spikes of a node that is otherwise normal outweigh a persistent shift
+        z = _oriented(zrows.iloc[rows], node_signs).fillna(0.0).median(axis=0)
+        if local:
+            z = np.minimum(z, _oriented((values - reference) / scale, node_signs).fillna(0.0))
+        return z.where(values.notna(), 0.0).replace([np.inf, -np.inf], 0.0).fillna(0.0)
+
+    z = persistent(signs)
+    z_any = z if config.direction is not Direction.AUTO else persistent(0)
+    signed = zrows.iloc[rows].mean(skipna=True)
     delta = values - reference
-    delta = (delta.abs() if sign == 0 else delta * sign).fillna(0.0)
-    z = z.where(values.notna(), 0.0).replace([np.inf, -np.inf], 0.0).fillna(0.0)
-    return NodeAnomaly(z=z, delta=delta, rows=rows, sign=sign, signed_z=signed.fillna(0.0))
+    node_signs = signs.reindex(delta.index).fillna(0)
+    delta_any = delta.abs().fillna(0.0)
+    delta = delta.abs().where(node_signs == 0, delta * node_signs).fillna(0.0)
+    return NodeAnomaly(z=z, delta=delta, rows=rows, sign=sign, signed_z=signed.fillna(0.0), signs=signs,
+                       z_any=z_any, delta_any=delta_any if config.direction is Direction.AUTO else delta)
 
 
 def nsigma_scores(base: pd.DataFrame, inc: pd.DataFrame, rows: list[int]) -> pd.Series:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import time
@@ -40,26 +41,29 @@ def structural_scores(graph: nx.DiGraph, candidates: list[str], anomaly: NodeAno
 
     A node scores high when it is anomalous, its anomaly is not explained by anomalous parents (a
     parent explains the part of the child's deviation it matches), and it accounts for the anomalies
-    of many nodes downstream (each anomalous descendant, anywhere in the graph, counts with the share
-    of its deviation this node can account for).
+    of many nodes downstream (each descendant that moved, either way, reached through nodes that
+    moved, counts with the share of its deviation this node can account for: a cause may push its
+    effects either way, while a suspect must itself have moved the way that counts).
 
     Shares compare raw deviations only where the units are known to be equal and the amounts add up
     (:func:`rcakit.attribution._scores.additive_units`: both nodes measure the same latency metric);
     everywhere else, including nodes that merely share a metric name, they compare robust z-scores,
     each against the node's own baseline.
     """
-    z, delta = anomaly.z, anomaly.delta
+    z, delta, z_any, delta_any = anomaly.z, anomaly.delta, anomaly.z_any, anomaly.delta_any
     soft = np.log1p(z.clip(lower=0.0))
+    soft_any = np.log1p(z_any.clip(lower=0.0))
     anomalous = {n for n in graph.nodes if z.get(n, 0.0) > threshold}
-    hot = graph.subgraph(anomalous)
+    moved = {n for n in graph.nodes if z_any.get(n, 0.0) > threshold}
+    hot = graph.subgraph(moved)
     scores: dict[str, float] = {}
 
-    def share(cause: str, effect: str) -> float:
+    def share(cause: str, effect: str, zs: pd.Series, deltas: pd.Series) -> float:
         """How much of ``effect``'s deviation ``cause`` can account for (0..1)."""
-        if additive_units(cause, effect) and delta.get(effect, 0.0) > 0:
-            ratio = max(float(delta.get(cause, 0.0)), 0.0) / float(delta[effect])
+        if additive_units(cause, effect) and deltas.get(effect, 0.0) > 0:
+            ratio = max(float(delta.get(cause, 0.0)), 0.0) / float(deltas[effect])
         else:
-            ratio = float(z.get(cause, 0.0)) / max(float(z.get(effect, 0.0)), 1e-9)
+            ratio = float(z.get(cause, 0.0)) / max(float(zs.get(effect, 0.0)), 1e-9)
         return min(1.0, ratio)
 
     for node in candidates:
@@ -67,9 +71,10 @@ def structural_scores(graph: nx.DiGraph, candidates: list[str], anomaly: NodeAno
         if node not in anomalous:
             scores[node] = 0.01 * own
             continue
-        explained = max((share(parent, node) for parent in graph.predecessors(node) if parent in anomalous),
-                        default=0.0)
-        effects = sum(float(soft.get(d, 0.0)) * share(node, d) for d in nx.descendants(hot, node))
+        explained = max((share(parent, node, z, delta) for parent in graph.predecessors(node)
+                         if parent in anomalous), default=0.0)
+        effects = sum(float(soft_any.get(d, 0.0)) * share(node, d, z_any, delta_any)
+                      for d in nx.descendants(hot, node))
         scores[node] = (1.0 - 0.9 * explained) * (own + effects)
     return scores
 
@@ -149,6 +154,10 @@ def attribute(
         mgraph = drop_unmeasured(graph, measured) if graph is not None else None
         if mgraph is not None:
             base, inc = base.reindex(columns=list(mgraph.nodes)), inc.reindex(columns=list(mgraph.nodes))
+        else:  # a node recorded in one window only still gets a column in both (no baseline: no anomaly)
+            columns = list(dict.fromkeys([*inc.columns, *base.columns]))
+            base, inc = base.reindex(columns=columns), inc.reindex(columns=columns)
+    cfg, alarm_note = _alarm_time_rows(incident, inc, cfg)
     if alarm is not None and alarm not in inc.columns:
         raise DataError(f"the alarm node {alarm!r} has no data in the incident window", source=name or None,
                         hint="Pick an alarm among the incident's metric nodes (Telemetry.nodes())")
@@ -175,7 +184,7 @@ def attribute(
             causes.append(cause)
         return Attribution(method=label or method.value, alarm=alarm, causes=causes, stage=stage, final=final,
                            elapsed=time.perf_counter() - t0, graph_fingerprint=fingerprint, incident=name,
-                           rows=list(rows), notes=list(notes or []))
+                           rows=list(rows), notes=[*(notes or []), *([alarm_note] if alarm_note else [])])
 
     def emit(result: Attribution) -> None:
         if on_progress is not None:
@@ -281,6 +290,30 @@ def _multimodal(incident: Any, cfg: AttributionConfig, alarm: str | None, t0: fl
     if on_progress is not None:
         on_progress(result)
     return result
+
+
+def _alarm_time_rows(incident: Any, inc: pd.DataFrame, cfg: AttributionConfig,
+                     ) -> tuple[AttributionConfig, str | None]:
+    """The config with ``first_row`` set from the incident's alarm time, and a note saying so.
+
+    Rows that start before the alarm fired are pre-fault: the first analysed row is the first one that
+    starts at or after ``Incident.alarm_time`` (a row that straddles the alarm is partly normal), and
+    the earlier rows become the local reference. A ``first_row`` set by the caller wins; an alarm time
+    outside the incident rows changes nothing and says so.
+    """
+    alarm_time = getattr(incident, "alarm_time", None) if isinstance(incident, Incident) else None
+    if alarm_time is None or not cfg.use_alarm_time or cfg.first_row or not len(inc.index) or not isinstance(inc.index, pd.DatetimeIndex):
+        return cfg, None
+    starts = inc.index if inc.index.tz is not None else inc.index.tz_localize("UTC")
+    before = int((starts < pd.Timestamp(alarm_time)).sum())
+    if before == 0:
+        return cfg, None
+    if before >= len(inc.index):
+        return cfg, (f"the alarm time {alarm_time:%Y-%m-%d %H:%M:%S} UTC is after every incident row; "
+                     "all rows are explained")
+    return dataclasses.replace(cfg, first_row=before), (
+        f"{before} incident row(s) before the alarm ({alarm_time:%Y-%m-%d %H:%M:%S} UTC) used as the pre-fault "
+        "reference")
 
 
 def _finish(result: Attribution, incident: Any, cfg: AttributionConfig) -> Attribution:

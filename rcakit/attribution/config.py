@@ -58,7 +58,9 @@ class AttributionConfig:
 
     ``threshold`` is the robust z-score above which a node counts as anomalous. ``first_row`` is the
     first incident row that may be analysed (PetShop's protocol analyses row 2 or later); rows before
-    it are taken as pre-fault and serve as a local reference when ``local_reference`` is on. ``n_bootstrap``
+    it are taken as pre-fault and serve as a local reference when ``local_reference`` is on; with
+    ``use_alarm_time`` (default) and ``first_row`` 0, an Incident's ``alarm_time`` sets it (the rows that
+    start before the alarm are pre-fault). ``n_bootstrap``
     baseline resamples give the score intervals; ``seed`` seeds every generator; ``n_jobs`` goes to DoWhy's Shapley
     estimation (default 1: each joblib worker re-imports DoWhy, which costs more than it saves on graphs
     of tens of nodes). ``restrict_to_ancestors`` keeps only the alarm and its
@@ -75,6 +77,7 @@ class AttributionConfig:
     direction: Direction = Direction.AUTO
     rows: RowSelection = RowSelection.AUTO
     first_row: int = 0
+    use_alarm_time: bool = True
     local_reference: bool = True
     n_bootstrap: int = 30
     interval: float = 0.9

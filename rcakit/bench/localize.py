@@ -36,8 +36,8 @@ import numpy as np
 import pandas as pd
 
 from rcakit.attribution import AttributionConfig, Method, attribute
-from rcakit.attribution.config import Direction
 from rcakit.bench._common import markdown_table
+from rcakit.bench._protocol import role_of
 from rcakit.telemetry import GroundTruth
 
 __all__ = ["main"]
@@ -57,17 +57,75 @@ def _row(dataset: str, graph: str, method: str, ranks: list[int | None], seconds
             "top1": float(np.mean(r <= 1)) if len(r) else float("nan"),
             "top3": float(np.mean(r <= 3)) if len(r) else float("nan"),
             "peer top1": PEERS.get((dataset, 1), ""), "peer top3": PEERS.get((dataset, 3), ""),
-            "median s": float(np.median(seconds)) if seconds else float("nan"), **(extra or {})}
+            "median s": float(np.median(seconds)) if seconds else float("nan"), "role": role_of(dataset),
+            **(extra or {})}
 
 
 # -- PetShop ------------------------------------------------------------------------------------------
 def petshop_rows(root: Path, methods: list[Method], plain: int = 0) -> list[dict[str, Any]]:
-    """Rows per method and alarm metric; with ``plain`` > 0, the plain-DoWhy comparison on that many issues."""
-    from rcakit.integrations.petshop import make_analyze_root_causes
+    """PetShop low_traffic: the generic path first, then PetShop's own harness interface.
+
+    ``analyze (default)``: every issue loaded by the dataset adapter and run through
+    :func:`rcakit.pipeline.analyze`, exactly what ``rcakit analyze`` does (drafted graph, structural
+    ranking, the alarm's time and direction from the incident); a hit is the true component first in
+    the attribution, and ``report lead top1`` counts the entity the report leads with. Then each
+    method on the same drafted graphs, and each method through
+    :mod:`rcakit.integrations.petshop` (the call graph as PetShop's harness hands it over). No row
+    uses PetShop-specific code: there is none. With ``plain`` > 0, the plain-DoWhy comparison.
+    """
+    from rcakit.telemetry.datasets import load_petshop
 
     folder = root / "petshop" / "dataset" / "low_traffic"
     if not folder.is_dir():
         return []
+    rows = petshop_generic_rows(load_petshop(root / "petshop"), methods)
+    rows += petshop_harness_rows(folder, methods, plain)
+    return rows
+
+
+def petshop_generic_rows(incidents: list[Any], methods: list[Method]) -> list[dict[str, Any]]:
+    """``analyze(incident)`` on every PetShop issue, then the other methods on the same drafted graphs."""
+    from rcakit.pipeline import analyze
+
+    per: dict[str, dict[str, tuple[list[int | None], list[float]]]] = {}
+    leads: dict[str, list[bool]] = {}
+    drafts = []
+    for inc in incidents:
+        truth = _truth(inc).root_cause_entities[0]
+        metric = _petshop_metric(inc)
+        t0 = time.perf_counter()
+        result = analyze(inc, llm=None)
+        ranks, secs = per.setdefault("analyze (default)", {}).setdefault(metric, ([], []))
+        ranks.append(result.attribution.rank_of(truth))
+        secs.append(time.perf_counter() - t0)
+        leads.setdefault(metric, []).append(result.top_entity == truth)
+        drafts.append((inc, result.draft))
+    for method in methods:
+        if method is Method.STRUCTURAL:
+            continue
+        for inc, draft in drafts:
+            t0 = time.perf_counter()
+            res = attribute(draft if method.needs_graph else None, inc, method=method,
+                            config=AttributionConfig(n_bootstrap=0, extra={"fault_type": False}))
+            ranks, secs = per.setdefault(method.value, {}).setdefault(_petshop_metric(inc), ([], []))
+            ranks.append(res.rank_of(_truth(inc).root_cause_entities[0]))
+            secs.append(time.perf_counter() - t0)
+    rows = []
+    for label, by_metric in per.items():
+        for metric, (ranks, secs) in by_metric.items():
+            extra = {"report lead top1": f"{np.mean(leads[metric]):.2f}"} if label.startswith("analyze") else {}
+            rows.append(_row(f"petshop {metric}", "drafted (adapter)", label, ranks, secs, extra))
+    return rows
+
+
+def _petshop_metric(incident: Any) -> str:
+    return str(incident.meta["target"]["target"]["metric"])
+
+
+def petshop_harness_rows(folder: Path, methods: list[Method], plain: int = 0) -> list[dict[str, Any]]:
+    """Each method through PetShop's harness interface (call graph given, the alarm's metric only)."""
+    from rcakit.integrations.petshop import make_analyze_root_causes
+
     graph = nx.from_pandas_adjacency(pd.read_csv(folder / "graph.csv", index_col=0), create_using=nx.DiGraph)
     normal = pd.read_csv(folder / "noissue" / "metrics.csv", header=[0, 1, 2], index_col=0)
     issues = []
@@ -78,12 +136,8 @@ def petshop_rows(root: Path, methods: list[Method], plain: int = 0) -> list[dict
                 target["name"] = f"{split}/{issue.name}"
                 issues.append((pd.read_csv(issue / "metrics.csv", header=[0, 1, 2], index_col=0), target))
     rows = []
-    variants = [(m, m.value, 0.5) for m in methods]
-    if Method.STRUCTURAL in methods:
-        variants.insert(methods.index(Method.STRUCTURAL) + 1,
-                        (Method.STRUCTURAL, "structural, no remote prior", 1.0))
-    for method, label, prior in variants:
-        analyze = make_analyze_root_causes(method=method, remote_prior=prior)
+    for method in methods:
+        analyze = make_analyze_root_causes(method=method)
         per: dict[str, tuple[list[int | None], list[float]]] = {}
         for abnormal, target in issues:
             t = target["target"]
@@ -96,7 +150,7 @@ def petshop_rows(root: Path, methods: list[Method], plain: int = 0) -> list[dict
             ranks.append(ranked.index(truth) + 1 if truth in ranked else None)
             secs.append(dt)
         for metric, (ranks, secs) in per.items():
-            rows.append(_row(f"petshop {metric}", "call graph", label, ranks, secs))
+            rows.append(_row(f"petshop {metric}", "call graph (harness)", method.value, ranks, secs))
     if plain:
         rows += plain_comparison(graph, normal, issues, plain)
     return rows
@@ -147,8 +201,8 @@ def _rcakit_petshop(graph: nx.DiGraph, normal: pd.DataFrame, abnormal: pd.DataFr
     """(first-ranking s, final s, rank of the truth) of rcakit on one PetShop issue, as the adapter runs it.
 
     Same inputs and options as ``rcakit.integrations.petshop.analyze_root_causes`` (call graph
-    reversed, row 2 on, the X-Ray remote prior 0.5), called through ``attribute`` so that the time
-    of the first partial ranking (``on_progress``) can be read.
+    reversed, row 2 on), called through ``attribute`` so that the time of the first partial ranking
+    (``on_progress``) can be read.
     """
     t = target["target"]
 
@@ -162,17 +216,15 @@ def _rcakit_petshop(graph: nx.DiGraph, normal: pd.DataFrame, abnormal: pd.DataFr
     causal = nx.relabel_nodes(graph.reverse(copy=True), rename)
     base, inc = reduce(normal), reduce(abnormal)
     columns = list(dict.fromkeys([*base.columns, *inc.columns]))
-    config = AttributionConfig(first_row=min(2, len(inc.index) - 1), n_bootstrap=0, direction=Direction.UP,
-                               extra={"fault_type": False})
+    config = AttributionConfig(first_row=min(2, len(inc.index) - 1), n_bootstrap=0, extra={"fault_type": False})
     firsts: list[float] = []
     res = attribute(causal, (base.reindex(columns=columns), inc.reindex(columns=columns)), method=method,
                     config=config, alarm=rename[t["node"]],
                     on_progress=lambda _r: firsts.append(time.perf_counter() - t0))
     final = time.perf_counter() - t0
     back = {v: k for k, v in rename.items()}
-    scored = sorted(((back.get(c.node, c.entity), c.score * (0.5 if back.get(c.node, "").endswith("_remote")
-                                                            else 1.0)) for c in res.causes
-                     if np.isfinite(c.score)), key=lambda kv: -kv[1])
+    scored = sorted(((back.get(c.node, c.entity), c.score) for c in res.causes if np.isfinite(c.score)),
+                    key=lambda kv: -kv[1])
     ranked = [n for n, _ in scored]
     truth = target["root_cause"]["node"]
     return (firsts[0] if firsts else final), final, (ranked.index(truth) + 1 if truth in ranked else None)
@@ -285,7 +337,9 @@ def _drafted(inc: Any) -> Any:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m rcakit.bench localize")
-    parser.add_argument("--datasets", default="dowhy,petshop,sim,nezha,storm,simset,simmm")
+    parser.add_argument("--datasets", default="dowhy,petshop,sim,nezha,storm,simset,simmm,lodo")
+    parser.add_argument("--family-seeds", type=int, default=1,
+                        help="how many tuning and scoring seeds of the simulator families the lodo section uses")
     parser.add_argument("--methods", default=",".join(m.value for m in FAST))
     parser.add_argument("--plain-dowhy", action="store_true",
                         help="compare with a plain DoWhy attribute_anomalies call on PetShop latency issues, same run")
@@ -341,6 +395,10 @@ def main(argv: list[str]) -> int:
 
         rows = _report(rows, nezha_rows(root, cfg))
     print("\n" + markdown_table(rows, _columns(rows)))
+    if "lodo" in wanted:
+        from rcakit.bench._localize_lodo import lodo_table_rows
+
+        print(markdown_table(lodo_table_rows(root, families_seeds=args.family_seeds)), flush=True)
     return 0
 
 

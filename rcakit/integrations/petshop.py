@@ -51,15 +51,11 @@ def _reduce(frame: pd.DataFrame, metric: str, statistic: str, what: str) -> pd.D
 
 
 def make_analyze_root_causes(*, method: Method | str = Method.STRUCTURAL, threshold: float = 3.0,
-                             first_row: int = 2, n_bootstrap: int = 0, seed: int = 0,
-                             remote_prior: float = 0.5) -> Any:
+                             first_row: int = 2, n_bootstrap: int = 0, seed: int = 0) -> Any:
     """A PetShop-compatible ``analyze_root_causes`` with other options (method, threshold, row).
 
-    ``remote_prior`` multiplies the score of X-Ray ``*_remote`` nodes: X-Ray names an uninstrumented
-    endpoint by the host its caller called (``servi-searc...elb.amazonaws.com_remote`` is PetSearch's
-    load balancer seen from PetSite), so such a node is the client-side timing of a call whose
-    server side, when instrumented, is another node; the call graph lacks that server -> client-view
-    edge, and the prior stands in for it. 1.0 turns it off (the benchmark prints both).
+    Nothing in it knows PetShop's components: the harness hands over the call graph and the alarm,
+    and the ranking is rcakit's generic one (structural by default, the alarm's direction from the data).
     """
 
     def analyze(graph: nx.DiGraph, target_node: str, target_metric: str, target_statistic: str,
@@ -80,9 +76,7 @@ def make_analyze_root_causes(*, method: Method | str = Method.STRUCTURAL, thresh
         causal.add_node(rename[target_node])
         normal = normal.reindex(columns=columns).rename(columns=rename)
         abnormal = abnormal.reindex(columns=columns).rename(columns=rename)
-        direction = Direction.DOWN if target_metric.lower() in {"availability", "success", "success_rate"} else (
-            Direction.UP)
-        config = AttributionConfig(threshold=threshold, direction=direction, first_row=min(
+        config = AttributionConfig(threshold=threshold, direction=Direction.AUTO, first_row=min(
             first_row, max(len(abnormal.index) - 1, 0)), n_bootstrap=n_bootstrap, seed=seed,
             extra={"fault_type": False})
         alarm = rename[target_node]
@@ -96,8 +90,7 @@ def make_analyze_root_causes(*, method: Method | str = Method.STRUCTURAL, thresh
             if not np.isfinite(cause.score):
                 continue
             original = back.get(cause.node, cause.entity)
-            prior = remote_prior if original.endswith("_remote") else 1.0
-            out.append(PotentialRootCause(node=original, metric=target_metric, score=float(cause.score) * prior))
+            out.append(PotentialRootCause(node=original, metric=target_metric, score=float(cause.score)))
         return out
 
     return analyze

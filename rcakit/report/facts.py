@@ -44,6 +44,7 @@ class ReportFacts:
     related_entities: list[str] = field(default_factory=list)
     symptoms: list[str] = field(default_factory=list)
     architecture: list[str] = field(default_factory=list)
+    entry_points: list[str] | None = None  # components nobody calls (from the call structure); None: unknown
     log_context: list[str] = field(default_factory=list)
     trace_context: list[str] = field(default_factory=list)
     service_ranking: list[Cause] = field(default_factory=list)

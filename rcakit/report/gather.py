@@ -97,6 +97,7 @@ def gather_facts(
         facts.related_entities = _related_entities(facts.causes[0], graph, incident)
 
     facts.architecture = _architecture(incident)
+    facts.entry_points = entry_points(incident)
     if logs is not None:
         facts.log_context = _described(logs, 8)
     if traces is not None:
@@ -162,6 +163,28 @@ def _related_entities(top: Cause, graph: nx.DiGraph | None, incident: Incident) 
             if entity != top.entity and entity not in related:
                 related.append(entity)
     return related[:10]
+
+
+def entry_points(incident: Incident) -> list[str] | None:
+    """The components nobody calls but that call others, from the call structure; None when there is none.
+
+    The call structure is what :func:`rcakit.graph.combine.build_system` sees: the spans' call graph,
+    the incident's ``meta["call_graph"]`` and an Atlas-format system description. Resources that
+    services merely use (a GPU, a host) are not calls and do not count.
+    """
+    from rcakit.graph.combine import build_system
+    from rcakit.graph.system import InteractionKind
+
+    try:
+        system = build_system(incident)
+    except Exception:  # a report must never fail on a system it cannot model
+        return None
+    calls = [(i.source, i.target) for i in system.interactions if i.kind is InteractionKind.INVOKES]
+    if not calls:
+        return None
+    callers = {a for a, _ in calls}
+    called = {b for _, b in calls}
+    return sorted(callers - called)
 
 
 def _architecture(incident: Incident) -> list[str]:

@@ -222,9 +222,13 @@ def template_report(facts: ReportFacts) -> Report:
 def _failure_level(facts: ReportFacts) -> str:
     if not facts.alarm:
         return "unknown"
-    entity = facts.alarm.split(":", 1)[0].lower()
-    front = any(word in entity for word in ("front", "client", "website", "petsite", "gateway", "ui"))
-    scope = "user-facing (the alarm is on the entry point)" if front else "service-level"
+    entity = facts.alarm.split(":", 1)[0]
+    if facts.entry_points is None:
+        scope = "service-level as far as the data tell (no call structure says whether the alarm is on an entry point)"
+    elif entity in facts.entry_points:
+        scope = "user-facing (the alarm is on an entry point: no component calls it)"
+    else:
+        scope = "service-level (other components call the alarm's component)"
     if facts.related_entities and len(facts.related_entities) >= 3:
         scope += f"; {len(facts.related_entities)} related entities on the propagation paths"
     return scope

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import networkx as nx
@@ -11,7 +12,7 @@ import networkx as nx
 from rcakit.errors import DataError
 from rcakit.telemetry._schema import split_node
 from rcakit.telemetry.model import AlignedMetrics, Telemetry, _did_you_mean
-from rcakit.telemetry.window import TimeWindow
+from rcakit.telemetry.window import TimeWindow, to_utc
 
 __all__ = ["GroundTruth", "Incident"]
 
@@ -84,7 +85,12 @@ class Incident:
     ``baseline_window`` is a stretch of normal operation to learn from; ``incident_window`` is the
     stretch to explain; ``alarm`` is the symptom node (``entity:metric``) that paged someone.
     ``system`` optionally holds a system description (Atlas input format) for graph drafting, and
-    ``meta`` anything an adapter wants to keep (the upstream file names, the alarm's timestamp).
+    ``meta`` anything an adapter wants to keep (the upstream file names).
+
+    ``alarm_time`` is when the alarm fired, if known. Rows of the incident window that start before it
+    are pre-fault: attribution explains the rows from the first one that starts at or after the alarm
+    and uses the earlier rows as a local reference (a shift that was there before the alarm is not
+    the incident). Without it the whole incident window is explained against the baseline.
     """
 
     telemetry: Telemetry
@@ -96,12 +102,15 @@ class Incident:
     description: str = ""
     system: dict[str, Any] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    alarm_time: datetime | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.telemetry, Telemetry):
             raise TypeError(f"telemetry must be a Telemetry, got {type(self.telemetry).__name__}")
         self.baseline_window = TimeWindow.of(self.baseline_window)
         self.incident_window = TimeWindow.of(self.incident_window)
+        if self.alarm_time is not None:
+            self.alarm_time = to_utc(self.alarm_time)
         if self.alarm is not None:
             self._check_node(self.alarm, "alarm")
 
@@ -167,6 +176,7 @@ class Incident:
             "baseline_window": self.baseline_window.to_dict(),
             "incident_window": self.incident_window.to_dict(),
             "alarm": self.alarm,
+            "alarm_time": self.alarm_time.isoformat() if self.alarm_time else None,
             "truth": self.truth.to_dict() if self.truth else None,
             "meta": self.meta,
             "telemetry": self.telemetry.summary(),
@@ -183,7 +193,8 @@ class Incident:
             causes = ", ".join(self.truth.root_cause_nodes or self.truth.root_cause_entities) or "?"
             truth = f"{causes}" + (f" ({self.truth.fault_type})" if self.truth.fault_type else "")
         rows = [
-            ("alarm", self.alarm or "none set"),
+            ("alarm", (self.alarm or "none set") + (f" (fired {self.alarm_time:%Y-%m-%d %H:%M:%S} UTC)"
+                                                    if self.alarm_time else "")),
             ("baseline window", str(self.baseline_window)),
             ("incident window", str(self.incident_window)),
             ("ground truth", truth),

@@ -104,4 +104,5 @@ def load_incident(folder: str | Path) -> Incident:
         description=doc.get("description", ""),
         system=system,
         meta=doc.get("meta") or {},
+        alarm_time=doc.get("alarm_time"),
     )

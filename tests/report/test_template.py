@@ -53,3 +53,13 @@ def test_hostile_names_and_log_lines_are_shown_not_run(tmp_path) -> None:
     assert "<script>alert" not in out.read_text()
     md = report.save(tmp_path / "r.md").read_text()
     assert md.startswith("# Incident report")
+
+
+def test_failure_level_comes_from_the_call_structure_not_from_names() -> None:
+    entry = template_report(_facts(alarm="alpha:latency", entry_points=["alpha"])).section("Type and level of failure")
+    assert "user-facing" in entry
+    called = template_report(_facts(alarm="frontend:latency_p90", entry_points=["edge"])).section(
+        "Type and level of failure")
+    assert "user-facing" not in called and "other components call" in called
+    unknown = template_report(_facts(entry_points=None)).section("Type and level of failure")
+    assert "no call structure" in unknown

@@ -430,6 +430,7 @@ def _issue(
             "missing_in_baseline": sorted(set(names) - set(normal_names)),
             "step_seconds": int(PETSHOP_STEP.total_seconds()),
         },
+        alarm_time=to_utc(alarm_ts),
     )
     # Checked above against the issue's nodes; Incident's own check would scan all 170k rows per issue.
     incident.alarm = alarm
