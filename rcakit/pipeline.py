@@ -34,6 +34,13 @@ class Analysis:
     services: Any = None  # the multimodal service ranking (traces, logs, resource shares) when there were spans or logs
 
     @property
+    def limits(self) -> list[str]:
+        """What the analysis lacked (modalities, call structure, metrics), in words; empty when nothing."""
+        facts = getattr(self.report, "facts", None)
+        missing = [f"no {m}" for m in getattr(facts, "modalities_missing", [])]
+        return missing + list(getattr(facts, "limits", []))
+
+    @property
     def top_cause(self) -> str | None:
         return self.attribution.causes[0].node if self.attribution is not None and self.attribution.causes else None
 
@@ -62,6 +69,8 @@ class Analysis:
                 part += f" (true root cause ranked {self.services.rank_of(truth.root_cause_entities[0])})"
             parts.append(part)
         parts.append(f"{sum(self.seconds.values()):.1f} s")
+        if self.limits:
+            parts.append("lacked: " + ", ".join(line.split(" (", 1)[0].split(":", 1)[0] for line in self.limits))
         return "; ".join(parts)
 
     def _repr_html_(self) -> str:
@@ -137,7 +146,7 @@ def analyze(
 
     t = step("classify")
     fault = None
-    if attribution.causes:
+    if attribution.causes and len(incident.telemetry.nodes()) > 1:
         fault = attribution.fault_type
         if fault is None:
             fault = classify_fault(incident, attribution.entities[0][0])

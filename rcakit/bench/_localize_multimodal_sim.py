@@ -23,6 +23,7 @@ import time
 from typing import Any
 
 from rcakit.attribution import AttributionConfig, Method, attribute
+from rcakit.bench._protocol import role_of
 from rcakit.bench.localize import _row, _truth, sim_fault_cases
 
 __all__ = ["HELD_OUT_SEEDS", "THROTTLES", "TUNING_SEEDS", "main", "multimodal_sim_incidents", "multimodal_sim_rows"]
@@ -91,7 +92,7 @@ def multimodal_sim_rows(seeds: tuple[int, ...] = HELD_OUT_SEEDS, sizes: tuple[st
     rows = []
     for (size, kind, label), r in ranks.items():
         rows.append(_row(f"sim {size} {kind}", "none (entity level)", label, r, secs[(size, kind, label)],
-                         {"seeds": seed_text}))
+                         {"seeds": seed_text, "role": role_of("simmm")}))
     order = {label: i for i, (label, _) in enumerate(_VARIANTS)}
     rows.sort(key=lambda row: (row["dataset"].split()[1], row["dataset"].endswith("all kinds"), row["dataset"],
                                order[row["method"]]))

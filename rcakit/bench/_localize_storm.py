@@ -27,6 +27,7 @@ from typing import Any
 
 from rcakit.attribution import AttributionConfig, Method, attribute
 from rcakit.attribution.model import _as_graph
+from rcakit.bench._protocol import role_of
 
 __all__ = ["RULES", "set_f1", "sim_set_cases", "sim_set_rows", "storm_rows"]
 
@@ -151,7 +152,7 @@ def sim_set_rows(seeds: tuple[int, ...] = (5, 6, 7, 8, 9), sizes: tuple[str, ...
                     results.setdefault((k, gname, method), []).append((sets, truth, time.perf_counter() - t0))
         for (k, gname, method), done in sorted(results.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2].value)):
             row: dict[str, Any] = {"dataset": f"sim {size} set", "graph": gname, "method": method.value,
-                                   "root causes": k, "n": len(done)}
+                                   "root causes": k, "n": len(done), "role": role_of(f"sim {size} set")}
             for rule in RULES:
                 scores = [set_f1(_entities(sets[rule]), truth) for sets, truth, _ in done]
                 row[f"{rule} mean F1"] = float(np.mean(scores))

@@ -45,6 +45,7 @@ class ReportFacts:
     symptoms: list[str] = field(default_factory=list)
     architecture: list[str] = field(default_factory=list)
     entry_points: list[str] | None = None  # components nobody calls (from the call structure); None: unknown
+    limits: list[str] = field(default_factory=list)  # what the analysis lacked beyond a modality (rcakit.pipeline.coverage)
     log_context: list[str] = field(default_factory=list)
     trace_context: list[str] = field(default_factory=list)
     service_ranking: list[Cause] = field(default_factory=list)

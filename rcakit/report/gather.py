@@ -98,6 +98,7 @@ def gather_facts(
 
     facts.architecture = _architecture(incident)
     facts.entry_points = entry_points(incident)
+    facts.limits = coverage_limits(incident, facts.entry_points)
     if logs is not None:
         facts.log_context = _described(logs, 8)
     if traces is not None:
@@ -163,6 +164,27 @@ def _related_entities(top: Cause, graph: nx.DiGraph | None, incident: Incident) 
             if entity != top.entity and entity not in related:
                 related.append(entity)
     return related[:10]
+
+
+def coverage_limits(incident: Incident, points: list[str] | None = None) -> list[str]:
+    """What the generic path lacked for this incident, in words (empty when nothing beyond a modality).
+
+    A single metric node leaves nothing to rank but the alarm itself; no call structure leaves the
+    draft to metric names and systems knowledge; no alarm leaves nothing to explain.
+    """
+    limits = []
+    nodes = incident.telemetry.nodes()
+    if not nodes:
+        limits.append("no metric nodes: only traces and logs can rank the services")
+    elif len(nodes) == 1:
+        limits.append(f"a single metric node ({nodes[0]}): the ranking can only name the alarm itself, and no fault "
+                      "type is guessed")
+    if points is None:
+        limits.append("no call structure (no spans, no call graph, no system description): the graph follows metric "
+                      "names and systems knowledge alone, and whether the alarm is on an entry point is unknown")
+    if incident.alarm is None:
+        limits.append("no alarm node: nothing was explained; set one with Incident.set_alarm")
+    return limits
 
 
 def entry_points(incident: Incident) -> list[str] | None:

@@ -203,10 +203,14 @@ def template_report(facts: ReportFacts) -> Report:
             "logs": "no logs: errors and exceptions are judged from metrics only, and fault types involving errors are less certain",
             "traces": "no traces: the call graph comes from configuration or knowledge, and per-hop latency cannot be confirmed",
         }
-        text = "\n".join(f"- {limits[m]}" for m in missing)
-        text += f"\n\nConfidence is therefore {facts.confidence()}."
+        lines = [f"- {limits[m]}" for m in missing]
     else:
-        text = "Metrics, logs and traces were all available."
+        lines = []
+    lines += [f"- {esc(line)}" for line in facts.limits]
+    if lines:
+        text = "\n".join(lines) + f"\n\nConfidence is therefore {facts.confidence()}."
+    else:
+        text = "Metrics, logs and traces were all available, with a call structure to follow."
     sections.append(("Data and its limits", text))
 
     if facts.truth:

@@ -21,3 +21,21 @@ def test_entry_points_from_spans() -> None:
                         baseline="10min", logs=False)
     points = entry_points(inc)
     assert points is not None and "Client" in points
+
+
+def test_what_the_generic_path_lacked_is_said_not_guessed() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from rcakit.pipeline import analyze
+    from rcakit.telemetry import Incident, Telemetry
+
+    t = pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(np.arange(100) * 60, "s")
+    values = np.r_[np.random.default_rng(0).normal(1, 0.1, 80), np.full(20, 3.0)]
+    inc = Incident(Telemetry.from_wide(pd.DataFrame({"time": t, "web:latency": values})), (t[0], t[80]),
+                   (t[80], t[-1]), alarm="web:latency")
+    result = analyze(inc, llm=None)
+    assert result.fault is None  # one metric: no fault type guessed
+    limits = result.report.section("Data and its limits")
+    assert "single metric node" in limits and "no call structure" in limits and "no logs" in limits
+    assert "lacked: no logs, no traces, a single metric node, no call structure" in result.summary()
