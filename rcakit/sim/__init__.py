@@ -63,8 +63,21 @@ ModelInference:error_rate            Client:error_rate                    all   
 Batches crash now and then even without a fault (``Topology.crash_probability``, 0.2 %), so
 error rates and error logs have a baseline. Not modelled: retries, timeouts, contention on the router, GPU memory. ``GPU:power`` stands for the
 GPU's capacity (its power cap); it is hidden by default to play an unobserved metric.
+
+:mod:`rcakit.sim.families` adds harder systems for tuning (a web shop, a queue pipeline, a shared
+database, replicas behind a balancer) with eight fault kinds and noise: :func:`family_incident`,
+:func:`family_cases`; tune on :data:`TUNING_SEEDS`, report :data:`SCORING_SEEDS`.
 """
 
+from rcakit.sim.families import (
+    FAMILIES,
+    FAULT_KINDS,
+    NOISE,
+    SCORING_SEEDS,
+    TUNING_SEEDS,
+    family_cases,
+    family_incident,
+)
 from rcakit.sim.faults import (
     BatchSizeMisconfig,
     ErrorBurst,
@@ -79,6 +92,11 @@ from rcakit.sim.truth import EDGE_TYPES, system_description, true_graph
 
 __all__ = [
     "EDGE_TYPES",
+    "FAMILIES",
+    "FAULT_KINDS",
+    "NOISE",
+    "SCORING_SEEDS",
+    "TUNING_SEEDS",
     "BatchSizeMisconfig",
     "ErrorBurst",
     "Fault",
@@ -86,6 +104,8 @@ __all__ = [
     "NetworkSlowdown",
     "Topology",
     "WorkloadSpike",
+    "family_cases",
+    "family_incident",
     "make_incident",
     "simulate",
     "system_description",
