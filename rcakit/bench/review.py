@@ -1,16 +1,26 @@
 """``python -m rcakit.bench review``: how fast does a human fix a drafted graph, five edges at a time?
 
 Review efficiency. For MoM, DoWhy microservice, PetShop (latency) and the simulator S/M/L, a
-:class:`~rcakit.review.ReviewSession` hands out batches of five suspicious edges
-(``rcakit.graph.validate.next_batch`` on the dataset's data) and an oracle that knows the true graph
-answers each: accept a true edge, reject a false one, reverse a reversed one, accept (add) a missing
-one the batch proposes, skip an edge on an unmeasured metric. F1 (directed, observed graph,
-``rcakit.graph.compare_graphs``) is printed after each batch. Two starting drafts:
+:class:`~rcakit.review.ReviewSession` hands out batches of five questions
+(``rcakit.graph.validate.next_batch`` on the dataset's data, ordered by expected F1 gain) and an
+oracle that knows the true graph answers each: accept a true edge, reject a false one, reverse a
+reversed one, accept (add) a missing one the batch proposes, skip an edge on an unmeasured metric.
+F1 (directed, observed graph, ``rcakit.graph.compare_graphs``) is printed after 0, 5, 10, 20 and 30
+answers, with the F1 that ten answers chosen with hindsight would give (``best possible @10``) and a
+line saying whether F1 >= 0.9 was reached within 10 answers. Starting drafts:
 
 * ``knowledge``: ``draft_graph(dataset)`` with the offline systems-knowledge suggester (the default
   drafter without an LLM endpoint);
+* ``knowledge-perturbed``: that draft with a seeded 20 % of its observed edges removed, reversed or
+  added, a third each (:func:`knowledge_perturbed_draft`), one draft per ``--seeds`` entry;
+* ``data``: drafted from the data alone, PC over all observed nodes (:func:`data_draft`);
 * ``perturbed``: the true graph with a seeded 15 % of edges dropped, 15 % reversed and 15 % false
   edges added (confidences drawn at random), to measure the review loop apart from the drafter.
+
+The goal (F1 >= 0.9 within 10 answers) is stated for the seeded drafts. The question-ordering
+constants (``rcakit.graph.validate.GAIN_WEIGHTS``) were chosen on the simulator S and M with other
+simulation and perturbation seeds than the scored ones; the bench prints both ("tuned on: ...;
+scored: ...") and warns when they overlap.
 
 Validation quality (``--sections validation``): on perturbed drafts (six seeds each) of DoWhy
 microservice, PetShop (latency) and the simulator S/M, how many of the first five edges
@@ -42,10 +52,21 @@ import networkx as nx
 
 from rcakit.bench._common import graph_case, markdown_table, median_time, peak_rss_mb
 
-__all__ = ["main", "oracle_review", "perturbed_draft"]
+__all__ = ["knowledge_perturbed_draft", "main", "oracle_review", "perturbed_draft"]
 
 DATASETS = ("mom", "dowhy", "petshop-latency", "sim-S", "sim-M", "sim-L")
-DRAFTS = ("knowledge", "perturbed")
+DRAFTS = ("knowledge", "knowledge-perturbed", "data", "perturbed")
+#: Drafts with a seeded perturbation, run once per ``--seeds`` entry; the goal is stated for these.
+SEEDED_DRAFTS = ("knowledge-perturbed", "perturbed")
+#: Answer counts at which F1 is printed, and the goal: F1 >= GOAL_F1 within GOAL_ANSWERS answers.
+CHECKPOINTS = (0, 5, 10, 20, 30)
+GOAL_F1, GOAL_ANSWERS = 0.9, 10
+#: Where the question-ordering constants (rcakit.graph.validate.GAIN_WEIGHTS) were chosen: never the
+#: seeds scored by default. The simulator data of the tuning runs came from ``graph_case(name, TUNING_SIM_SEED)``.
+TUNING_DATASETS = ("sim-S", "sim-M")
+TUNING_SIM_SEED = 1
+TUNING_SEEDS = tuple(range(100, 106))
+SCORING_SEEDS = (0, 1, 2)
 SECTIONS = ("efficiency", "validation", "speed")
 VALIDATION_DATASETS = ("dowhy", "petshop-latency", "sim-S", "sim-M")
 
@@ -79,6 +100,97 @@ def perturbed_draft(truth: nx.DiGraph, *, seed: int, drop: float = 0.15, reverse
         added += 1
     draft.alarm = alarm if alarm in truth else None
     return draft
+
+
+def knowledge_perturbed_draft(draft: Any, *, seed: int, share: float = 0.2) -> Any:
+    """A copy of ``draft`` with a seeded ``share`` of its observed edges removed, reversed or added (a third each).
+
+    Only edges between two observed nodes are touched (so every change shows in the observed graph);
+    ``round(share * n)`` changes for ``n`` such edges. A reversed edge keeps everything the drafter
+    recorded (rules, confidence, provenance); an added edge links two observed nodes the draft does
+    not link, preferring nodes two steps apart (a shortcut or a link between siblings, the kind of
+    error a drafter makes), and copies provenance, confidence and rules from a randomly chosen edge
+    of the draft, so that none of the fields a ranking may read marks it as planted.
+    """
+    from rcakit.graph import EdgeStatus
+
+    if not 0 <= share <= 1:
+        raise ValueError(f"share must be within [0, 1], got {share}")
+    rng = random.Random(seed)
+    out = draft.copy()
+    observed = {n for n, node in out.nodes.items() if node.observed}
+    edges = sorted(k for k in out.edges if k[0] in observed and k[1] in observed)
+    n_changes = round(share * len(edges))
+    n_remove = n_changes // 3 + (1 if n_changes % 3 >= 1 else 0)
+    n_reverse = n_changes // 3 + (1 if n_changes % 3 >= 2 else 0)
+    n_add = n_changes - n_remove - n_reverse
+    rng.shuffle(edges)
+    donors = [out.edge(*k) for k in edges]
+    for u, v in edges[:n_remove]:
+        out.remove_edge(u, v)
+    for u, v in edges[n_remove:n_remove + n_reverse]:
+        if (v, u) not in out.edges:
+            out.reverse_edge(u, v)
+    skeleton = nx.Graph(list(out.edges))
+    nodes = sorted(observed)
+    near = sorted({(a, c) for b in skeleton for a in skeleton[b] for c in skeleton[b]
+                   if a < c and a in observed and c in observed and not skeleton.has_edge(a, c)})
+    rng.shuffle(near)
+    added = tries = 0
+    while added < n_add and tries < 100 * len(nodes) + 100:
+        tries += 1
+        a, c = near.pop() if near else tuple(rng.sample(nodes, 2))
+        if (a, c) in out.edges or (c, a) in out.edges:
+            continue
+        u, v = (a, c) if rng.random() < 0.5 else (c, a)
+        donor = rng.choice(donors)
+        out.add_edge(u, v, status=EdgeStatus.PROPOSED, provenance=list(donor.provenance),
+                     confidence=donor.confidence, rules=list(donor.rules), rationale=donor.rationale)
+        added += 1
+    out.meta["perturbation"] = {"seed": seed, "share": share, "removed": n_remove, "reversed": n_reverse,
+                                "added": added}
+    return out
+
+
+def data_draft(source: Any, data: Any, *, seed: int, max_seconds: float = 60.0) -> Any:
+    """A draft from the data alone: PC over all observed nodes (not restricted to the system's candidate pairs)."""
+    from rcakit.graph import DataSuggester, draft_graph
+
+    pc = DataSuggester("pc", data, max_seconds=max_seconds, seed=seed, restrict_to_candidates=False)
+    return draft_graph(source, suggesters=[pc], data=data)
+
+
+def best_possible_f1(session: Any, truth: nx.DiGraph, answers: int) -> float:
+    """F1 after ``answers`` perfect answers chosen with hindsight (each fixes one wrong edge, best first).
+
+    An upper bound for any question order: a reversal fixed gains one true positive, a missing edge
+    added one true positive and one prediction, a false edge rejected one prediction less.
+    """
+    predicted = session.to_networkx()
+    pred = {e for e in predicted.edges if e[0] in truth and e[1] in truth}
+    tp = sum(truth.has_edge(*e) for e in pred)
+    reversed_ = sum(1 for u, v in pred if not truth.has_edge(u, v) and truth.has_edge(v, u))
+    false = len(pred) - tp - reversed_
+    missing = sum(1 for u, v in truth.edges if (u, v) not in pred and (v, u) not in pred)
+    p, t = len(pred), truth.number_of_edges()
+    for _ in range(answers):
+        options = []
+        if reversed_:
+            options.append((2 * (tp + 1) / max(p + t, 1), "r"))
+        if missing:
+            options.append((2 * (tp + 1) / max(p + 1 + t, 1), "m"))
+        if false:
+            options.append((2 * tp / max(p - 1 + t, 1), "f"))
+        if not options:
+            break
+        _, kind = max(options)
+        if kind == "r":
+            tp, reversed_ = tp + 1, reversed_ - 1
+        elif kind == "m":
+            tp, p, missing = tp + 1, p + 1, missing - 1
+        else:
+            p, false = p - 1, false - 1
+    return 2 * tp / max(p + t, 1)
 
 
 def _f1(session: Any, truth: nx.DiGraph) -> float:
@@ -118,36 +230,67 @@ def _answers_to(curve: list[tuple[int, float]], goal: float) -> str:
     return f"> {curve[-1][0]}"
 
 
-def run_efficiency(datasets: list[str], drafts: list[str], *, seed: int, batches: int, sim_baseline: str,
-                   folder: Path) -> list[dict[str, Any]]:
-    from rcakit.graph import KnowledgeSuggester, draft_graph
+def _f1_at(curve: list[tuple[int, float]], answers: int) -> float:
+    """F1 once ``answers`` decisions were taken (the last batch that ended at or before that count)."""
+    return [f for a, f in curve if a <= answers][-1]
+
+
+def _reached(curve: list[tuple[int, float]]) -> bool:
+    return any(a <= GOAL_ANSWERS and f >= GOAL_F1 for a, f in curve)
+
+
+def review_run(draft: Any, truth: nx.DiGraph, data: Any, *, batches: int, folder: Path) -> dict[str, Any]:
+    """One oracle review of ``draft``: the F1 curve, the hindsight bound at the goal, the seconds."""
     from rcakit.review import ReviewSession
+
+    session = ReviewSession(draft, path=folder / f"{draft.meta.get('name', 'draft')}.json", data=data)
+    bound = best_possible_f1(session, truth, GOAL_ANSWERS)
+    t0 = time.perf_counter()
+    curve = oracle_review(session, truth, batches=batches)
+    return {"curve": curve, "bound": bound, "seconds": time.perf_counter() - t0}
+
+
+def run_efficiency(datasets: list[str], drafts: list[str], *, seed: int, seeds: list[int], batches: int,
+                   sim_baseline: str, folder: Path, data_seconds: float = 60.0) -> list[dict[str, Any]]:
+    from rcakit.graph import KnowledgeSuggester, draft_graph
     from rcakit.review._ranking import ranking_source
 
     rows = []
     for name in datasets:
         source, truth, data = graph_case(name, seed, sim_baseline)
         alarm = getattr(source, "alarm", None)
+        knowledge = draft_graph(source, suggesters=[KnowledgeSuggester()]) if (
+            "knowledge" in drafts or "knowledge-perturbed" in drafts) else None
         for kind in drafts:
-            if kind == "knowledge":
-                draft = draft_graph(source, suggesters=[KnowledgeSuggester()])
-            else:
-                draft = perturbed_draft(truth, seed=seed, alarm=alarm)
-            draft.meta["name"] = f"bench-{name}-{kind}"
-            session = ReviewSession(draft, path=folder / f"{name}-{kind}.json", data=data)
-            t0 = time.perf_counter()
-            curve = oracle_review(session, truth, batches=batches)
-            seconds = time.perf_counter() - t0
-            row: dict[str, Any] = {"dataset": name, "draft": kind, "true edges": truth.number_of_edges(),
-                                   "draft edges": len(draft.edges)}
-            for i in range(batches + 1):
-                row[f"F1@{5 * i}"] = curve[i][1] if i < len(curve) else curve[-1][1]
-            row["answers to F1>=0.9"] = _answers_to(curve, 0.9)
-            row["goal (<=10)"] = "yes" if any(a <= 10 and f >= 0.9 for a, f in curve) else "no"
-            row["review s"] = seconds
+            runs = []
+            for s in (seeds if kind in SEEDED_DRAFTS else [seed]):
+                if kind == "knowledge" and knowledge is not None:
+                    draft = knowledge.copy()
+                elif kind == "knowledge-perturbed" and knowledge is not None:
+                    draft = knowledge_perturbed_draft(knowledge, seed=s)
+                elif kind == "data":
+                    draft = data_draft(source, data, seed=s, max_seconds=data_seconds)
+                else:
+                    draft = perturbed_draft(truth, seed=s, alarm=alarm)
+                draft.meta["name"] = f"bench-{name}-{kind}-{s}"
+                run = review_run(draft, truth, data, batches=batches, folder=folder)
+                runs.append(run)
+                label = f"{kind} seed {s}" if kind in SEEDED_DRAFTS else kind
+                print(f"  {name:16s} {label:26s} " + " ".join(f"{f:.2f}@{a}" for a, f in run["curve"])
+                      + f"  (best possible @{GOAL_ANSWERS}: {run['bound']:.2f}; {ranking_source()} ranking, "
+                        f"{run['seconds']:.1f} s)", flush=True)
+            row: dict[str, Any] = {"dataset": name, "draft": kind, "drafts": len(runs),
+                                   "true edges": truth.number_of_edges()}
+            for c in CHECKPOINTS:
+                row[f"F1@{c}"] = statistics.mean(_f1_at(r["curve"], c) for r in runs)
+            row[f"best possible @{GOAL_ANSWERS}"] = statistics.mean(r["bound"] for r in runs)
+            row["answers to F1>=0.9"] = ", ".join(_answers_to(r["curve"], GOAL_F1) for r in runs)
+            reached = sum(_reached(r["curve"]) for r in runs)
+            row[f"goal (<= {GOAL_ANSWERS})"] = f"{reached}/{len(runs)}"
+            row["review s"] = statistics.mean(r["seconds"] for r in runs)
             rows.append(row)
-            print(f"  {name:16s} {kind:10s} " + " ".join(f"{f:.2f}@{a}" for a, f in curve)
-                  + f"  ({ranking_source()} ranking, {seconds:.1f} s)", flush=True)
+            print(f"  {name:16s} {kind:26s} F1 >= {GOAL_F1} within {GOAL_ANSWERS} answers: "
+                  f"{'yes' if reached == len(runs) else 'no'} ({reached}/{len(runs)} drafts)", flush=True)
     return rows
 
 
@@ -334,12 +477,23 @@ def _browser_render(session: Any, folder: Path) -> dict[str, Any]:
             "median ms": statistics.median(times), "target": "<= 1000"}
 
 
+def _tuning_line(datasets: list[str], seeds: list[int], sim_seed: int) -> str:
+    overlap = sorted(set(seeds) & set(TUNING_SEEDS))
+    warning = f"; WARNING: scored seeds {overlap} were used for tuning" if overlap else ""
+    return (f"tuned on: {', '.join(TUNING_DATASETS)} seeds {TUNING_SEEDS[0]}-{TUNING_SEEDS[-1]} (perturbation; "
+            f"simulated data seed {TUNING_SIM_SEED}); scored: {', '.join(datasets)} seeds "
+            f"{', '.join(map(str, seeds))} (perturbation; data seed {sim_seed}){warning}")
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m rcakit.bench review", description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated: " + ", ".join(DATASETS))
     parser.add_argument("--drafts", default=",".join(DRAFTS), help="comma-separated: " + ", ".join(DRAFTS))
     parser.add_argument("--batches", type=int, default=6, help="batches of five answered by the oracle")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the simulated data and of the data draft")
+    parser.add_argument("--seeds", default=",".join(map(str, SCORING_SEEDS)),
+                        help="perturbation seeds of the knowledge-perturbed and perturbed drafts")
+    parser.add_argument("--data-seconds", type=float, default=60.0, help="time bound of PC for the data draft")
     parser.add_argument("--sim-baseline", default="1h", help="normal operation simulated before the fault")
     parser.add_argument("--sections", default=",".join(SECTIONS), help="comma-separated: " + ", ".join(SECTIONS))
     parser.add_argument("--validation-datasets", default=",".join(VALIDATION_DATASETS),
@@ -354,6 +508,7 @@ def main(argv: list[str]) -> int:
     drafts = [d for d in args.drafts.split(",") if d]
     sections = [s for s in args.sections.split(",") if s]
     vdatasets = [d for d in args.validation_datasets.split(",") if d]
+    seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
     unknown = (sorted(set(datasets) - set(DATASETS)) + sorted(set(drafts) - set(DRAFTS))
                + sorted(set(sections) - set(SECTIONS)) + sorted(set(vdatasets) - set(DATASETS)))
     if unknown:
@@ -368,10 +523,19 @@ def main(argv: list[str]) -> int:
         folder = Path(tmp)
         if "efficiency" in sections:
             print(f"## Review efficiency (oracle answers batches of 5; ranking: {ranking_source()})\n", flush=True)
-            rows = run_efficiency(datasets, drafts, seed=args.seed, batches=args.batches,
-                                  sim_baseline=args.sim_baseline, folder=folder)
+            print(_tuning_line(datasets, seeds, args.seed), flush=True)
+            rows = run_efficiency(datasets, drafts, seed=args.seed, seeds=seeds, batches=args.batches,
+                                  sim_baseline=args.sim_baseline, folder=folder, data_seconds=args.data_seconds)
             print()
             print(markdown_table(rows))
+            print()
+            print(_tuning_line(datasets, seeds, args.seed))
+            for kind in (k for k in drafts if k in SEEDED_DRAFTS):
+                mine = [r for r in rows if r["draft"] == kind]
+                held = [r["dataset"] for r in mine if r[f"goal (<= {GOAL_ANSWERS})"].split("/")[0]
+                        == r[f"goal (<= {GOAL_ANSWERS})"].split("/")[1]]
+                print(f"goal F1 >= {GOAL_F1} within {GOAL_ANSWERS} answers, {kind} drafts: "
+                      f"{len(held)}/{len(mine)} datasets ({', '.join(held) or 'none'})")
         if "validation" in sections:
             print("\n## Validation quality (perturbed drafts: 15 % dropped, 15 % reversed, 15 % false edges)\n",
                   flush=True)
