@@ -32,6 +32,7 @@ class Analysis:
     traces: Any = None
     seconds: dict[str, float] = field(default_factory=dict)
     services: Any = None  # the multimodal service ranking (traces, logs, resource shares) when there were spans or logs
+    fused: Any = None  # the graph and service rankings fused per entity (rcakit.attribution.fusion.fuse)
 
     @property
     def limits(self) -> list[str]:
@@ -63,6 +64,11 @@ class Analysis:
         if truth is not None and truth.root_cause_entities:
             rank = self.attribution.rank_of(truth.root_cause_entities[0]) if self.attribution else None
             parts.append(f"true root cause {truth.root_cause_entities[0]} ranked {rank}")
+        if self.fused is not None and self.fused.causes and self.services is not None:
+            part = f"fused ranking puts {self.fused.causes[0].entity} first"
+            if truth is not None and truth.root_cause_entities:
+                part += f" (true root cause ranked {self.fused.rank_of(truth.root_cause_entities[0])})"
+            parts.append(part)
         if self.services is not None and self.services.causes:
             part = f"traces/logs rank {self.services.entities[0][0]} first"
             if truth is not None and truth.root_cause_entities:
@@ -142,6 +148,9 @@ def analyze(
 
         services = attribute(None, incident, method=Method.MULTIMODAL, cancel=cancel,
                              config=AttributionConfig(extra={"log_analysis": logs}))
+    from rcakit.attribution.fusion import fuse
+
+    fused = fuse(attribution, services, alarm=incident.alarm)
     seconds["attribute"] = time.perf_counter() - t
 
     t = step("classify")
@@ -156,4 +165,4 @@ def analyze(
     report = write_report(incident, attribution=attribution, anomalies=anomalies, draft=draft, fault=fault,
                           logs=logs, traces=traces, services=services, llm=llm)
     seconds["report"] = time.perf_counter() - t
-    return Analysis(incident, anomalies, draft, attribution, fault, report, logs, traces, seconds, services)
+    return Analysis(incident, anomalies, draft, attribution, fault, report, logs, traces, seconds, services, fused)

@@ -4,6 +4,7 @@
 DoWhy gcm ``attribute_anomalies`` and ``distribution_change``, CGL-BFI ATE scores, a fast
 structural method (anomaly + graph), graph-free references (N-Sigma, BARO's robust z) and a graph-free
 multimodal service ranking (trace exclusive time, resource metrics, logs: ``Method.MULTIMODAL``).
+``fuse(graph_ranking, multimodal_ranking)`` combines the two per entity.
 ``fit(graph, baseline)`` fits mechanisms once per graph; ``FittedModel.update(new_graph)`` refits
 only the nodes whose parents changed. ``classify_fault`` guesses the fault type of a root cause.
 """
@@ -11,6 +12,7 @@ only the nodes whose parents changed. ``classify_fault`` guesses the fault type 
 from rcakit.attribution.api import attribute, structural_scores
 from rcakit.attribution.config import AttributionConfig, Direction, Method, RowSelection
 from rcakit.attribution.faults import FaultGuess, classify_fault
+from rcakit.attribution.fusion import fuse
 from rcakit.attribution.graphs import lift_entity_graph
 from rcakit.attribution.model import FittedModel, fit, graph_fingerprint
 from rcakit.attribution.multimodal import MultimodalScores, multimodal_scores
@@ -29,6 +31,7 @@ __all__ = [
     "attribute",
     "classify_fault",
     "fit",
+    "fuse",
     "graph_fingerprint",
     "lift_entity_graph",
     "multimodal_scores",

@@ -283,8 +283,11 @@ def _multimodal(incident: Any, cfg: AttributionConfig, alarm: str | None, t0: fl
     notes.extend(scores.notes)
     for entity, sentences in scores.evidence.items():
         notes.append(f"evidence {entity}: " + "; ".join(sentences))
+    credited = {str(row["entity"]): str(row["placement_on"]).split(",")[0].strip()
+                for row in scores.table.iter_rows(named=True) if row.get("placement_on")}
     result = Attribution(method=Method.MULTIMODAL.value, alarm=alarm, causes=causes, stage="final", final=True,
-                         elapsed=time.perf_counter() - t0, incident=getattr(incident, "name", ""), notes=notes)
+                         elapsed=time.perf_counter() - t0, incident=getattr(incident, "name", ""), notes=notes,
+                         credited_to=credited)
     result = _finish(result, incident, cfg)
     result.elapsed = time.perf_counter() - t0
     if on_progress is not None:

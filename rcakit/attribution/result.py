@@ -70,6 +70,8 @@ class Attribution:
     rows: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     fault_type: Any = None
+    #: service -> the resource its slower self time was credited to (``Method.MULTIMODAL``'s placement rule)
+    credited_to: dict[str, str] = field(default_factory=dict)
 
     # -- queries ---------------------------------------------------------------------------------
     def top(self, k: int = 3) -> list[RankedCause]:

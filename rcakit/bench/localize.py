@@ -337,9 +337,10 @@ def _drafted(inc: Any) -> Any:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m rcakit.bench localize")
-    parser.add_argument("--datasets", default="dowhy,petshop,sim,nezha,storm,simset,simmm,lodo")
-    parser.add_argument("--family-seeds", type=int, default=1,
-                        help="how many tuning and scoring seeds of the simulator families the lodo section uses")
+    parser.add_argument("--datasets", default="dowhy,petshop,sim,nezha,storm,simset,simmm,fusion,lodo")
+    parser.add_argument("--family-seeds", type=int, default=2,
+                        help="how many tuning and scoring seeds of the simulator families the fusion and lodo "
+                             "sections use (each seed: 4 families x 8 faults)")
     parser.add_argument("--methods", default=",".join(m.value for m in FAST))
     parser.add_argument("--plain-dowhy", action="store_true",
                         help="compare with a plain DoWhy attribute_anomalies call on PetShop latency issues, same run")
@@ -395,6 +396,10 @@ def main(argv: list[str]) -> int:
 
         rows = _report(rows, nezha_rows(root, cfg))
     print("\n" + markdown_table(rows, _columns(rows)))
+    if "fusion" in wanted:
+        from rcakit.bench._localize_fusion import fusion_rows
+
+        print(markdown_table(fusion_rows(root, family_seeds=args.family_seeds)), flush=True)
     if "lodo" in wanted:
         from rcakit.bench._localize_lodo import lodo_table_rows
 
