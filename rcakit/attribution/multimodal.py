@@ -454,12 +454,27 @@ def _load_change(inc_obs: pl.DataFrame, ref_obs: pl.DataFrame, inc_min: float, r
                        pl.when(var > 0).then((r1 - r0) / var.sqrt()).otherwise(0.0).alias("trace_load_z"))
 
 
+def _with_silent_callees(incident: Incident, spans: pl.DataFrame, notes: list[str]) -> pl.DataFrame:
+    """Spans with a virtual span for each call to a component seen only by its callers (rcakit.detect.callees)."""
+    from rcakit.detect.callees import with_uninstrumented_callees
+
+    known = set(incident.telemetry.entities())
+    for edge in (incident.meta or {}).get("call_graph") or []:
+        known.update(str(name) for name in edge)
+    spans, counts = with_uninstrumented_callees(spans, known)
+    if counts:
+        notes.append("seen only by their callers (no spans of their own), credited with their calls' time: "
+                     + ", ".join(f"{name} ({n} calls)" for name, n in sorted(counts.items())))
+    return spans
+
+
 def _trace_signal(incident: Incident, cfg: AttributionConfig, notes: list[str]) -> tuple[
         pl.DataFrame | None, pl.DataFrame | None, TimeWindow | None]:
     spans = incident.telemetry.spans
     if spans.height == 0:
         notes.append("no spans: the trace signal (exclusive time, caller-side gaps) was skipped")
         return None, None, None
+    spans = _with_silent_callees(incident, spans, notes)
     inc_win = incident.incident_window
     ref_win = reference_window(incident, "traces")
     in_inc = pl.col("start").is_between(inc_win.start, inc_win.end, closed="left")
