@@ -82,10 +82,20 @@ _GRAPH_DATASETS: dict[str, Any] = {}
 def graph_case(name: str, seed: int, sim_baseline: str) -> tuple[Any, Any, Any]:
     """A system with a true graph, shared by the graph and review benchmarks.
 
-    ``sim-S``/``sim-M``/``sim-L`` simulate a GPU-throttle incident of that topology; other names are
+    ``sim-S``/``sim-M``/``sim-L`` simulate a GPU-throttle incident of that topology; ``fam-<family>`` a
+    CPU fault of a :mod:`rcakit.sim.families` family (a scoring seed: the knowledge rules never saw
+    these systems; truth restricted to the observed nodes); other names are
     :func:`rcakit.telemetry.datasets.load_graph_datasets` entries. Returns (source for draft_graph,
     true graph over observed nodes, wide data).
     """
+    if name.startswith("fam-"):
+        from rcakit.sim import families
+
+        incident = families.family_incident(name[4:], "cpu", seed=families.SCORING_SEEDS[0] + seed)
+        truth = incident.truth.graph if incident.truth is not None else None
+        observed = set(incident.telemetry.nodes())
+        graph = truth.subgraph([n for n in truth.nodes if n in observed]).copy() if truth is not None else None
+        return incident, graph, wide_metrics(incident.telemetry)
     if name.startswith("sim-"):
         from rcakit.sim import GpuThrottle, Topology, make_incident, true_graph
 

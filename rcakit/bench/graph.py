@@ -6,6 +6,8 @@ draft:
 
 * ``knowledge``: the offline systems-knowledge suggester through ``draft_graph`` (the default);
 * ``pc``, ``ges``, ``grasp``, ``notears``: purely data-driven learners on all observed nodes;
+* (datasets ``fam-*``: the simulator families of :mod:`rcakit.sim.families`, systems the knowledge
+  rules were never written for; every row says whether its dataset is in-sample for the rules)
 * ``combined+review``: knowledge and PC (restricted to candidate pairs) combined, then Atlas's
   validation loop (``next_batch``) for ``--batches`` batches of five, answered by an oracle that
   knows the true graph (standing in for the human; as in Atlas+V). ``accepted/proposed`` counts the
@@ -35,7 +37,14 @@ from rcakit.bench._common import graph_case, markdown_table, median_time, peak_r
 
 __all__ = ["main"]
 
-DATASETS = ("dowhy", "mom", "petshop-latency", "sim-S", "sim-M", "sim-L")
+DATASETS = ("dowhy", "mom", "petshop-latency", "sim-S", "sim-M", "sim-L", "fam-webshop", "fam-pipeline",
+            "fam-shared_db", "fam-replicated")
+#: Whether the knowledge rules were written while looking at a dataset (then its knowledge row is in-sample).
+ROLES = {"dowhy": "in-sample (rules written with it in view)", "mom": "in-sample (rules written with it in view)",
+         "petshop-latency": "in-sample (rules written with it in view)",
+         "sim-S": "in-sample (rules written with it in view)", "sim-M": "in-sample (rules written with it in view)",
+         "sim-L": "in-sample (rules written with it in view)"}
+OUT_OF_SAMPLE = "out of sample (a system the rules never saw)"
 METHODS = ("knowledge", "pc", "ges", "grasp", "notears", "combined+review")
 
 
@@ -102,7 +111,8 @@ def run(datasets: list[str], methods: list[str], *, seed: int, max_seconds: floa
     rows: list[dict[str, Any]] = []
     for name in datasets:
         source, truth, data = graph_case(name, seed, sim_baseline)
-        base = {"dataset": name, "nodes": truth.number_of_nodes(), "true edges": truth.number_of_edges()}
+        base = {"dataset": name, "role": ROLES.get(name, OUT_OF_SAMPLE), "nodes": truth.number_of_nodes(),
+                "true edges": truth.number_of_edges()}
         for method in methods:
             note = ""
             if method == "knowledge":
@@ -156,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [d for d in datasets if d not in DATASETS] + [m for m in methods if m not in METHODS]
     if unknown:
         parser.error(f"unknown dataset or method: {', '.join(unknown)}")
-    if any(not d.startswith("sim-") for d in datasets):
+    if any(not d.startswith(("sim-", "fam-")) for d in datasets):
         from rcakit.bench._common import require_datasets
 
         require_datasets()
@@ -164,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = run(datasets, methods, seed=args.seed, max_seconds=args.max_seconds, sim_baseline=args.sim_baseline,
                batches=args.batches)
     print()
-    print(markdown_table(rows, ["dataset", "nodes", "true edges", "method", "F1", "precision", "recall",
+    print(markdown_table(rows, ["dataset", "role", "nodes", "true edges", "method", "F1", "precision", "recall",
                                 "skeleton F1", "SHD", "seconds", "note"]))
     if "knowledge" in methods:
         data_methods = [m for m in methods if m in ("pc", "ges", "grasp", "notears")]
