@@ -1,0 +1,76 @@
+"""The expected-gain question order: what the draft's own patterns say, and how answers move the next batch."""
+
+from __future__ import annotations
+
+import pytest
+
+from rcakit.graph import CausalDraft, EdgeStatus, next_batch
+from rcakit.graph.validate import QuestionOrder, expected_gain_order, rank_suspicious
+from rcakit.review import ReviewSession
+from rcakit.review._ranking import rank
+
+
+def _replicas(n: int = 4, reversed_at: int | None = None, missing_at: int | None = None) -> CausalDraft:
+    """n replicas of gpu_i:util -> worker_i:latency -> api:latency (one reversed or missing on request)."""
+    draft = CausalDraft(alarm="api:latency")
+    for i in range(n):
+        draft.add_node(f"gpu_{i}:util")
+        if i != missing_at:
+            u, v = f"gpu_{i}:util", f"worker_{i}:latency"
+            if i == reversed_at:
+                u, v = v, u
+            draft.add_edge(u, v, provenance="knowledge", confidence=0.8, rules=["work_drives_latency"])
+        draft.add_edge(f"worker_{i}:latency", "api:latency", provenance="knowledge", confidence=0.8,
+                       rules=["callee_latency"])
+    return draft
+
+
+def test_an_edge_against_its_replicas_is_asked_first_as_a_reversal() -> None:
+    draft = _replicas(reversed_at=2)
+    top = next_batch(draft, k=1)[0]
+    assert top.edge == ("worker_2:latency", "gpu_2:util")
+    assert top.evidence["p_reversed"] > top.evidence["p_false"]
+    assert any("other way" in r for r in top.reasons)
+
+
+def test_a_pair_its_replicas_have_is_offered_as_missing() -> None:
+    draft = _replicas(missing_at=1)
+    found = [s for s in next_batch(draft, k=5) if s.kind == "missing"]
+    assert [s.edge for s in found][:1] == [("gpu_1:util", "worker_1:latency")]
+    assert found[0].evidence["completion"] is True
+
+
+def test_rejections_make_the_rest_of_a_rule_more_suspect() -> None:
+    draft = CausalDraft(alarm="z:m")
+    for i in range(4):
+        draft.add_edge(f"a{i}:x{i}", f"b{i}:y{i}", provenance="knowledge", confidence=0.7, rules=["shaky"])
+        draft.add_edge(f"c{i}:p{i}", f"d{i}:q{i}", provenance="knowledge", confidence=0.7, rules=["solid"])
+
+    def p_false(d: CausalDraft) -> dict[tuple[str, str], float]:
+        return {s.edge: s.evidence["p_false"] for s in expected_gain_order(d, rank_suspicious(d))}
+
+    before = p_false(draft)
+    for i in range(2):
+        draft.set_status(f"a{i}:x{i}", f"b{i}:y{i}", EdgeStatus.REJECTED)
+        draft.set_status(f"c{i}:p{i}", f"d{i}:q{i}", EdgeStatus.ACCEPTED)
+    after = p_false(draft)
+    assert after[("a3:x3", "b3:y3")] > before[("a3:x3", "b3:y3")]
+    assert after[("c3:p3", "d3:q3")] < before[("c3:p3", "d3:q3")]
+
+
+def test_the_old_order_is_still_available_and_bad_orders_are_refused() -> None:
+    draft = _replicas(reversed_at=2)
+    assert ([s.edge for s in next_batch(draft, k=3, order=QuestionOrder.SUSPICION)]
+            == [s.edge for s in rank_suspicious(draft)[:3]])
+    with pytest.raises(ValueError, match="order must be one of"):
+        next_batch(draft, order="alphabetical")
+
+
+def test_the_session_ranks_with_the_expected_gain_and_skips_decided_edges(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    draft = _replicas(reversed_at=2)
+    session = ReviewSession(draft, path=tmp_path / "s.json")
+    first = session.next_batch(1)[0]
+    assert first.edge == ("worker_2:latency", "gpu_2:util") and "expected_gain" in first.evidence
+    session.reverse(*first.edge)
+    found, source = rank(session.draft, k=5, exclude=session.decided_edges())
+    assert source == "validate" and all(set(s.edge) != set(first.edge) for s in found)
