@@ -20,7 +20,7 @@ notebook shows
 5. the language model's edges next to the systems-knowledge suggester's, and
 6. the incident report written by the "LLM expert" through the same client.
 
-> **About the stand-in.** Section 4 uses `rcakit.llm.StandInModel`: a small OpenAI-compatible server on
+> **About the stand-in.** Section 4 uses `rcakit.graph.standin.StandInModel`: a small OpenAI-compatible server on
 > 127.0.0.1 that answers by applying rcakit's own systems-knowledge rules to the two metrics in each
 > question. It is a **deterministic stand-in for demos and tests, not a language model**: it lets you see
 > the whole path (HTTP, the `openai` client, voting, the cache, the budget) without a model or a network.
@@ -109,7 +109,8 @@ model, only the `LLMClient(...)` line changes."""),
 import tempfile
 from pathlib import Path
 
-from rcakit.llm import LLMClient, LLMConfig, StandInModel
+from rcakit.graph.standin import StandInModel
+from rcakit.llm import LLMClient, LLMConfig
 
 cache_dir = Path(tempfile.mkdtemp(prefix="rcakit-llm-cache-"))
 model = StandInModel().start()      # a deterministic stand-in, NOT a language model

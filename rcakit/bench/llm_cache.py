@@ -2,7 +2,7 @@
 
 Each topology is drafted by :class:`~rcakit.graph.suggest_llm.LLMSuggester` (three votes per question)
 through the real ``openai`` client against rcakit's local stand-in model
-(:class:`~rcakit.llm.StandInModel`, a rule-based server, not a language model: the counts depend on
+(:class:`~rcakit.graph.standin.StandInModel`, a rule-based server, not a language model: the counts depend on
 which answers agree, not on their quality), each row on an empty cache in a temporary folder. Columns:
 
 * ``every pair``: the baseline, every candidate pair asked ``n_votes`` times (no semantic cache);
@@ -38,8 +38,9 @@ def measure(topology: Any, *, n_votes: int = 3, stop_at_majority: bool = False,
             folder: Path | None = None) -> dict[str, Any]:
     """One row: draft ``topology`` twice on a fresh cache against the stand-in and count the requests."""
     from rcakit.graph import SystemModel, candidate_pairs, draft_graph, enumerate_metrics
+    from rcakit.graph.standin import StandInModel
     from rcakit.graph.suggest_llm import LLMSuggester
-    from rcakit.llm import LLMClient, LLMConfig, StandInModel
+    from rcakit.llm import LLMClient, LLMConfig
     from rcakit.sim.truth import system_description
 
     description = system_description(topology)
@@ -73,7 +74,7 @@ def measure(topology: Any, *, n_votes: int = 3, stop_at_majority: bool = False,
 
 def _warm_up() -> None:
     """Pay the openai package's first-request cost (imports, pydantic models) before anything is timed."""
-    from rcakit.llm import StandInModel
+    from rcakit.graph.standin import StandInModel
 
     with StandInModel() as model:
         client = model.client(use_cache=False)

@@ -21,7 +21,7 @@ import networkx as nx
 from rcakit.graph.meanings import Meaning, metric_meaning
 from rcakit.graph.proposal import CandidatePair
 from rcakit.graph.system import ComponentKind, InteractionKind, SystemModel
-from rcakit.telemetry._schema import split_node
+from rcakit.telemetry import split_node
 
 __all__ = ["COMMON_METRICS", "InteractionMap", "candidate_pairs", "enumerate_metrics", "infer_hosts",
            "interaction_map", "relation_between"]

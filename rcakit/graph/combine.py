@@ -24,7 +24,7 @@ from rcakit.graph.draft import CausalDraft
 from rcakit.graph.knowledge import KnowledgeSuggester
 from rcakit.graph.proposal import Proposal, Provenance, Suggester, Verdict
 from rcakit.graph.system import SystemModel
-from rcakit.telemetry._schema import split_node
+from rcakit.telemetry import split_node
 
 if TYPE_CHECKING:
     from rcakit._progress import CancelToken

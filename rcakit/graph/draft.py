@@ -29,7 +29,7 @@ from rcakit._io import atomic_write_json
 from rcakit.errors import DataError
 from rcakit.graph.proposal import Provenance
 from rcakit.graph.system import SystemModel
-from rcakit.telemetry._schema import split_node
+from rcakit.telemetry import split_node
 
 __all__ = ["CausalDraft", "DraftEdge", "DraftNode", "EdgeStatus"]
 

@@ -151,7 +151,7 @@ RULES: tuple[Rule, ...] = (
 def meaning_of_node(system: SystemModel, node: str) -> Meaning:
     info = system.metrics.get(node)
     if info is None:
-        from rcakit.telemetry._schema import split_node
+        from rcakit.telemetry import split_node
 
         entity, metric = split_node(node)
         kind = system.components[entity].kind.value if entity in system.components else None
@@ -243,7 +243,7 @@ class KnowledgeSuggester:
 
     def _one(self, pair: CandidatePair, system: SystemModel, meaning: Callable[[str], Meaning],
              entity_meanings: dict[str, set[Meaning]], imap: InteractionMap) -> Proposal:
-        from rcakit.telemetry._schema import split_node
+        from rcakit.telemetry import split_node
 
         a, b = pair.a, pair.b
         ma, mb = meaning(a), meaning(b)

@@ -20,7 +20,7 @@ import networkx as nx
 
 from rcakit._io import atomic_write_json
 from rcakit.errors import DataError
-from rcakit.telemetry._schema import node_name, split_node
+from rcakit.telemetry import node_name, split_node
 
 __all__ = ["Component", "ComponentKind", "Interaction", "InteractionKind", "MetricInfo", "SystemModel"]
 

@@ -18,7 +18,6 @@ from rcakit.llm.client import (
     estimate_tokens,
 )
 from rcakit.llm.config import LLMConfig, Provider, default_cache_dir, is_configured, offline_reason
-from rcakit.llm.standin import StandInModel
 
 __all__ = [
     "BudgetExceeded",
@@ -31,7 +30,6 @@ __all__ = [
     "LLMNotConfigured",
     "Provider",
     "ResponseCache",
-    "StandInModel",
     "Usage",
     "cache_key",
     "default_cache_dir",

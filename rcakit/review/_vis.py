@@ -18,7 +18,7 @@ from typing import Any
 import networkx as nx
 
 from rcakit.graph.draft import CausalDraft, DraftEdge, EdgeStatus
-from rcakit.telemetry._schema import split_node
+from rcakit.telemetry import split_node
 
 __all__ = ["PROVENANCE_COLORS", "edge_details", "json_for_script", "layout_positions", "vis_elements"]
 

@@ -25,7 +25,7 @@ import polars as pl
 
 from rcakit.sim._engine import Run
 from rcakit.sim.faults import BatchSizeMisconfig, Fault, GpuThrottle, NetworkSlowdown
-from rcakit.telemetry._schema import LOG_SCHEMA, METRIC_SCHEMA, SPAN_SCHEMA
+from rcakit.telemetry import LOG_SCHEMA, METRIC_SCHEMA, SPAN_SCHEMA
 
 __all__ = ["SLO_MS", "build_logs", "build_metrics", "build_spans"]
 

@@ -16,7 +16,7 @@ import networkx as nx
 import numpy as np
 import polars as pl
 
-from rcakit.telemetry._schema import LOG_SCHEMA, SPAN_SCHEMA
+from rcakit.telemetry import LOG_SCHEMA, SPAN_SCHEMA
 
 __all__ = ["Call", "Injection", "Service", "State", "Topo", "build_logs", "build_spans", "signals"]
 

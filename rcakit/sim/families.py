@@ -85,8 +85,7 @@ import polars as pl
 
 from rcakit.errors import DataError
 from rcakit.sim._family_engine import Call, Injection, Service, State, Topo, build_logs, build_spans, signals
-from rcakit.telemetry import GroundTruth, Incident, Telemetry, TimeWindow
-from rcakit.telemetry._schema import METRIC_SCHEMA
+from rcakit.telemetry import METRIC_SCHEMA, GroundTruth, Incident, Telemetry, TimeWindow
 from rcakit.telemetry.window import to_utc
 
 __all__ = [

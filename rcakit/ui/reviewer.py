@@ -25,7 +25,7 @@ from rcakit.graph.draft import CausalDraft, EdgeStatus
 from rcakit.graph.proposal import Provenance
 from rcakit.review import ReviewEvent, ReviewSession
 from rcakit.review._vis import edge_details, layout_positions, vis_elements
-from rcakit.telemetry._schema import split_node
+from rcakit.telemetry import split_node
 from rcakit.ui._assets import read_asset, vis_prelude
 
 __all__ = ["GraphReviewer"]

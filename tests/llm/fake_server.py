@@ -1,7 +1,7 @@
 """The test server: rcakit's local OpenAI-compatible chat server with a rule table; the real ``openai`` client talks to it.
 
 The HTTP part (routes, OpenAI-shaped answers and errors, request log, concurrency count) is
-``rcakit.llm._server.ChatServer``, shared with ``rcakit.llm.StandInModel``. This module adds what only
+``rcakit.llm.server.ChatServer``, shared with ``rcakit.graph.standin.StandInModel``. This module adds what only
 tests need: answers by prompt content from a rule table, malformed text, sleeping past the client's
 timeout, 429s with ``Retry-After``, and rules that fire a limited number of times.
 
@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rcakit.llm._server import ChatServer, Reply, Request, first_user, options_of, prompt_of
+from rcakit.llm.server import ChatServer, Reply, Request, first_user, options_of, prompt_of
 
 __all__ = ["NO_EDGE", "FakeLLMServer", "Request", "Rule", "options_of", "warm_up_openai"]
 

@@ -19,7 +19,11 @@ offline, in a notebook or a test, with no model and no network:
   log and trace context) plus a fixed table of repair and prevention steps per fault type.
 * Anything else gets a one-line refusal that says what it is.
 
->>> from rcakit.llm import LLMClient, LLMConfig, StandInModel
+It lives beside the knowledge rules it answers from (the LLM client package imports nothing of the
+graph's); the server plumbing is :mod:`rcakit.llm.server`.
+
+>>> from rcakit.graph.standin import StandInModel
+>>> from rcakit.llm import LLMClient, LLMConfig
 >>> with StandInModel() as model:                                          # doctest: +SKIP
 ...     client = LLMClient(LLMConfig(model=model.model, base_url=model.base_url, cache_dir=tmp))
 ...     draft = draft_graph(incident, suggesters=[LLMSuggester(client)])
@@ -30,7 +34,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rcakit.llm._server import ChatServer, Reply, first_user, options_of
+from rcakit.llm.server import ChatServer, Reply, first_user, options_of
 
 __all__ = ["STANDIN_MODEL", "StandInModel"]
 

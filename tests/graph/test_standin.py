@@ -10,8 +10,9 @@ import pytest
 
 from rcakit.graph import CandidatePair, SystemModel, Verdict, candidate_pairs, draft_graph, enumerate_metrics
 from rcakit.graph.proposal import Provenance
+from rcakit.graph.standin import StandInModel
 from rcakit.graph.suggest_llm import LLMSuggester, build_question, parse_choice
-from rcakit.llm import LLMClient, LLMConfig, StandInModel
+from rcakit.llm import LLMClient, LLMConfig
 from rcakit.sim import Topology
 from rcakit.sim.truth import system_description
 from tests.llm.fake_server import warm_up_openai

@@ -4,7 +4,7 @@
 ``/openai/deployments/<name>/chat/completions``) on 127.0.0.1 with an ephemeral port from a daemon
 thread, records every request, counts the most requests served at the same time, and answers with an
 OpenAI-shaped chat completion (token usage estimated at four characters per token). What it answers
-is decided by :meth:`ChatServer.reply`, which subclasses implement: :class:`rcakit.llm.StandInModel`
+is decided by :meth:`ChatServer.reply`, which subclasses implement: :class:`rcakit.graph.standin.StandInModel`
 applies systems-knowledge rules, the test server (tests/llm/fake_server.py) applies a rule table and
 can return errors, sleep past timeouts or answer malformed text.
 """
