@@ -14,7 +14,7 @@ among 46 that the graph, drafted from metric names, cannot place. :func:`fuse` c
    there is no graph ranking, the multimodal shares decide alone; with no multimodal ranking, the
    graph's decide.
 3. Otherwise ``fused = graph share + weight * multimodal share``: the graph leads, the other modalities
-   break its near-ties and add entities it cannot see. ``FUSION_WEIGHT`` (0.25) was chosen on the tuning
+   break its near-ties and add entities it cannot see. ``FUSION_WEIGHT`` (0.5) was chosen on the tuning
    sets only (``python -m rcakit.bench localize --datasets fusion`` prints the grid: simulator multimodal
    seeds 1000-1002 and simulator families seeds 100-101); real datasets are scores.
 """
@@ -25,7 +25,7 @@ from rcakit.attribution.result import Attribution, RankedCause
 
 __all__ = ["FUSION_WEIGHT", "FUSION_WEIGHTS", "fuse"]
 
-FUSION_WEIGHT = 0.25
+FUSION_WEIGHT = 0.5
 #: The weights the bench compares on the tuning sets (the default is the best there).
 FUSION_WEIGHTS = (0.25, 0.5, 1.0, 2.0)
 

@@ -23,7 +23,7 @@ class Meaning(StrEnum):
     ERROR_RATE = "error_rate"
     AVAILABILITY = "availability"
     UTILIZATION = "utilization"        # CPU / GPU / resource busy share
-    SATURATION = "saturation"          # queue length, backlog, pending messages
+    SATURATION = "saturation"          # queue length, backlog, pending messages, pool in use
     MEMORY = "memory"
     NETWORK = "network"
     DISK_IO = "disk_io"
@@ -53,8 +53,9 @@ _PATTERNS: list[tuple[Meaning, re.Pattern[str]]] = [
                                       r"produce|produced|incoming|ingest|ingested)\b")),
     (Meaning.DEQUEUE_RATE, re.compile(r"\b(dequeue|dequeued|dequeueing|dequeuing|consume|consumed|consumption|"
                                       r"acked|delivered|delivery)\b")),
+    # a worker, thread or connection pool in use holds the requests in progress: a backlog, not a busy share
     (Meaning.SATURATION, re.compile(r"\b(queue|queued|backlog|pending|messages?|msgs?|waiting|inflight|in_flight|"
-                                    r"saturation|lag)\b")),
+                                    r"saturation|lag|pools?)\b")),
     (Meaning.LATENCY, re.compile(r"\b(latency|latencies|duration|response_time|rt|elapsed|delay|wait|waited|"
                                  r"time_taken|p\d\d|seconds_bucket)\b|latency|\b(time taken|time waited|response time|processing time)\b")),
     (Meaning.POWER, re.compile(r"\b(power|watts?|clock|freq|frequency|throttl\w*|capacity)\b")),
@@ -101,6 +102,10 @@ def _refine(meaning: Meaning, text: str) -> Meaning:
     # "cpu seconds" / "gpu time" are usage, not latency; "queue time" / "wait time" is latency.
     if meaning is Meaning.LATENCY and re.search(r"\b(cpu|gpu)\b", text):
         return Meaning.UTILIZATION
+    # a pool's size, maximum or limit is configuration; the pool in use is a backlog
+    if meaning is Meaning.SATURATION and re.search(r"\bpools?\b", text) and re.search(
+            r"\b(size|max|maximum|limit|capacity|configured)\b", text):
+        return Meaning.CONFIG
     # "messages published per second" is the arrival rate; "messages" alone is a backlog.
     if meaning is Meaning.SATURATION and re.search(r"\b(rate|per|throughput)\b", text):
         if re.search(r"\b(publish|published|enqueue|incoming|arrival)\b", text):

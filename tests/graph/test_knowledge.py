@@ -34,6 +34,10 @@ from rcakit.graph import (
     ("publish_rate_causality_1", Meaning.ENQUEUE_RATE),
     ("container_network_receive_bytes_total", Meaning.NETWORK),
     ("memory_available_bytes", Meaning.MEMORY),
+    ("pool_utilization", Meaning.SATURATION),
+    ("connection_pool_in_use", Meaning.SATURATION),
+    ("max_pool_size", Meaning.CONFIG),
+    ("pool_size", Meaning.CONFIG),
 ])
 def test_raw_names_map_to_meanings(name: str, meaning: Meaning) -> None:
     assert metric_meaning(name) is meaning
@@ -117,6 +121,35 @@ def test_simulator_graph_from_its_description(size: str) -> None:
     score = compare_graphs(draft, true_graph(topo, hidden=("power",)))
     assert score.f1 >= 0.9, score
     assert nx.is_directed_acyclic_graph(draft.observed_graph())
+
+
+@pytest.mark.parametrize("family", ["pipeline", "shared_db", "replicated"])
+def test_a_simulator_family_the_rules_were_not_written_from_drafts_well(family: str) -> None:
+    """The resource, pool and network rules were written from the web-shop family's misses; the other
+    three families (other topologies, same simulator) only score them. F1 measured 0.68 / 0.76 / 0.72
+    (0.45 / 0.44 / 0.45 before those rules)."""
+    from rcakit.sim import TUNING_SEEDS, family_incident
+
+    incident = family_incident(family, "cpu", seed=TUNING_SEEDS[0])
+    observed = set(incident.telemetry.nodes())
+    truth = incident.truth.graph.subgraph([n for n in incident.truth.graph if n in observed])
+    score = compare_graphs(draft_graph(incident), truth)
+    assert score.f1 >= 0.65, score
+    assert score.recall >= 0.8, score
+
+
+def test_callee_network_and_latency_reach_the_caller() -> None:
+    from rcakit.sim import TUNING_SEEDS, family_incident
+
+    incident = family_incident("replicated", "cpu", seed=TUNING_SEEDS[0])
+    edges = set(draft_graph(incident).observed_graph().edges)
+    truth = incident.truth.graph
+    for cause_metric, effect_metric in (("net_rtt", "latency"), ("latency", "pool_utilization")):
+        true_cross = [(a, b) for a, b in truth.edges if a.endswith(":" + cause_metric)
+                      and b.endswith(":" + effect_metric) and a.split(":")[0] != b.split(":")[0]]
+        assert true_cross, (cause_metric, effect_metric)
+        found = [e for e in true_cross if e in edges]
+        assert len(found) >= 0.8 * len(true_cross), (cause_metric, effect_metric, len(found), len(true_cross))
 
 
 def test_knowledge_suggester_is_a_suggester() -> None:
