@@ -9,6 +9,7 @@ and they use nothing of the flow. The tooling on top (``bench``, the CLI) may us
 from __future__ import annotations
 
 import ast
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,9 +52,16 @@ def _part(module: str) -> str:
 
 
 def _imports(file: Path, *, top_level_only: bool) -> Iterator[tuple[str, int]]:
+    """(imported name, line) of every import that runs (those under ``if TYPE_CHECKING:`` never do)."""
     tree = ast.parse(file.read_text(encoding="utf-8"), filename=str(file))
-    nodes = tree.body if top_level_only else ast.walk(tree)
-    for node in nodes:
+    never: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for child in node.body:
+                never |= set(range(child.lineno, (child.end_lineno or child.lineno) + 1))
+    for node in (tree.body if top_level_only else ast.walk(tree)):
+        if getattr(node, "lineno", None) in never:
+            continue
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield alias.name, node.lineno
@@ -61,17 +69,6 @@ def _imports(file: Path, *, top_level_only: bool) -> Iterator[tuple[str, int]]:
             yield node.module, node.lineno
             for alias in node.names:
                 yield f"{node.module}.{alias.name}", node.lineno
-
-
-def _type_checking_lines(file: Path) -> set[int]:
-    """Lines under ``if TYPE_CHECKING:``, which never run."""
-    tree = ast.parse(file.read_text(encoding="utf-8"))
-    lines: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            for child in node.body:
-                lines |= set(range(child.lineno, (child.end_lineno or child.lineno) + 1))
-    return lines
 
 
 def test_every_part_of_rcakit_has_a_layer() -> None:
@@ -83,9 +80,8 @@ def test_no_part_imports_a_part_above_it() -> None:
     back_edges = []
     for module, file in _modules().items():
         src = _part(module)
-        skip = _type_checking_lines(file)
         for name, line in _imports(file, top_level_only=False):
-            if not name.startswith("rcakit.") or line in skip:
+            if not name.startswith("rcakit."):
                 continue
             dst = name.split(".")[1]
             if dst in LAYERS and dst != src and LAYERS[dst] >= LAYERS[src]:
@@ -98,17 +94,16 @@ def test_module_level_imports_have_no_circle() -> None:
     modules = _modules()
     graph = nx.DiGraph()
     for module, file in modules.items():
-        skip = _type_checking_lines(file)
-        for name, line in _imports(file, top_level_only=True):
-            if not name.startswith("rcakit") or line in skip:
+        for name, _line in _imports(file, top_level_only=True):
+            if not name.startswith("rcakit"):
                 continue
             while name and name not in modules:
                 name = name.rpartition(".")[0]
             # a package's own __init__ importing its modules is how packages are built, not a circle
             if name and name != module and not module.startswith(name + "."):
                 graph.add_edge(module, name)
-    circles = [c for c in nx.simple_cycles(graph) if len(c) <= 8]
-    assert not circles, f"module-level import circles: {circles[:5]}"
+    circles = list(itertools.islice(nx.simple_cycles(graph), 5))
+    assert not circles, f"module-level import circles: {circles}"
 
 
 @pytest.mark.parametrize("name", ["load", "detect_anomalies", "draft_graph", "ReviewSession", "attribute",

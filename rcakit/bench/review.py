@@ -239,11 +239,13 @@ def _reached(curve: list[tuple[int, float]]) -> bool:
     return any(a <= GOAL_ANSWERS and f >= GOAL_F1 for a, f in curve)
 
 
-def review_run(draft: Any, truth: nx.DiGraph, data: Any, *, batches: int, folder: Path) -> dict[str, Any]:
+def review_run(draft: Any, truth: nx.DiGraph, data: Any, *, batches: int, folder: Path,
+               order: str = "expected_gain") -> dict[str, Any]:
     """One oracle review of ``draft``: the F1 curve, the hindsight bound at the goal, the seconds."""
     from rcakit.review import ReviewSession
 
-    session = ReviewSession(draft, path=folder / f"{draft.meta.get('name', 'draft')}.json", data=data)
+    session = ReviewSession(draft, path=folder / f"{draft.meta.get('name', 'draft')}.json", data=data,
+                            question_order=order)
     bound = best_possible_f1(session, truth, GOAL_ANSWERS)
     t0 = time.perf_counter()
     curve = oracle_review(session, truth, batches=batches)
@@ -251,7 +253,8 @@ def review_run(draft: Any, truth: nx.DiGraph, data: Any, *, batches: int, folder
 
 
 def run_efficiency(datasets: list[str], drafts: list[str], *, seed: int, seeds: list[int], batches: int,
-                   sim_baseline: str, folder: Path, data_seconds: float = 60.0) -> list[dict[str, Any]]:
+                   sim_baseline: str, folder: Path, data_seconds: float = 60.0,
+                   order: str = "expected_gain") -> list[dict[str, Any]]:
     from rcakit.graph import KnowledgeSuggester, draft_graph
     from rcakit.review._ranking import ranking_source
 
@@ -273,7 +276,7 @@ def run_efficiency(datasets: list[str], drafts: list[str], *, seed: int, seeds: 
                 else:
                     draft = perturbed_draft(truth, seed=s, alarm=alarm)
                 draft.meta["name"] = f"bench-{name}-{kind}-{s}"
-                run = review_run(draft, truth, data, batches=batches, folder=folder)
+                run = review_run(draft, truth, data, batches=batches, folder=folder, order=order)
                 runs.append(run)
                 label = f"{kind} seed {s}" if kind in SEEDED_DRAFTS else kind
                 print(f"  {name:16s} {label:26s} " + " ".join(f"{f:.2f}@{a}" for a, f in run["curve"])
@@ -501,6 +504,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--validation-seeds", type=int, default=6, help="perturbed drafts per dataset")
     parser.add_argument("--validation-speed", default="sim-L",
                         help="dataset timed for seconds per next_batch ('' to skip)")
+    parser.add_argument("--order", default="expected_gain", choices=("expected_gain", "suspicion"),
+                        help="question order of the efficiency section (rcakit.graph.validate.QuestionOrder)")
     parser.add_argument("--no-speed", action="store_true", help="skip the speed measurements")
     parser.add_argument("--browser", action="store_true", help="also time the 200-edge drawing in chromium")
     args = parser.parse_args(argv)
@@ -525,7 +530,8 @@ def main(argv: list[str]) -> int:
             print(f"## Review efficiency (oracle answers batches of 5; ranking: {ranking_source()})\n", flush=True)
             print(_tuning_line(datasets, seeds, args.seed), flush=True)
             rows = run_efficiency(datasets, drafts, seed=args.seed, seeds=seeds, batches=args.batches,
-                                  sim_baseline=args.sim_baseline, folder=folder, data_seconds=args.data_seconds)
+                                  sim_baseline=args.sim_baseline, folder=folder, data_seconds=args.data_seconds,
+                                  order=args.order)
             print()
             print(markdown_table(rows))
             print()

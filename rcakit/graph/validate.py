@@ -631,10 +631,13 @@ def next_batch(
     return expected_gain_order(draft, suspects, exclude=exclude, measured=measured)[: int(k)]
 
 
+_DIGITS = re.compile(r"\d+")
+
+
 def _node_kind(node: str) -> tuple[str, str, tuple[str, ...]]:
     """(component with its digits masked, metric, the digits): ``GPU_3:utilization`` -> ("GPU_#", "utilization", ("3",))."""
     entity, _, metric = node.partition(":")
-    return re.sub(r"\d+", "#", entity), metric, tuple(re.findall(r"\d+", entity))
+    return _DIGITS.sub("#", entity), metric, tuple(_DIGITS.findall(entity))
 
 
 def _pattern(u: str, v: str) -> tuple[str, str, str, str, str]:
@@ -719,8 +722,8 @@ class _Patterns:
         return same, (self.get(rev) if rev != p else same)
 
 
-def _completion_candidates(draft: CausalDraft, patterns: _Patterns, live: nx.DiGraph, taken: set[frozenset[str]],
-                           min_fill: float, limit: int = 200) -> list[tuple[str, str, float]]:
+def _completion_candidates(patterns: _Patterns, live: nx.DiGraph, taken: set[frozenset[str]], min_fill: float,
+                           limit: int = 200) -> list[tuple[str, str, float]]:
     """Unlinked pairs of a kind the draft has at ``min_fill`` or more (most full first), never closing a cycle."""
     kinds = [key for key, c in patterns.count.items() if len(key) == 5 and c >= 2]
     out: dict[frozenset[str], tuple[str, str, float]] = {}
@@ -771,7 +774,7 @@ def expected_gain_order(draft: CausalDraft, suspects: Iterable[SuspectEdge], *, 
     taken = excluded | {frozenset(k) for k in draft.edges} | {frozenset(s.edge) for s in suspects}
     live = nx.DiGraph([e.key for e in draft.edges.values() if e.status is not EdgeStatus.REJECTED])
     if w["completion_min_fill"] <= 1.0:
-        for u, v, fill in _completion_candidates(draft, patterns, live, taken, w["completion_min_fill"]):
+        for u, v, fill in _completion_candidates(patterns, live, taken, w["completion_min_fill"]):
             suspects.append(SuspectEdge((u, v), "missing", 0.0,
                                         [f"the draft links {fill:.0%} of the pairs of this kind, not this one"],
                                         {"completion": True}))

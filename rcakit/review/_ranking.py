@@ -43,16 +43,16 @@ def ranking_source() -> str:
 
 def rank(
     draft: CausalDraft, data: Any = None, *, k: int = 5, alarm: str | None = None,
-    exclude: Iterable[tuple[str, str]] = (),
+    exclude: Iterable[tuple[str, str]] = (), order: str = "expected_gain",
 ) -> tuple[list[Any], str]:
-    """The next ``k`` suspicious edges and which ranking produced them."""
+    """The next ``k`` suspicious edges (in ``order``, a ``QuestionOrder`` value) and which ranking produced them."""
     excluded: set[tuple[str, str]] = {(str(a), str(b)) for a, b in exclude}
     try:
         from rcakit.graph.validate import next_batch
     except ImportError:
         return fallback_ranking(draft, data, alarm=alarm, exclude=excluded)[:k], "fallback"
     # Ask for a few more than k: the session also drops edges it already decided.
-    found = next_batch(draft, data, k=k + len(excluded), alarm=alarm, exclude=tuple(sorted(excluded)))
+    found = next_batch(draft, data, k=k + len(excluded), alarm=alarm, exclude=tuple(sorted(excluded)), order=order)
     return [s for s in found if tuple(s.edge) not in excluded][:k], "validate"
 
 

@@ -178,6 +178,7 @@ class ReviewSession:
         data: Any = None,
         alarm: str | None = None,
         autosave: bool = True,
+        question_order: str = "expected_gain",
     ) -> None:
         if not isinstance(draft, CausalDraft):
             raise DataError(f"ReviewSession needs a CausalDraft, got {type(draft).__name__}",
@@ -190,6 +191,8 @@ class ReviewSession:
             draft.alarm = alarm
         self.data = data
         self.autosave = autosave
+        #: How :meth:`next_batch` orders its questions (``rcakit.graph.validate.QuestionOrder``).
+        self.question_order = question_order
         self.path: Path | None = Path(path) if path is not None else (default_session_path(draft) if autosave else None)
         self.created = _now()
         self.history: list[dict[str, Any]] = []
@@ -355,7 +358,7 @@ class ReviewSession:
         if int(k) < 1:
             raise DataError(f"batch size must be at least 1, got {k}")
         found, self.ranking = _ranking.rank(self.draft, self.data, k=int(k), alarm=self.draft.alarm,
-                                            exclude=self.decided_edges())
+                                            exclude=self.decided_edges(), order=self.question_order)
         self.queue = [QueueItem.of(s) for s in found]
         self.cursor = 0
         self.history.append({"event": "next_batch", "time": _now(), "edges": [list(q.edge) for q in self.queue],
@@ -528,6 +531,7 @@ class ReviewSession:
             "created": self.created,
             "saved": _now(),
             "ranking": self.ranking,
+            "question_order": str(self.question_order),
             "draft": _draft_dict(self.draft),
             "undo": [d.to_dict() for d in self.undo_stack],
             "redo": [d.to_dict() for d in self.redo_stack],
@@ -568,6 +572,7 @@ class ReviewSession:
         session.path = Path(path) if path is not None else None
         session.created = data.get("created", _now())
         session.ranking = data.get("ranking", "none")
+        session.question_order = str(data.get("question_order") or "expected_gain")
         session.history = list(data.get("history") or [])
         session.undo_stack = [Decision.from_dict(d) for d in data.get("undo") or []]
         session.redo_stack = [Decision.from_dict(d) for d in data.get("redo") or []]

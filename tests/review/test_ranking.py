@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from rcakit.graph import CausalDraft, EdgeStatus, next_batch
@@ -74,3 +76,15 @@ def test_the_session_ranks_with_the_expected_gain_and_skips_decided_edges(tmp_pa
     session.reverse(*first.edge)
     found, source = rank(session.draft, k=5, exclude=session.decided_edges())
     assert source == "validate" and all(set(s.edge) != set(first.edge) for s in found)
+
+
+def test_the_session_asks_in_the_order_it_was_given(tmp_path: Path) -> None:
+    """A completion edge exists only in the expected-gain order; a suspicion-ordered session never offers it."""
+    gain = ReviewSession(_replicas(missing_at=1), path=tmp_path / "gain.json")
+    suspicion = ReviewSession(_replicas(missing_at=1), path=tmp_path / "suspicion.json",
+                              question_order=QuestionOrder.SUSPICION)
+    assert ("gpu_1:util", "worker_1:latency") in [q.edge for q in gain.next_batch(5)]
+    assert ("gpu_1:util", "worker_1:latency") not in [q.edge for q in suspicion.next_batch(5)]
+    reopened = ReviewSession.open(tmp_path / "suspicion.json")
+    assert reopened.question_order == QuestionOrder.SUSPICION
+    assert ("gpu_1:util", "worker_1:latency") not in [q.edge for q in reopened.next_batch(5)]
