@@ -10,7 +10,8 @@ import pandas as pd
 import polars as pl
 
 from rcakit.errors import DataError
-from rcakit.telemetry import Incident
+from rcakit.telemetry import Incident, grid
+from rcakit.telemetry.window import parse_duration
 
 __all__ = ["frames_of", "grid_freq", "is_irregular", "wide_window"]
 
@@ -44,34 +45,23 @@ def grid_freq(incident: Any, freq: Any = None) -> Any:
         return freq
     if not is_irregular(incident):
         return None
-    from rcakit.detect.anomalies import infer_freq
+    from rcakit.detect import infer_freq
 
     return infer_freq(incident)
 
 
 def wide_window(incident: Incident, which: str, nodes: Iterable[str] | None, freq: Any = None,
                 agg: Any = "mean") -> pd.DataFrame:
-    """The baseline or incident window as a time-indexed pandas frame with one float column per node."""
+    """The baseline or incident window as a time-indexed pandas frame with one float column per node:
+    on the grid of step ``freq`` (:mod:`rcakit.telemetry.grid`), or on the rows as recorded when None."""
     window = incident.baseline_window if which == "baseline" else incident.incident_window
     node_list = None if nodes is None else list(nodes)
+    keyed = incident.telemetry.metrics.select("time", grid.node_key(), "value")
     if freq is not None:
-        aligned = incident.telemetry.align(freq, agg, start=window.start, end=window.end, nodes=node_list)
-        frame = aligned.to_pandas()
+        wide = grid.to_wide(keyed, window, parse_duration(freq), agg=agg, columns=node_list)
     else:
-        metrics = incident.telemetry.window(window).metrics
-        keyed = metrics.select(
-            "time", pl.concat_str([pl.col("entity"), pl.lit(":"), pl.col("metric")]).alias("node"),
-            pl.col("value").cast(pl.Float64))
-        if node_list is not None:
-            keyed = keyed.filter(pl.col("node").is_in(node_list))
-        if keyed.height == 0:
-            frame = pd.DataFrame(columns=node_list or [])
-        else:
-            wide = keyed.pivot(on="node", index="time", values="value", aggregate_function="mean").sort("time")
-            frame = wide.to_pandas().set_index("time")
-    if node_list is not None:
-        frame = frame.reindex(columns=node_list)
-    return frame.astype(float)
+        wide = grid.recorded_wide(keyed, window, columns=node_list)
+    return wide.to_pandas().set_index("time").astype(float)
 
 
 def frames_of(incident: Any, nodes: Iterable[str] | None, *, freq: Any = None,

@@ -48,7 +48,7 @@ per minute, credited to the emitting entity.
 
 **Placement: the resource a service runs on.** A resource entity that serves no spans (a GPU, a disk,
 a host) is invisible to the trace signal, so a service slowed by it takes the blame. Where the incident
-states which service runs on which resource (:func:`placement`: ``incident.meta["placement"]``, or the
+states which service runs on which resource (:func:`placement`: ``incident.placement``, or the
 ``resources`` of each component in the Atlas-format ``incident.system``, which :mod:`rcakit.sim`
 writes; never guessed from names), the service's slower *self time* (its local added latency, not the
 gaps its callers wait, which are the network's and the queue's) is credited to the resource when all of:
@@ -88,7 +88,7 @@ entity, which is what a root cause looks like. Logs weigh half: routine error li
 template novelty is a weaker location cue than time.
 
 Reference window for spans and logs: the incident's baseline window, or
-``incident.meta["reference_window"]`` (a fault-free recording such as Nezha's minute 11:39) when the
+``incident.reference_window`` (a fault-free recording such as Nezha's minute 11:39) when the
 baseline holds only stray spans (log lines) - the rule rcakit.detect uses, so every view judges against
 the same minutes. A signal without data is skipped and the notes say why;
 with no spans and no logs the ranking rests on the metrics alone.
@@ -234,12 +234,12 @@ def _count_in(frame: pl.DataFrame, column: str, window: TimeWindow) -> int:
 
 def reference_window(incident: Incident, modality: str) -> TimeWindow:
     """The window spans or logs are compared with: the rule of :mod:`rcakit.detect` (the baseline window,
-    or the declared fault-free recording ``meta["reference_window"]`` when the baseline holds only stray
+    or the declared fault-free recording ``Incident.reference_window`` when the baseline holds only stray
     rows), so that the explorer, the report and this ranking judge against the same minutes."""
-    from rcakit.detect.anomalies import _reference_baseline
-    from rcakit.detect.config import Modality
+    from rcakit.detect import Modality
+    from rcakit.detect import reference_window as detect_reference
 
-    return _reference_baseline(incident, (Modality(modality),))
+    return detect_reference(incident, (Modality(modality),))
 
 
 # -- traces -------------------------------------------------------------------------------------------
@@ -459,8 +459,8 @@ def _with_silent_callees(incident: Incident, spans: pl.DataFrame, notes: list[st
     from rcakit.detect.callees import with_uninstrumented_callees
 
     known = set(incident.telemetry.entities())
-    for edge in (incident.meta or {}).get("call_graph") or []:
-        known.update(str(name) for name in edge)
+    for edge in incident.call_graph:
+        known.update(edge)
     spans, counts = with_uninstrumented_callees(spans, known)
     if counts:
         notes.append("seen only by their callers (no spans of their own), credited with their calls' time: "
@@ -570,7 +570,7 @@ def _resource_signal(incident: Any, cfg: AttributionConfig, notes: list[str]) ->
 def placement(incident: Any) -> dict[str, tuple[str, ...]]:
     """Resource entity -> the services that run on it, from what the incident states explicitly.
 
-    Read from ``incident.meta["placement"]`` (``{service: [resource, ...]}``), else from ``incident.system``:
+    Read from ``incident.placement`` (``{service: (resource, ...)}``), else from ``incident.system``:
     the Atlas trace file's ``resources`` per component (the shape :mod:`rcakit.sim` writes: ``{"trace":
     {"request.Client.ModelInference_2": {"resources": {"GPU_2": ...}}}}``) or an rcakit system model's
     ``uses`` interactions. Never guessed from names; empty when the incident says nothing.
@@ -582,11 +582,10 @@ def placement(incident: Any) -> dict[str, tuple[str, ...]]:
         if service and resource and service != resource and service not in hosts.setdefault(resource, []):
             hosts[resource].append(service)
 
-    meta = getattr(incident, "meta", None) or {}
-    given = meta.get("placement") if isinstance(meta, dict) else None
-    if isinstance(given, dict) and given:
+    given: dict[str, tuple[str, ...]] = getattr(incident, "placement", None) or {}
+    if given:
         for service, resources in given.items():
-            for resource in ([resources] if isinstance(resources, str) else resources or ()):
+            for resource in resources:
                 add(service, resource)
         return {r: tuple(s) for r, s in hosts.items()}
     system = getattr(incident, "system", None)

@@ -6,20 +6,14 @@
 * :func:`analyze_logs` -> :class:`LogAnalysis` (drain3 templates, new / error templates, TF-IDF)
 * :func:`analyze_traces` -> :class:`TraceAnalysis` (call graph, slow traces, new call paths)
 * :func:`entity_features`: one aligned table per entity of metrics, log counts and trace series
+* :func:`infer_freq`, :func:`reference_window`: the grid step and the window logs and traces are judged against
 
 >>> from rcakit.detect import detect_anomalies, Method          # doctest: +SKIP
 >>> anomalies = detect_anomalies(incident, method=Method.ROBUST_Z)  # doctest: +SKIP
 >>> anomalies.entity_ranking()                                  # doctest: +SKIP
 """
 
-from rcakit.detect.anomalies import (
-    Anomalies,
-    Anomaly,
-    align_window,
-    detect_anomalies,
-    infer_freq,
-    score_timeline,
-)
+from rcakit.detect.anomalies import Anomalies, Anomaly, detect_anomalies, score_timeline
 from rcakit.detect.config import DetectConfig, Method, Modality, Pattern, PatternConfig, Status
 from rcakit.detect.describe import describe_anomalies, describe_anomaly, describe_logs, describe_traces
 from rcakit.detect.detectors import CusumDetector, Detector, NSigmaDetector, RobustZDetector, get_detector
@@ -35,6 +29,7 @@ from rcakit.detect.traces import (
     operation_baselines,
     service_series,
 )
+from rcakit.detect.windows import infer_freq, reference_window
 
 __all__ = [
     "Anomalies",
@@ -52,7 +47,6 @@ __all__ = [
     "RobustZDetector",
     "Status",
     "TraceAnalysis",
-    "align_window",
     "analyze_logs",
     "analyze_traces",
     "call_counts",
@@ -71,6 +65,7 @@ __all__ = [
     "infer_freq",
     "operation_baselines",
     "prepare_logs",
+    "reference_window",
     "score_timeline",
     "service_series",
     "template_counts",

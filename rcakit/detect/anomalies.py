@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -12,14 +11,15 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from rcakit.detect.config import DetectConfig, Method, Modality, Pattern, Status
+from rcakit.detect.config import DetectConfig, Method, Pattern, Status
 from rcakit.detect.detectors import Detector, get_detector
 from rcakit.detect.patterns import classify_pattern
+from rcakit.detect.windows import check_windows, resolve_freq, window_frames
 from rcakit.errors import DataError
-from rcakit.telemetry import Incident
-from rcakit.telemetry.window import TimeWindow, parse_duration
+from rcakit.telemetry import Incident, grid
+from rcakit.telemetry.window import TimeWindow
 
-__all__ = ["Anomalies", "Anomaly", "align_window", "detect_anomalies", "infer_freq", "score_timeline"]
+__all__ = ["Anomalies", "Anomaly", "detect_anomalies", "score_timeline"]
 
 _COLUMNS: dict[str, Any] = {
     "node": pl.String, "entity": pl.String, "metric": pl.String, "modality": pl.String,
@@ -212,154 +212,6 @@ def _fmt_num(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else "-"
 
 
-# -- grid -------------------------------------------------------------------------------------
-_FREQ_CACHE: weakref.WeakKeyDictionary[Any, timedelta] = weakref.WeakKeyDictionary()
-
-
-def infer_freq(incident: Incident) -> timedelta:
-    """The median sampling interval of the incident's metrics (one minute when there are none).
-
-    Cached per Telemetry object (the Nezha day's incidents share one).
-    """
-    tel = incident.telemetry
-    cached = _FREQ_CACHE.get(tel)
-    if cached is None:
-        cached = _FREQ_CACHE[tel] = _infer_freq(tel.metrics)
-    return cached
-
-
-def _infer_freq(metrics: pl.DataFrame) -> timedelta:
-    if metrics.height < 2:
-        return timedelta(minutes=1)
-    diffs = (
-        metrics.select("entity", "metric", "time")
-        .sort("entity", "metric", "time")
-        .select(pl.col("time").diff().over("entity", "metric").dt.total_microseconds().alias("d"))
-        .filter(pl.col("d") > 0)
-    )
-    if diffs.height == 0:
-        return timedelta(minutes=1)
-    median = float(diffs.get_column("d").median())  # type: ignore[arg-type]
-    # Round to a whole second when the interval is at least a second (scrape jitter).
-    if median >= 1e6:
-        median = round(median / 1e6) * 1e6
-    return timedelta(microseconds=median)
-
-
-def _resolve_freq(incident: Incident, config: DetectConfig, freq: Any = None) -> timedelta:
-    if freq is not None:
-        return parse_duration(freq)
-    if config.freq is not None:
-        return parse_duration(config.freq)
-    return infer_freq(incident)
-
-
-def _reference_baseline(incident: Incident, modalities: tuple[Modality, ...]) -> TimeWindow:
-    """The baseline window for logs and traces: the incident's own, or ``meta["reference_window"]``
-    (a fault-free recording, as the Nezha adapter provides) when the baseline holds none of them."""
-    window = incident.baseline_window
-    own = _rows_in(incident, window, modalities)
-    reference = incident.meta.get("reference_window") if isinstance(incident.meta, dict) else None
-    if reference:
-        ref = TimeWindow.of(reference)
-        # A baseline with a few stray rows (spans that began just before a recorded minute) is no baseline.
-        if _rows_in(incident, ref, modalities) > 10 * own:
-            return ref
-    return window
-
-
-def _window_frames(
-    incident: Incident, config: DetectConfig, freq: timedelta
-) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, str]]:
-    """Baseline and incident wide frames (time + one column per series) and each series' modality."""
-    base_parts: list[pl.DataFrame] = []
-    inc_parts: list[pl.DataFrame] = []
-    modality: dict[str, str] = {}
-    tel = incident.telemetry
-    if Modality.METRICS in config.modalities and tel.metrics.height:
-        nodes = tel.nodes()
-        base_parts.append(align_window(tel.metrics, incident.baseline_window, freq, config.agg, nodes))
-        inc_parts.append(align_window(tel.metrics, incident.incident_window, freq, config.agg, nodes))
-        modality.update(dict.fromkeys(nodes, Modality.METRICS.value))
-    extra = tuple(m for m in config.modalities if m is not Modality.METRICS)
-    if extra:
-        from rcakit.detect.features import _wide, feature_table
-
-        base_win = _reference_baseline(incident, extra)
-        long = feature_table(incident, freq=freq, windows=[base_win, incident.incident_window], modalities=extra,
-                             agg=config.agg)
-        base_parts.append(_wide(long, base_win, freq))
-        inc_parts.append(_wide(long, incident.incident_window, freq))
-        for entity, feature in long.select("entity", "feature").unique().iter_rows():
-            modality[f"{entity}:{feature}"] = (Modality.LOGS if feature.startswith("log.") else Modality.TRACES).value
-    if not base_parts:
-        raise DataError(f"incident {incident.name!r} has no series for modalities "
-                        f"{', '.join(m.value for m in config.modalities)}",
-                        hint="Check Telemetry.modalities, or choose modalities that hold data")
-
-    def combine(parts: list[pl.DataFrame]) -> pl.DataFrame:
-        out = parts[0]
-        for part in parts[1:]:
-            extra_cols = [c for c in part.columns if c != "time" and c not in out.columns]
-            out = out.join(part.select("time", *extra_cols), on="time", how="full", coalesce=True)
-        return out.sort("time")
-
-    base_frame, inc_frame = combine(base_parts), combine(inc_parts)
-    nodes = sorted(modality)
-    for frame_name, frame in (("base", base_frame), ("inc", inc_frame)):
-        have = set(frame.columns)
-        missing = [n for n in nodes if n not in have]
-        if missing:
-            frame = frame.with_columns([pl.lit(None, dtype=pl.Float64).alias(n) for n in missing])
-        frame = frame.select("time", *[pl.col(n).cast(pl.Float64) for n in nodes])
-        if frame_name == "base":
-            base_frame = frame
-        else:
-            inc_frame = frame
-    return base_frame, inc_frame, modality
-
-
-_AGG = {
-    "mean": lambda v: v.mean(), "median": lambda v: v.median(), "sum": lambda v: v.sum(),
-    "min": lambda v: v.min(), "max": lambda v: v.max(), "last": lambda v: v.drop_nulls().last(),
-    "first": lambda v: v.drop_nulls().first(), "count": lambda v: v.count().cast(pl.Float64),
-}
-
-
-def align_window(
-    metrics: pl.DataFrame, window: TimeWindow, freq: timedelta, agg: str, nodes: list[str]
-) -> pl.DataFrame:
-    """Long metric rows in ``window`` on a grid anchored at its start: time + one column per node.
-
-    The same grid as ``Telemetry.align`` without its gap bookkeeping, which detection does not need
-    and which dominates the cost with hundreds of nodes.
-    """
-    if agg not in _AGG:
-        raise DataError(f"unknown aggregation {agg!r}", hint=f"Use one of {', '.join(_AGG)}")
-    step_us = max(int(freq / timedelta(microseconds=1)), 1)
-    start = window.start
-    rows = metrics.filter(pl.col("time").is_between(window.start, window.end, closed="left"))
-    grid = pl.DataFrame({"time": pl.datetime_range(start, window.end - timedelta(microseconds=1),
-                                                   interval=f"{step_us}us", eager=True, time_unit="ns",
-                                                   time_zone="UTC")})
-    if rows.height:
-        bucket = (pl.lit(start) + pl.duration(
-            microseconds=(pl.col("time") - pl.lit(start)).dt.total_microseconds() // step_us * step_us
-        )).dt.cast_time_unit("ns").alias("time")
-        grouped = (rows.select(bucket, pl.concat_str([pl.col("entity"), pl.lit(":"), pl.col("metric")]).alias("node"),
-                               "value")
-                   .group_by("time", "node").agg(_AGG[agg](pl.col("value")).alias("value")))
-        wide = grouped.pivot(on="node", index="time", values="value")
-        frame = grid.join(wide, on="time", how="left")
-    else:
-        frame = grid
-    present = set(frame.columns)
-    missing = [pl.lit(None, dtype=pl.Float64).alias(n) for n in nodes if n not in present]
-    if missing:
-        frame = frame.with_columns(missing)
-    return frame.select("time", *[pl.col(n).cast(pl.Float64) for n in nodes])
-
-
 # -- detection --------------------------------------------------------------------------------
 def detect_anomalies(
     incident: Incident,
@@ -381,36 +233,14 @@ def detect_anomalies(
     if not isinstance(incident, Incident):
         raise TypeError(f"detect_anomalies needs an Incident, got {type(incident).__name__}")
     cfg = config or DetectConfig()
-    step = _resolve_freq(incident, cfg, freq)
-    _check_windows(incident, cfg)
-    base_frame, inc_frame, modality = _window_frames(incident, cfg, step)
+    step = resolve_freq(incident, cfg, freq)
+    check_windows(incident, cfg)
+    base_frame, inc_frame, modality = window_frames(incident, cfg, step)
     detector = get_detector(method, cfg)
     table, notes = _judge(base_frame, inc_frame, modality, detector, cfg, step)
     return Anomalies(table=table, method=getattr(detector, "name", type(detector).__name__), freq=step,
                      config=cfg, baseline_window=incident.baseline_window,
                      incident_window=incident.incident_window, incident_name=incident.name, notes=notes)
-
-
-def _rows_in(incident: Incident, window: TimeWindow, modalities: tuple[Modality, ...]) -> int:
-    tel = incident.telemetry
-    total = 0
-    for modality, table, column in ((Modality.METRICS, tel.metrics, "time"), (Modality.LOGS, tel.logs, "time"),
-                                    (Modality.TRACES, tel.spans, "start")):
-        if modality in modalities and table.height:
-            total += table.filter(pl.col(column).is_between(window.start, window.end, closed="left")).height
-    return total
-
-
-def _check_windows(incident: Incident, cfg: DetectConfig) -> None:
-    span = incident.telemetry.time_range()
-    where = f"the data cover {span}" if span else "the telemetry is empty"
-    mods = ", ".join(m.value for m in cfg.modalities)
-    if _rows_in(incident, incident.incident_window, cfg.modalities) == 0:
-        raise DataError(f"the incident window {incident.incident_window} of {incident.name!r} holds no {mods} rows "
-                        f"({where})", hint="Move it with incident.set_incident_window(start, end)")
-    if _rows_in(incident, incident.baseline_window, cfg.modalities) == 0:
-        raise DataError(f"the baseline window {incident.baseline_window} of {incident.name!r} holds no {mods} rows "
-                        f"({where})", hint="Move it with incident.set_baseline_window(start, end)")
 
 
 def _judge(
@@ -557,7 +387,7 @@ def score_timeline(
     the whole telemetry); steps without data have no row.
     """
     cfg = config or DetectConfig()
-    step = _resolve_freq(incident, cfg, freq)
+    step = resolve_freq(incident, cfg, freq)
     tel = incident.telemetry if entities is None else incident.telemetry.select(entities=entities)
     if tel.metrics.height == 0:
         return pl.DataFrame(schema={"time": pl.Datetime("ns", "UTC"), "entity": pl.String, "score": pl.Float64})
@@ -567,8 +397,9 @@ def score_timeline(
     lo = start if start is not None else span.start
     hi = end if end is not None else span.end
     nodes = tel.nodes()
-    base = align_window(tel.metrics, incident.baseline_window, step, cfg.agg, nodes)
-    whole = align_window(tel.metrics, TimeWindow(lo, hi), step, cfg.agg, nodes)
+    keyed = tel.metrics.select("time", grid.node_key(), "value")
+    base = grid.to_wide(keyed, incident.baseline_window, step, agg=cfg.agg, columns=nodes)
+    whole = grid.to_wide(keyed, TimeWindow(lo, hi), step, agg=cfg.agg, columns=nodes)
     detector = get_detector(method, cfg)
     detector.fit(base.select(nodes).to_numpy().astype(float))
     scores = np.abs(np.asarray(detector.score(whole.select(nodes).to_numpy().astype(float)), dtype=float))

@@ -11,27 +11,19 @@ in collection is never read as silence.
 
 from __future__ import annotations
 
-import math
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from rcakit.detect.config import Modality
 from rcakit.errors import DataError
-from rcakit.telemetry import Incident, Telemetry
+from rcakit.telemetry import Incident, Telemetry, grid
 from rcakit.telemetry.window import TimeWindow, parse_duration
 
-__all__ = ["entity_features", "feature_frame", "feature_table"]
+__all__ = ["entity_features", "feature_frame", "feature_table", "keyed_features"]
 
 _LONG: dict[str, Any] = {"time": pl.Datetime("ns", "UTC"), "entity": pl.String, "feature": pl.String, "value": pl.Float64}
-
-
-def _bucket(column: str, start: Any, step_us: int) -> pl.Expr:
-    return (pl.lit(start) + pl.duration(
-        microseconds=(pl.col(column) - pl.lit(start)).dt.total_microseconds() // step_us * step_us
-    )).dt.cast_time_unit("ns").alias("time")
 
 
 def _in(column: str, window: TimeWindow) -> pl.Expr:
@@ -51,7 +43,7 @@ def _zero_fill(long: pl.DataFrame, observed: pl.DataFrame, count_features: list[
 
 
 def _log_features(
-    tel: Telemetry, windows: list[TimeWindow], step_us: int, top_templates: int, miner: Any
+    tel: Telemetry, windows: list[TimeWindow], step: timedelta, top_templates: int, miner: Any
 ) -> pl.DataFrame:
     from rcakit.detect.logs import _ERROR_LEVELS, ERROR_PATTERN, LogTemplateMiner, prepare_logs
 
@@ -70,7 +62,7 @@ def _log_features(
                          is_error.alias("err"), (~pl.col("template_id").is_in(known.implode())).alias("new"))
     parts, observed = [], []
     for window in windows:
-        part = lines.filter(_in("time", window)).with_columns(_bucket("time", window.start, step_us))
+        part = lines.filter(_in("time", window)).with_columns(grid.bucket("time", window.start, step))
         observed.append(part.select("time").unique())
         parts.append(part)
     binned = pl.concat(parts)
@@ -98,26 +90,25 @@ def _trace_features(tel: Telemetry, windows: list[TimeWindow], step: timedelta) 
         return pl.DataFrame(schema=_LONG)
     linked = with_parent_entity(spans.filter(pl.any_horizontal([_in("start", w) for w in windows])))
     parts, observed = [], []
-    step_us = int(step / timedelta(microseconds=1))
     for window in windows:
         part = linked.filter(_in("start", window))
         if part.height == 0:
             continue
         parts.append(service_series(part, step, start=window.start))
-        observed.append(part.select(_bucket("start", window.start, step_us)).unique())
+        observed.append(part.select(grid.bucket("start", window.start, step)).unique())
     if not parts:
         return pl.DataFrame(schema=_LONG)
     long = pl.concat(parts).with_columns(pl.format("trace.{}", pl.col("feature")).alias("feature"))
     return _zero_fill(long.select(list(_LONG)), pl.concat(observed).unique(), ["trace.calls", "trace.errors"])
 
 
-def _metric_features(tel: Telemetry, windows: list[TimeWindow], step_us: int, agg: str) -> pl.DataFrame:
+def _metric_features(tel: Telemetry, windows: list[TimeWindow], step: timedelta, agg: str) -> pl.DataFrame:
     parts = []
     for window in windows:
         rows = tel.metrics.filter(_in("time", window))
         if rows.height == 0:
             continue
-        parts.append(rows.with_columns(_bucket("time", window.start, step_us))
+        parts.append(rows.with_columns(grid.bucket("time", window.start, step))
                      .group_by("time", "entity", pl.col("metric").alias("feature"))
                      .agg(getattr(pl.col("value"), agg)().cast(pl.Float64).alias("value")))
     return pl.concat(parts).select(list(_LONG)) if parts else pl.DataFrame(schema=_LONG)
@@ -145,7 +136,6 @@ def feature_table(
     if agg not in ("mean", "median", "max", "min", "sum", "last", "first"):
         raise DataError(f"unknown aggregation {agg!r}", hint="Use mean, median, max, min, sum, first or last")
     step = parse_duration(freq)
-    step_us = int(step / timedelta(microseconds=1))
     if windows is None:
         span = tel.time_range()
         if span is None:
@@ -155,9 +145,9 @@ def feature_table(
     mods = {Modality(m) for m in modalities}
     parts = []
     if Modality.METRICS in mods and tel.metrics.height:
-        parts.append(_metric_features(tel, windows, step_us, agg))
+        parts.append(_metric_features(tel, windows, step, agg))
     if Modality.LOGS in mods and tel.logs.height:
-        parts.append(_log_features(tel, windows, step_us, top_templates, miner))
+        parts.append(_log_features(tel, windows, step, top_templates, miner))
     if Modality.TRACES in mods and tel.spans.height:
         parts.append(_trace_features(tel, windows, step))
     if not parts:
@@ -165,32 +155,9 @@ def feature_table(
     return pl.concat(parts)
 
 
-def _floored(span: TimeWindow, step: timedelta) -> TimeWindow:
-    """The span with its start floored to a multiple of ``step`` since the epoch (11:38:52 -> 11:38:00)."""
-    step_s = step.total_seconds()
-    floor = math.floor(span.start.timestamp() / step_s) * step_s
-    return TimeWindow(datetime.fromtimestamp(floor, tz=UTC), span.end)
-
-
-def _wide(long: pl.DataFrame, window: TimeWindow, step: timedelta) -> pl.DataFrame:
-    """``time`` + one ``entity:feature`` column per pair, on the window's grid (numpy scatter, no pivot)."""
-    step_us = int(step / timedelta(microseconds=1))
-    times = pl.datetime_range(window.start, window.end - timedelta(microseconds=1), interval=f"{step_us}us",
-                              eager=True, time_unit="ns", time_zone="UTC")
-    rows = long.filter(_in("time", window))
-    if rows.height == 0:
-        return pl.DataFrame({"time": times})
-    pairs = rows.select("entity", "feature").unique().sort("entity", "feature").with_row_index("col")
-    located = rows.join(pairs, on=["entity", "feature"], how="left").select(
-        ((pl.col("time") - pl.lit(window.start)).dt.total_microseconds() // step_us).alias("row"), "col", "value")
-    matrix = np.full((len(times), pairs.height), np.nan)
-    r = located.get_column("row").to_numpy()
-    c = located.get_column("col").to_numpy()
-    ok = (r >= 0) & (r < len(times))
-    matrix[r[ok], c[ok]] = located.get_column("value").to_numpy().astype(float)[ok]
-    names = [f"{e}:{f}" for e, f in pairs.select("entity", "feature").iter_rows()]
-    frame = pl.DataFrame(matrix, schema=names, orient="row").fill_nan(None)
-    return frame.insert_column(0, pl.Series("time", times))
+def keyed_features(long: pl.DataFrame) -> pl.DataFrame:
+    """A feature table keyed for :func:`rcakit.telemetry.grid.to_wide`: ``time``, ``node`` (entity:feature), ``value``."""
+    return long.select("time", grid.node_key("entity", "feature"), "value")
 
 
 def feature_frame(
@@ -212,7 +179,7 @@ def feature_frame(
     if target != incident.baseline_window:
         windows.append(target)
     long = feature_table(incident, freq=step, windows=windows, modalities=modalities, top_templates=top_templates)
-    frame = _wide(long, target, step)
+    frame = grid.to_wide(keyed_features(long), target, step)
     kinds = {}
     for entity, feature in long.select("entity", "feature").unique().iter_rows():
         kind = Modality.LOGS if feature.startswith("log.") else Modality.TRACES if feature.startswith("trace.") \
@@ -243,10 +210,10 @@ def entity_features(
         span = tel.time_range()
         if span is None:
             raise DataError("the telemetry is empty: no features to compute", hint="Load metrics, logs or spans")
-        window = _floored(span, step)
+        window = TimeWindow(grid.floor_to_step(span.start, step), span.end)
     window = TimeWindow.of(window)
     long = feature_table(tel, freq=step, windows=[window], modalities=modalities, top_templates=top_templates)
-    wide = _wide(long, window, step)
+    wide = grid.to_wide(keyed_features(long), window, step)
     out: dict[str, pl.DataFrame] = {}
     by_entity: dict[str, list[str]] = {}
     for node in wide.columns[1:]:

@@ -20,7 +20,7 @@ from typing import Any
 import polars as pl
 
 from rcakit.errors import DataError
-from rcakit.telemetry import Incident, Telemetry
+from rcakit.telemetry import Incident, Telemetry, grid
 from rcakit.telemetry.window import TimeWindow, parse_duration
 
 __all__ = [
@@ -216,14 +216,10 @@ def template_counts(
 ) -> pl.DataFrame:
     """Counts of mined lines per time bin (``time`` = bin start) and ``by`` columns (long table)."""
     step = parse_duration(freq)
-    step_us = int(step / timedelta(microseconds=1))
     if lines.height == 0:
         return pl.DataFrame(schema={"time": pl.Datetime("ns", "UTC"), **dict.fromkeys(by, pl.String),
                                     "count": pl.Int64})
-    anchor = pl.lit(start if start is not None else lines.get_column("time").min())
-    bucket = (anchor + pl.duration(
-        microseconds=(pl.col("time") - anchor).dt.total_microseconds() // step_us * step_us
-    )).dt.cast_time_unit("ns").alias("time")
+    bucket = grid.bucket("time", start if start is not None else lines.get_column("time").min(), step)
     return (lines.with_columns(bucket).group_by("time", *by).agg(pl.len().cast(pl.Int64).alias("count"))
             .sort("time", *by))
 
@@ -342,10 +338,10 @@ def analyze_logs(
         if baseline_window is not None:
             base_win = TimeWindow.of(baseline_window)
         else:  # as analyze_traces: a declared fault-free recording when the baseline holds (almost) no logs
-            from rcakit.detect.anomalies import _reference_baseline
             from rcakit.detect.config import Modality
+            from rcakit.detect.windows import reference_window
 
-            base_win = _reference_baseline(source, (Modality.LOGS,))
+            base_win = reference_window(source, (Modality.LOGS,))
         inc_win = incident_window or source.incident_window
         name = source.name
     elif isinstance(source, Telemetry):

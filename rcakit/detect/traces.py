@@ -19,7 +19,7 @@ import networkx as nx
 import polars as pl
 
 from rcakit.errors import DataError
-from rcakit.telemetry import Incident
+from rcakit.telemetry import Incident, grid
 from rcakit.telemetry.window import TimeWindow, parse_duration
 
 __all__ = [
@@ -80,16 +80,12 @@ def service_series(spans: pl.DataFrame, freq: str | timedelta, *, start: Any = N
     """Per entity and time bin (span start): ``latency_mean``, ``latency_p90`` (seconds, entry spans),
     ``calls`` (entry spans) and ``errors`` (spans with ``error``); long: time, entity, feature, value."""
     step = parse_duration(freq)
-    step_us = int(step / timedelta(microseconds=1))
     schema: dict[str, Any] = {"time": pl.Datetime("ns", "UTC"), "entity": pl.String, "feature": pl.String,
                               "value": pl.Float64}
     if spans.height == 0:
         return pl.DataFrame(schema=schema)
     linked = spans if "is_entry" in spans.columns else with_parent_entity(spans)
-    anchor = pl.lit(start if start is not None else linked.get_column("start").min())
-    bucket = (anchor + pl.duration(
-        microseconds=(pl.col("start") - anchor).dt.total_microseconds() // step_us * step_us
-    )).dt.cast_time_unit("ns").alias("time")
+    bucket = grid.bucket("start", start if start is not None else linked.get_column("start").min(), step)
     error = pl.col("error").fill_null(False) if "error" in linked.columns else pl.lit(False)
     has_errors = "error" in linked.columns and linked.get_column("error").drop_nulls().len() > 0
     aggs = [
@@ -268,7 +264,7 @@ def analyze_traces(
     """Call graph, slow traces (``sigma`` over the baseline per operation) and new call paths.
 
     The baseline is ``baseline_window``, else the incident's, else (when that holds no span)
-    ``incident.meta["reference_window"]``, a fault-free recording such as Nezha's. Raises DataError
+    ``incident.reference_window``, a fault-free recording such as Nezha's. Raises DataError
     when the incident window holds no span; with no baseline spans the slow and new-path checks
     cannot run and ``notes`` says so.
     """
@@ -280,10 +276,10 @@ def analyze_traces(
     if baseline_window is not None:
         base_win = TimeWindow.of(baseline_window)
     else:
-        from rcakit.detect.anomalies import _reference_baseline
         from rcakit.detect.config import Modality
+        from rcakit.detect.windows import reference_window
 
-        base_win = _reference_baseline(incident, (Modality.TRACES,))
+        base_win = reference_window(incident, (Modality.TRACES,))
     linked = with_parent_entity(spans)
     in_window = pl.col("start").is_between
     inc_spans = linked.filter(in_window(inc_win.start, inc_win.end, closed="left"))

@@ -108,9 +108,8 @@ def build_system(source: Any, *, call_graph: Any = None) -> SystemModel:
                 system.add_metric(entity, metric)
         else:
             system = SystemModel.from_telemetry(telemetry, name=str(getattr(source, "name", "system") or "system"))
-        meta = getattr(source, "meta", None) or {}
-        if call_graph is None and isinstance(meta, Mapping) and meta.get("call_graph"):
-            call_graph = meta["call_graph"]
+        if call_graph is None and getattr(source, "call_graph", None):
+            call_graph = source.call_graph
     if call_graph is not None:
         edges = call_graph.edges if hasattr(call_graph, "edges") else call_graph
         for caller, callee in edges:

@@ -191,7 +191,7 @@ def entry_points(incident: Incident) -> list[str] | None:
     """The components nobody calls but that call others, from the call structure; None when there is none.
 
     The call structure is what :func:`rcakit.graph.combine.build_system` sees: the spans' call graph,
-    the incident's ``meta["call_graph"]`` and an Atlas-format system description. Resources that
+    the incident's ``call_graph`` and an Atlas-format system description. Resources that
     services merely use (a GPU, a host) are not calls and do not count.
     """
     from rcakit.graph.combine import build_system

@@ -67,7 +67,7 @@ Noise (:data:`NOISE`; default :data:`DEFAULT_NOISE`), details in ``meta["noise_d
   and latency blip for two steps, memory restarting lower and settling 8 % higher.
 
 Truth: ``truth.graph`` is the causal graph between metric nodes (cause -> effect, edges carry ``why``)
-of the equations the simulator uses, ``truth.fault_type`` the fault kind. ``meta["call_graph"]`` lists
+of the equations the simulator uses, ``truth.fault_type`` the fault kind. ``Incident.call_graph`` lists
 caller -> callee entity pairs (a broker -> its consumer, a balancer -> its replicas). Not modelled: the
 backlog's throttling of load below a consumer (services below a consumer see the offered rate),
 retry storms, autoscaling, health checks of the balancer, feedback of errors on traffic.
@@ -584,9 +584,10 @@ def _assemble(topo: Topo, st: State, inj: Injection, frames: dict[str, pl.DataFr
         meta={"simulator": "rcakit.sim.families", "family": family, "fault": inj.kind, "noise": list(noise),
               "fault_detail": {"kind": inj.kind, "target": inj.target, "caller": inj.caller or None,
                                "size": inj.size, "start": (t0 + timedelta(seconds=inj.start * step)).isoformat()},
-              "noise_detail": detail, "call_graph": [list(e) for e in topo.edges()], "seed": seed, "size": size,
+              "noise_detail": detail, "seed": seed, "size": size,
               "step_seconds": step, "entry": topo.entry, "uninstrumented": hidden,
               "entity_kinds": {n: s.kind for n, s in topo.services.items()}},
+        call_graph=tuple(topo.edges()),
     )
 
 

@@ -4,6 +4,7 @@ Loaders for files and wire formats are in :mod:`rcakit.telemetry.loaders`; adapt
 datasets with ground truth in :mod:`rcakit.telemetry.datasets`.
 """
 
+from rcakit.telemetry import grid
 from rcakit.telemetry._schema import (
     LOG_SCHEMA,
     METRIC_SCHEMA,
@@ -31,6 +32,7 @@ __all__ = [
     "LoadReport",
     "Telemetry",
     "TimeWindow",
+    "grid",
     "load_incident",
     "node_name",
     "parse_duration",

@@ -61,6 +61,33 @@ class GroundTruth:
         )
 
 
+_TYPED_META = ("reference_window", "call_graph", "placement")
+
+
+def _pairs(value: Any, name: str) -> tuple[tuple[str, str], ...]:
+    """``(caller, callee)`` pairs from any iterable of two-element sequences, or a DiGraph's edges."""
+    if isinstance(value, nx.DiGraph):
+        value = value.edges
+    out: list[tuple[str, str]] = []
+    for item in value or ():
+        if isinstance(item, str) or len(item) != 2:
+            raise DataError(f"call_graph of incident {name!r} holds {item!r}, not a (caller, callee) pair",
+                            hint="Pass pairs of entity names, e.g. [('frontend', 'cart')]")
+        out.append((str(item[0]), str(item[1])))
+    return tuple(dict.fromkeys(out))
+
+
+def _placement(value: Any, name: str) -> dict[str, tuple[str, ...]]:
+    """``{service: (resource, ...)}`` from a mapping whose values are one name or several."""
+    if not value:
+        return {}
+    if not isinstance(value, dict):
+        raise DataError(f"placement of incident {name!r} must map a service to its resources, got "
+                        f"{type(value).__name__}", hint="Pass e.g. {'api': ['node_1', 'disk_0']}")
+    return {str(service): (str(hosts),) if isinstance(hosts, str) else tuple(str(h) for h in hosts)
+            for service, hosts in value.items()}
+
+
 def _graph_to_dict(graph: nx.DiGraph) -> dict[str, Any]:
     """Nodes and edges with their attributes (the simulator's ``why``, ``observed``), JSON-ready."""
     return {
@@ -87,6 +114,18 @@ class Incident:
     ``system`` optionally holds a system description (Atlas input format) for graph drafting, and
     ``meta`` anything an adapter wants to keep (the upstream file names).
 
+    What the analysis reads besides the telemetry has a field of its own:
+
+    * ``reference_window``: a fault-free recording to compare logs and traces with when the baseline
+      window holds none (Nezha records traces around each fault only).
+    * ``call_graph``: ``(caller, callee)`` entity pairs known from outside the traces (a service map, a
+      dataset's call graph); traces add their own.
+    * ``placement``: which resources each service runs on (``{"api": ("node_1", "disk_0")}``), stated,
+      never guessed from names.
+
+    Older incident files and callers that put these under ``meta`` keys of the same names still work:
+    the values move into the fields.
+
     ``alarm_time`` is when the alarm fired, if known. Rows of the incident window that start before it
     are pre-fault: attribution explains the rows from the first one that starts at or after the alarm
     and uses the earlier rows as a local reference (a shift that was there before the alarm is not
@@ -103,12 +142,23 @@ class Incident:
     system: dict[str, Any] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     alarm_time: datetime | None = None
+    reference_window: TimeWindow | None = None
+    call_graph: tuple[tuple[str, str], ...] = ()
+    placement: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.telemetry, Telemetry):
             raise TypeError(f"telemetry must be a Telemetry, got {type(self.telemetry).__name__}")
         self.baseline_window = TimeWindow.of(self.baseline_window)
         self.incident_window = TimeWindow.of(self.incident_window)
+        self.meta = dict(self.meta or {})
+        for key in _TYPED_META:  # the form written before these had fields
+            if key in self.meta and not getattr(self, key):
+                setattr(self, key, self.meta.pop(key))
+        if self.reference_window is not None:
+            self.reference_window = TimeWindow.of(self.reference_window)
+        self.call_graph = _pairs(self.call_graph, self.name)
+        self.placement = _placement(self.placement, self.name)
         if self.alarm_time is not None:
             self.alarm_time = to_utc(self.alarm_time)
         if self.alarm is not None:
@@ -178,6 +228,9 @@ class Incident:
             "alarm": self.alarm,
             "alarm_time": self.alarm_time.isoformat() if self.alarm_time else None,
             "truth": self.truth.to_dict() if self.truth else None,
+            "reference_window": self.reference_window.to_dict() if self.reference_window else None,
+            "call_graph": [list(pair) for pair in self.call_graph],
+            "placement": {service: list(hosts) for service, hosts in self.placement.items()},
             "meta": self.meta,
             "telemetry": self.telemetry.summary(),
         }

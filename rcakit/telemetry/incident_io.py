@@ -1,7 +1,8 @@
 """The incident folder: rcakit's own on-disk form of an Incident.
 
 ```
-incident.json     name, description, windows, alarm, truth (with the true graph's edges), meta
+incident.json     name, description, windows, alarm, truth (with the true graph's edges), reference
+                  window, call graph, placement, meta
 metrics.parquet   the canonical long tables (or .csv.gz with fmt="csv")
 logs.parquet
 spans.parquet
@@ -105,4 +106,7 @@ def load_incident(folder: str | Path) -> Incident:
         system=system,
         meta=doc.get("meta") or {},
         alarm_time=doc.get("alarm_time"),
+        reference_window=doc.get("reference_window"),
+        call_graph=doc.get("call_graph") or (),
+        placement=doc.get("placement") or {},
     )

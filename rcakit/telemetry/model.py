@@ -12,6 +12,7 @@ import numpy as np
 import polars as pl
 
 from rcakit.errors import DataError
+from rcakit.telemetry import grid
 from rcakit.telemetry._schema import (
     LOG_SCHEMA,
     METRIC_SCHEMA,
@@ -22,24 +23,13 @@ from rcakit.telemetry._schema import (
     normalize_spans,
     split_node,
 )
+from rcakit.telemetry.grid import AGGREGATIONS
 from rcakit.telemetry.report import LoadReport
 from rcakit.telemetry.window import TimeWindow, parse_duration, to_utc
 
 __all__ = ["AGGREGATIONS", "AlignedMetrics", "Telemetry"]
 
-AGGREGATIONS = ("mean", "median", "sum", "min", "max", "first", "last", "count", "std")
 Fill = Literal["ffill", "interpolate", "zero"] | None
-
-
-def _agg_expr(agg: str) -> pl.Expr:
-    if agg not in AGGREGATIONS:
-        raise DataError(f"unknown aggregation {agg!r}", hint=f"Use one of {', '.join(AGGREGATIONS)}")
-    value = pl.col("value")
-    return {
-        "mean": value.mean(), "median": value.median(), "sum": value.sum(), "min": value.min(),
-        "max": value.max(), "first": value.drop_nulls().first(), "last": value.drop_nulls().last(),
-        "count": value.count().cast(pl.Float64), "std": value.std(),
-    }[agg].alias("value")
 
 
 @dataclass
@@ -290,66 +280,29 @@ class Telemetry:
         are listed in ``gaps``; ``fill`` may forward-fill, interpolate or zero them, counted in ``filled``.
         """
         step = parse_duration(freq)
-        every = f"{int(step / timedelta(microseconds=1))}us"
         metrics = self._metrics
         if nodes is not None:
             metrics = self.select(nodes=nodes)._metrics
         lo = to_utc(start) if start is not None else None
         hi = to_utc(end) if end is not None else None
+        inside = metrics
         if lo is not None:
-            metrics = metrics.filter(pl.col("time") >= lo)
+            inside = inside.filter(pl.col("time") >= lo)
         if hi is not None:
-            metrics = metrics.filter(pl.col("time") < hi)
-        if metrics.height == 0 and (lo is None or hi is None):
+            inside = inside.filter(pl.col("time") < hi)
+        if inside.height == 0 and (lo is None or hi is None):
             raise DataError("no metric rows to align" + (" in the window" if lo or hi else ""),
                             hint="Check the window against Telemetry.time_range() and the node names")
-
-        keyed = metrics.with_columns(
-            pl.concat_str([pl.col("entity"), pl.lit(":"), pl.col("metric")]).alias("node"),
-            pl.col("time").dt.truncate(every).alias("bucket"),
-        )
-        if lo is not None:
-            # Anchor the grid on the requested start, not on the epoch.
-            step_us = int(step / timedelta(microseconds=1))
-            keyed = keyed.with_columns(
-                (pl.lit(lo) + pl.duration(
-                    microseconds=(pl.col("time") - pl.lit(lo)).dt.total_microseconds() // step_us * step_us
-                )).dt.cast_time_unit("ns").alias("bucket")
-            )
+        times = inside.get_column("time")
+        # An open end of the window: the grid starts at the first row floored to the step (since the
+        # epoch) and ends after the step of the last row.
+        first = lo if lo is not None else grid.floor_to_step(cast(datetime, times.min()), step)
+        stop = hi if hi is not None else (
+            first + (cast(datetime, times.max()) - first) // step * step + step)
+        keyed = inside.select("time", grid.node_key(), "value")
         node_list = sorted(keyed.get_column("node").unique().to_list()) if nodes is None else list(nodes)
-
-        if isinstance(agg, str):
-            grouped = keyed.group_by("bucket", "node").agg(_agg_expr(agg))
-        else:
-            default = agg.get("*")
-            pieces = []
-            for node in node_list:
-                _, metric = split_node(node)
-                how = agg.get(node, agg.get(metric, default))
-                if how is None:
-                    raise DataError(f"no aggregation for node {node!r}",
-                                    hint="Give one for the node, its metric name, or '*' for the rest")
-                pieces.append(keyed.filter(pl.col("node") == node).group_by("bucket", "node").agg(_agg_expr(how)))
-            grouped = pl.concat(pieces) if pieces else keyed.group_by("bucket", "node").agg(_agg_expr("mean"))
-
-        first = lo if lo is not None else cast(datetime, keyed.get_column("bucket").min())
-        if hi is not None:
-            last = hi - timedelta(microseconds=1)
-        else:
-            last = cast(datetime, keyed.get_column("bucket").max())
-        grid = pl.datetime_range(first, last, interval=every, eager=True, time_unit="ns", time_zone="UTC")
-        grid_frame = pl.DataFrame({"time": grid})
-        if grouped.height:
-            wide = grouped.pivot(on="node", index="bucket", values="value").rename({"bucket": "time"})
-            wide = wide.with_columns(pl.col("time").dt.cast_time_unit("ns"))
-            frame = grid_frame.join(wide, on="time", how="left")
-        else:
-            frame = grid_frame
-        present = set(frame.columns)
-        missing_nodes = [pl.lit(None, dtype=pl.Float64).alias(n) for n in node_list if n not in present]
-        if missing_nodes:
-            frame = frame.with_columns(missing_nodes)
-        frame = frame.select(["time", *node_list])
+        how: str | dict[str, str] = agg if isinstance(agg, str) else self._agg_per_node(agg, node_list)
+        frame = grid.to_wide(keyed, TimeWindow(first, stop), step, agg=how, columns=node_list)
 
         gaps = _find_gaps(frame, node_list)
         filled: dict[str, int] = {}
@@ -357,6 +310,19 @@ class Telemetry:
             frame, filled = _fill(frame, node_list, fill)
         agg_repr: str | dict[str, str] = agg if isinstance(agg, str) else dict(agg)
         return AlignedMetrics(frame=frame, freq=step, agg=agg_repr, gaps=gaps, filled=filled)
+
+    @staticmethod
+    def _agg_per_node(agg: Mapping[str, str], nodes: list[str]) -> dict[str, str]:
+        """Each node's aggregation from a mapping by node, by metric name, or ``"*"`` for the rest."""
+        default = agg.get("*")
+        out: dict[str, str] = {}
+        for node in nodes:
+            how = agg.get(node, agg.get(split_node(node)[1], default))
+            if how is None:
+                raise DataError(f"no aggregation for node {node!r}",
+                                hint="Give one for the node, its metric name, or '*' for the rest")
+            out[node] = how
+        return out
 
     # -- display -------------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:

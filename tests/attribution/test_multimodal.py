@@ -293,9 +293,9 @@ def test_placement_is_read_from_explicit_data_never_from_names() -> None:
 
     incident = _trace_incident("self")
     assert placement(incident) == {}
-    incident.meta["placement"] = {"db": "disk_0", "api": ["node_1", "disk_0"]}
+    incident.placement = {"db": ("disk_0",), "api": ("node_1", "disk_0")}
     assert placement(incident) == {"disk_0": ("db", "api"), "node_1": ("api",)}
-    incident.meta.clear()
+    incident.placement = {}
     incident.system = {"trace": {"request.Client.ModelInference_2": {"resources": {"GPU_2": "An A100 GPU"},
                                                                      "callees": []},
                                  "request.Client.Router": {"resources": {}, "callees": []}}}

@@ -10,7 +10,7 @@ from tests.attribution.test_alarm_time import _drifted_incident
 def test_entry_points_from_the_incidents_call_graph() -> None:
     inc = _drifted_incident(alarm_time=False)
     assert entry_points(inc) is None  # no call structure: unknown, not a guess
-    inc.meta["call_graph"] = [["web", "api"], ["api", "cache"], ["web", "auth"]]
+    inc.call_graph = (("web", "api"), ("api", "cache"), ("web", "auth"))
     assert entry_points(inc) == ["web"]
 
 

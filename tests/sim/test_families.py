@@ -47,7 +47,7 @@ def test_every_case_builds_a_valid_incident_whose_root_cause_moves(family: str, 
     first_half, second_half = base[: len(base) // 2], base[len(base) // 2:]
     assert abs(_robust_z(first_half, second_half)) < 4          # quiet in the baseline
     assert abs(_robust_z(base, late)) > 4                        # moved in the incident
-    pairs = {tuple(p) for p in inc.meta["call_graph"]}
+    pairs = set(inc.call_graph)
     assert pairs and all(a in family_topology(family).services and b in family_topology(family).services
                          for a, b in pairs)
 

@@ -82,9 +82,9 @@ def test_smoke_one_fault_from_a_subset(nezha_dir: Path, tmp_path: Path) -> None:
     assert 0.999 < ratio.to_series().median() < 1.01
     assert incident.meta["span_duration_unit"] == "us"
     # The fault-free reference minute is loaded and named.
-    ref = incident.meta["reference_window"]
-    assert ref is not None and ref["start"].startswith(f"{DAY}T11:3")
-    assert tel.window(ref["start"], ref["end"]).spans.height > 0
+    ref = incident.reference_window
+    assert ref is not None and ref.start.isoformat().startswith(f"{DAY}T11:3")
+    assert tel.window(ref.start, ref.end).spans.height > 0
 
 
 def test_wrong_folders_name_the_folder(petshop_dir: Path, tmp_path: Path) -> None:

@@ -86,7 +86,7 @@ def test_call_graph_and_truth_graph(petshop_dir: Path, petshop: list) -> None:
         calls.has_edge("PetSite", n) for n in calls.successors("PetSite"))
     truth = petshop[0].truth.graph
     assert set(truth.edges) == {(b, a) for a, b in calls.edges}
-    assert sorted(map(tuple, petshop[0].meta["call_graph"])) == sorted(calls.edges)
+    assert sorted(map(tuple, petshop[0].call_graph)) == sorted(calls.edges)
     # The alarm component is reachable from every root cause in the causal graph (callee -> caller).
     for incident in petshop:
         assert nx.has_path(truth, incident.truth.root_cause_entities[0], "PetSite")

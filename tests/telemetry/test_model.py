@@ -148,3 +148,28 @@ def test_incident_checks_alarm_and_round_trips_through_its_folder(tmp_path) -> N
 def test_windows_reject_reversed_bounds() -> None:
     with pytest.raises(DataError, match="end after it starts"):
         TimeWindow("2024-01-02", "2024-01-01")
+
+
+def test_incident_fields_for_reference_call_graph_and_placement_survive_save_and_old_files(tmp_path) -> None:
+    """The typed fields round-trip through an incident folder, and a file that kept them in meta still loads."""
+    import json
+
+    tel = Telemetry(pl.DataFrame({"time": ["2024-01-01T00:00:00Z", "2024-01-01T00:01:00Z", "2024-01-01T00:02:00Z"],
+                                  "entity": ["web"] * 3, "metric": ["latency"] * 3, "value": [1.0, 2.0, 3.0]}))
+    incident = Incident(tel, ("2024-01-01T00:00:00Z", "2024-01-01T00:01:30Z"),
+                        ("2024-01-01T00:01:30Z", "2024-01-01T00:03:00Z"), alarm="web:latency",
+                        reference_window=("2024-01-01T00:00:00Z", "2024-01-01T00:01:00Z"),
+                        call_graph=[["web", "api"]], placement={"api": "node_1"})
+    assert incident.call_graph == (("web", "api"),) and incident.placement == {"api": ("node_1",)}
+    back = load_incident(incident.save(tmp_path / "inc"))
+    assert back.reference_window == incident.reference_window
+    assert back.call_graph == incident.call_graph and back.placement == incident.placement
+    doc = json.loads((tmp_path / "inc" / "incident.json").read_text())
+    doc["meta"] = {"call_graph": doc.pop("call_graph"), "placement": doc.pop("placement"),
+                   "reference_window": doc.pop("reference_window")}
+    (tmp_path / "inc" / "incident.json").write_text(json.dumps(doc))
+    old = load_incident(tmp_path / "inc")
+    assert old.call_graph == (("web", "api"),) and old.reference_window == incident.reference_window
+    assert old.placement == {"api": ("node_1",)} and "call_graph" not in old.meta
+    with pytest.raises(DataError, match="not a \\(caller, callee\\) pair"):
+        Incident(tel, incident.baseline_window, incident.incident_window, call_graph=["web"])

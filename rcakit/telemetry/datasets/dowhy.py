@@ -219,8 +219,8 @@ def load_dowhy_microservice(path: str | os.PathLike[str]) -> list[Incident]:
                 "time_is_synthetic": True,
                 "synthetic_grid": {"epoch": SYNTHETIC_EPOCH.isoformat(), "step_seconds": 1,
                                    "normal_rows": int(n_normal), "anomalous_rows": wide.height},
-                "call_graph": [list(e) for e in dowhy_call_graph().edges],
             },
+            call_graph=dowhy_call_graph(),
         )
         incident.alarm = DOWHY_ALARM  # every service has a latency column (checked in _read)
         incidents.append(incident)

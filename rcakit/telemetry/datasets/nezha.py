@@ -517,7 +517,7 @@ def load_nezha(
     before the injection minute, starting no earlier than the end of the previous fault's incident
     window (so one fault does not pollute the next one's baseline); it holds metrics only, since logs
     and traces exist just around faults: the fault-free reference minute with logs and traces
-    (construct_data) is in ``meta["reference_window"]``. Alarm: ``frontend:latency_p90``
+    (construct_data) is ``Incident.reference_window``. Alarm: ``frontend:latency_p90``
     (:data:`NEZHA_ALARM`). Truth: the injected pod's service, the fault type, and, when the
     inner-service label names a metric present in the data, that metric node.
     """
@@ -551,7 +551,7 @@ def _day_incidents(
     # in (root spans): the frontend "invokes" them, which links the alarm to the span call graph.
     entry = sorted(telemetry.spans.filter(pl.col("parent_id").is_null()).get_column("entity").unique().to_list()) \
         if telemetry.spans.height and alarm is not None else []
-    call_graph = [[FRONTEND, service] for service in entry if service != FRONTEND]
+    call_graph = tuple((FRONTEND, service) for service in entry if service != FRONTEND)
     incidents = []
     names: set[str] = set()
     previous_end = None
@@ -623,14 +623,14 @@ def _day_incidents(
                 "inner_service_label": label,
                 "inner_service_labels": labels,
                 "upstream_abnormal_window": upstream.to_dict(),
-                "reference_window": reference.to_dict() if reference else None,
                 "reference_files": info["reference_files"],
                 "baseline_overlaps_previous_fault": overlaps_previous,
                 "metric_headers": info["metric_headers"],
                 "span_duration_unit": info["span_duration_unit"],
                 "alarm_choice": "frontend:latency_p90, the frontend's 90th-percentile latency per minute",
-                "call_graph": call_graph,
             },
+            reference_window=reference,
+            call_graph=call_graph,
         )
         # The alarm was checked against the day's node set above; Incident's own check would rescan the day.
         incident.alarm = alarm

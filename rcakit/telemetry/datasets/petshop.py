@@ -425,12 +425,12 @@ def _issue(
             "metrics_file": str(issue_dir / "metrics.csv"),
             "noissue_file": str(issue_dir.parent.parent / "noissue" / "metrics.csv"),
             "recordings_overlap": overlap,
-            "call_graph": call_edges,
             "entity_names": {k: v for k, v in entity_names.items() if k != v},
             "missing_in_baseline": sorted(set(names) - set(normal_names)),
             "step_seconds": int(PETSHOP_STEP.total_seconds()),
         },
         alarm_time=to_utc(alarm_ts),
+        call_graph=tuple((a, b) for a, b in call_edges),
     )
     # Checked above against the issue's nodes; Incident's own check would scan all 170k rows per issue.
     incident.alarm = alarm
