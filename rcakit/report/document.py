@@ -1,14 +1,21 @@
-"""``Report``: the incident's story as sections of Markdown, exported to Markdown or standalone HTML."""
+"""``Report``: the incident's story as sections of Markdown, exported to Markdown or standalone HTML.
+
+A report may carry charts (:mod:`rcakit.report.figures`: the anomalous series, the reviewed graph with the
+causal path, the scores with intervals). The HTML export embeds them as inline plotly, with plotly.js from the
+installed package once per page, so a saved report and a notebook converted by nbconvert show them offline.
+"""
 
 from __future__ import annotations
 
 import html
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rcakit._io import atomic_write_text
 from rcakit.report.facts import ReportFacts
+from rcakit.report.figures import ReportFigure, figure_html, plotlyjs_script, report_figures
 
 __all__ = ["Report", "md_escape"]
 
@@ -33,6 +40,28 @@ class Report:
     facts: ReportFacts
     writer: str = "template"
     notes: list[str] = field(default_factory=list)
+    figures: list[ReportFigure] = field(default_factory=list)
+
+    def add_figures(self, incident: Any, *, attribution: Any = None, draft: Any = None,
+                    anomalies: Any = None) -> Report:
+        """Make the report's charts from the results it was written from (replacing any); returns the report.
+
+        ``write_report`` calls this; call it yourself on a report built another way. A chart that fails is
+        left out with a note, never at the cost of the report.
+        """
+        try:
+            self.figures = report_figures(incident, attribution=attribution, draft=draft, anomalies=anomalies)
+        except Exception as exc:  # a chart must never cost the reader the report
+            self.figures = []
+            self.notes.append(f"The charts could not be drawn ({type(exc).__name__}: {str(exc)[:200]}).")
+        return self
+
+    def figure(self, name: str) -> ReportFigure:
+        """The chart named ``series``, ``graph`` or ``scores``."""
+        for fig in self.figures:
+            if fig.name == name:
+                return fig
+        raise KeyError(f"no chart {name!r}; this report has {[f.name for f in self.figures]}")
 
     def section(self, heading: str) -> str:
         for name, body in self.sections:
@@ -48,12 +77,20 @@ class Report:
             parts += [f"> {note}", ""]
         return "\n".join(parts).rstrip() + "\n"
 
-    def to_html(self, *, standalone: bool = True) -> str:
+    def to_html(self, *, standalone: bool = True, charts: bool = True) -> str:
+        """The report as HTML: a whole page (``standalone``) or a fragment for a notebook output.
+
+        With ``charts`` (and charts made, see :meth:`add_figures`) the charts follow the summary as inline
+        plotly: plotly.js itself is included once (about 5 MB, from the installed plotly package; no CDN),
+        so the page, and a notebook holding this output converted with nbconvert, draws them offline.
+        """
         import mistune
 
         # escape=True: raw HTML in the Markdown (a hostile service name, a log line) is shown, not run.
         render = mistune.create_markdown(escape=True, plugins=["table", "strikethrough"])
-        body = render(self.to_markdown())
+        body = str(render(self.to_markdown()))
+        if charts and self.figures:
+            body = _insert_after_first_section(body, self._charts_html())
         if not standalone:
             return f"<div class='rcakit-report'>{body}</div>"
         return (
@@ -61,6 +98,13 @@ class Report:
             f"<title>{html.escape(self.title)}</title><style>{_CSS}</style></head>"
             f"<body><main class='rcakit-report'>{body}</main></body></html>\n"
         )
+
+    def _charts_html(self) -> str:
+        uid = uuid.uuid4().hex[:8]
+        parts = [plotlyjs_script(), "<section class='rcakit-charts'><h2>Charts</h2>"]
+        parts += [figure_html(fig, div_id=f"rcakit-{fig.name}-{uid}") for fig in self.figures]
+        parts.append("</section>")
+        return "".join(parts)
 
     def save(self, path: str | Path) -> Path:
         """Write Markdown (.md) or standalone HTML (.html, .htm), atomically."""
@@ -79,10 +123,18 @@ class Report:
         return self.to_html(standalone=False)
 
 
+def _insert_after_first_section(body: str, extra: str) -> str:
+    """Put ``extra`` before the second ``<h2>`` (after the summary), or at the end."""
+    first = body.find("<h2")
+    second = body.find("<h2", first + 1) if first >= 0 else -1
+    return body[:second] + extra + body[second:] if second >= 0 else body + extra
+
+
 _CSS = """
 body { font: 15px/1.5 system-ui, sans-serif; margin: 2rem auto; max-width: 52rem; color: #222; }
 h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; border-bottom: 1px solid #ddd; margin-top: 1.6rem; }
 code, pre { background: #f4f4f4; padding: 0 .2rem; } pre { padding: .6rem; overflow-x: auto; }
 table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: .2rem .5rem; text-align: left; }
 blockquote { color: #555; border-left: 3px solid #ccc; margin-left: 0; padding-left: .8rem; }
+figure.rcakit-figure { margin: 1rem 0; } figcaption { color: #555; font-size: .9rem; }
 """

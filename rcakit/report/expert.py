@@ -123,11 +123,13 @@ def write_report(
 
         client = LLMClient.from_env() if is_configured() else None
     if client is None:
-        return template_report(facts)
-    try:
-        return expert_report(facts, client)
-    except Exception as exc:
         report = template_report(facts)
-        report.notes.append(f"The language model could not be used ({type(exc).__name__}: {str(exc)[:200]}); "
-                            "this report is the offline template.")
-        return report
+    else:
+        try:
+            report = expert_report(facts, client)
+        except Exception as exc:
+            report = template_report(facts)
+            report.notes.append(f"The language model could not be used ({type(exc).__name__}: {str(exc)[:200]}); "
+                                "this report is the offline template.")
+    # the charts a person looks at (series with the windows, the graph with the causal path, the scores)
+    return report.add_figures(incident, attribution=attribution, draft=draft, anomalies=anomalies)

@@ -1,4 +1,8 @@
-"""``ReportPanel``: the incident report in the notebook, with save buttons and a rewrite button."""
+"""``ReportPanel``: the incident report in the notebook, with its charts, save buttons and a rewrite button.
+
+The charts (:mod:`rcakit.report.figures`) are shown as plotly's own mime type in ``Output`` widgets, which
+JupyterLab, Notebook 7, Voila and VS Code all render (a script inside an HTML widget would not run).
+"""
 
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ class ReportPanel(W.VBox):
         self.folder = Path(folder)
         self.status = W.HTML()
         self.body = W.HTML()
+        self.charts = W.VBox(layout=W.Layout(width="100%"))
         self.save_html_button = W.Button(description="Save HTML", icon="download")
         self.save_md_button = W.Button(description="Save Markdown", icon="download")
         self.rewrite_button = W.Button(description="Rewrite", icon="refresh", disabled=rewrite is None,
@@ -36,13 +41,20 @@ class ReportPanel(W.VBox):
         self.save_md_button.on_click(lambda _b: self.save("md"))
         self.rewrite_button.on_click(lambda _b: self.refresh())
         super().__init__([W.HBox([self.save_html_button, self.save_md_button, self.rewrite_button]),
-                          self.status, self.body])
+                          self.status, self.charts, self.body], layout=W.Layout(width="100%"))
         self.show(report)
 
     def show(self, report: Report) -> None:
         self.report = report
-        self.body.value = report.to_html(standalone=False)
-        self.status.value = f"<small>Written by {html.escape(report.writer)}.</small>"
+        self.body.value = report.to_html(standalone=False, charts=False)
+        outputs = []
+        for figure in report.figures:
+            out = W.Output(layout=W.Layout(width="100%"))
+            out.outputs = ({"output_type": "display_data", "metadata": {}, "data": figure.mimebundle()},)
+            outputs.append(out)
+        self.charts.children = tuple(outputs)
+        charts = f" {len(outputs)} charts." if outputs else ""
+        self.status.value = f"<small>Written by {html.escape(report.writer)}.{charts}</small>"
 
     def refresh(self) -> Report:
         if self._rewrite is None:
