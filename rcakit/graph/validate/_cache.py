@@ -1,0 +1,133 @@
+"""The data of one validation with memoised tests, kept per draft between ranking calls."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from rcakit.graph.draft import CausalDraft
+from rcakit.graph.validate._stats import anm_direction, fisher_p, partial_correlation
+
+__all__ = ["ValidationCache", "validation_cache"]
+
+
+class _Data:
+    """The data matrix of one validation, with memoised tests.
+
+    A conditional-independence test is keyed by the unordered pair and the set of conditioning
+    candidates it was given (the pair's neighbourhood in the draft), an ANM check by the ordered
+    pair. A review decision that changes an edge's neighbourhood changes its key, so only that
+    edge's test runs again. :meth:`end_round` drops tests the latest ranking did not ask for.
+    """
+
+    def __init__(self, data: Any, nodes: list[str], seed: int) -> None:
+        from rcakit.graph.data import wide_matrix
+
+        self.x, kept, self.dropped = wide_matrix(data, [n for n in nodes], max_samples=5000, seed=seed)
+        self.index = {n: i for i, n in enumerate(kept)}
+        self.n = self.x.shape[0]
+        self.seed = seed
+        self.corr = np.corrcoef(self.x, rowvar=False) if self.x.shape[1] > 1 else np.ones((1, 1))
+        self.corr = np.nan_to_num(self.corr)
+        self.tests: dict[tuple[str, str, frozenset[str]], tuple[float, float, list[str]]] = {}
+        self.anms: dict[tuple[str, str], dict[str, Any]] = {}
+        self.hits = self.misses = 0
+        self.recomputed: set[tuple[str, str]] = set()
+        self._used: set[tuple[str, str, frozenset[str]]] = set()
+
+    def has(self, *nodes: str) -> bool:
+        return all(n in self.index for n in nodes)
+
+    def test(self, u: str, v: str, cond: Iterable[str], max_cond: int = 10) -> tuple[float, float, list[str]]:
+        cands = frozenset(c for c in cond if c in self.index and c not in (u, v))
+        a, b = (u, v) if u <= v else (v, u)
+        key = (a, b, cands)
+        self._used.add(key)
+        found = self.tests.get(key)
+        if found is not None:
+            self.hits += 1
+            return found
+        self.misses += 1
+        self.recomputed.add((a, b))
+        i, j = self.index[a], self.index[b]
+        # The strongest neighbours of either end, at most max_cond of them (keeps the test powerful).
+        ranked = sorted(cands, key=lambda c: (-max(abs(self.corr[self.index[c], i]),
+                                                   abs(self.corr[self.index[c], j])), c))[:max_cond]
+        r = partial_correlation(self.corr, i, j, [self.index[c] for c in ranked])
+        out = (r, fisher_p(r, self.n, len(ranked)), ranked)
+        self.tests[key] = out
+        return out
+
+    def anm(self, u: str, v: str) -> dict[str, Any]:
+        found = self.anms.get((u, v))
+        if found is None:
+            back = self.anms.get((v, u))
+            if back is not None:  # the same fits seen from the other end
+                found = {"hsic_forward": back["hsic_backward"], "hsic_backward": back["hsic_forward"],
+                         "reverse_preference": -back["reverse_preference"],
+                         **({"degenerate": back["degenerate"]} if "degenerate" in back else {})}
+            else:
+                found = anm_direction(self.x[:, self.index[u]], self.x[:, self.index[v]], seed=self.seed)
+            self.anms[(u, v)] = found
+        return found
+
+    def begin_round(self) -> None:
+        self._used = set()
+        self.recomputed = set()
+
+    def end_round(self) -> None:
+        self.tests = {k: t for k, t in self.tests.items() if k in self._used}
+
+
+class ValidationCache:
+    """Validation results of one draft on one data set, kept between :func:`next_batch` calls.
+
+    Holds the data matrix and the memoised tests (see ``_Data``): a test is reused while the edge
+    and the draft neighbourhood it conditioned on are unchanged, and recomputed when a review
+    decision changed that neighbourhood. New data (another object, shape, node set or seed) starts
+    afresh. ``hits``/``misses`` count reused and recomputed tests; ``recomputed`` lists the pairs
+    the latest ranking tested anew.
+
+    Data are recognised by identity: a pandas frame edited in place between calls is not noticed;
+    pass ``cache=False`` (or a new frame) after such an edit.
+    """
+
+    def __init__(self) -> None:
+        self._key: tuple[Any, ...] | None = None
+        self._obj: Any = None
+        self.data: _Data | None = None
+
+    def data_for(self, data: Any, nodes: list[str], seed: int) -> _Data:
+        shape = getattr(data, "shape", None)
+        key = (id(data), shape, tuple(nodes), seed)
+        if self.data is None or self._obj is not data or self._key != key:
+            self.data = _Data(data, nodes, seed)
+            self._obj, self._key = data, key
+        return self.data
+
+    @property
+    def hits(self) -> int:
+        return self.data.hits if self.data is not None else 0
+
+    @property
+    def misses(self) -> int:
+        return self.data.misses if self.data is not None else 0
+
+    @property
+    def recomputed(self) -> set[tuple[str, str]]:
+        return set(self.data.recomputed) if self.data is not None else set()
+
+
+_CACHES: weakref.WeakKeyDictionary[CausalDraft, ValidationCache] = weakref.WeakKeyDictionary()
+
+
+def validation_cache(draft: CausalDraft) -> ValidationCache:
+    """The cache :func:`next_batch` and :func:`rank_suspicious` keep for ``draft`` (created on first use)."""
+    cache = _CACHES.get(draft)
+    if cache is None:
+        cache = _CACHES[draft] = ValidationCache()
+    return cache
+
