@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from rcakit.errors import DataError
 from rcakit.telemetry.loaders._common import PathLike, as_path, read_head
 from rcakit.telemetry.model import Telemetry
+
+if TYPE_CHECKING:
+    from rcakit.telemetry.loaders.lazy import TelemetryStore
 
 __all__ = ["FORMATS", "load", "sniff_format"]
 
@@ -65,17 +69,43 @@ def _sniff_json(text: str, file: Path) -> str:
              "or read_prometheus_json directly, or convert the file")
 
 
-def load(path: PathLike, **options: Any) -> Telemetry:
+@overload
+def load(path: PathLike, *, lazy: Literal[False] = False, window: Any = None, entities: Iterable[str] | None = None,
+         **options: Any) -> Telemetry: ...
+@overload
+def load(path: PathLike, *, lazy: Literal[True], window: None = None, entities: Iterable[str] | None = None,
+         **options: Any) -> TelemetryStore: ...
+@overload
+def load(path: PathLike, *, lazy: Literal[True], window: Any, entities: Iterable[str] | None = None,
+         **options: Any) -> Telemetry: ...
+def load(path: PathLike, *, lazy: bool = False, window: Any = None, entities: Iterable[str] | None = None,
+         **options: Any) -> Telemetry | TelemetryStore:
     """Load any file rcakit reads: CSV or Parquet tables (options as in ``read_csv``), OTLP, Jaeger
     or Prometheus JSON (plain or gzip), chosen by extension and content.
 
+    ``lazy=True`` reads Parquet or CSV files, globs, folders (a store folder with spans/, logs/,
+    metrics/ inside, or one table's files with ``kind=``) and object-store URLs without loading them:
+    with ``window=(start, end)`` (and ``entities=``) only those rows are read and a Telemetry is
+    returned; without a window, a :class:`~rcakit.telemetry.loaders.lazy.TelemetryStore` to ask for
+    incidents. Eager reads take ``window=``/``entities=`` too (applied after reading).
+
     >>> tel = load("export.jsonl.gz")
     >>> tel = load("metrics.csv", kind="metrics", columns={"time": "ts"})
+    >>> tel = load("store/", lazy=True, window=("2026-01-05 07:10", "2026-01-05 07:40"))  # doctest: +SKIP
     """
+    if lazy:
+        from rcakit.telemetry.loaders.lazy import TelemetryStore
+
+        store = TelemetryStore.open(path, **options)
+        return store if window is None else store.incident(window, entities)
+    if window is not None or entities is not None:
+        from rcakit.telemetry.loaders.lazy import restrict
+
+        return restrict(load(path, **options), window, entities)
     from rcakit.telemetry import loaders
 
     fmt = sniff_format(path)
-    reader = {
+    reader: Callable[..., Telemetry] = {  # type: ignore[assignment]
         "csv": loaders.read_csv, "parquet": loaders.read_parquet, "otlp": loaders.read_otlp_json,
         "jaeger": loaders.read_jaeger_json, "prometheus": loaders.read_prometheus_json,
     }[fmt]

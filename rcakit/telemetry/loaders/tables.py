@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from rcakit._progress import CancelToken
 from rcakit.errors import DataError
@@ -13,6 +13,9 @@ from rcakit.telemetry.loaders._common import PathLike
 from rcakit.telemetry.loaders._pool import run_parallel
 from rcakit.telemetry.loaders.dispatch import sniff_format
 from rcakit.telemetry.model import Telemetry
+
+if TYPE_CHECKING:
+    from rcakit.telemetry.loaders.lazy import TelemetryStore
 
 __all__ = ["KINDS", "read_tables"]
 
@@ -61,6 +64,27 @@ def _read_group(task: tuple[str, str, list[PathLike], dict[str, Any], int | None
     return loaders.load(paths[0], **options)
 
 
+_Paths = PathLike | Sequence[PathLike] | None
+
+
+@overload
+def read_tables(spans: _Paths = None, logs: _Paths = None, metrics: _Paths = None, *,
+                columns: Mapping[str, Mapping[str, str]] | None = None,
+                options: Mapping[str, Mapping[str, Any]] | None = None, workers: int | None = None,
+                cancel: CancelToken | None = None, lazy: Literal[False] = False, window: Any = None,
+                entities: Iterable[str] | None = None) -> Telemetry: ...
+@overload
+def read_tables(spans: _Paths = None, logs: _Paths = None, metrics: _Paths = None, *,
+                columns: Mapping[str, Mapping[str, str]] | None = None,
+                options: Mapping[str, Mapping[str, Any]] | None = None, workers: int | None = None,
+                cancel: CancelToken | None = None, lazy: Literal[True], window: None = None,
+                entities: Iterable[str] | None = None) -> TelemetryStore: ...
+@overload
+def read_tables(spans: _Paths = None, logs: _Paths = None, metrics: _Paths = None, *,
+                columns: Mapping[str, Mapping[str, str]] | None = None,
+                options: Mapping[str, Mapping[str, Any]] | None = None, workers: int | None = None,
+                cancel: CancelToken | None = None, lazy: Literal[True], window: Any,
+                entities: Iterable[str] | None = None) -> Telemetry: ...
 def read_tables(
     spans: PathLike | Sequence[PathLike] | None = None,
     logs: PathLike | Sequence[PathLike] | None = None,
@@ -70,7 +94,10 @@ def read_tables(
     options: Mapping[str, Mapping[str, Any]] | None = None,
     workers: int | None = None,
     cancel: CancelToken | None = None,
-) -> Telemetry:
+    lazy: bool = False,
+    window: Any = None,
+    entities: Iterable[str] | None = None,
+) -> Telemetry | TelemetryStore:
     """Read the spans, logs and metrics of an export at the same time into one Telemetry.
 
     Each of ``spans``, ``logs`` and ``metrics`` is a path or a list of paths in any format
@@ -97,7 +124,23 @@ def read_tables(
     ...                   columns={"logs": {"time": "Timestamp", "entity": "PodName"}})  # doctest: +SKIP
     >>> tel.spans.height, tel.logs.height, len(tel.report)  # doctest: +SKIP
     (1000000, 1000000, 1)
+
+    ``lazy=True`` (Parquet and CSV; paths, globs, folders, object-store URLs) reads only the rows of
+    ``window=(start, end)`` and ``entities=`` (see :mod:`rcakit.telemetry.loaders.lazy`), equal to an
+    eager read followed by the same window and entity filter; without ``window`` it returns the
+    :class:`~rcakit.telemetry.loaders.lazy.TelemetryStore` to ask for incidents. An eager read takes
+    ``window=``/``entities=`` too (applied after reading).
     """
+    if lazy:
+        from rcakit.telemetry.loaders.lazy import TelemetryStore
+
+        store = TelemetryStore(spans, logs, metrics, columns=columns, options=options)
+        return store if window is None else store.incident(window, entities)
+    if window is not None or entities is not None:
+        from rcakit.telemetry.loaders.lazy import restrict
+
+        return restrict(read_tables(spans, logs, metrics, columns=columns, options=options, workers=workers,
+                                    cancel=cancel), window, entities)
     given = {"spans": spans, "logs": logs, "metrics": metrics}
     tables = {kind: _as_list(value) for kind, value in given.items() if value is not None}
     tables = {kind: paths for kind, paths in tables.items() if paths}
