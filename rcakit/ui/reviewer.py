@@ -88,6 +88,9 @@ class GraphReviewer(anywidget.AnyWidget):
             self.next_batch()
         elif session.current is not None:
             self.select_edge(*session.current.edge)
+        if session.notes:  # an earlier file moved aside, a stale lock taken over: say so once
+            self.message = " ".join(session.notes) + (f" — {self.message}" if self.message else "")
+            self._refresh_summary()
 
     # -- public actions (each front-end event calls one of these) ------------------------------
     def select_edge(self, source: str, target: str) -> dict[str, Any]:
@@ -288,8 +291,12 @@ class GraphReviewer(anywidget.AnyWidget):
                 f"{c['decisions']} decisions · saved to {s.path.name if s.path else 'nowhere'}")
         if self.message:
             text += f" — {self.message}"
+        warning = s.save_status.warning
+        if warning:  # a failing disk or a lost lock: visible on the status line until a save works again
+            text = f"⚠ NOT SAVED ({s.save_status.unsaved} decisions only in memory): {warning} | {text}"
         self.summary = {**c, "can_undo": s.can_undo, "can_redo": s.can_redo, "ranking": s.ranking,
-                        "path": str(s.path) if s.path else "", "text": text,
+                        "path": str(s.path) if s.path else "", "text": text, "save_warning": warning,
+                        "notes": list(s.notes),
                         "has_target": bool(self.selected[:1] == ["edge"] or s.current is not None)}
 
     def _handle_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
