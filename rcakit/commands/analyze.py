@@ -1,4 +1,9 @@
-"""``rcakit analyze <incident folder | dataset folder> --report out.html``: the whole pipeline, offline."""
+"""``rcakit analyze <incident folder | dataset folder> --report out.html``: the whole pipeline, offline.
+
+While it runs it says what it is doing: a progress bar of the five steps (detect, draft, attribute,
+classify, report) on a terminal, one line per step otherwise (a CI log), nothing with ``--no-progress`` or
+``RCAKIT_PROGRESS=0``. Ctrl-C stops it between or inside steps and says where it stopped (exit code 130).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,57 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any, TextIO
 
-__all__ = ["add_parser", "run"]
+__all__ = ["STEPS", "StepProgress", "add_parser", "run"]
+
+# analyze()'s steps, in order, and what each is doing in words
+STEPS = {
+    "detect": "detecting anomalies (metrics, logs, traces)",
+    "draft": "drafting the causal graph",
+    "attribute": "attributing the alarm to root causes",
+    "classify": "classifying the fault",
+    "report": "writing the report",
+}
+
+
+class StepProgress:
+    """Shows analyze()'s steps: a tqdm bar on a terminal, a line per step elsewhere, nothing when off.
+
+    Its ``step(name)`` is ``analyze(on_step=...)``; ``current`` names the step running (for a Ctrl-C message).
+    """
+
+    def __init__(self, label: str, *, enabled: bool = True, stream: TextIO | None = None,
+                 position: tuple[int, int] | None = None) -> None:
+        self.label = label
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = enabled
+        self.current: str | None = None
+        self._done = 0
+        self._prefix = f"[{position[0]}/{position[1]}] " if position and position[1] > 1 else ""
+        self._bar: Any = None
+        if enabled and getattr(self.stream, "isatty", lambda: False)():
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=len(STEPS), desc=f"{self._prefix}{label}", file=self.stream, unit="step",
+                             bar_format="{desc}: {bar:20} {n_fmt}/{total_fmt} steps [{elapsed}]{postfix}", leave=False)
+
+    def step(self, name: str) -> None:
+        if self.current is not None:
+            self._done += 1
+        self.current = name
+        what = STEPS.get(name, name)
+        if self._bar is not None:
+            self._bar.n = self._done
+            self._bar.set_postfix_str(what)
+        elif self.enabled:
+            print(f"rcakit analyze: {self._prefix}{self.label}: {what} ({self._done + 1}/{len(STEPS)})",
+                  file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.n = len(STEPS)
+            self._bar.close()
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -21,6 +75,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "without it every incident is analysed, one line each")
     p.add_argument("--json", action="store_true", help="print the ranking as JSON")
     p.add_argument("--offline", action="store_true", help="never use a language model, even if one is configured")
+    p.add_argument("--no-progress", action="store_true",
+                   help="do not say what each step is doing (also RCAKIT_PROGRESS=0)")
 
 
 def _incidents(source: Path) -> list:
@@ -57,9 +113,22 @@ def run(args: argparse.Namespace) -> int:
         print(f"rcakit analyze: {source} holds {len(incidents)} incidents; pick one with --incident NAME "
               f"(e.g. {incidents[0].name}), or drop --report to analyse them all", file=sys.stderr)
         return 2
+    from rcakit._progress import progress_enabled
+
     llm = None if args.offline else "auto"
-    for incident in incidents:
-        result = analyze(incident, llm=llm)
+    show = progress_enabled() and not getattr(args, "no_progress", False)
+    for number, incident in enumerate(incidents, start=1):
+        steps = StepProgress(incident.name, enabled=show, position=(number, len(incidents)))
+        try:
+            result = analyze(incident, llm=llm, on_step=steps.step)
+        except KeyboardInterrupt:
+            steps.close()
+            where = STEPS.get(steps.current or "", "starting")
+            print(f"rcakit analyze: interrupted while {where} for {incident.name}"
+                  f"{f' (incident {number} of {len(incidents)})' if len(incidents) > 1 else ''}; "
+                  f"{'no report was written' if args.report else 'stopped'}", file=sys.stderr)
+            return 130
+        steps.close()
         if args.json:
             print(json.dumps({"incident": incident.name, "causes": [c.to_dict() for c in result.attribution.causes[:10]],
                               "fault_type": getattr(result.fault, "fault_type", None)}, default=str))
