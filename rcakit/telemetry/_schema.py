@@ -289,7 +289,11 @@ def _coerce_numeric(df: pl.DataFrame, column: str, source: str, report: LoadRepo
             report.add(source, column, "set non-numbers to null", int(bad.sum()),
                        f"text that is not a number, first at row {first}: {cleaned[first]!r:.40}")
         series = numbers
-    elif series.dtype == pl.Boolean or series.dtype.is_numeric() or series.dtype == pl.Null:
+    elif series.dtype == pl.Boolean:
+        report.add(source, column, "read true/false as 1/0", int(series.is_not_null().sum()),
+                   "the column holds booleans, not measurements")
+        series = series.cast(pl.Float64)
+    elif series.dtype.is_numeric() or series.dtype == pl.Null:
         series = series.cast(pl.Float64)
     else:
         raise DataError(f"cannot read a column of type {series.dtype} as numbers", source=source,
@@ -405,6 +409,7 @@ def normalize_spans(frame: Any, *, source: str, report: LoadReport, time_unit: s
                           hint="Give the end time or the duration (in seconds) of every span")
     if df.height == 0:
         return _empty(SPAN_SCHEMA, df)
+    frame_columns = set(df.columns)
     for optional in ("parent_id", "operation", "status"):
         if optional not in df.columns:
             df = df.with_columns(pl.lit(None, dtype=pl.String).alias(optional))
@@ -427,8 +432,12 @@ def normalize_spans(frame: Any, *, source: str, report: LoadReport, time_unit: s
     n_negative = int(df.select(negative.sum()).item())
     if n_negative:
         row = int(df.select(negative.arg_max()).item())
-        raise DataError("a span ends before it starts", source=source, column="end", row=row,
-                        hint="Check the unit of the start and end columns (seconds, ms, us or ns)")
+        if "end" in frame_columns:
+            raise DataError("a span ends before it starts", source=source, column="end", row=row,
+                            hint="Check the unit of the start and end columns (seconds, ms, us or ns)")
+        raise DataError(f"a span has a negative duration ({df.get_column('duration')[row]})", source=source,
+                        column="duration", row=row, hint="Durations are seconds from the span's start; fix the "
+                        "exporter, or drop that span")
     df = _check_entities(df, source, report)
     ids = df.get_column("span_id")
     if ids.is_null().any():

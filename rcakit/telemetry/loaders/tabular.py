@@ -212,6 +212,14 @@ def _report_lossy(df: pl.DataFrame, source: str, report: LoadReport) -> None:
                            "(for example 'latin-1') if the file uses another encoding")
 
 
+def _transcoded(path: Path, encoding: str, source: str) -> bytes:
+    try:
+        return read_bytes(path).decode(encoding).encode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"cannot decode the file as {encoding} (byte {exc.start})", source=source,
+                        hint="Save the file again as UTF-8, or pass encoding=") from exc
+
+
 def _decoded_copy(path: Path, encoding: str) -> io.BytesIO:
     return io.BytesIO(read_bytes(path).decode(encoding).encode("utf-8"))
 
@@ -435,6 +443,12 @@ def _read_csv_raw(
     small_gzip = normalized in {"utf8", "utf8lossy"} and file.stat().st_size < _SMALL_GZIP_BYTES and is_gzip(file)
     data = read_bytes(file) if small_gzip else None
     head = data[: 1 << 16] if data is not None else read_head(file)
+    if normalized == "utf8" and head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        # UTF-16 text (Excel's "Unicode text", PowerShell's default): decoded whole, and said so.
+        data = _transcoded(file, "utf-16", source)
+        head = data[: 1 << 16]
+        report.add(source, None, "decoded UTF-16 text (byte order mark)", max(data.count(b"\n") - 1, 1),
+                   "the file starts with a UTF-16 byte order mark; rcakit reads it as UTF-16")
     if separator is None:
         separator, why = sniff_separator(head)
         sniffed = True
@@ -444,6 +458,13 @@ def _read_csv_raw(
     if not header:
         raise DataError("the file has no header line", source=source,
                         hint="The first line must name the columns")
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        first = repeated[0]
+        places = [str(i + 1) for i, name in enumerate(header) if name == first]
+        raise SchemaError(f"the header names column {first!r} more than once (fields {', '.join(places)})",
+                          source=source, column=first,
+                          hint="Rename one of them in the file; rcakit will not guess which one holds the data")
     target: Path | io.BytesIO | bytes = file if data is None else data
     if normalized not in {"utf8", "utf8lossy"}:
         try:
