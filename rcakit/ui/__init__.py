@@ -10,13 +10,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["AttributionPanel", "GraphReviewer", "ReportPanel", "TelemetryExplorer"]
+__all__ = ["AttributionPanel", "GraphReviewer", "IncidentDashboard", "ReportPanel", "TelemetryExplorer"]
 
 _LAZY = {
     "TelemetryExplorer": "rcakit.ui.explorer",
     "GraphReviewer": "rcakit.ui.reviewer",
     "AttributionPanel": "rcakit.ui.attribution_panel",
     "ReportPanel": "rcakit.ui.report_panel",
+    "IncidentDashboard": "rcakit.ui.dashboard",
 }
 
 
