@@ -144,10 +144,7 @@ def analyze(
     attribution = attribute(draft, incident, method=method or Method.STRUCTURAL, cancel=cancel)
     services = None
     if multimodal and (incident.telemetry.spans.height or incident.telemetry.logs.height):
-        from rcakit.attribution import AttributionConfig
-
-        services = attribute(None, incident, method=Method.MULTIMODAL, cancel=cancel,
-                             config=AttributionConfig(extra={"log_analysis": logs}))
+        services = attribute(None, incident, method=Method.MULTIMODAL, cancel=cancel, logs=logs)
     from rcakit.attribution.fusion import fuse
 
     fused = fuse(attribution, services, alarm=incident.alarm)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["AttributionConfig", "Direction", "Method", "RowSelection"]
+__all__ = ["AttributionConfig", "Direction", "Method", "MultimodalConfig", "RowSelection"]
 
 
 class Method(StrEnum):
@@ -52,6 +52,34 @@ class RowSelection(StrEnum):
     WINDOW = "window"
 
 
+#: Weights of the per-signal shares in the multimodal entity score.
+DEFAULT_MULTIMODAL_WEIGHTS: dict[str, float] = {"trace": 1.0, "error": 1.0, "resource": 1.0, "log": 0.5}
+
+
+@dataclass
+class MultimodalConfig:
+    """Options of ``Method.MULTIMODAL`` (:mod:`rcakit.attribution.multimodal`).
+
+    ``weights``: the weight of each signal's share (trace, error, resource, log) in the entity score.
+    ``min_count``: reference observations a trace key needs to be judged on its own (else pooled per
+    entity, then over every hop). ``placement``: credit a service's slower self time to the resource it is
+    stated to run on, when that resource moved.
+    """
+
+    weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_MULTIMODAL_WEIGHTS))
+    min_count: int = 5
+    placement: bool = True
+
+    def __post_init__(self) -> None:
+        self.weights = {**DEFAULT_MULTIMODAL_WEIGHTS, **dict(self.weights)}
+        unknown = sorted(set(self.weights) - set(DEFAULT_MULTIMODAL_WEIGHTS))
+        if unknown:
+            raise ValueError(f"unknown multimodal signal weight {unknown[0]!r}; the signals are "
+                             f"{', '.join(DEFAULT_MULTIMODAL_WEIGHTS)}")
+        if self.min_count < 1:
+            raise ValueError(f"min_count must be at least 1, got {self.min_count}")
+
+
 @dataclass
 class AttributionConfig:
     """Options shared by every method; the defaults suit 5-minute monitoring data and per-request data.
@@ -68,9 +96,8 @@ class AttributionConfig:
     ``freq=None`` keeps the rows as recorded, except for the graph-free methods on an Incident whose
     metrics are not on shared timestamps (pods scraped at different seconds): those are aligned on
     the median sampling interval (:func:`rcakit.attribution._data.grid_freq`), since row-wise scores
-    on unaligned rows compare different nodes on different rows. ``extra`` holds method options:
-    ``fault_type`` (False skips the fault-type guess), ``multimodal_weights`` and
-    ``multimodal_min_count`` (see :mod:`rcakit.attribution.multimodal`).
+    on unaligned rows compare different nodes on different rows. ``fault_type`` (default on) guesses the
+    fault type of the first cause; ``multimodal`` holds the options of ``Method.MULTIMODAL``.
     """
 
     threshold: float = 3.0
@@ -91,7 +118,8 @@ class AttributionConfig:
     shapley_permutations: int = 3
     dowhy_quality: str = "linear"
     max_dowhy_samples: int = 20
-    extra: dict[str, Any] = field(default_factory=dict)
+    fault_type: bool = True
+    multimodal: MultimodalConfig = field(default_factory=MultimodalConfig)
 
     def __post_init__(self) -> None:
         self.direction = Direction(self.direction)

@@ -24,7 +24,7 @@ from rcakit.attribution._scores import robust_stats
 from rcakit.errors import DataError, GraphChangedError
 from rcakit.telemetry import Incident
 
-__all__ = ["FittedModel", "LinearMechanism", "drop_unmeasured", "fit", "graph_fingerprint"]
+__all__ = ["FittedModel", "LinearMechanism", "as_graph", "drop_unmeasured", "fit", "graph_fingerprint", "load_gcm"]
 
 
 def graph_fingerprint(graph: nx.DiGraph) -> str:
@@ -109,7 +109,7 @@ class FittedModel:
     # -- the graph contract ------------------------------------------------------------------------
     def check(self, graph: Any) -> None:
         """Raise GraphChangedError unless ``graph`` is the graph this model was fitted on."""
-        g = _as_graph(graph)
+        g = as_graph(graph)
         if graph_fingerprint(g) != self.fingerprint:
             raise GraphChangedError(
                 f"this model was fitted on graph {self.fingerprint} but was asked about graph "
@@ -118,7 +118,7 @@ class FittedModel:
 
     def update(self, new_graph: Any) -> FittedModel:
         """A model for ``new_graph`` that refits only nodes whose parent set changed (and new nodes)."""
-        g_source = _as_graph(new_graph)
+        g_source = as_graph(new_graph)
         measured = drop_unmeasured(g_source, set(self.baseline.columns[self.baseline.notna().any()]))
         keep_linear = {}
         for node in measured.nodes:
@@ -139,7 +139,7 @@ class FittedModel:
         Mechanisms of nodes whose parents equal those of a previously fitted SCM (this model's, or the
         model it was updated from) are reused, so a review decision refits only what it touched.
         """
-        gcm = _gcm()
+        gcm = load_gcm()
         sub = self.graph.subgraph(nodes).copy()
         key = (graph_fingerprint(sub), quality)
         with self._lock:
@@ -213,7 +213,8 @@ class FittedModel:
                 f"{self.graph.number_of_edges()} edges; {len(self.baseline)} baseline rows)")
 
 
-def _as_graph(graph_or_draft: Any) -> nx.DiGraph:
+def as_graph(graph_or_draft: Any) -> nx.DiGraph:
+    """The graph to attribute on: a DiGraph as is, a CausalDraft's observed graph, a FittedModel's graph."""
     if isinstance(graph_or_draft, nx.DiGraph):
         return graph_or_draft
     if hasattr(graph_or_draft, "observed_graph"):
@@ -223,7 +224,8 @@ def _as_graph(graph_or_draft: Any) -> nx.DiGraph:
     raise TypeError(f"expected a networkx DiGraph or a CausalDraft, got {type(graph_or_draft).__name__}")
 
 
-def _gcm() -> Any:
+def load_gcm() -> Any:
+    """DoWhy's ``gcm`` module with its progress bars off (a MissingDependencyError names the package)."""
     try:
         from dowhy import gcm
     except ImportError as exc:  # pragma: no cover - dowhy is a core dependency
@@ -241,7 +243,7 @@ def fit(graph: Any, baseline: Any, *, nodes: list[str] | None = None) -> FittedM
     column per node. Nodes without any data are collapsed out of the graph and named in the ``via``
     of the edges that pass through them.
     """
-    g = _as_graph(graph)
+    g = as_graph(graph)
     if g.number_of_nodes() == 0:
         raise DataError("the graph has no nodes", hint="Draft or load a graph before fitting")
     if not nx.is_directed_acyclic_graph(g):

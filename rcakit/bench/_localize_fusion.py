@@ -22,7 +22,7 @@ from rcakit.attribution.fusion import FUSION_WEIGHT, FUSION_WEIGHTS, fuse
 
 __all__ = ["fusion_rows"]
 
-_CFG = AttributionConfig(n_bootstrap=0, extra={"fault_type": False})
+_CFG = AttributionConfig(n_bootstrap=0, fault_type=False)
 
 
 def _views(incident: Any) -> dict[str, bool]:

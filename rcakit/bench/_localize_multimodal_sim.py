@@ -18,6 +18,7 @@ Run alone: ``python -m rcakit.bench._localize_multimodal_sim [--seeds 2000,2001,
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from typing import Any
@@ -75,8 +76,8 @@ def multimodal_sim_rows(seeds: tuple[int, ...] = HELD_OUT_SEEDS, sizes: tuple[st
     for size, kind, inc in multimodal_sim_incidents(seeds, sizes, throttles):
         truth = _truth(inc)
         for label, on in _VARIANTS:
-            config = AttributionConfig(**{**base.__dict__, "n_bootstrap": 0,
-                                          "extra": {**base.extra, "fault_type": False, "multimodal_placement": on}})
+            config = dataclasses.replace(base, n_bootstrap=0, fault_type=False,
+                                         multimodal=dataclasses.replace(base.multimodal, placement=on))
             t0 = time.perf_counter()
             res = attribute(None, inc, method=Method.MULTIMODAL, config=config)
             elapsed = time.perf_counter() - t0

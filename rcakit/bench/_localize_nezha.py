@@ -44,8 +44,7 @@ def nezha_rows(root: Path, cfg: AttributionConfig) -> list[dict[str, Any]]:
         ranks, secs = [], []
         for inc in incs:
             t0 = time.perf_counter()
-            res = attribute(None, inc, method=method, config=AttributionConfig(n_bootstrap=0, extra={
-                "fault_type": False}))
+            res = attribute(None, inc, method=method, config=AttributionConfig(n_bootstrap=0, fault_type=False))
             secs.append(time.perf_counter() - t0)
             truth = _truth(inc).root_cause_entities
             ranks.append(min((r for r in (res.rank_of(t) for t in truth) if r is not None), default=None))

@@ -21,12 +21,13 @@ is first / in the first three. One incident: every number is 0/1 or a single F1,
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
 
 from rcakit.attribution import AttributionConfig, Method, attribute
-from rcakit.attribution.model import _as_graph
+from rcakit.attribution.model import as_graph
 from rcakit.bench._protocol import role_of
 
 __all__ = ["RULES", "set_f1", "sim_set_cases", "sim_set_rows", "storm_rows"]
@@ -58,8 +59,7 @@ def storm_rows(root: Path, cfg: AttributionConfig, *, drafted: bool = True) -> l
     inc = load_storm(folder)
     truth = list(_truth(inc).root_cause_nodes)
     expert = _truth(inc).graph
-    config = AttributionConfig(**{**cfg.__dict__, "restrict_to_ancestors": False,
-                                  "extra": {**cfg.extra, "fault_type": False}})
+    config = dataclasses.replace(cfg, restrict_to_ancestors=False, fault_type=False)
     runs: list[tuple[str, Method, Any]] = [("expert graph", Method.STRUCTURAL, lambda: expert)]
     if drafted:
         runs.append(("drafted", Method.STRUCTURAL, lambda: _drafted(inc)))
@@ -79,7 +79,7 @@ def storm_rows(root: Path, cfg: AttributionConfig, *, drafted: bool = True) -> l
         extra = {"set F1": set_f1(found, truth), "peer set F1": PEER_F1,
                  "set": ", ".join(n.split(":", 1)[0] for n in found)}
         # the graph rules read the graph the row used (the expert graph for graph-free rows)
-        g = expert if graph is None else _as_graph(graph)
+        g = expert if graph is None else as_graph(graph)
         for rule in RULES:
             chosen = res.root_cause_set(rule, graph=g, threshold=config.threshold)
             extra[f"set F1 {rule}"] = set_f1(chosen, truth)
@@ -119,12 +119,12 @@ def sim_set_rows(seeds: tuple[int, ...] = (5, 6, 7, 8, 9), sizes: tuple[str, ...
     """
     import numpy as np
 
-    from rcakit.attribution.model import _as_graph
+    from rcakit.attribution.model import as_graph
     from rcakit.bench.localize import _drafted, _sim_graph, _truth
     from rcakit.sim import Topology, make_incident
 
     topologies = {"S": Topology.small, "M": Topology.medium, "L": Topology.large}
-    config = AttributionConfig(n_bootstrap=0, extra={"fault_type": False})
+    config = AttributionConfig(n_bootstrap=0, fault_type=False)
     runs = [("true graph", m) for m in (Method.ROBUST_Z, Method.N_SIGMA, Method.STRUCTURAL)]
     if drafted:
         runs.append(("drafted", Method.STRUCTURAL))
@@ -147,7 +147,7 @@ def sim_set_rows(seeds: tuple[int, ...] = (5, 6, 7, 8, 9), sizes: tuple[str, ...
                     except Exception as exc:
                         print(f"  sim {size} set/{gname}/{method.value}: {inc.name}: {exc}")
                         continue
-                    g = _as_graph(graph)
+                    g = as_graph(graph)
                     sets = {rule: res.root_cause_set(rule, graph=g, threshold=config.threshold) for rule in RULES}
                     results.setdefault((k, gname, method), []).append((sets, truth, time.perf_counter() - t0))
         for (k, gname, method), done in sorted(results.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2].value)):

@@ -73,7 +73,7 @@ class Candidate:
 
     def config(self) -> AttributionConfig:
         return AttributionConfig(threshold=self.threshold, use_alarm_time=self.use_alarm_time,
-                                 direction=self.direction, n_bootstrap=0, extra={"fault_type": False})
+                                 direction=self.direction, n_bootstrap=0, fault_type=False)
 
 
 SHIPPED = Candidate()

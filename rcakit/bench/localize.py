@@ -106,7 +106,7 @@ def petshop_generic_rows(incidents: list[Any], methods: list[Method]) -> list[di
         for inc, draft in drafts:
             t0 = time.perf_counter()
             res = attribute(draft if method.needs_graph else None, inc, method=method,
-                            config=AttributionConfig(n_bootstrap=0, extra={"fault_type": False}))
+                            config=AttributionConfig(n_bootstrap=0, fault_type=False))
             ranks, secs = per.setdefault(method.value, {}).setdefault(_petshop_metric(inc), ([], []))
             ranks.append(res.rank_of(_truth(inc).root_cause_entities[0]))
             secs.append(time.perf_counter() - t0)
@@ -216,7 +216,7 @@ def _rcakit_petshop(graph: nx.DiGraph, normal: pd.DataFrame, abnormal: pd.DataFr
     causal = nx.relabel_nodes(graph.reverse(copy=True), rename)
     base, inc = reduce(normal), reduce(abnormal)
     columns = list(dict.fromkeys([*base.columns, *inc.columns]))
-    config = AttributionConfig(first_row=min(2, len(inc.index) - 1), n_bootstrap=0, extra={"fault_type": False})
+    config = AttributionConfig(first_row=min(2, len(inc.index) - 1), n_bootstrap=0, fault_type=False)
     firsts: list[float] = []
     res = attribute(causal, (base.reindex(columns=columns), inc.reindex(columns=columns)), method=method,
                     config=config, alarm=rename[t["node"]],

@@ -78,7 +78,7 @@ def make_analyze_root_causes(*, method: Method | str = Method.STRUCTURAL, thresh
         abnormal = abnormal.reindex(columns=columns).rename(columns=rename)
         config = AttributionConfig(threshold=threshold, direction=Direction.AUTO, first_row=min(
             first_row, max(len(abnormal.index) - 1, 0)), n_bootstrap=n_bootstrap, seed=seed,
-            extra={"fault_type": False})
+            fault_type=False)
         alarm = rename[target_node]
         result = attribute(causal, (normal, abnormal), method=method, config=config, alarm=alarm)
         alarm_z = float(result.causes[0].anomaly) if result.causes else 0.0

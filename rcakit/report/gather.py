@@ -6,7 +6,7 @@ from typing import Any
 
 import networkx as nx
 
-from rcakit.attribution.multimodal import placement
+from rcakit.attribution.placement import placement
 from rcakit.report.facts import Cause, ReportFacts
 from rcakit.telemetry import Incident
 

@@ -37,7 +37,7 @@ def _drifted_incident(*, alarm_time: bool, seed: int = 0) -> Incident:
 
 
 def test_rows_before_the_alarm_are_the_local_reference() -> None:
-    cfg = AttributionConfig(n_bootstrap=0, extra={"fault_type": False})
+    cfg = AttributionConfig(n_bootstrap=0, fault_type=False)
     graph = nx.DiGraph(EDGES)
     without = attribute(graph, _drifted_incident(alarm_time=False), config=cfg)
     with_time = attribute(graph, _drifted_incident(alarm_time=True), config=cfg)
@@ -49,7 +49,7 @@ def test_rows_before_the_alarm_are_the_local_reference() -> None:
 
 
 def test_a_first_row_set_by_the_caller_wins_over_the_alarm_time() -> None:
-    cfg = AttributionConfig(n_bootstrap=0, first_row=1, extra={"fault_type": False})
+    cfg = AttributionConfig(n_bootstrap=0, first_row=1, fault_type=False)
     result = attribute(nx.DiGraph(EDGES), _drifted_incident(alarm_time=True), config=cfg)
     assert result.rows[0] >= 1 and not any("before the alarm" in note for note in result.notes)
 

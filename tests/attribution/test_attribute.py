@@ -168,7 +168,7 @@ def test_shared_metric_name_does_not_mean_shared_units(seed: int) -> None:
     graph = nx.DiGraph([("A:value", "B:value")] + [("B:value", f"C{i}:value") for i in range(4)])
     base, inc = _unit_mismatch_frames(seed)
     result = attribute(graph, (base, inc), alarm="C0:value",
-                       config=AttributionConfig(n_bootstrap=0, extra={"fault_type": False}))
+                       config=AttributionConfig(n_bootstrap=0, fault_type=False))
     assert result.causes[0].node == "A:value"
     assert result.rank_of("B:value") == 2
 
@@ -179,3 +179,22 @@ def test_only_latencies_of_the_same_metric_are_compared_in_raw_units() -> None:
     assert not additive_units("bolt1:value", "bolt2:value")
     assert not additive_units("api:latency", "db:latency_p99")
     assert not additive_units("api:error_rate", "db:error_rate")
+
+
+def test_randomness_comes_from_the_passed_generator_and_leaves_numpys_global_stream_alone(scm_graph) -> None:
+    """Intervals repeat for the same generator seed, differ for another, and DoWhy's sampling does not move the
+    caller's global NumPy stream."""
+    incident = make_scm_incident("db:latency", seed=0)
+    cfg = AttributionConfig(n_bootstrap=8, num_distribution_samples=100)
+
+    def intervals(rng: np.random.Generator | int) -> list[tuple[float, float]]:
+        return [(c.low, c.high) for c in attribute(scm_graph, incident, config=cfg, rng=rng).causes]
+
+    assert intervals(np.random.default_rng(5)) == intervals(5)
+    assert intervals(5) != intervals(6)
+    np.random.seed(123)
+    expected = np.random.random_sample(3)
+    np.random.seed(123)
+    result = attribute(scm_graph, incident, method=Method.ANOMALY_ATTRIBUTION, config=cfg, rng=7)
+    assert result.causes[0].node == "db:latency"
+    assert np.array_equal(np.random.random_sample(3), expected)

@@ -57,7 +57,7 @@ def test_fusion_ranks_the_injected_gpu_throttle_and_workload_spike_first() -> No
     from rcakit.graph import draft_graph
     from rcakit.sim import GpuThrottle, Topology, WorkloadSpike, make_incident
 
-    cfg = AttributionConfig(n_bootstrap=0, extra={"fault_type": False})
+    cfg = AttributionConfig(n_bootstrap=0, fault_type=False)
     for fault in (GpuThrottle("GPU_0", duration="10min", magnitude=2.5), WorkloadSpike(duration="10min")):
         inc = make_incident(Topology.small(), fault, seed=1000, baseline="15min", after="5min", trace_sample=200)
         graph = attribute(draft_graph(inc), inc, config=cfg)

@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from rcakit.attribution import AttributionConfig, Method, attribute, multimodal_scores
+from rcakit.attribution import AttributionConfig, Method, MultimodalConfig, attribute, multimodal_scores
 from rcakit.attribution._data import grid_freq
 from rcakit.telemetry import GroundTruth, Incident, Telemetry
 
@@ -186,7 +186,7 @@ def test_nezha_faults_rank_at_service_level(nezha_dir) -> None:
     ranks = []
     for incident in incidents:
         result = attribute(None, incident, method=Method.MULTIMODAL,
-                           config=AttributionConfig(extra={"fault_type": False}))
+                           config=AttributionConfig(fault_type=False))
         ranks.append(result.rank_of(incident.truth.root_cause_entities[0]) or 99)
     top1 = sum(r == 1 for r in ranks)
     top3 = sum(r <= 3 for r in ranks)
@@ -256,7 +256,7 @@ def test_a_service_slowed_by_the_resource_it_runs_on_is_blamed_on_the_resource()
     unplaced = attribute(None, _placed_incident(disk_moves=True, placed=False), method=Method.MULTIMODAL)
     assert unplaced.causes[0].entity == "db"
     off = attribute(None, _placed_incident(disk_moves=True), method=Method.MULTIMODAL,
-                    config=AttributionConfig(extra={"multimodal_placement": False}))
+                    config=AttributionConfig(multimodal=MultimodalConfig(placement=False)))
     assert off.causes[0].entity == "db"
 
 
@@ -289,7 +289,7 @@ def test_a_few_slow_calls_on_a_moved_resource_stay_blamed_on_the_service() -> No
 
 
 def test_placement_is_read_from_explicit_data_never_from_names() -> None:
-    from rcakit.attribution.multimodal import placement
+    from rcakit.attribution.placement import placement
 
     incident = _trace_incident("self")
     assert placement(incident) == {}
@@ -313,7 +313,7 @@ def test_the_throttled_gpu_of_the_multimodal_sample_ranks_first_naming_its_servi
     folder = Path(__file__).resolve().parents[2] / "sample_data" / "sim-M-multimodal"
     incident = load_incident(folder)
     assert incident.truth.root_cause_entities == ("GPU_2",)
-    result = attribute(None, incident, method=Method.MULTIMODAL, config=AttributionConfig(extra={"fault_type": False}))
+    result = attribute(None, incident, method=Method.MULTIMODAL, config=AttributionConfig(fault_type=False))
     assert result.causes[0].entity == "GPU_2"
     assert result.causes[0].node == "GPU_2:utilization"  # GPU_2:power, the injected node, is hidden
     evidence = next(n for n in result.notes if n.startswith("evidence GPU_2:"))
@@ -330,7 +330,7 @@ def test_a_simulated_error_burst_on_a_healthy_gpu_stays_blamed_on_the_service() 
 
     incident = make_incident(Topology.medium(), ErrorBurst("ModelInference_1", duration="5min", magnitude=0.1),
                              seed=7, baseline="10min", trace_sample=200, alarm="Client:error_rate")
-    result = attribute(None, incident, method=Method.MULTIMODAL, config=AttributionConfig(extra={"fault_type": False}))
+    result = attribute(None, incident, method=Method.MULTIMODAL, config=AttributionConfig(fault_type=False))
     assert result.causes[0].entity == "ModelInference_1"
     scores = multimodal_scores(incident)
     assert scores.table.get_column("placement_hosts").null_count() == scores.table.height

@@ -85,7 +85,7 @@ def test_roots_rule_finds_two_simultaneous_root_causes() -> None:
     """The four two-fault incidents of seed 5 on the small topology: each set holds both root-cause
     entities and at most one other (the held-out bench rows report the same seeds' figures)."""
     topo = Topology.small()
-    config = AttributionConfig(n_bootstrap=0, extra={"fault_type": False})
+    config = AttributionConfig(n_bootstrap=0, fault_type=False)
     pairs = [faults for k, faults in sim_set_cases(topo, 5) if k == 2]
     assert len(pairs) == 4
     for faults in pairs:
@@ -103,7 +103,7 @@ def test_roots_rule_finds_two_simultaneous_root_causes() -> None:
 def test_roots_rule_beats_the_gap_rule_on_held_out_simulator_incidents() -> None:
     """Mean entity-level set F1 over one and two-cause incidents (seed 7, S): roots >= 0.7 and above gap."""
     topo = Topology.small()
-    config = AttributionConfig(n_bootstrap=0, extra={"fault_type": False})
+    config = AttributionConfig(n_bootstrap=0, fault_type=False)
     gap, roots = [], []
     for _, fault in sim_set_cases(topo, 7):
         inc = make_incident(topo, fault, seed=7, logs=False)

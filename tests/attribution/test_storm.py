@@ -61,7 +61,7 @@ def test_storm_root_cause_set_contains_both_root_causes(itmon_dir: Path) -> None
     truth = inc.truth
     assert truth is not None
     res = attribute(None, inc, method=Method.ROBUST_Z, config=AttributionConfig(
-        n_bootstrap=0, restrict_to_ancestors=False, extra={"fault_type": False}))
+        n_bootstrap=0, restrict_to_ancestors=False, fault_type=False))
     found = res.root_cause_set()
     assert set(found) == set(truth.root_cause_nodes)
     gap = res.root_cause_set("gap")
@@ -79,7 +79,7 @@ def test_storm_structural_compares_bolts_unit_free(itmon_dir: Path) -> None:
     truth = inc.truth
     assert truth is not None and truth.graph is not None
     res = attribute(truth.graph, inc, method=Method.STRUCTURAL, config=AttributionConfig(
-        n_bootstrap=0, restrict_to_ancestors=False, extra={"fault_type": False}))
+        n_bootstrap=0, restrict_to_ancestors=False, fault_type=False))
     assert res.causes[0].node in truth.root_cause_nodes
     found = res.root_cause_set()
     assert "message_dispatcher_bolt:value" not in found
