@@ -60,14 +60,31 @@ def describe_json(document: Any) -> str:
         keys = set(document)
         if keys & {"resourceSpans", "resourceLogs", "resourceMetrics"}:
             return "OpenTelemetry OTLP JSON (use read_otlp_json)"
-        if "status" in keys and ("data" in keys or "error" in keys) and (
-                "errorType" in keys or isinstance(document.get("data"), dict)):
-            return "a Prometheus API response (use read_prometheus_json)"
+        if "batches" in keys or isinstance(document.get("trace"), dict):
+            return "a Tempo trace (OTLP JSON; use read_otlp_json)"
         data = document.get("data")
+        if isinstance(data, dict) and data.get("resultType") == "streams":
+            return "a Loki query_range response with log streams (use read_loki_json)"
+        if "status" in keys and ("data" in keys or "error" in keys) and (
+                "errorType" in keys or isinstance(data, dict)):
+            return "a Prometheus API response (use read_prometheus_json)"
         if isinstance(data, list) and data and isinstance(data[0], dict) and "spans" in data[0]:
             return "Jaeger trace JSON (use read_jaeger_json)"
+        if "traceID" in keys and "spans" in keys:
+            return "one Jaeger trace (use read_jaeger_json)"
+        if "line" in keys and ("labels" in keys or "timestamp" in keys):
+            return "a Loki log line as logcli writes it (use read_loki_json)"
+        if "traceId" in keys and "id" in keys:
+            return "a Zipkin span (use read_zipkin_json)"
         shown = ", ".join(sorted(map(str, keys))[:8])
         return f"a JSON object with keys {shown}"
     if isinstance(document, list):
+        first = document[0] if document else None
+        if isinstance(first, list) and first:
+            first = first[0]
+        if isinstance(first, dict) and "traceId" in first and "id" in first:
+            return f"Zipkin v2 JSON, a list of {len(document)} spans or traces (use read_zipkin_json)"
+        if isinstance(first, dict) and "traceID" in first and "spans" in first:
+            return f"a list of {len(document)} Jaeger traces (use read_jaeger_json)"
         return f"a JSON array of {len(document)} items"
     return f"a JSON {type(document).__name__}"

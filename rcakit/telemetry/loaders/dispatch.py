@@ -1,14 +1,14 @@
-"""``load(path)``: pick the reader from the file's extension and, for JSON, its content."""
+"""``load(path)``: pick the reader from the file's content (and extension); see :mod:`.formats`."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from rcakit.errors import DataError
-from rcakit.telemetry.loaders._common import PathLike, as_path, read_head
+from rcakit.telemetry.loaders._common import PathLike
+from rcakit.telemetry.loaders.formats import FORMATS as _FORMAT_INFO
+from rcakit.telemetry.loaders.formats import detect, formats_text, note
 from rcakit.telemetry.model import Telemetry
 
 if TYPE_CHECKING:
@@ -16,57 +16,12 @@ if TYPE_CHECKING:
 
 __all__ = ["FORMATS", "load", "sniff_format"]
 
-FORMATS = ("csv", "parquet", "otlp", "jaeger", "prometheus")
-
-
-def _suffixes(path: Path) -> list[str]:
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] in (".gz", ".gzip"):
-        suffixes = suffixes[:-1]
-    return suffixes
+FORMATS = tuple(_FORMAT_INFO)
 
 
 def sniff_format(path: PathLike) -> str:
-    """One of ``FORMATS`` for the file, from its extension and (for JSON or unknown names) its first bytes."""
-    file = as_path(path)
-    suffix = (_suffixes(file) or [""])[-1]
-    if suffix in (".parquet", ".pq"):
-        return "parquet"
-    # A small head tells a table from JSON (the reader of a gzipped table need not inflate a
-    # megabyte of each file twice); JSON is sniffed on a larger one.
-    head = read_head(file, 1 << 12)
-    if head[:4] == b"PAR1":
-        return "parquet"
-    text = _text(head)
-    if len(head) == 1 << 12 and (not text or text.startswith(("{", "["))):
-        # only white space so far, or JSON (whose kind needs a longer look): one larger head
-        text = _text(read_head(file, 1 << 20))
-    if not text.startswith(("{", "[")):
-        return "csv"
-    return _sniff_json(text, file)
-
-
-def _text(head: bytes) -> str:
-    return head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
-
-
-def _sniff_json(text: str, file: Path) -> str:
-    window = text[:200_000]
-    if any(key in window for key in ('"resourceSpans"', '"resourceLogs"', '"resourceMetrics"')):
-        return "otlp"
-    if '"resultType"' in window or ('"status"' in window and '"errorType"' in window):
-        return "prometheus"
-    if '"data"' in window and ('"spans"' in window or '"processes"' in window or '"traceID"' in window):
-        return "jaeger"
-    first = text.splitlines()[0] if text else ""
-    try:
-        shown = str(json.loads(first))[:80]
-    except json.JSONDecodeError:
-        shown = first[:80]
-    raise DataError(
-        f"cannot tell the format of this JSON file (it starts with {shown!r})", source=str(file),
-        hint="rcakit reads OTLP JSON, Jaeger JSON and Prometheus API JSON; call read_otlp_json, read_jaeger_json "
-             "or read_prometheus_json directly, or convert the file")
+    """One of ``FORMATS`` for the file, from its extension and its first bytes (see ``formats.detect``)."""
+    return detect(path)[0]
 
 
 @overload
@@ -80,8 +35,10 @@ def load(path: PathLike, *, lazy: Literal[True], window: Any, entities: Iterable
          **options: Any) -> Telemetry: ...
 def load(path: PathLike, *, lazy: bool = False, window: Any = None, entities: Iterable[str] | None = None,
          **options: Any) -> Telemetry | TelemetryStore:
-    """Load any file rcakit reads: CSV or Parquet tables (options as in ``read_csv``), OTLP, Jaeger
-    or Prometheus JSON (plain or gzip), chosen by extension and content.
+    """Load any file rcakit reads, plain or gzip, its format found from its content: CSV or Parquet
+    tables (options as in ``read_csv``), OTLP JSON or protobuf (Collector file exporter, Tempo,
+    Grafana), Jaeger, Zipkin, Prometheus API, Loki, OpenMetrics text. ``telemetry.report`` says
+    which format was read and why; ``format=`` (a key of ``FORMATS``) skips the detection.
 
     ``lazy=True`` reads Parquet or CSV files, globs, folders (a store folder with spans/, logs/,
     metrics/ inside, or one table's files with ``kind=``) and object-store URLs without loading them:
@@ -104,14 +61,30 @@ def load(path: PathLike, *, lazy: bool = False, window: Any = None, entities: It
         return restrict(load(path, **options), window, entities)
     from rcakit.telemetry import loaders
 
-    fmt = sniff_format(path)
-    reader: Callable[..., Telemetry] = {  # type: ignore[assignment]
-        "csv": loaders.read_csv, "parquet": loaders.read_parquet, "otlp": loaders.read_otlp_json,
-        "jaeger": loaders.read_jaeger_json, "prometheus": loaders.read_prometheus_json,
-    }[fmt]
+    forced = options.pop("format", None)
+    if forced is not None:
+        if forced not in _FORMAT_INFO:
+            raise ValueError(f"format must be one of {', '.join(_FORMAT_INFO)}, got {forced!r}")
+        fmt, reason = forced, "format= was given"
+    else:
+        fmt, reason = detect(path)
+    info = _FORMAT_INFO[fmt]
+    reader: Callable[..., Telemetry] = getattr(loaders, info.reader)
     try:
-        return reader(path, **options)
+        telemetry = reader(path, **options)
     except TypeError as exc:
         if "unexpected keyword" in str(exc):
-            raise TypeError(f"{path} was read as {fmt}, whose reader does not take that option: {exc}") from exc
+            raise TypeError(f"{path} was read as {info.label}, whose reader {info.reader} does not take that "
+                            f"option: {exc}") from exc
         raise
+    except DataError as exc:
+        if forced is not None:
+            raise
+        # The reader's own message, and what made load choose it: the file may be of another kind.
+        cls = type(exc)
+        raise cls(exc.problem, source=exc.source, column=exc.column, row=exc.row,
+                  hint=f"{exc.hint + '. ' if exc.hint else ''}rcakit.load read it as {info.label} (it found "
+                       f"{reason}); if it is something else, pass format= or call its reader: "
+                       f"{formats_text()}") from exc
+    note(telemetry.report, str(path), f"read as {info.label} by {info.reader}", f"load found {reason}")
+    return telemetry

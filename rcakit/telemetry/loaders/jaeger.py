@@ -24,7 +24,8 @@ def _truthy(value: Any) -> bool:
 
 
 def read_jaeger_json(path: PathLike) -> Telemetry:
-    """Read spans from a Jaeger JSON export (the UI's "Download JSON" or ``/api/traces``).
+    """Read spans from a Jaeger JSON export: ``/api/traces`` (``{"data": [...]}``), the UI's trace JSON
+    (one trace object, as the UI's "Download JSON" and Jaeger's own UI fixtures hold), or a list of traces.
 
     The parent is the span's ``CHILD_OF`` reference (a ``FOLLOWS_FROM`` one when there is no
     ``CHILD_OF``, reported); the entity is the ``serviceName`` of the span's process; start and
@@ -38,6 +39,12 @@ def read_jaeger_json(path: PathLike) -> Telemetry:
     documents = read_json_documents(file, what="Jaeger JSON")
     traces: list[Any] = []
     for number, document in enumerate(documents):
+        if isinstance(document, dict) and "spans" in document and "data" not in document:
+            traces.append(document)  # one trace (the UI model, or a JSON Lines file of traces)
+            continue
+        if isinstance(document, list) and all(isinstance(t, dict) and "spans" in t for t in document):
+            traces.extend(document)  # a list of traces
+            continue
         data = document.get("data") if isinstance(document, dict) else None
         if not isinstance(data, list):
             raise DataError(f"this is not Jaeger JSON: document {number + 1} is {describe_json(document)}",
@@ -48,8 +55,8 @@ def read_jaeger_json(path: PathLike) -> Telemetry:
                             hint="Query Jaeger again; the export holds an error instead of traces")
         traces.extend(data)
     columns: dict[str, list[Any]] = {k: [] for k in ("trace_id", "span_id", "parent_id", "entity", "operation",
-                                                     "start", "duration_us", "error", "status")}
-    follows = 0
+                                                     "start", "duration_us", "error", "status", "kind")}
+    follows = other_trace = 0
     for trace_number, trace in enumerate(traces):
         if not isinstance(trace, dict) or not isinstance(trace.get("spans"), list):
             raise DataError(f"trace {trace_number} has no list of spans", source=source, row=trace_number,
@@ -70,15 +77,17 @@ def read_jaeger_json(path: PathLike) -> Telemetry:
                         hint="The export is incomplete or was edited; export the trace again from Jaeger")
             entity = process.get("serviceName")
             parent = None
-            refs = span.get("references") or []
-            for ref in refs:
-                if ref.get("refType", "CHILD_OF") == "CHILD_OF":
-                    parent = ref.get("spanID")
-                    break
-            else:
-                if refs:
-                    parent = refs[0].get("spanID")
-                    follows += 1
+            refs = [r for r in span.get("references") or [] if isinstance(r, dict)]
+            # Jaeger's own rule: the CHILD_OF reference in the same trace, else the first CHILD_OF,
+            # else the first reference (FOLLOWS_FROM; reported).
+            child_of = [r for r in refs if r.get("refType", "CHILD_OF") == "CHILD_OF"]
+            same = [r for r in child_of if r.get("traceID") in (None, trace_id)]
+            if same or child_of:
+                parent = (same or child_of)[0].get("spanID")
+                other_trace += int(not same)
+            elif refs:
+                parent = refs[0].get("spanID")
+                follows += 1
             if parent is None and span.get("parentSpanID"):
                 parent = span["parentSpanID"]
             if span.get("startTime") is None:
@@ -99,9 +108,14 @@ def read_jaeger_json(path: PathLike) -> Telemetry:
             columns["duration_us"].append(int(span.get("duration") or 0))
             columns["error"].append(error)
             columns["status"].append(None if status is None else str(status))
+            kind = tags.get("span.kind")
+            columns["kind"].append(str(kind).upper() if kind else None)
     if follows:
         report.add(source, "parent_id", "used a FOLLOWS_FROM reference as the parent", follows,
                    "the span has no CHILD_OF reference")
+    if other_trace:
+        report.add(source, "parent_id", "used a CHILD_OF reference into another trace as the parent", other_trace,
+                   "the span has no CHILD_OF reference in its own trace")
     if not columns["span_id"]:
         return Telemetry(report=report)
     start = pl.Series(columns.pop("start"), dtype=pl.Int64)

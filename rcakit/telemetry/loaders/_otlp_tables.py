@@ -1,0 +1,462 @@
+"""OTLP export requests (as dicts in the OTLP/JSON or protobuf JSON mapping) into the canonical tables.
+
+Both OTLP readers end here: :func:`read_otlp_json` hands it the parsed JSON documents, and
+:func:`read_otlp_proto` the messages decoded by ``opentelemetry-proto`` and turned into dicts by
+``google.protobuf.json_format``. It accepts both JSON mappings a real file may hold: the OTLP/JSON
+one (the Collector's file exporter, the OTLP/HTTP JSON encoding: hex ids, enums as integers) and
+protobuf's own (Tempo's ``/api/traces`` and Grafana's trace download: base64 ids, enum names,
+``batches`` and the pre-1.0 ``instrumentationLibrary*`` names).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import polars as pl
+
+from rcakit.errors import DataError
+from rcakit.telemetry.loaders._common import build_telemetry
+from rcakit.telemetry.loaders._histograms import Buckets, HistogramPoint, HistogramStats, series_rows
+from rcakit.telemetry.model import Telemetry
+from rcakit.telemetry.report import LoadReport
+
+__all__ = ["SPAN_KINDS", "UNKNOWN_SERVICE", "OtlpTables", "any_value", "combine", "unwrap"]
+
+UNKNOWN_SERVICE = "unknown_service"
+SPAN_KINDS = {0: None, 1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}
+_SEVERITY = ((4, "TRACE"), (8, "DEBUG"), (12, "INFO"), (16, "WARN"), (20, "ERROR"), (24, "FATAL"))
+_STATUS = {"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2}
+_TEMPORALITY = {"AGGREGATION_TEMPORALITY_UNSPECIFIED": 0, "AGGREGATION_TEMPORALITY_DELTA": 1,
+                "AGGREGATION_TEMPORALITY_CUMULATIVE": 2}
+_LOWER_HEX_ID = re.compile(r"[0-9a-f]{16}|[0-9a-f]{32}")
+_ANY_HEX_ID = re.compile(r"[0-9a-fA-F]{16}|[0-9a-fA-F]{32}")
+_TOP_KEYS = ("resourceSpans", "resourceLogs", "resourceMetrics")
+
+
+def any_value(value: Any) -> Any:
+    """The Python value of an OTLP AnyValue."""
+    if not isinstance(value, dict):
+        return value
+    if "stringValue" in value:
+        return value["stringValue"]
+    if "intValue" in value:
+        return int(value["intValue"])
+    if "doubleValue" in value:
+        return float(value["doubleValue"])
+    if "boolValue" in value:
+        return bool(value["boolValue"])
+    if "arrayValue" in value:
+        return [any_value(v) for v in (value["arrayValue"] or {}).get("values", [])]
+    if "kvlistValue" in value:
+        return {kv.get("key"): any_value(kv.get("value")) for kv in (value["kvlistValue"] or {}).get("values", [])}
+    if "bytesValue" in value:
+        return value["bytesValue"]
+    return None
+
+
+def _attributes(items: Iterable[dict[str, Any]] | None) -> dict[str, Any]:
+    return {str(item.get("key")): any_value(item.get("value")) for item in items or () if isinstance(item, dict)}
+
+
+def _nanos(value: Any) -> int | None:
+    if value in (None, "", 0, "0"):
+        return None
+    return int(value)
+
+
+def _enum(value: Any, names: dict[str, int]) -> int:
+    if isinstance(value, str):
+        return names.get(value, int(value) if value.isdigit() else 0)
+    return int(value or 0)
+
+
+def _series_name(name: str, attrs: dict[str, Any]) -> str:
+    return name + _labels(attrs)
+
+
+def _labels(attrs: dict[str, Any]) -> str:
+    if not attrs:
+        return ""
+    return "{" + ",".join(f'{k}="{v}"' for k, v in sorted(attrs.items(), key=lambda kv: str(kv[0]))) + "}"
+
+
+def unwrap(document: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """The OTLP request inside a document, and the wrapper it came in (None when it is plain OTLP).
+
+    Tempo's ``/api/traces/<id>`` answers ``{"batches": [...]}`` (resource spans under another
+    name), its ``/api/v2/traces/<id>`` ``{"trace": {...}}``, Jaeger's ``/api/v3`` ``{"result": {...}}``.
+    """
+    if not isinstance(document, dict):
+        return None, None
+    if any(key in document for key in _TOP_KEYS):
+        return document, None
+    if isinstance(document.get("batches"), list):
+        return {"resourceSpans": document["batches"]}, "Tempo 'batches'"
+    for key, label in (("trace", "Tempo v2 'trace'"), ("result", "Jaeger API v3 'result'")):
+        inner = document.get(key)
+        if isinstance(inner, dict):
+            found, wrapper = unwrap(inner)
+            if found is not None:
+                return found, label if wrapper is None else f"{label} around {wrapper}"
+    return None, None
+
+
+class OtlpTables:
+    """Rows of the three tables gathered from any number of OTLP requests, then one Telemetry."""
+
+    def __init__(self, source: str, *, quantiles: Sequence[float], ids: str = "auto") -> None:
+        self.source = source
+        self.quantiles = tuple(quantiles)
+        self.ids = ids  # "auto" (hex or base64, reported), or "base64" (protobuf's mapping, expected)
+        self.metrics: dict[str, list[Any]] = {"time": [], "entity": [], "metric": [], "value": []}
+        self.logs: dict[str, list[Any]] = {k: [] for k in ("time", "entity", "level", "message", "trace_id",
+                                                           "span_id")}
+        self.spans: dict[str, list[Any]] = {k: [] for k in ("trace_id", "span_id", "parent_id", "entity",
+                                                            "operation", "start", "end", "status", "error",
+                                                            "status_code", "kind")}
+        self.histograms: dict[tuple[object, ...], list[HistogramPoint]] = {}
+        self.counts: dict[str, int] = {}
+        self.wrappers: set[str] = set()
+        self.found = False
+
+    def _count(self, what: str, n: int = 1) -> None:
+        self.counts[what] = self.counts.get(what, 0) + n
+
+    # -- ids ---------------------------------------------------------------------------------
+    def _id(self, value: Any) -> str | None:
+        if not value:
+            return None
+        text = str(value)
+        if _LOWER_HEX_ID.fullmatch(text):
+            return None if text.strip("0") == "" else text
+        if self.ids == "base64" or not _ANY_HEX_ID.fullmatch(text):
+            try:
+                raw = base64.b64decode(text, validate=True)
+            except (binascii.Error, ValueError):
+                self._count("odd id")
+                return text
+            if self.ids != "base64":
+                self._count("base64 id")
+            return raw.hex() if raw.strip(b"\0") else None
+        self._count("upper-case id")
+        return text.lower() if text.strip("0") else None
+
+    def _service(self, resource: dict[str, Any] | None) -> tuple[str, tuple[Any, ...]]:
+        attrs = _attributes((resource or {}).get("attributes"))
+        name = attrs.get("service.name")
+        identity = tuple(sorted((k, str(v)) for k, v in attrs.items()))
+        if name in (None, ""):
+            self._count("no service.name")
+            return UNKNOWN_SERVICE, identity
+        return str(name), identity
+
+    # -- requests ----------------------------------------------------------------------------
+    def add(self, document: Any, number: int) -> None:
+        """One export request (or a document holding several kinds); ``number`` is its line or frame."""
+        request, wrapper = unwrap(document)
+        if request is None:
+            from rcakit.telemetry.loaders._json import describe_json
+
+            raise DataError(
+                f"this is not OTLP: line/document {number + 1} is {describe_json(document)}",
+                source=self.source, row=number,
+                hint="OTLP JSON has resourceMetrics, resourceLogs or resourceSpans at the top (the collector's "
+                     "file exporter writes one such object per line); rcakit.load picks the reader for other formats")
+        if wrapper:
+            self.wrappers.add(wrapper)
+        self.found = True
+        for rm in request.get("resourceMetrics") or []:
+            entity, identity = self._service(rm.get("resource"))
+            for scope in rm.get("scopeMetrics") or rm.get("instrumentationLibraryMetrics") or []:
+                for metric in scope.get("metrics") or []:
+                    self._metric(metric, entity, identity, number)
+        for rl in request.get("resourceLogs") or []:
+            entity, _ = self._service(rl.get("resource"))
+            for scope in rl.get("scopeLogs") or rl.get("instrumentationLibraryLogs") or []:
+                for record in scope.get("logRecords") or []:
+                    self._log(record, entity, number)
+        for rs in request.get("resourceSpans") or []:
+            entity, _ = self._service(rs.get("resource"))
+            for scope in rs.get("scopeSpans") or rs.get("instrumentationLibrarySpans") or []:
+                for span in scope.get("spans") or []:
+                    self._span(span, entity, number)
+
+    def _log(self, record: dict[str, Any], entity: str, number: int) -> None:
+        t = _nanos(record.get("timeUnixNano"))
+        if t is None:
+            t = _nanos(record.get("observedTimeUnixNano"))
+            self._count("observed time")
+        if t is None:
+            raise DataError(f"a log record of {entity!r} has neither timeUnixNano nor observedTimeUnixNano",
+                            source=self.source, column="time", row=number, hint="Every log record needs a time")
+        logs = self.logs
+        logs["time"].append(t)
+        logs["entity"].append(entity)
+        logs["level"].append(_level(record))
+        logs["message"].append(_body(record))
+        logs["trace_id"].append(self._id(record.get("traceId")))
+        logs["span_id"].append(self._id(record.get("spanId")))
+
+    def _span(self, span: dict[str, Any], entity: str, number: int) -> None:
+        start = _nanos(span.get("startTimeUnixNano"))
+        end = _nanos(span.get("endTimeUnixNano"))
+        if start is None or end is None:
+            raise DataError(f"span {span.get('spanId')!r} of trace {span.get('traceId')!r} has no start or end time",
+                            source=self.source, column="start", row=number,
+                            hint="Spans need startTimeUnixNano and endTimeUnixNano")
+        status = span.get("status") or {}
+        code = _enum(status.get("code", 0), _STATUS)
+        kind = span.get("kind")
+        spans = self.spans
+        spans["trace_id"].append(self._id(span.get("traceId")))
+        spans["span_id"].append(self._id(span.get("spanId")))
+        spans["parent_id"].append(self._id(span.get("parentSpanId")))
+        spans["entity"].append(entity)
+        spans["operation"].append(span.get("name"))
+        spans["start"].append(start)
+        spans["end"].append(end)
+        spans["status"].append(status.get("message") or None)
+        spans["error"].append(code == 2)
+        spans["status_code"].append(code)
+        if isinstance(kind, str) and not kind.isdigit():
+            spans["kind"].append(kind.removeprefix("SPAN_KIND_").replace("UNSPECIFIED", "") or None)
+        else:
+            spans["kind"].append(SPAN_KINDS.get(int(kind or 0)))
+
+    def _metric(self, metric: dict[str, Any], entity: str, identity: tuple[Any, ...], number: int) -> None:
+        name = metric.get("name") or ""
+        if not name:
+            raise DataError("a metric has no name", source=self.source, column="metric", row=number,
+                            hint="Every OTLP metric needs a name")
+        rows = self.metrics
+        found = False
+        for kind in ("gauge", "sum"):
+            body = metric.get(kind)
+            if body is None:
+                continue
+            found = True
+            for point in body.get("dataPoints") or []:
+                t = self._time(point, name, entity, number)
+                value = None if int(point.get("flags", 0) or 0) & 1 else _number(point)
+                if value is None:
+                    self._count("no value")
+                rows["time"].append(t)
+                rows["entity"].append(entity)
+                rows["metric"].append(_series_name(name, _attributes(point.get("attributes"))))
+                rows["value"].append(value)
+        for kind in ("histogram", "exponentialHistogram"):
+            body = metric.get(kind)
+            if body is None:
+                continue
+            found = True
+            cumulative = _enum(body.get("aggregationTemporality", 0), _TEMPORALITY) == 2
+            for point in body.get("dataPoints") or []:
+                self._histogram_point(point, kind, name, entity, identity, cumulative, number)
+        body = metric.get("summary")
+        if body is not None:
+            found = True
+            for point in body.get("dataPoints") or []:
+                t = self._time(point, name, entity, number)
+                attrs = _attributes(point.get("attributes"))
+                empty = int(point.get("flags", 0) or 0) & 1
+                count = None if empty else float(int(point.get("count", 0) or 0))
+                total = None if empty or point.get("sum") is None else float(point["sum"])
+                self._count("no value", int(count is None) + int(total is None))
+                for metric_name, value in ((f"{name}.count", count), (f"{name}.sum", total)):
+                    rows["time"].append(t)
+                    rows["entity"].append(entity)
+                    rows["metric"].append(_series_name(metric_name, attrs))
+                    rows["value"].append(value)
+                for q in point.get("quantileValues") or []:
+                    rows["time"].append(t)
+                    rows["entity"].append(entity)
+                    rows["metric"].append(_series_name(name, {**attrs, "quantile": q.get("quantile", 0)}))
+                    rows["value"].append(float(q.get("value", math.nan)))
+        if not found:
+            kinds = sorted(set(metric) - {"name", "description", "unit", "metadata"})
+            raise DataError(f"metric {name!r} of {entity!r} has no gauge, sum, histogram or summary "
+                            f"(it has {', '.join(kinds) or 'no data'})", source=self.source, column="metric",
+                            row=number,
+                            hint="rcakit reads gauge, sum, histogram, exponentialHistogram and summary metrics")
+
+    def _time(self, point: dict[str, Any], name: str, entity: str, number: int) -> int:
+        t = _nanos(point.get("timeUnixNano"))
+        if t is None:
+            raise DataError(f"a data point of metric {name!r} ({entity}) has no timeUnixNano", source=self.source,
+                            column="time", row=number, hint="Every data point needs its time in unix nanoseconds")
+        return t
+
+    def _histogram_point(self, point: dict[str, Any], kind: str, name: str, entity: str,
+                         identity: tuple[Any, ...], cumulative: bool, number: int) -> None:
+        t = self._time(point, name, entity, number)
+        attrs = _attributes(point.get("attributes"))
+        empty = bool(int(point.get("flags", 0) or 0) & 1)
+        count = None if empty else float(int(point.get("count", 0) or 0))
+        total = None if empty or point.get("sum") is None else float(point["sum"])
+        problem = None
+        buckets = None
+        if not empty:
+            if kind == "histogram":
+                bounds = tuple(float(b) for b in point.get("explicitBounds") or ())
+                counts = tuple(float(int(c)) for c in point.get("bucketCounts") or ())
+                if not counts:
+                    problem = "histogram points without bucket counts"
+                elif len(counts) != len(bounds) + 1:
+                    problem = (f"histogram points whose {len(counts)} bucket counts do not fit "
+                               f"{len(bounds)} bounds (expected bounds + 1)")
+                elif any(b >= a for a, b in zip(bounds[1:], bounds[:-1], strict=False)):
+                    problem = "histogram points whose bounds are not increasing"
+                else:
+                    buckets = Buckets(bounds=bounds, counts=counts)
+            else:
+                buckets = Buckets(scale=int(point.get("scale", 0) or 0),
+                                  zero_count=float(int(point.get("zeroCount", 0) or 0)),
+                                  zero_threshold=float(point.get("zeroThreshold", 0) or 0))
+                for side, target in (("positive", buckets.positive), ("negative", buckets.negative)):
+                    part = point.get(side) or {}
+                    offset = int(part.get("offset", 0) or 0)
+                    for i, c in enumerate(part.get("bucketCounts") or ()):
+                        if int(c):
+                            target[offset + i] = float(int(c))
+        low = float(point["min"]) if point.get("min") is not None else None
+        high = float(point["max"]) if point.get("max") is not None else None
+        key = (entity, identity, name, tuple(sorted((k, str(v)) for k, v in attrs.items())), kind)
+        self.histograms.setdefault(key, []).append(HistogramPoint(
+            series=key, entity=entity, name=_series_name(name, attrs), base=name, labels=_labels(attrs), time=t,
+            start=_nanos(point.get("startTimeUnixNano")), cumulative=cumulative, count=count, total=total,
+            low=low, high=high, buckets=buckets, problem=problem))
+        if empty:
+            self._count("no value", 3 + len(self.quantiles))
+
+    # -- the result --------------------------------------------------------------------------
+    def telemetry(self, report: LoadReport) -> Telemetry:
+        source = self.source
+        if not self.found:
+            raise DataError("the file holds no OTLP data", source=source,
+                            hint="Expected resourceMetrics, resourceLogs or resourceSpans")
+        stats = HistogramStats()
+        for points in self.histograms.values():
+            for t, entity, metric, value in series_rows(points, self.quantiles, stats):
+                self.metrics["time"].append(t)
+                self.metrics["entity"].append(entity)
+                self.metrics["metric"].append(metric)
+                self.metrics["value"].append(value)
+        self._report(report, stats)
+        parts = []
+        ns = pl.Datetime("ns")
+        if self.metrics["time"]:
+            frame = pl.DataFrame({
+                "time": pl.Series(self.metrics["time"], dtype=pl.Int64).cast(ns).dt.replace_time_zone("UTC"),
+                "entity": pl.Series(self.metrics["entity"], dtype=pl.String),
+                "metric": pl.Series(self.metrics["metric"], dtype=pl.String),
+                "value": pl.Series(self.metrics["value"], dtype=pl.Float64)})
+            if self.histograms:  # histogram rows come after the others: put them in time order here
+                frame = frame.sort("time", maintain_order=True)
+            parts.append(build_telemetry("metrics", [frame], source=source, report=report))
+        if self.logs["time"]:
+            frame = pl.DataFrame({
+                "time": pl.Series(self.logs["time"], dtype=pl.Int64).cast(ns).dt.replace_time_zone("UTC"),
+                **{k: pl.Series(v, dtype=pl.String) for k, v in self.logs.items() if k != "time"}})
+            parts.append(build_telemetry("logs", [frame], source=source, report=report))
+        if self.spans["start"]:
+            spans = self.spans
+            frame = pl.DataFrame({
+                **{k: pl.Series(spans[k], dtype=pl.String) for k in ("trace_id", "span_id", "parent_id", "entity",
+                                                                      "operation", "status")},
+                "start": pl.Series(spans["start"], dtype=pl.Int64).cast(ns).dt.replace_time_zone("UTC"),
+                "end": pl.Series(spans["end"], dtype=pl.Int64).cast(ns).dt.replace_time_zone("UTC"),
+                "error": pl.Series(spans["error"], dtype=pl.Boolean),
+                "status_code": pl.Series(spans["status_code"], dtype=pl.Int8),
+                "kind": pl.Series(spans["kind"], dtype=pl.String),
+            })
+            parts.append(build_telemetry("spans", [frame], source=source, report=report))
+        return combine(parts, report)
+
+    def _report(self, report: LoadReport, stats: HistogramStats) -> None:
+        source, counts = self.source, self.counts
+        for wrapper in sorted(self.wrappers):
+            report.add(source, None, f"unwrapped the OTLP data from {wrapper}", 1,
+                       "the file is an API response around OTLP resource spans")
+        report.add(source, "entity", f"named resources without service.name {UNKNOWN_SERVICE!r}",
+                   counts.get("no service.name", 0),
+                   "OTLP resources should carry the service.name attribute (the OpenTelemetry default is used)")
+        report.add(source, "value", "read data points without a value as null", counts.get("no value", 0),
+                   "the point has no asDouble/asInt or is flagged 'no recorded value'")
+        report.add(source, "time", "used observedTimeUnixNano as the time of log records",
+                   counts.get("observed time", 0), "timeUnixNano is absent or 0")
+        report.add(source, "span_id", "decoded base64 trace and span ids to hex", counts.get("base64 id", 0),
+                   "the file uses protobuf's JSON mapping for ids (as Tempo and Grafana write it), not OTLP/JSON's hex")
+        report.add(source, "span_id", "lower-cased hex trace and span ids", counts.get("upper-case id", 0),
+                   "ids are compared as text; Jaeger, Zipkin and most OTLP writers use lower case")
+        report.add(source, "span_id", "kept ids that are neither hex nor base64 as they are", counts.get("odd id", 0),
+                   "OTLP ids are 16 or 8 bytes, hex in OTLP/JSON")
+        if stats.points:
+            hist = f"{len(self.quantiles)} quantiles" if self.quantiles else "no quantiles"
+            report.add(source, "metric", f"turned histogram points into .count, .sum, .mean and {hist} "
+                       f"({', '.join(f'{q:g}' for q in self.quantiles) or 'none asked'})", stats.points,
+                       "one row per statistic; quantiles interpolated linearly inside their bucket")
+            report.add(source, "value", "computed histogram mean and quantiles over the interval since the "
+                       "previous cumulative point", stats.intervals,
+                       "a cumulative histogram counts since its start; the interval shows what changed in it "
+                       "(.count and .sum stay cumulative)")
+            report.add(source, "value", "took a cumulative histogram point as a restart (new start time or a "
+                       "count that went down)", stats.resets, "its mean and quantiles cover the point itself")
+            report.add(source, "value", "set histogram quantiles to null: the buckets of two cumulative points "
+                       "do not subtract (layout changed or a bucket count went down)", stats.layout_changes,
+                       "the interval's distribution is unknown")
+            report.add(source, "value", "set histogram mean and quantiles to null for intervals without "
+                       "observations", stats.empty_intervals, "nothing was recorded between the two points")
+            report.add(source, "value", "set quantiles that fall in an open-ended bucket to its finite bound",
+                       stats.overflow, "the point has no min/max to close the bucket")
+            for problem, n in sorted(stats.problems.items()):
+                report.add(source, "value", f"set quantiles to null for {problem}", n,
+                           "rcakit cannot place the observations in buckets")
+
+
+def _number(point: dict[str, Any]) -> float | None:
+    if "asDouble" in point:
+        return float(point["asDouble"])  # "NaN", "Infinity" are valid here; the model reports them
+    if "asInt" in point:
+        return float(int(point["asInt"]))
+    return None
+
+
+def _level(record: dict[str, Any]) -> str | None:
+    text = record.get("severityText")
+    if text:
+        return str(text)
+    number = record.get("severityNumber")
+    if isinstance(number, str) and not number.isdigit():
+        return number.removeprefix("SEVERITY_NUMBER_").split("_")[0].replace("UNSPECIFIED", "") or None
+    if number:
+        return next((name for limit, name in _SEVERITY if int(number) <= limit), "FATAL")
+    return None
+
+
+def _body(record: dict[str, Any]) -> str | None:
+    body = record.get("body")
+    if body is None:
+        return None
+    value = any_value(body)
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def combine(parts: list[Telemetry], report: LoadReport) -> Telemetry:
+    """One Telemetry from parts that each hold a different table (no re-sorting needed)."""
+    if not parts:
+        return Telemetry(report=report)
+    tables: dict[str, pl.DataFrame | None] = {"metrics": None, "logs": None, "spans": None}
+    for part in parts:
+        for name in tables:
+            table = getattr(part, name)
+            if table.height:
+                tables[name] = table
+    return Telemetry(tables["metrics"], tables["logs"], tables["spans"], report=report, validated=True)
