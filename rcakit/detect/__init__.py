@@ -20,6 +20,7 @@ from rcakit.detect.detectors import CusumDetector, Detector, NSigmaDetector, Rob
 from rcakit.detect.features import entity_features, feature_frame, feature_table
 from rcakit.detect.logs import LogAnalysis, LogTemplateMiner, analyze_logs, prepare_logs, template_counts
 from rcakit.detect.patterns import classify_pattern
+from rcakit.detect.reference import reference_window
 from rcakit.detect.traces import (
     TraceAnalysis,
     analyze_traces,
@@ -29,7 +30,7 @@ from rcakit.detect.traces import (
     operation_baselines,
     service_series,
 )
-from rcakit.detect.windows import infer_freq, reference_window
+from rcakit.detect.windows import infer_freq
 
 __all__ = [
     "Anomalies",

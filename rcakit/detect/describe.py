@@ -115,10 +115,8 @@ def describe_anomalies(anomalies: Anomalies, *, level: str = "series", top: int 
             lines.append(f"{r['entity']}: {r['anomalous_series']} of {r['scored_series']} series anomalous from "
                          f"{_when(start)}; top: {parts}.")
         return lines
-    from rcakit.detect.anomalies import Anomaly
-
     rows = flagged.head(top) if top else flagged
-    return [describe_anomaly(Anomaly(**row)) for row in rows.iter_rows(named=True)]
+    return [describe_anomaly(anomalies[node]) for node in rows.get_column("node").to_list()]
 
 
 def _ms(seconds: float) -> str:

@@ -339,7 +339,7 @@ def analyze_logs(
             base_win = TimeWindow.of(baseline_window)
         else:  # as analyze_traces: a declared fault-free recording when the baseline holds (almost) no logs
             from rcakit.detect.config import Modality
-            from rcakit.detect.windows import reference_window
+            from rcakit.detect.reference import reference_window
 
             base_win = reference_window(source, (Modality.LOGS,))
         inc_win = incident_window or source.incident_window

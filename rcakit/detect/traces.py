@@ -277,7 +277,7 @@ def analyze_traces(
         base_win = TimeWindow.of(baseline_window)
     else:
         from rcakit.detect.config import Modality
-        from rcakit.detect.windows import reference_window
+        from rcakit.detect.reference import reference_window
 
         base_win = reference_window(incident, (Modality.TRACES,))
     linked = with_parent_entity(spans)

@@ -1,9 +1,6 @@
 """What detection compares: the grid step of an incident, its reference window, and the two wide frames.
 
 * :func:`infer_freq`: the median sampling interval of the metrics (the default grid step).
-* :func:`reference_window`: the window logs and traces are judged against: the incident's baseline, or
-  ``Incident.reference_window`` (a declared fault-free recording) when the baseline holds almost none
-  of them.
 * :func:`window_frames`: baseline and incident frames on the grid (:mod:`rcakit.telemetry.grid`), one
   column per metric node and per log/trace feature, and each column's modality.
 """
@@ -17,11 +14,12 @@ from typing import Any
 import polars as pl
 
 from rcakit.detect.config import DetectConfig, Modality
+from rcakit.detect.reference import reference_window, rows_in
 from rcakit.errors import DataError
 from rcakit.telemetry import Incident, Telemetry, grid
-from rcakit.telemetry.window import TimeWindow, parse_duration
+from rcakit.telemetry.window import parse_duration
 
-__all__ = ["check_windows", "infer_freq", "reference_window", "resolve_freq", "rows_in", "window_frames"]
+__all__ = ["check_windows", "infer_freq", "resolve_freq", "window_frames"]
 
 _FREQ_CACHE: weakref.WeakKeyDictionary[Telemetry, timedelta] = weakref.WeakKeyDictionary()
 
@@ -63,28 +61,6 @@ def resolve_freq(incident: Incident, config: DetectConfig, freq: Any = None) -> 
     if config.freq is not None:
         return parse_duration(config.freq)
     return infer_freq(incident)
-
-
-def rows_in(incident: Incident, window: TimeWindow, modalities: tuple[Modality, ...]) -> int:
-    """Rows of the given modalities inside ``window`` (spans counted by their start)."""
-    tel = incident.telemetry
-    total = 0
-    for modality, table, column in ((Modality.METRICS, tel.metrics, "time"), (Modality.LOGS, tel.logs, "time"),
-                                    (Modality.TRACES, tel.spans, "start")):
-        if modality in modalities and table.height:
-            total += table.filter(pl.col(column).is_between(window.start, window.end, closed="left")).height
-    return total
-
-
-def reference_window(incident: Incident, modalities: tuple[Modality, ...]) -> TimeWindow:
-    """The window to judge ``modalities`` against: the baseline window, or the incident's declared
-    ``reference_window`` when that holds more than ten times the baseline's rows of them (a baseline
-    with a few stray spans that began before a recorded minute is no baseline)."""
-    window = incident.baseline_window
-    reference = incident.reference_window
-    if reference is not None and rows_in(incident, reference, modalities) > 10 * rows_in(incident, window, modalities):
-        return reference
-    return window
 
 
 def check_windows(incident: Incident, cfg: DetectConfig) -> None:

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import gzip
 import html
+import io
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
+from rcakit._io import atomic_write_bytes, atomic_write_json
 from rcakit.errors import DataError
 from rcakit.telemetry._schema import split_node
 from rcakit.telemetry.model import AlignedMetrics, Telemetry, _did_you_mean
 from rcakit.telemetry.window import TimeWindow, to_utc
 
-__all__ = ["GroundTruth", "Incident"]
+__all__ = ["FORMAT_VERSION", "TABLES", "GroundTruth", "Incident"]
+
+#: Version of the incident folder's ``incident.json``.
+FORMAT_VERSION = 1
+#: The tables of an incident folder, in file order.
+TABLES = ("metrics", "logs", "spans")
 
 
 @dataclass
@@ -212,11 +221,39 @@ class Incident:
         return self.truth.root_cause_nodes if self.truth else ()
 
     # -- persistence ---------------------------------------------------------------------------
-    def save(self, folder: Any, *, fmt: str = "parquet") -> Any:
-        """Write the incident to a folder that :func:`rcakit.telemetry.load_incident` reads back."""
-        from rcakit.telemetry.incident_io import save_incident
+    def save(self, folder: str | Path, *, fmt: str = "parquet") -> Path:
+        """Write the incident to a folder that :func:`rcakit.telemetry.load_incident` reads back.
 
-        return save_incident(self, folder, fmt=fmt)
+        ``incident.json`` (windows, alarm, truth, reference window, call graph, placement, meta), the
+        canonical long tables as ``<table>.parquet`` (or ``.csv.gz`` with ``fmt="csv"``) and ``system.json``
+        when there is a system description; written atomically and deterministically (same incident,
+        same bytes).
+        """
+        if fmt not in {"parquet", "csv"}:
+            raise ValueError(f"fmt must be 'parquet' or 'csv', got {fmt!r}")
+        out = Path(folder)
+        out.mkdir(parents=True, exist_ok=True)
+        tel = self.telemetry
+        written = []
+        for name, table in zip(TABLES, (tel.metrics, tel.logs, tel.spans), strict=True):
+            if table.height == 0:
+                continue
+            if fmt == "parquet":
+                buffer = io.BytesIO()
+                table.write_parquet(buffer, compression="zstd", compression_level=19, statistics=False)
+                atomic_write_bytes(out / f"{name}.parquet", buffer.getvalue())
+                written.append(f"{name}.parquet")
+            else:
+                text = table.write_csv(datetime_format="%Y-%m-%dT%H:%M:%S%.9fZ")
+                atomic_write_bytes(out / f"{name}.csv.gz", gzip.compress(text.encode(), compresslevel=9, mtime=0))
+                written.append(f"{name}.csv.gz")
+        doc = {"rcakit_incident": FORMAT_VERSION, **self.to_dict(), "files": written}
+        doc.pop("telemetry", None)
+        if self.system is not None:
+            atomic_write_json(out / "system.json", self.system)
+            doc["system"] = "system.json"
+        atomic_write_json(out / "incident.json", doc)
+        return out
 
     # -- display -------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -14,53 +14,25 @@ regenerates byte for byte.
 
 from __future__ import annotations
 
-import gzip
-import io
 import json
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from rcakit._io import atomic_write_bytes, atomic_write_json
 from rcakit.errors import DatasetLayoutError
-from rcakit.telemetry.incident import GroundTruth, Incident
+from rcakit.telemetry.incident import FORMAT_VERSION, TABLES, GroundTruth, Incident
 from rcakit.telemetry.model import Telemetry
 from rcakit.telemetry.report import LoadReport
 from rcakit.telemetry.window import TimeWindow
 
 __all__ = ["FORMAT_VERSION", "load_incident", "save_incident"]
 
-FORMAT_VERSION = 1
-_TABLES = ("metrics", "logs", "spans")
 
 
 def save_incident(incident: Incident, folder: str | Path, *, fmt: str = "parquet") -> Path:
-    if fmt not in {"parquet", "csv"}:
-        raise ValueError(f"fmt must be 'parquet' or 'csv', got {fmt!r}")
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
-    tel = incident.telemetry
-    written = []
-    for name, table in zip(_TABLES, (tel.metrics, tel.logs, tel.spans), strict=True):
-        if table.height == 0:
-            continue
-        if fmt == "parquet":
-            buffer = io.BytesIO()
-            table.write_parquet(buffer, compression="zstd", compression_level=19, statistics=False)
-            atomic_write_bytes(out / f"{name}.parquet", buffer.getvalue())
-            written.append(f"{name}.parquet")
-        else:
-            text = table.write_csv(datetime_format="%Y-%m-%dT%H:%M:%S%.9fZ")
-            atomic_write_bytes(out / f"{name}.csv.gz", gzip.compress(text.encode(), compresslevel=9, mtime=0))
-            written.append(f"{name}.csv.gz")
-    doc = {"rcakit_incident": FORMAT_VERSION, **incident.to_dict(), "files": written}
-    doc.pop("telemetry", None)
-    if incident.system is not None:
-        atomic_write_json(out / "system.json", incident.system)
-        doc["system"] = "system.json"
-    atomic_write_json(out / "incident.json", doc)
-    return out
+    """Write ``incident`` to ``folder`` (:meth:`Incident.save`)."""
+    return incident.save(folder, fmt=fmt)
 
 
 def load_incident(folder: str | Path) -> Incident:
@@ -83,7 +55,7 @@ def load_incident(folder: str | Path) -> Incident:
                                  source=str(meta_file), hint="Regenerate the folder with this version of rcakit")
     report = LoadReport()
     tables: dict[str, Any] = {}
-    for name in _TABLES:
+    for name in TABLES:
         parquet, csv = root / f"{name}.parquet", root / f"{name}.csv.gz"
         if parquet.is_file():
             tables[name] = pl.read_parquet(parquet)
