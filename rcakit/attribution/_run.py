@@ -71,6 +71,9 @@ class Request:
         if graph is not None and alarm is None:
             raise DataError("no alarm node: the incident has none set", source=getattr(incident, "name", None),
                             hint="Call incident.set_alarm('entity:metric') or pass alarm='entity:metric'")
+        if graph is not None and graph.number_of_nodes() == 0:
+            raise DataError("the causal graph is empty (no nodes)", source=getattr(incident, "name", None),
+                            hint="Draft one with rcakit.draft_graph(incident), or pass None with a graph-free method")
         return cls(method=method, incident=incident, cfg=cfg, rng=rng, token=token, on_progress=on_progress,
                    graph=graph, fitted=fitted, fingerprint=fingerprint, alarm=alarm, logs=logs)
 
@@ -171,6 +174,10 @@ def prepare(req: Request) -> Prepared:
         freq = cfg.freq if graph is not None else grid_freq(incident, cfg.freq)
         base, inc = frames_of(incident, list(graph.nodes) if graph is not None else None, freq=freq, agg=cfg.agg)
         measured = set(base.columns[base.notna().any()]) | set(inc.columns[inc.notna().any()])
+        if graph is not None and req.alarm is not None and req.alarm not in graph:
+            raise DataError(f"the alarm node {req.alarm!r} is not a node of the graph ({graph.number_of_nodes()} "
+                            "nodes)", source=req.name or None,
+                            hint="Add it to the draft, or set the incident's alarm to a node of the graph")
         mgraph = drop_unmeasured(graph, measured) if graph is not None else None
         # a node recorded in one window only still gets a column in both (no baseline: no anomaly)
         columns = list(mgraph.nodes) if mgraph is not None else list(dict.fromkeys([*inc.columns, *base.columns]))
@@ -187,12 +194,53 @@ def prepare(req: Request) -> Prepared:
         candidates = sorted(nx.ancestors(mgraph, alarm) | {alarm})
     else:
         candidates = list(inc.columns)
+    notes = [alarm_note] if alarm_note else []
+    if req.fitted is None and req.graph is not None:
+        notes += graph_notes(req.graph, mgraph, alarm, candidates if cfg.restrict_to_ancestors else None)
     prepared = Prepared(request=req, cfg=cfg, graph=mgraph, base=base, inc=inc, candidates=candidates,
-                        anomaly=node_anomaly(base, inc, cfg, alarm), notes=[alarm_note] if alarm_note else [])
+                        anomaly=node_anomaly(base, inc, cfg, alarm), notes=notes)
     quick = baro_scores(base[candidates], inc[candidates], prepared.rows)
     req.emit(prepared.result(quick.to_dict(), "quick", False, label=Method.ROBUST_Z.value))
     req.token.raise_if_cancelled()
     return prepared
+
+
+def _names(nodes: list[str], limit: int = 8) -> str:
+    shown = ", ".join(repr(n) for n in nodes[:limit])
+    return shown + (f" and {len(nodes) - limit} more" if len(nodes) > limit else "")
+
+
+def graph_notes(graph: nx.DiGraph, measured: nx.DiGraph | None, alarm: str | None,
+                candidates: list[str] | None) -> list[str]:
+    """What the ranking could not use of the graph it was given, said instead of silently left out: nodes without
+    data (or without an ``entity:metric`` name), a cycle, nodes that cannot reach the alarm."""
+    notes = []
+    kept = set(measured.nodes) if measured is not None else set(graph.nodes)
+    missing = sorted(str(n) for n in graph.nodes if n not in kept)
+    if missing:
+        odd = [n for n in missing if ":" not in n]
+        notes.append(f"left out {len(missing)} graph node(s) without data in either window: {_names(missing)}"
+                     + (f" ({_names(odd)} not an 'entity:metric' name)" if odd else "")
+                     + "; their edges were bridged (A -> missing -> B became A -> B)")
+    loops = sorted(str(u) for u, v in graph.edges if u == v)
+    if loops:
+        notes.append(f"ignored edges from a node to itself: {_names(loops)}")
+    try:
+        cycle = nx.find_cycle(nx.DiGraph([(u, v) for u, v in graph.edges if u != v]))
+    except nx.NetworkXNoCycle:
+        cycle = []
+    if cycle:
+        path = " -> ".join([str(u) for u, _ in cycle] + [str(cycle[0][0])])
+        notes.append(f"the graph has a cycle ({path}): its nodes are each other's ancestors, so the ranking cannot "
+                     "tell cause from effect among them; reverse or reject one edge (ReviewSession) and run again")
+    if candidates is not None and alarm is not None and measured is not None:
+        unreachable = sorted(str(n) for n in measured.nodes if n not in set(candidates))
+        if unreachable:
+            notes.append(f"{len(unreachable)} graph node(s) have no path to the alarm {alarm!r} and are not ranked: "
+                         f"{_names(unreachable)}")
+        if candidates == [alarm]:
+            notes.append(f"no node of the graph leads to the alarm {alarm!r}: only the alarm itself is ranked")
+    return notes
 
 
 def _alarm_time_rows(incident: Any, inc: pd.DataFrame, cfg: AttributionConfig,
