@@ -112,7 +112,15 @@ def _to_polars(frame: Any, what: str, source: str) -> pl.DataFrame:
         pdf = frame
         if not isinstance(pdf.index, pd.RangeIndex):
             pdf = pdf.reset_index()
-        return pl.from_pandas(pdf)
+        try:
+            return pl.from_pandas(pdf)
+        except Exception:  # pyarrow refuses object columns mixing kinds (floats and text)
+            mixed = [c for c in pdf.columns if pdf[c].dtype == object]
+            if not mixed:
+                raise
+            # Read them as text: the numeric and time checks then report each value they cannot use.
+            pdf = pdf.assign(**{str(c): pdf[c].map(lambda v: None if v is None or v != v else str(v)) for c in mixed})
+            return pl.from_pandas(pdf)
     raise TypeError(
         f"{what} must be a polars or pandas DataFrame, got {type(frame).__name__} (from {source})"
     )
@@ -242,6 +250,10 @@ _PLAUSIBLE = (datetime(1980, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
 def _check_plausible(times: pl.Series, source: str, column: str, report: LoadReport) -> pl.Series:
     """Keep implausible instants (before 1980 or after 2200) but say so: they are usually a zero or
     sentinel value upstream (Go's zero time, -1), or an epoch read in the wrong unit."""
+    if times.null_count():  # every path ends here: a null time would sit outside every window unseen
+        row = int(times.is_null().arg_max() or 0)
+        raise DataError("a time value is missing", source=source, column=column, row=row,
+                        hint="Every row needs a time; remove or fix that row")
     outside = (times < _PLAUSIBLE[0]) | (times > _PLAUSIBLE[1])
     count = int(outside.sum() or 0)
     if count:
