@@ -27,11 +27,11 @@ def read_json_documents(path: Path, *, what: str) -> list[Any]:
     if not text.strip():
         raise DataError("the file holds only white space", source=source, hint=f"Export the {what} again")
     try:
-        return [json.loads(text)]
+        return [_loads(text, source, what)]
     except json.JSONDecodeError as whole:
         first_line = next(line for line in text.splitlines() if line.strip())
         try:
-            json.loads(first_line)
+            _loads(first_line, source, what)
         except json.JSONDecodeError:
             raise _json_error(whole, source, what) from whole
     documents = []
@@ -39,11 +39,21 @@ def read_json_documents(path: Path, *, what: str) -> list[Any]:
         if not line.strip():
             continue
         try:
-            documents.append(json.loads(line))
+            documents.append(_loads(line, source, what, row=number))
         except json.JSONDecodeError as exc:
             raise DataError(f"line {number + 1} is not valid JSON ({exc.msg} at column {exc.colno})", source=source,
                             row=number, hint="The file is truncated or not JSON Lines; export it again") from exc
     return documents
+
+
+def _loads(text: str, source: str, what: str, row: int | None = None) -> Any:
+    """``json.loads``, with nesting deeper than Python's recursion limit as a DataError (not a RecursionError)."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise DataError("the JSON nests deeper than rcakit reads (thousands of levels of arrays or objects)",
+                        source=source, row=row, hint=f"This is not {what} as exporters write it; check the file"
+                        ) from None
 
 
 def _json_error(exc: json.JSONDecodeError, source: str, what: str) -> DataError:

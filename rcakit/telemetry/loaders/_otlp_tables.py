@@ -171,21 +171,37 @@ class OtlpTables:
         if wrapper:
             self.wrappers.add(wrapper)
         self.found = True
-        for rm in request.get("resourceMetrics") or []:
-            entity, identity = self._service(rm.get("resource"))
-            for scope in rm.get("scopeMetrics") or rm.get("instrumentationLibraryMetrics") or []:
-                for metric in scope.get("metrics") or []:
-                    self._metric(metric, entity, identity, number)
-        for rl in request.get("resourceLogs") or []:
-            entity, _ = self._service(rl.get("resource"))
-            for scope in rl.get("scopeLogs") or rl.get("instrumentationLibraryLogs") or []:
-                for record in scope.get("logRecords") or []:
-                    self._log(record, entity, number)
-        for rs in request.get("resourceSpans") or []:
-            entity, _ = self._service(rs.get("resource"))
-            for scope in rs.get("scopeSpans") or rs.get("instrumentationLibrarySpans") or []:
-                for span in scope.get("spans") or []:
-                    self._span(span, entity, number)
+        where = "the top"
+        try:  # a value of the wrong kind anywhere below is named by its place in the document
+            for i, rm in enumerate(request.get("resourceMetrics") or []):
+                where = f"resourceMetrics[{i}]"
+                entity, identity = self._service(rm.get("resource"))
+                for j, scope in enumerate(rm.get("scopeMetrics") or rm.get("instrumentationLibraryMetrics") or []):
+                    for k, metric in enumerate(scope.get("metrics") or []):
+                        where = f"resourceMetrics[{i}].scopeMetrics[{j}].metrics[{k}]"
+                        self._metric(metric, entity, identity, number)
+            for i, rl in enumerate(request.get("resourceLogs") or []):
+                where = f"resourceLogs[{i}]"
+                entity, _ = self._service(rl.get("resource"))
+                for j, scope in enumerate(rl.get("scopeLogs") or rl.get("instrumentationLibraryLogs") or []):
+                    for k, record in enumerate(scope.get("logRecords") or []):
+                        where = f"resourceLogs[{i}].scopeLogs[{j}].logRecords[{k}]"
+                        self._log(record, entity, number)
+            for i, rs in enumerate(request.get("resourceSpans") or []):
+                where = f"resourceSpans[{i}]"
+                entity, _ = self._service(rs.get("resource"))
+                for j, scope in enumerate(rs.get("scopeSpans") or rs.get("instrumentationLibrarySpans") or []):
+                    for k, span in enumerate(scope.get("spans") or []):
+                        where = f"resourceSpans[{i}].scopeSpans[{j}].spans[{k}]"
+                        self._span(span, entity, number)
+        except DataError:
+            raise
+        except (AttributeError, TypeError, ValueError, KeyError, IndexError, OverflowError) as exc:
+            raise DataError(f"document {number + 1} does not have the shape of OTLP JSON at {where}: {exc}",
+                            source=self.source, row=number,
+                            hint="A value there has the wrong kind (a text where OTLP has a number or an object, a "
+                                 "null, a list where it has an object); export the data again or fix that value"
+                            ) from None
 
     def _log(self, record: dict[str, Any], entity: str, number: int) -> None:
         t = _nanos(record.get("timeUnixNano"))

@@ -147,7 +147,7 @@ def _sniff_json(text: str, file: Path) -> tuple[str, str]:
     first = text.splitlines()[0] if text else ""
     try:
         document = json.loads(first)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):  # not JSON, or nested past Python's recursion limit
         document = None
     if isinstance(document, dict) and "line" in document and ("labels" in document or "timestamp" in document):
         return "loki", "JSON Lines with \"line\" and \"labels\" (logcli -o jsonl)"

@@ -90,7 +90,13 @@ def read_prometheus_json(
                     raise DataError(f"series {series_number} ({name}) has a sample that is not [time, value]: "
                                     f"{str(point)[:60]}", source=source, column="values", row=series_number,
                                     hint="Export the response unchanged")
-                times.append(float(point[0]))
+                try:
+                    times.append(float(point[0]))
+                except (TypeError, ValueError):
+                    raise DataError(f"series {series_number} ({name}) has a sample time that is not a number: "
+                                    f"{str(point[0])[:60]!r}", source=source, column="values", row=series_number,
+                                    hint="Prometheus writes sample times as Unix seconds; export the response "
+                                         "unchanged") from None
                 values.append(None if point[1] is None else str(point[1]))
                 entities.append(str(entity))
                 metrics.append(name)
