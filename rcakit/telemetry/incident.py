@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import html
 import io
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -160,6 +161,7 @@ class Incident:
             raise TypeError(f"telemetry must be a Telemetry, got {type(self.telemetry).__name__}")
         self.baseline_window = TimeWindow.of(self.baseline_window)
         self.incident_window = TimeWindow.of(self.incident_window)
+        self._warn_overlap()
         self.meta = dict(self.meta or {})
         for key in _TYPED_META:  # the form written before these had fields
             if key in self.meta and not getattr(self, key):
@@ -184,9 +186,18 @@ class Incident:
     def set_incident_window(self, start: Any, end: Any | None = None) -> None:
         """Move the incident window (the explorer's range selection calls this)."""
         self.incident_window = TimeWindow.of(start) if end is None else TimeWindow(start, end)
+        self._warn_overlap()
 
     def set_baseline_window(self, start: Any, end: Any | None = None) -> None:
         self.baseline_window = TimeWindow.of(start) if end is None else TimeWindow(start, end)
+        self._warn_overlap()
+
+    def _warn_overlap(self) -> None:
+        """A baseline that holds incident rows makes the change look normal: accepted (it may be meant), said."""
+        if self.baseline_window.overlaps(self.incident_window):
+            warnings.warn(f"incident {self.name!r}: the baseline window {self.baseline_window} overlaps the incident "
+                          f"window {self.incident_window}; rows in both count as normal, which hides the change. "
+                          "Move one with set_baseline_window / set_incident_window", UserWarning, stacklevel=3)
 
     def set_alarm(self, node: str) -> None:
         self._check_node(node, "alarm")
