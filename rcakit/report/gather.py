@@ -99,6 +99,9 @@ def gather_facts(
     facts.architecture = _architecture(incident)
     facts.entry_points = entry_points(incident)
     facts.limits = coverage_limits(incident, facts.entry_points)
+    if attribution is not None and attribution.causes and not any(c.score > 0 for c in attribution.causes):
+        facts.limits.insert(0, "no metric moved against the baseline (every attribution score is 0): the causes "
+                               "named below are a tie, not a finding; check the windows and the alarm")
     if logs is not None:
         facts.log_context = _described(logs, 8)
     if traces is not None:
