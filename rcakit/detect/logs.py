@@ -333,24 +333,7 @@ def analyze_logs(
     what it learnt (and can be saved); otherwise a fresh one is used. Raises DataError when neither
     window holds a log line.
     """
-    if isinstance(source, Incident):
-        tel = source.telemetry
-        if baseline_window is not None:
-            base_win = TimeWindow.of(baseline_window)
-        else:  # as analyze_traces: a declared fault-free recording when the baseline holds (almost) no logs
-            from rcakit.detect.config import Modality
-            from rcakit.detect.reference import reference_window
-
-            base_win = reference_window(source, (Modality.LOGS,))
-        inc_win = incident_window or source.incident_window
-        name = source.name
-    elif isinstance(source, Telemetry):
-        if baseline_window is None or incident_window is None:
-            raise DataError("analyze_logs on a Telemetry needs baseline_window and incident_window",
-                            hint="Pass both windows, or pass an Incident")
-        tel, base_win, inc_win, name = source, TimeWindow.of(baseline_window), TimeWindow.of(incident_window), "logs"
-    else:
-        raise TypeError(f"analyze_logs needs an Incident or a Telemetry, got {type(source).__name__}")
+    tel, base_win, inc_win, name = _windows_of(source, baseline_window, incident_window)
     step = parse_duration(freq) if freq is not None else timedelta(minutes=1)
     logs = tel.logs
     window = (
@@ -367,6 +350,41 @@ def analyze_logs(
         notes.append("the baseline window holds no log lines: every template counts as new")
     miner = miner or LogTemplateMiner()
     lines = miner.fit(logs)
+    text = miner.templates().select("template_id", "template")
+    templates = _template_table(lines, text)
+    counts = template_counts(lines.select("time", "entity", "template_id"), step,
+                             start=min(base_win.start, inc_win.start))
+    incident_lines = lines.filter(pl.col("window") == "incident")
+    template_tfidf, keyword_tfidf = _incident_tfidf(incident_lines, text)
+    if incident_lines.height == 0:
+        notes.append("the incident window holds no log lines")
+    return LogAnalysis(lines=lines.drop("masked"), templates=templates, counts=counts,
+                       template_tfidf=template_tfidf, keyword_tfidf=keyword_tfidf, miner=miner, freq=step,
+                       notes=notes)
+
+
+def _windows_of(source: Incident | Telemetry, baseline_window: TimeWindow | None,
+                incident_window: TimeWindow | None) -> tuple[Telemetry, TimeWindow, TimeWindow, str]:
+    """The telemetry, baseline and incident windows and a name to quote in errors."""
+    if isinstance(source, Incident):
+        if baseline_window is not None:
+            base_win = TimeWindow.of(baseline_window)
+        else:  # as analyze_traces: a declared fault-free recording when the baseline holds (almost) no logs
+            from rcakit.detect.config import Modality
+            from rcakit.detect.reference import reference_window
+
+            base_win = reference_window(source, (Modality.LOGS,))
+        return source.telemetry, base_win, incident_window or source.incident_window, source.name
+    if isinstance(source, Telemetry):
+        if baseline_window is None or incident_window is None:
+            raise DataError("analyze_logs on a Telemetry needs baseline_window and incident_window",
+                            hint="Pass both windows, or pass an Incident")
+        return source, TimeWindow.of(baseline_window), TimeWindow.of(incident_window), "logs"
+    raise TypeError(f"analyze_logs needs an Incident or a Telemetry, got {type(source).__name__}")
+
+
+def _template_table(lines: pl.DataFrame, text: pl.DataFrame) -> pl.DataFrame:
+    """One row per template: counts in each window, new, error, the entities that logged it, an example."""
     error_line = pl.col("level").is_in(list(_ERROR_LEVELS)).fill_null(False) | pl.col("message").str.contains(
         ERROR_PATTERN)
     per_template = (
@@ -380,8 +398,7 @@ def analyze_logs(
             pl.col("message").first().alias("example"),
         )
     )
-    text = miner.templates().select("template_id", "template")
-    templates = (
+    return (
         per_template.join(text, on="template_id", how="left")
         .with_columns(
             (pl.col("baseline_count") == 0).alias("is_new"),
@@ -391,10 +408,10 @@ def analyze_logs(
                 "error_share", "entities", "example")
         .sort("template_id")
     )
-    counts = template_counts(lines.select("time", "entity", "template_id"), step,
-                             start=min(base_win.start, inc_win.start))
 
-    incident_lines = lines.filter(pl.col("window") == "incident")
+
+def _incident_tfidf(incident_lines: pl.DataFrame, text: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """TF-IDF of templates and of keywords per entity in the incident window."""
     tcounts = incident_lines.group_by("entity", "template_id").agg(pl.len().cast(pl.Int64).alias("count"))
     template_tfidf = _tfidf(tcounts, "template_id").join(text, on="template_id", how="left")
     words = (
@@ -405,9 +422,4 @@ def analyze_logs(
         .filter(~pl.col("keyword").is_in(list(_STOPWORDS)))
         .group_by("entity", "keyword").agg(pl.col("n").sum().cast(pl.Int64).alias("count"))
     )
-    keyword_tfidf = _tfidf(words, "keyword")
-    if incident_lines.height == 0:
-        notes.append("the incident window holds no log lines")
-    return LogAnalysis(lines=lines.drop("masked"), templates=templates, counts=counts,
-                       template_tfidf=template_tfidf, keyword_tfidf=keyword_tfidf, miner=miner, freq=step,
-                       notes=notes)
+    return template_tfidf, _tfidf(words, "keyword")
