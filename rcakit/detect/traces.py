@@ -295,7 +295,23 @@ def analyze_traces(
     if base_spans.height == 0:
         notes.append("the baseline window holds no spans: slow spans and new call paths cannot be judged")
     operations = operation_baselines(base_spans, sigma=sigma, min_count=min_count)
-    slow_spans = (
+    slow_spans = _slow_spans(inc_spans, operations)
+    new_paths, missing_paths, structural = _path_changes(inc_spans, base_spans)
+    window = TimeWindow(min(base_win.start, inc_win.start), max(base_win.end, inc_win.end))
+    series = service_series(linked.filter(in_window(window.start, window.end, closed="left")), step,
+                            start=window.start)
+    return TraceAnalysis(
+        graph=call_graph(inc_spans), baseline_graph=call_graph(base_spans), operations=operations,
+        slow_spans=slow_spans, slow_traces=_slow_traces(inc_spans, slow_spans, max_traces), new_paths=new_paths,
+        missing_paths=missing_paths, structural_traces=structural, series=series, sigma=sigma, notes=notes,
+        entry_spans=inc_spans.filter(pl.col("is_entry")).group_by("entity").agg(
+            pl.len().cast(pl.Int64).alias("entry_spans")),
+    )
+
+
+def _slow_spans(inc_spans: pl.DataFrame, operations: pl.DataFrame) -> pl.DataFrame:
+    """The incident's spans longer than their operation's baseline ``upper`` bound, with the excess."""
+    return (
         inc_spans.join(operations.select("entity", "operation", "mean", "upper"), on=["entity", "operation"],
                        how="inner")
         .filter(pl.col("upper").is_not_null() & (pl.col("duration") > pl.col("upper")))
@@ -303,41 +319,33 @@ def analyze_traces(
         .select("trace_id", "span_id", "entity", "operation", "start", "end", "duration", "mean", "upper", "excess_s",
                 "is_entry")
     )
-    slow_traces = _slow_traces(inc_spans, slow_spans, max_traces)
 
+
+def _path_changes(inc_spans: pl.DataFrame, base_spans: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Call paths new in the incident, paths of the baseline missing from it, and the traces holding new
+    paths (all empty without baseline spans)."""
     inc_paths = call_paths(inc_spans)
     base_paths = call_paths(base_spans) if base_spans.height else inc_paths.clear()
     inc_count = inc_paths.group_by("path").agg(pl.len().cast(pl.Int64).alias("incident_count"),
                                                pl.col("trace_id").n_unique().cast(pl.Int64).alias("traces"))
     base_count = base_paths.group_by("path").agg(pl.len().cast(pl.Int64).alias("baseline_count"))
-    if base_spans.height:
-        new_paths = inc_count.join(base_count, on="path", how="anti").sort(["incident_count", "path"],
+    if not base_spans.height:
+        return inc_count.clear(), base_count.clear(), pl.DataFrame(
+            schema={"trace_id": pl.String, "start": pl.Datetime("ns", "UTC"), "end": pl.Datetime("ns", "UTC"),
+                    "new_paths": pl.List(pl.String)})
+    new_paths = inc_count.join(base_count, on="path", how="anti").sort(["incident_count", "path"],
+                                                                       descending=[True, False])
+    missing_paths = base_count.join(inc_count, on="path", how="anti").sort(["baseline_count", "path"],
                                                                            descending=[True, False])
-        missing_paths = base_count.join(inc_count, on="path", how="anti").sort(["baseline_count", "path"],
-                                                                               descending=[True, False])
-        new_set = new_paths.get_column("path")
-        structural = (
-            inc_paths.filter(pl.col("path").is_in(new_set.implode()))
-            .group_by("trace_id")
-            .agg(pl.col("start").min().alias("start"), pl.col("end").max().alias("end"),
-                 pl.col("path").unique().sort().alias("new_paths"))
-            .sort("start", "trace_id")
-        )
-    else:
-        new_paths = inc_count.clear()
-        missing_paths = base_count.clear()
-        structural = pl.DataFrame(schema={"trace_id": pl.String, "start": pl.Datetime("ns", "UTC"),
-                                          "end": pl.Datetime("ns", "UTC"), "new_paths": pl.List(pl.String)})
-    window = TimeWindow(min(base_win.start, inc_win.start), max(base_win.end, inc_win.end))
-    series = service_series(linked.filter(in_window(window.start, window.end, closed="left")), step,
-                            start=window.start)
-    return TraceAnalysis(
-        graph=call_graph(inc_spans), baseline_graph=call_graph(base_spans), operations=operations,
-        slow_spans=slow_spans, slow_traces=slow_traces, new_paths=new_paths, missing_paths=missing_paths,
-        structural_traces=structural, series=series, sigma=sigma, notes=notes,
-        entry_spans=inc_spans.filter(pl.col("is_entry")).group_by("entity").agg(
-            pl.len().cast(pl.Int64).alias("entry_spans")),
+    new_set = new_paths.get_column("path")
+    structural = (
+        inc_paths.filter(pl.col("path").is_in(new_set.implode()))
+        .group_by("trace_id")
+        .agg(pl.col("start").min().alias("start"), pl.col("end").max().alias("end"),
+             pl.col("path").unique().sort().alias("new_paths"))
+        .sort("start", "trace_id")
     )
+    return new_paths, missing_paths, structural
 
 
 def _slow_traces(inc_spans: pl.DataFrame, slow_spans: pl.DataFrame, max_traces: int) -> pl.DataFrame:
