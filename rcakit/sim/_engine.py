@@ -26,7 +26,7 @@ import itertools
 import math
 from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -139,22 +139,53 @@ def _windows(faults: Sequence[Fault], target: str) -> list[tuple[float, float, F
 def run(topology: Topology, *, duration: float, rate: float, faults: Sequence[Fault], seed: int) -> Run:
     rng = np.random.Generator(np.random.PCG64(seed))
     topo = topology
-    delays = topo.link_delays
+    gpu_speed = _gpu_clocks(rng, topo, duration)
+    send = _arrivals(rng, rate, duration, [f for f in faults if isinstance(f, WorkloadSpike)])
+    n = send.shape[0]
+    worker = (np.arange(n) % topo.workers).astype(np.int64)
+    slow_links = [f for f in faults if isinstance(f, NetworkSlowdown)]
+    cr, router, rq, enqueue = _to_queue(rng, topo, send, worker, slow_links)
 
+    served = _Served.empty(n)
+    batches = _Batches()
+    for w in range(topo.workers):
+        _serve_worker(rng, topo, w, np.flatnonzero(worker == w), enqueue, faults, gpu_speed, served, batches)
+
+    ic = topo.link_delays["ModelInference-Client"] * _jitter(rng, n)
+    for f in slow_links:
+        if f.target.startswith("ModelInference_"):
+            g = int(f.target.split("-", 1)[0].rsplit("_", 1)[1])
+            ic *= _factor(served.exec_end, [f], mask=served.gpu == g)
+    done = served.exec_end + ic
+
+    return Run(
+        topology=topo, duration=duration, r_send=send, r_worker=worker, r_cr=cr, r_router=router, r_rq=rq,
+        r_enqueue=enqueue, r_dequeue=served.dequeue, r_batch=served.batch, r_gpu=served.gpu,
+        r_exec_end=served.exec_end, r_ic=ic, r_done=done, r_failed=served.failed,
+        r_queue_len=np.maximum(served.queue_len, 0.0),
+        b_start=np.asarray(batches.start), b_end=np.asarray(batches.end),
+        b_gpu=np.asarray(batches.gpu, dtype=np.int64), b_size=np.asarray(batches.size, dtype=np.int64),
+        b_failed=np.asarray(batches.failed, dtype=bool), b_restart_end=np.asarray(batches.restart),
+        gpu_speed=gpu_speed,
+    )
+
+
+def _gpu_clocks(rng: np.random.Generator, topo: Topology, duration: float) -> np.ndarray:
+    """Relative speed of each GPU (rows) in each CLOCK_SEGMENT-second segment (columns)."""
     n_seg = math.ceil(duration / CLOCK_SEGMENT) + 1
     shocks = rng.normal(0.0, _CLOCK_SD * math.sqrt(1 - _CLOCK_PHI**2), size=(topo.n_gpus, n_seg))
     log_speed = np.zeros_like(shocks)
     log_speed[:, 0] = rng.normal(0.0, _CLOCK_SD, size=topo.n_gpus)
     for c in range(1, n_seg):
         log_speed[:, c] = _CLOCK_PHI * log_speed[:, c - 1] + shocks[:, c]
-    gpu_speed = np.exp(log_speed)
-    speed_rows = gpu_speed.tolist()
+    return np.exp(log_speed)
 
-    send = _arrivals(rng, rate, duration, [f for f in faults if isinstance(f, WorkloadSpike)])
+
+def _to_queue(rng: np.random.Generator, topo: Topology, send: np.ndarray, worker: np.ndarray,
+              slow_links: list[NetworkSlowdown]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Client-Router delay, router time, Router-Queue delay and enqueue time of every request."""
+    delays = topo.link_delays
     n = send.shape[0]
-    worker = (np.arange(n) % topo.workers).astype(np.int64)
-    slow_links = [f for f in faults if isinstance(f, NetworkSlowdown)]
-
     cr = delays["Client-Router"] * _jitter(rng, n)
     cr *= _factor(send, [f for f in slow_links if f.target == "Client-Router"])
     arrive_router = send + cr
@@ -165,110 +196,122 @@ def run(topology: Topology, *, duration: float, rate: float, faults: Sequence[Fa
         if f.target.startswith("Router-Queue_"):
             w = int(f.target.rsplit("_", 1)[1])
             rq *= _factor(forward, [f], mask=worker == w)
-    enqueue = forward + rq
+    return cr, router, rq, forward + rq
 
-    dequeue = np.zeros(n)
-    batch_of = np.zeros(n, dtype=np.int64)
-    gpu_of = np.zeros(n, dtype=np.int64)
-    exec_end = np.zeros(n)
-    failed = np.zeros(n, dtype=bool)
-    queue_len = np.zeros(n)
-    b_start: list[float] = []
-    b_end: list[float] = []
-    b_gpu: list[int] = []
-    b_size: list[int] = []
-    b_failed: list[bool] = []
-    b_restart: list[float] = []
 
-    for w in range(topo.workers):
-        idx = np.flatnonzero(worker == w)
-        order = idx[np.argsort(enqueue[idx], kind="stable")]
-        arrivals = enqueue[order]
-        m = arrivals.shape[0]
-        noise = np.asarray(rng.gamma(20.0, 1.0 / 20.0, size=m)).tolist()
-        crash_u = np.asarray(rng.random(m)).tolist()
-        crash_at = np.asarray(rng.uniform(0.2, 0.8, size=m)).tolist()
-        gpus = list(topo.gpus_of(w))
-        batch_faults = _windows(faults, f"Batcher_{w}")
-        throttles = {g: _windows([f for f in faults if isinstance(f, GpuThrottle)], f"GPU_{g}") for g in gpus}
-        bursts = {g: _windows([f for f in faults if isinstance(f, ErrorBurst)], f"ModelInference_{g}") for g in gpus}
-        free = [0.0] * len(gpus)
-        window, base, per = topo.batch_window, topo.exec_base, topo.exec_per_item
-        default_max = topo.max_batch_size
-        base_crash, base_restart = topo.crash_probability, topo.restart_time
-        a = arrivals.tolist()
-        first_batch = len(b_start)
-        i, last, k = 0, 0.0, 0
-        while i < m:
-            gl = 0
-            if len(gpus) > 1:
-                gl = min(range(len(gpus)), key=free.__getitem__)
-            tf = free[gl]
-            ai = a[i]
-            t_ref = tf if tf > ai else ai
-            mb = default_max
-            for lo, hi, bf in batch_faults:
-                if lo <= t_ref < hi:
-                    mb = int(bf.magnitude)
-            full_at = a[i + mb - 1] if i + mb - 1 < m else math.inf
-            ready = min(ai + window, full_at)
-            d = max(tf, ready, last)
-            j = bisect_right(a, d, i, min(i + mb, m))
-            g = gpus[gl]
-            slow = 1.0
-            for lo, hi, tf_ in throttles[g]:
-                if lo <= d < hi:
-                    slow *= tf_.magnitude
-            ex = (base + per * (j - i)) * slow * noise[k] / speed_rows[g][min(int(d / CLOCK_SEGMENT), n_seg - 1)]
-            # Crash when the uniform draw falls under the combined probability of the background
-            # rate and any active burst: 1 - (1 - p0)(1 - p1)...
-            survive = 1.0 - base_crash
-            restart = base_restart
-            for lo, hi, ef in bursts[g]:
-                if lo <= d < hi:
-                    survive *= 1.0 - ef.magnitude
-                    restart = max(restart, ef.restart)  # type: ignore[attr-defined]
-            crashed = crash_u[k] < 1.0 - survive
-            if not crashed:
-                restart = 0.0
-            if crashed:
-                ex *= crash_at[k]
-            end = d + ex
-            free[gl] = end + restart
-            b_start.append(d)
-            b_end.append(end)
-            b_gpu.append(g)
-            b_size.append(j - i)
-            b_failed.append(crashed)
-            b_restart.append(end + restart)
-            last = d
-            i = j
-            k += 1
-        sizes = np.asarray(b_size[first_batch:], dtype=np.int64)
-        local_batch = np.repeat(np.arange(sizes.shape[0]), sizes)
-        starts = np.asarray(b_start[first_batch:])
-        ends = np.asarray(b_end[first_batch:])
-        dq = starts[local_batch]
-        dequeue[order] = dq
-        batch_of[order] = local_batch + first_batch
-        gpu_of[order] = np.asarray(b_gpu[first_batch:], dtype=np.int64)[local_batch]
-        exec_end[order] = ends[local_batch]
-        failed[order] = np.asarray(b_failed[first_batch:], dtype=bool)[local_batch]
-        # Waiting at enqueue: those enqueued before minus those already dequeued (dq is non-decreasing).
-        queue_len[order] = np.arange(m) - np.searchsorted(dq, arrivals, side="right")
+@dataclass
+class _Served:
+    """Per request, what its worker's station did with it."""
 
-    ic = delays["ModelInference-Client"] * _jitter(rng, n)
-    for f in slow_links:
-        if f.target.startswith("ModelInference_"):
-            g = int(f.target.split("-", 1)[0].rsplit("_", 1)[1])
-            ic *= _factor(exec_end, [f], mask=gpu_of == g)
-    done = exec_end + ic
+    dequeue: np.ndarray
+    batch: np.ndarray
+    gpu: np.ndarray
+    exec_end: np.ndarray
+    failed: np.ndarray
+    queue_len: np.ndarray
 
-    return Run(
-        topology=topo, duration=duration, r_send=send, r_worker=worker, r_cr=cr, r_router=router, r_rq=rq,
-        r_enqueue=enqueue, r_dequeue=dequeue, r_batch=batch_of, r_gpu=gpu_of, r_exec_end=exec_end, r_ic=ic,
-        r_done=done, r_failed=failed, r_queue_len=np.maximum(queue_len, 0.0),
-        b_start=np.asarray(b_start), b_end=np.asarray(b_end), b_gpu=np.asarray(b_gpu, dtype=np.int64),
-        b_size=np.asarray(b_size, dtype=np.int64), b_failed=np.asarray(b_failed, dtype=bool),
-        b_restart_end=np.asarray(b_restart), gpu_speed=gpu_speed,
-    )
+    @classmethod
+    def empty(cls, n: int) -> _Served:
+        return cls(np.zeros(n), np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64), np.zeros(n),
+                   np.zeros(n, dtype=bool), np.zeros(n))
+
+
+@dataclass
+class _Batches:
+    """Every batch of every worker, in dispatch order per worker."""
+
+    start: list[float] = field(default_factory=list)
+    end: list[float] = field(default_factory=list)
+    gpu: list[int] = field(default_factory=list)
+    size: list[int] = field(default_factory=list)
+    failed: list[bool] = field(default_factory=list)
+    restart: list[float] = field(default_factory=list)
+
+
+def _serve_worker(rng: np.random.Generator, topo: Topology, w: int, idx: np.ndarray, enqueue: np.ndarray,
+                  faults: Sequence[Fault], gpu_speed: np.ndarray, served: _Served, batches: _Batches) -> None:
+    """Batch worker ``w``'s requests (``idx``) on its GPUs and record, per request, what happened."""
+    order = idx[np.argsort(enqueue[idx], kind="stable")]
+    arrivals = enqueue[order]
+    m = arrivals.shape[0]
+    noise = np.asarray(rng.gamma(20.0, 1.0 / 20.0, size=m)).tolist()
+    crash_u = np.asarray(rng.random(m)).tolist()
+    crash_at = np.asarray(rng.uniform(0.2, 0.8, size=m)).tolist()
+    first_batch = len(batches.start)
+    _dispatch(topo, w, arrivals.tolist(), faults, gpu_speed, (noise, crash_u, crash_at), batches)
+    sizes = np.asarray(batches.size[first_batch:], dtype=np.int64)
+    local_batch = np.repeat(np.arange(sizes.shape[0]), sizes)
+    starts = np.asarray(batches.start[first_batch:])
+    ends = np.asarray(batches.end[first_batch:])
+    dq = starts[local_batch]
+    served.dequeue[order] = dq
+    served.batch[order] = local_batch + first_batch
+    served.gpu[order] = np.asarray(batches.gpu[first_batch:], dtype=np.int64)[local_batch]
+    served.exec_end[order] = ends[local_batch]
+    served.failed[order] = np.asarray(batches.failed[first_batch:], dtype=bool)[local_batch]
+    # Waiting at enqueue: those enqueued before minus those already dequeued (dq is non-decreasing).
+    served.queue_len[order] = np.arange(m) - np.searchsorted(dq, arrivals, side="right")
+
+
+def _dispatch(topo: Topology, w: int, a: list[float], faults: Sequence[Fault], gpu_speed: np.ndarray,
+              draws: tuple[list[float], list[float], list[float]], batches: _Batches) -> None:
+    """The next-event loop of worker ``w``'s batcher over the sorted arrival times ``a``, one pass per batch
+    (``draws``: per batch, execution noise, the crash draw and where in the execution a crash hits)."""
+    noise, crash_u, crash_at = draws
+    speed_rows = gpu_speed.tolist()
+    n_seg = gpu_speed.shape[1]
+    m = len(a)
+    gpus = list(topo.gpus_of(w))
+    batch_faults = _windows(faults, f"Batcher_{w}")
+    throttles = {g: _windows([f for f in faults if isinstance(f, GpuThrottle)], f"GPU_{g}") for g in gpus}
+    bursts = {g: _windows([f for f in faults if isinstance(f, ErrorBurst)], f"ModelInference_{g}") for g in gpus}
+    free = [0.0] * len(gpus)
+    window, base, per = topo.batch_window, topo.exec_base, topo.exec_per_item
+    default_max = topo.max_batch_size
+    base_crash, base_restart = topo.crash_probability, topo.restart_time
+    i, last, k = 0, 0.0, 0
+    while i < m:
+        gl = 0
+        if len(gpus) > 1:
+            gl = min(range(len(gpus)), key=free.__getitem__)
+        tf = free[gl]
+        ai = a[i]
+        t_ref = tf if tf > ai else ai
+        mb = default_max
+        for lo, hi, bf in batch_faults:
+            if lo <= t_ref < hi:
+                mb = int(bf.magnitude)
+        full_at = a[i + mb - 1] if i + mb - 1 < m else math.inf
+        ready = min(ai + window, full_at)
+        d = max(tf, ready, last)
+        j = bisect_right(a, d, i, min(i + mb, m))
+        g = gpus[gl]
+        slow = 1.0
+        for lo, hi, tf_ in throttles[g]:
+            if lo <= d < hi:
+                slow *= tf_.magnitude
+        ex = (base + per * (j - i)) * slow * noise[k] / speed_rows[g][min(int(d / CLOCK_SEGMENT), n_seg - 1)]
+        # Crash when the uniform draw falls under the combined probability of the background
+        # rate and any active burst: 1 - (1 - p0)(1 - p1)...
+        survive = 1.0 - base_crash
+        restart = base_restart
+        for lo, hi, ef in bursts[g]:
+            if lo <= d < hi:
+                survive *= 1.0 - ef.magnitude
+                restart = max(restart, ef.restart)  # type: ignore[attr-defined]
+        crashed = crash_u[k] < 1.0 - survive
+        if not crashed:
+            restart = 0.0
+        if crashed:
+            ex *= crash_at[k]
+        end = d + ex
+        free[gl] = end + restart
+        batches.start.append(d)
+        batches.end.append(end)
+        batches.gpu.append(g)
+        batches.size.append(j - i)
+        batches.failed.append(crashed)
+        batches.restart.append(end + restart)
+        last = d
+        i = j
+        k += 1
