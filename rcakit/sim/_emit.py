@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 
 from rcakit.sim._engine import Run
-from rcakit.sim.faults import BatchSizeMisconfig, Fault, GpuThrottle, NetworkSlowdown
+from rcakit.sim.faults import BatchSizeMisconfig, Fault, GpuThrottle
 from rcakit.telemetry import LOG_SCHEMA, METRIC_SCHEMA, SPAN_SCHEMA
 
 __all__ = ["SLO_MS", "build_logs", "build_metrics", "build_spans"]
@@ -204,6 +204,39 @@ def build_spans(run: Run, *, start: datetime, sample: int, seed: int) -> pl.Data
             .sort("start", "trace_id", "span_id").select(list(SPAN_SCHEMA)))
 
 
+class _LogRows:
+    """Log lines in the order they are written, turned into a LOG_SCHEMA frame at the end."""
+
+    def __init__(self) -> None:
+        self.t: list[float] = []
+        self.entity: list[str] = []
+        self.level: list[str] = []
+        self.message: list[str] = []
+        self.trace: list[str | None] = []
+        self.span: list[str | None] = []
+
+    def log(self, t: float, entity: str, level: str, message: str, trace: str | None = None,
+            span: str | None = None) -> None:
+        self.t.append(t)
+        self.entity.append(entity)
+        self.level.append(level)
+        self.message.append(message)
+        self.trace.append(trace)
+        self.span.append(span)
+
+    def frame(self, start: datetime) -> pl.DataFrame:
+        table = pl.DataFrame({
+            "time": _ns(start, np.asarray(self.t, dtype=float)),
+            "entity": self.entity, "level": self.level, "message": self.message, "trace_id": self.trace,
+            "span_id": self.span,
+        }, schema_overrides={"trace_id": pl.String, "span_id": pl.String})
+        return (table.with_columns(pl.col("time").cast(pl.Datetime("ns")).dt.replace_time_zone("UTC"))
+                .sort("time", "entity", "level", "message", maintain_order=True).select(list(LOG_SCHEMA)))
+
+
+_MS = 1000.0
+
+
 def build_logs(run: Run, faults: list[Fault], metrics_frame: pl.DataFrame | None, *, start: datetime,
                step: float, sample: int, seed: int) -> pl.DataFrame:
     """Log lines: periodic info stats, warnings when a component sees trouble, errors on crashes.
@@ -212,45 +245,47 @@ def build_logs(run: Run, faults: list[Fault], metrics_frame: pl.DataFrame | None
     link logs slow transfers on its receiving side, throttling logs clock warnings, a batch-size
     change logs a config reload, and a long queue or a breached SLO logs warnings.
     """
-    topo = run.topology
     bins = _Bins(run.duration, step)
-    rows_t: list[float] = []
-    rows_e: list[str] = []
-    rows_l: list[str] = []
-    rows_m: list[str] = []
-    rows_tr: list[str | None] = []
-    rows_sp: list[str | None] = []
-
-    def log(t: float, entity: str, level: str, message: str, trace: str | None = None,
-            span: str | None = None) -> None:
-        rows_t.append(t)
-        rows_e.append(entity)
-        rows_l.append(level)
-        rows_m.append(message)
-        rows_tr.append(trace)
-        rows_sp.append(span)
-
-    ms = 1000.0
+    rows = _LogRows()
     edge_t = np.arange(bins.n) * step
     stamp = np.minimum(edge_t + step * 0.999, run.duration - 1e-6)   # end of each bin
-    # -- periodic stats (info) and threshold warnings --------------------------------------------
+    _client_logs(run, bins, stamp, step, rows)
+    _slow_link_logs(bins, stamp, _worker_logs(run, bins, stamp, step, rows), rows)
+    _fault_logs(run, faults, edge_t, step, rows)
+    _crash_logs(run, rows)
+    if sample:
+        _request_logs(run, sample, seed, rows)
+    return rows.frame(start)
+
+
+def _client_logs(run: Run, bins: _Bins, stamp: np.ndarray, step: float, rows: _LogRows) -> None:
+    """Periodic stats of the router and the client (info), SLO warnings and failed requests."""
     n_sent = bins.count(run.r_send)
     n_done = bins.count(run.r_done)
     n_fail = bins.count(run.r_done, run.r_failed)
-    lat_sum = np.bincount(*_bin_weights(bins, run.r_done, run.r_latency * ms), minlength=bins.n)[: bins.n]
-    p95 = _binned_quantile(bins, run.r_done, run.r_latency * ms, 0.95)
+    lat_sum = np.bincount(*_bin_weights(bins, run.r_done, run.r_latency * _MS), minlength=bins.n)[: bins.n]
+    p95 = _binned_quantile(bins, run.r_done, run.r_latency * _MS, 0.95)
     for b in range(bins.n):
         t = float(stamp[b])
-        log(t, "Router", "INFO", f"routed {int(n_sent[b])} requests in the last {step:g}s")
+        rows.log(t, "Router", "INFO", f"routed {int(n_sent[b])} requests in the last {step:g}s")
         if n_done[b]:
-            log(t, "Client", "INFO", f"received {int(n_done[b])} responses, mean latency "
-                                     f"{lat_sum[b] / n_done[b]:.1f} ms")
+            rows.log(t, "Client", "INFO", f"received {int(n_done[b])} responses, mean latency "
+                                          f"{lat_sum[b] / n_done[b]:.1f} ms")
         if p95[b] > SLO_MS:
-            log(t, "Client", "WARNING", f"p95 latency {p95[b]:.0f} ms above SLO {SLO_MS:.0f} ms")
+            rows.log(t, "Client", "WARNING", f"p95 latency {p95[b]:.0f} ms above SLO {SLO_MS:.0f} ms")
         if n_fail[b]:
-            log(t, "Client", "ERROR", f"{int(n_fail[b])} requests failed with HTTP 500 in the last {step:g}s")
+            rows.log(t, "Client", "ERROR", f"{int(n_fail[b])} requests failed with HTTP 500 in the last {step:g}s")
+
+
+_LinkCheck = tuple[str, str, np.ndarray, np.ndarray, float, str]
+
+
+def _worker_logs(run: Run, bins: _Bins, stamp: np.ndarray, step: float, rows: _LogRows) -> list[_LinkCheck]:
+    """Periodic stats of the queues, inference instances and GPUs, queue warnings; returns the links to
+    check for slow transfers (link, receiving entity, arrival times, delays, base delay, template)."""
+    topo = run.topology
     base = topo.link_delays
-    link_checks: list[tuple[str, str, np.ndarray, np.ndarray, float, str]] = [
+    link_checks: list[_LinkCheck] = [
         ("Client-Router", "Router", run.r_send + run.r_cr, run.r_cr, base["Client-Router"],
          "slow inbound connections from Client: mean transfer {:.1f} ms"),
     ]
@@ -263,9 +298,9 @@ def build_logs(run: Run, faults: list[Fault], metrics_frame: pl.DataFrame | None
         threshold = 2 * topo.max_batch_size
         for b in range(bins.n):
             t = float(stamp[b])
-            log(t, f"Queue_{w}", "INFO", f"depth {qlen[b]:.0f}, enqueued {int(n_in[b])}, dequeued {int(n_out[b])}")
+            rows.log(t, f"Queue_{w}", "INFO", f"depth {qlen[b]:.0f}, enqueued {int(n_in[b])}, dequeued {int(n_out[b])}")
             if has[b] and qlen[b] > threshold:
-                log(t, f"Queue_{w}", "WARNING", f"queue depth {qlen[b]:.0f} above threshold {threshold}")
+                rows.log(t, f"Queue_{w}", "WARNING", f"queue depth {qlen[b]:.0f} above threshold {threshold}")
         for g in topo.gpus_of(w):
             on = run.r_gpu == g
             bon = run.b_gpu == g
@@ -277,65 +312,73 @@ def build_logs(run: Run, faults: list[Fault], metrics_frame: pl.DataFrame | None
             busy = bins.busy(run.b_start[bon], run.b_end[bon])
             for b in range(bins.n):
                 t = float(stamp[b])
-                log(t, f"ModelInference_{g}", "INFO",
-                    f"served {int(n_r[b])} requests in {int(n_b[b])} batches")
-                log(t, f"GPU_{g}", "INFO", f"utilization {100 * busy[b] / step:.0f}%")
+                rows.log(t, f"ModelInference_{g}", "INFO",
+                         f"served {int(n_r[b])} requests in {int(n_b[b])} batches")
+                rows.log(t, f"GPU_{g}", "INFO", f"utilization {100 * busy[b] / step:.0f}%")
+    return link_checks
+
+
+def _slow_link_logs(bins: _Bins, stamp: np.ndarray, link_checks: list[_LinkCheck], rows: _LogRows) -> None:
+    """A warning on the receiving side of a link in every bin its mean delay exceeds 5x the base delay."""
     for _link, entity, t_end, delay, base_delay, template in link_checks:
-        mean, has = bins.mean(t_end, delay * ms, t_end >= 0)
-        for b in np.flatnonzero(has & (mean > 5 * base_delay * ms)).tolist():
-            log(float(stamp[b]), entity, "WARNING", template.format(mean[b]))
-    # -- fault-specific events ------------------------------------------------------------------
+        mean, has = bins.mean(t_end, delay * _MS, t_end >= 0)
+        for b in np.flatnonzero(has & (mean > 5 * base_delay * _MS)).tolist():
+            rows.log(float(stamp[b]), entity, "WARNING", template.format(mean[b]))
+
+
+def _fault_logs(run: Run, faults: list[Fault], edge_t: np.ndarray, step: float, rows: _LogRows) -> None:
+    """Config reloads of a batch-size change, clock warnings of a throttle (a slow link's warnings are
+    the receiving side's, above)."""
+    topo = run.topology
     for f in faults:
         if f.start >= run.duration:
             continue
         stop = min(f.end, run.duration - 1e-6)
         if isinstance(f, BatchSizeMisconfig):
             new, old = int(f.magnitude), topo.max_batch_size
-            log(f.start, f.target, "WARNING", f"config reloaded: max_batch_size={new} (was {old})")
+            rows.log(f.start, f.target, "WARNING", f"config reloaded: max_batch_size={new} (was {old})")
             if f.end < run.duration:
-                log(stop, f.target, "INFO", f"config reloaded: max_batch_size={old} (was {new})")
+                rows.log(stop, f.target, "INFO", f"config reloaded: max_batch_size={old} (was {new})")
         elif isinstance(f, GpuThrottle):
             mhz = int(_GPU_CLOCK_MHZ / f.magnitude)
             cap = topo.gpu_power_watts / f.magnitude
             for b in np.flatnonzero((edge_t + step > f.start) & (edge_t < f.end)).tolist():
                 t = max(float(edge_t[b]), f.start)
-                log(t, f.target, "WARNING", f"clocks throttled to {mhz} MHz: power cap {cap:.0f} W")
+                rows.log(t, f.target, "WARNING", f"clocks throttled to {mhz} MHz: power cap {cap:.0f} W")
             if f.end < run.duration:
-                log(stop, f.target, "INFO", f"clocks restored to {_GPU_CLOCK_MHZ} MHz")
-        elif isinstance(f, NetworkSlowdown):
-            pass  # the receiving side's slow-transfer warnings above carry it
+                rows.log(stop, f.target, "INFO", f"clocks restored to {_GPU_CLOCK_MHZ} MHz")
+
+
+def _crash_logs(run: Run, rows: _LogRows) -> None:
+    """A CUDA error and a restart per crashed batch, and the reload when it ends inside the run."""
     crashed = np.flatnonzero(run.b_failed & (run.b_end < run.duration))
     for k in crashed.tolist():
         mi = f"ModelInference_{int(run.b_gpu[k])}"
         t_crash = float(run.b_end[k])
-        log(t_crash, mi, "ERROR", f"CUDA error: an illegal memory access was encountered "
-                                f"(batch {k}, {int(run.b_size[k])} requests failed)")
-        log(t_crash, mi, "WARNING", "worker process exited with code 134, restarting")
+        rows.log(t_crash, mi, "ERROR", f"CUDA error: an illegal memory access was encountered "
+                                       f"(batch {k}, {int(run.b_size[k])} requests failed)")
+        rows.log(t_crash, mi, "WARNING", "worker process exited with code 134, restarting")
         if run.b_restart_end[k] < run.duration:
-            log(float(run.b_restart_end[k]), mi, "INFO",
-                f"model loaded, ready after {run.b_restart_end[k] - t_crash:.2f} s")
-    # -- per sampled request (info, with trace and span ids) --------------------------------------
-    if sample:
-        sel = np.arange(0, run.r_send.shape[0], sample)
-        sel = sel[run.r_done[sel] < run.duration]
-        for r in sel.tolist():
-            trace = f"{seed & 0xFFFFFFFF:08x}{r:024x}"
-            w, g = int(run.r_worker[r]), int(run.r_gpu[r])
-            log(float(run.r_enqueue[r]), "Router", "INFO", f"request {trace} routed to Queue_{w}", trace,
-                f"{r:012x}{3:04x}")
-            if run.r_failed[r]:
-                log(float(run.r_exec_end[r]), f"ModelInference_{g}", "ERROR",
-                    f"request {trace} failed: inference worker crashed", trace, f"{r:012x}{7:04x}")
-            else:
-                log(float(run.r_exec_end[r]), f"ModelInference_{g}", "INFO",
-                    f"request {trace} done in {(run.r_exec_end[r] - run.r_dequeue[r]) * ms:.1f} ms",
-                    trace, f"{r:012x}{7:04x}")
-    table = pl.DataFrame({
-        "time": _ns(start, np.asarray(rows_t, dtype=float)),
-        "entity": rows_e, "level": rows_l, "message": rows_m, "trace_id": rows_tr, "span_id": rows_sp,
-    }, schema_overrides={"trace_id": pl.String, "span_id": pl.String})
-    return (table.with_columns(pl.col("time").cast(pl.Datetime("ns")).dt.replace_time_zone("UTC"))
-            .sort("time", "entity", "level", "message", maintain_order=True).select(list(LOG_SCHEMA)))
+            rows.log(float(run.b_restart_end[k]), mi, "INFO",
+                     f"model loaded, ready after {run.b_restart_end[k] - t_crash:.2f} s")
+
+
+def _request_logs(run: Run, sample: int, seed: int, rows: _LogRows) -> None:
+    """Per sampled request (one in ``sample``), info or error lines with its trace and span ids."""
+    sel = np.arange(0, run.r_send.shape[0], sample)
+    sel = sel[run.r_done[sel] < run.duration]
+    for r in sel.tolist():
+        trace = f"{seed & 0xFFFFFFFF:08x}{r:024x}"
+        w, g = int(run.r_worker[r]), int(run.r_gpu[r])
+        rows.log(float(run.r_enqueue[r]), "Router", "INFO", f"request {trace} routed to Queue_{w}", trace,
+                 f"{r:012x}{3:04x}")
+        if run.r_failed[r]:
+            rows.log(float(run.r_exec_end[r]), f"ModelInference_{g}", "ERROR",
+                     f"request {trace} failed: inference worker crashed", trace, f"{r:012x}{7:04x}")
+        else:
+            rows.log(float(run.r_exec_end[r]), f"ModelInference_{g}", "INFO",
+                     f"request {trace} done in {(run.r_exec_end[r] - run.r_dequeue[r]) * _MS:.1f} ms",
+                     trace, f"{r:012x}{7:04x}")
 
 
 def _bin_weights(bins: _Bins, t: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
