@@ -76,7 +76,7 @@ retry storms, autoscaling, health checks of the balancer, feedback of errors on 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import networkx as nx
@@ -84,7 +84,10 @@ import numpy as np
 import polars as pl
 
 from rcakit.errors import DataError
-from rcakit.sim._family_engine import Call, Injection, Service, State, Topo, build_logs, build_spans, signals
+from rcakit.sim._family_emit import build_logs, build_spans
+from rcakit.sim._family_engine import Injection, State, Topo, signals
+from rcakit.sim._family_systems import FAMILIES, check_choice, family_topology, metric_names
+from rcakit.sim._family_truth import true_family_graph
 from rcakit.telemetry import METRIC_SCHEMA, GroundTruth, Incident, Telemetry, TimeWindow
 from rcakit.telemetry.window import to_utc
 
@@ -102,7 +105,6 @@ __all__ = [
     "true_family_graph",
 ]
 
-FAMILIES = ("webshop", "pipeline", "shared_db", "replicated")
 FAULT_KINDS = ("cpu", "memory_leak", "disk", "network_delay", "packet_loss", "error_injection",
                "config_change", "dependency_outage")
 NOISE = ("missing_scrapes", "clock_skew", "seasonality", "unrelated_deploy")
@@ -115,130 +117,6 @@ _INSTRUMENTED = ("service", "datastore", "broker")
 _ROOT_METRIC = {"cpu": "cpu", "memory_leak": "memory", "disk": "disk_io", "network_delay": "net_rtt",
                 "packet_loss": "net_retransmits", "error_injection": "error_rate",
                 "config_change": "pool_utilization", "dependency_outage": "error_rate"}
-_SERVICE_METRICS = ("latency", "request_rate", "error_rate", "cpu", "memory", "pool_utilization", "net_rtt",
-                    "net_retransmits")
-_BROKER_METRICS = ("latency", "enqueue_rate", "dequeue_rate", "queue_length", "error_rate", "cpu", "memory",
-                   "disk_io", "net_rtt", "net_retransmits")
-
-
-# -- the families -------------------------------------------------------------------------------
-def _one(*callees: str | Call) -> tuple[tuple[Call, ...], ...]:
-    """Stages of one call each, in sequence."""
-    return tuple((c if isinstance(c, Call) else Call(c),) for c in callees)
-
-
-def _db(name: str, own_ms: float, cpu: float, disk: float = 0.0, **kw: Any) -> Service:
-    return Service(name, "datastore", own_ms=own_ms, cpu_cost=cpu, disk_cost=disk, mem_mb=2048.0,
-                   mem_limit_mb=4096.0, op="query", **kw)
-
-
-def _webshop(size: str) -> list[Service]:
-    fan = [Call("catalog"), Call("recommendation", fallback=True), Call("cart")]
-    extra: list[Service] = []
-    if size == "M":
-        fan += [Call("reviews", fallback=True), Call("ads", fallback=True)]
-        extra = [Service("reviews", own_ms=6, stages=_one("reviews-db")), _db("reviews-db", 2, 0.004, 0.003),
-                 Service("ads", own_ms=4, stages=_one("ad-api")), Service("ad-api", "external", own_ms=35)]
-    return [
-        Service("frontend", own_ms=6, op="GET /product", stages=((Call("auth"),), tuple(fan), (Call("checkout", prob=0.3),))),
-        Service("auth", own_ms=3, stages=_one("session-cache")),
-        _db("session-cache", 0.8, 0.002),
-        Service("catalog", own_ms=5, cpu_cost=0.003, stages=_one(Call("catalog-db", repeat=2))),
-        _db("catalog-db", 3, 0.002, 0.0015),
-        Service("recommendation", own_ms=12, cpu_cost=0.008, stages=_one("catalog")),
-        Service("cart", own_ms=4, stages=_one("cart-redis")),
-        _db("cart-redis", 0.6, 0.002),
-        Service("checkout", own_ms=8, cpu_cost=0.01,
-                stages=((Call("orders-db"),), (Call("payment-api"),), (Call("shipping"), Call("currency")))),
-        _db("orders-db", 4, 0.01, 0.015),
-        Service("payment-api", "external", own_ms=120),
-        Service("shipping", own_ms=10, cpu_cost=0.01),
-        Service("currency", own_ms=2, cpu_cost=0.01),
-        *extra,
-    ]
-
-
-def _pipeline(size: str) -> list[Service]:
-    first = (Call("geo-api"), Call("customer-db"), *((Call("fraud-check"),) if size == "M" else ()))
-    extra = [Service("fraud-check", own_ms=12, stages=_one("rules-cache")), _db("rules-cache", 0.7, 0.002),
-             _db("audit-db", 3, 0.003, 0.004)] if size == "M" else []
-    return [
-        Service("ingest-api", own_ms=4, op="POST /orders", stages=_one("schema-registry", "orders-queue")),
-        Service("schema-registry", own_ms=2, cpu_cost=0.003),
-        Service("orders-queue", "broker", own_ms=1.5, cpu_cost=0.003, disk_cost=0.004, consumer="enricher",
-                mem_mb=1024.0, mem_limit_mb=2048.0, op="publish"),
-        Service("enricher", own_ms=10, cpu_cost=0.008, workers=4, op="enrich order",
-                stages=(first, (Call("events-queue"),))),
-        Service("geo-api", "external", own_ms=40),
-        _db("customer-db", 4, 0.005, 0.004),
-        Service("events-queue", "broker", own_ms=1.5, cpu_cost=0.003, disk_cost=0.004, consumer="writer",
-                mem_mb=1024.0, mem_limit_mb=2048.0, op="publish"),
-        Service("writer", own_ms=6, workers=3, op="write order",
-                stages=_one("warehouse-db", *(("audit-db",) if size == "M" else ()), Call("notify-api", fallback=True))),
-        _db("warehouse-db", 8, 0.006, 0.006),
-        Service("notify-api", "external", own_ms=25),
-        *extra,
-    ]
-
-
-def _shared_db(size: str) -> list[Service]:
-    fan = [Call("orders"), Call("inventory"), Call("search")]
-    extra: list[Service] = []
-    if size == "M":
-        fan.append(Call("recommend", fallback=True))
-        extra = [Service("recommend", own_ms=9, stages=_one("main-db")),
-                 Service("analytics", own_ms=25, load=3.0, op="aggregate", stages=_one(Call("main-db", repeat=2)))]
-    return [
-        Service("gateway", own_ms=3, op="GET /api", stages=((Call("auth"),), (Call("users"),), tuple(fan),
-                                                            (Call("billing", prob=0.4),))),
-        Service("auth", own_ms=2, stages=_one("main-db")),
-        Service("users", own_ms=4, stages=_one("main-db")),
-        Service("orders", own_ms=6, stages=_one(Call("main-db", repeat=2))),
-        Service("inventory", own_ms=5, stages=_one("main-db")),
-        Service("search", own_ms=8, stages=_one("search-index")),
-        _db("search-index", 6, 0.006, 0.004),
-        Service("billing", own_ms=7, stages=_one("main-db", "tax-api", Call("notifications", fallback=True))),
-        Service("notifications", own_ms=3),
-        Service("tax-api", "external", own_ms=60),
-        Service("reports", own_ms=20, load=4.0, op="run report", stages=_one(Call("main-db", repeat=3))),
-        _db("main-db", 3, 0.0013, 0.0011, pool=200),
-        *extra,
-    ]
-
-
-def _replicated(size: str) -> list[Service]:
-    replicas = tuple(f"search-{k}" for k in range(5 if size == "M" else 3))
-    second = (Call("search-lb"), Call("profile"), *((Call("personalize", fallback=True),) if size == "M" else ()))
-    extra = [Service("personalize", own_ms=7, stages=_one("profile-db"))] if size == "M" else []
-    return [
-        Service("gateway", own_ms=3, op="GET /search", stages=((Call("auth"),), second, (Call("ads-api", fallback=True),))),
-        Service("auth", own_ms=2, stages=_one("token-cache")),
-        _db("token-cache", 0.6, 0.002),
-        Service("search-lb", "lb", backends=replicas),
-        *(Service(r, own_ms=15, cpu_cost=0.02 * len(replicas) / 3, stages=_one("index-store")) for r in replicas),
-        _db("index-store", 5, 0.003, 0.003),
-        Service("profile", own_ms=5, stages=_one("profile-db")),
-        _db("profile-db", 3, 0.004, 0.004),
-        Service("ads-api", "external", own_ms=30),
-        *extra,
-    ]
-
-
-_BUILDERS = {"webshop": (_webshop, "frontend"), "pipeline": (_pipeline, "ingest-api"),
-             "shared_db": (_shared_db, "gateway"), "replicated": (_replicated, "gateway")}
-
-
-def family_topology(family: str, size: str = "S") -> Topo:
-    """The entities and calls of a family (``size`` "S" or "M")."""
-    _check_choice(family, FAMILIES, "family")
-    _check_choice(size, ("S", "M"), "size")
-    build, entry = _BUILDERS[family]
-    return Topo(family, entry, {s.name: s for s in build(size)})
-
-
-def _check_choice(value: Any, choices: Sequence[str], what: str) -> None:
-    if value not in choices:
-        raise DataError(f"unknown {what} {value!r}", hint=f"Choose one of {', '.join(map(repr, choices))}")
 
 
 # -- where a fault can go -------------------------------------------------------------------------
@@ -320,15 +198,7 @@ def _root_nodes(topo: Topo, inj: Injection) -> tuple[str, ...]:
     return (f"{inj.target}:errors",) if inj.kind == "error_injection" else (f"{inj.target}:latency",)
 
 
-# -- metrics and the true graph -------------------------------------------------------------------
-def _metric_names(svc: Service) -> tuple[str, ...]:
-    if not svc.instrumented:
-        return ("latency", "errors")
-    if svc.kind == "broker":
-        return _BROKER_METRICS
-    return _SERVICE_METRICS + (("disk_io",) if svc.disk_cost else ())
-
-
+# -- metrics ------------------------------------------------------------------------------------
 def _measure(metric: str, v: np.ndarray, calls: np.ndarray, step_s: float, rng: np.random.Generator) -> np.ndarray:
     """What a scrape reads: the step's mean with sampling noise of its kind."""
     if metric in ("request_rate", "enqueue_rate", "dequeue_rate", "net_retransmits"):
@@ -349,80 +219,15 @@ def _metrics(topo: Topo, st: State, step_s: float, rng: np.random.Generator) -> 
     out: dict[str, np.ndarray] = {}
     for name, svc in topo.services.items():
         calls = st.get(name, "request_rate")
-        for metric in _metric_names(svc):
+        for metric in metric_names(svc):
             source = {"latency": "seen_latency", "errors": "seen_errors"}.get(metric, metric) \
                 if not svc.instrumented else metric
             out[f"{name}:{metric}"] = _measure(metric, st.get(name, source), calls, step_s, rng)
     return out
 
 
-def _edges_of(topo: Topo, svc: Service) -> list[tuple[str, str, str]]:
-    """(cause, effect, why) of one instrumented entity's equations."""
-    s = svc.name
-    load = f"{s}:enqueue_rate" if svc.kind == "broker" else f"{s}:request_rate"
-    edges = [(load, f"{s}:cpu", "serving requests uses CPU"),
-             (f"{s}:memory", f"{s}:error_rate", "a heap near its limit fails requests (OutOfMemoryError)")]
-    slow = [(f"{s}:cpu", "a busier CPU makes every request wait for it (1 / (1 - utilisation))"),
-            (f"{s}:memory", "GC pauses grow as the heap fills")]
-    if "disk_io" in _metric_names(svc):
-        edges.append((load, f"{s}:disk_io", "every request reads or writes the disk"))
-        slow.append((f"{s}:disk_io", "a busier disk makes every query wait for it"))
-    for call in (c for stage in svc.stages for c in stage):
-        callee = topo.services[call.callee]
-        c = callee.name
-        slow.append((f"{c}:latency", "a synchronous call: the caller waits for it"))
-        if call.critical:
-            edges.append((f"{c}:errors" if not callee.instrumented else f"{c}:error_rate", f"{s}:error_rate",
-                          "a failed critical call fails the request"))
-        for side in ((c,) if callee.instrumented else ()) + callee.backends:
-            head = f"{c}:latency" if callee.kind == "lb" else f"{s}:latency"
-            fail = f"{c}:errors" if callee.kind == "lb" else f"{s}:error_rate"
-            side_load = f"{side}:enqueue_rate" if topo.services[side].kind == "broker" else f"{side}:request_rate"
-            edges += [(load, side_load, "each request calls it"),
-                      (load, f"{side}:net_retransmits", "more calls over a lossy link, more retransmits"),
-                      (f"{side}:net_retransmits", side_load, "timed-out calls are retried"),
-                      (f"{side}:net_retransmits", fail, "a call that times out twice fails")]
-            if callee.kind == "lb":
-                edges += [(f"{side}:latency", head, "the balancer's callers wait for the replica"),
-                          (f"{side}:net_rtt", head, "the hop behind the balancer adds its RTT"),
-                          (f"{side}:net_retransmits", head, "a lost segment waits a retransmission timeout"),
-                          (f"{side}:error_rate", fail, "a replica's failure is the balancer's")]
-            else:
-                slow += [(f"{side}:net_rtt", "the link's RTT adds to every call"),
-                         (f"{side}:net_retransmits", "a lost segment waits a retransmission timeout")]
-    if svc.kind == "broker":
-        q, k = s, svc.consumer
-        edges += [(load, f"{q}:queue_length", "every published message is queued"),
-                  (f"{k}:latency", f"{q}:queue_length", "a slower consumer drains the queue more slowly"),
-                  (load, f"{q}:dequeue_rate", "messages are taken as they arrive while the consumer keeps up"),
-                  (f"{k}:latency", f"{q}:dequeue_rate", "the consumer's time per message caps the dequeue rate"),
-                  (f"{q}:queue_length", f"{q}:error_rate", "a full queue rejects publishes"),
-                  (load, f"{k}:request_rate", "the consumer receives every published message")]
-        slow.append((f"{q}:queue_length", "past the high-water mark the broker throttles publishers"))
-    edges += [(cause, f"{s}:latency", why) for cause, why in slow]
-    if "pool_utilization" in _metric_names(svc):
-        pool = f"{s}:pool_utilization"
-        edges += [(load, pool, "busy workers = rate x time per request (Little's law)"),
-                  (pool, f"{s}:latency", "a nearly full pool makes requests queue for a worker"),
-                  (pool, f"{s}:error_rate", "a full pool rejects requests")]
-        edges += [(cause, pool, "a slower request holds its worker longer (Little's law)") for cause, _ in slow]
-    return edges
-
-
-def true_family_graph(topo: Topo) -> nx.DiGraph:
-    """The causal graph between the family's metric nodes (cause -> effect, each edge with ``why``)."""
-    graph = nx.DiGraph()
-    for name, svc in topo.services.items():
-        graph.add_nodes_from((f"{name}:{m}" for m in _metric_names(svc)), observed=True)
-    for svc in topo.services.values():
-        if svc.instrumented:
-            for cause, effect, why in _edges_of(topo, svc):
-                graph.add_edge(cause, effect, why=why)
-    return graph
-
-
 # -- noise ----------------------------------------------------------------------------------------
-def _season(noise: Sequence[str], steps: int, step_s: float, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+def _season(noise: Sequence[str], steps: int, step_s: float, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, float]]:
     if "seasonality" not in noise:
         return np.ones(steps), {}
     period = rng.uniform(120, 240)
@@ -431,8 +236,8 @@ def _season(noise: Sequence[str], steps: int, step_s: float, rng: np.random.Gene
     return 1 + 0.3 * np.sin(2 * np.pi * (minutes + phase) / period), {"period_min": period, "phase_min": phase}
 
 
-def _drop_scrapes(frame: pl.DataFrame, topo: Topo, steps: int, step_s: float, t0: Any,
-                  rng: np.random.Generator) -> tuple[pl.DataFrame, dict]:
+def _drop_scrapes(frame: pl.DataFrame, topo: Topo, steps: int, step_s: float, t0: datetime,
+                  rng: np.random.Generator) -> tuple[pl.DataFrame, dict[str, Any]]:
     entity = str(rng.choice([n for n, s in topo.services.items() if s.instrumented]))
     length = int(rng.integers(3, 7)) * max(1, round(60 / step_s))
     first = int(rng.integers(0, steps - length))
@@ -469,7 +274,7 @@ def _alarm(topo: Topo, st: State, base: int) -> str:
     return best
 
 
-def _long_metrics(values: dict[str, np.ndarray], t0: Any, step_s: float) -> pl.DataFrame:
+def _long_metrics(values: dict[str, np.ndarray], t0: datetime, step_s: float) -> pl.DataFrame:
     steps = next(iter(values.values())).shape[0]
     times = np.datetime64(t0.replace(tzinfo=None), "ns") + (np.arange(steps) * step_s * 1e9).astype("timedelta64[ns]")
     nodes = list(values)
@@ -518,10 +323,10 @@ def family_incident(
     ``traces_per_step`` traces are sampled per step. The baseline window is the first
     ``baseline_minutes``, the incident window the ``incident_minutes`` after, when the fault is active.
     """
-    _check_choice(fault, FAULT_KINDS, "fault kind")
+    check_choice(fault, FAULT_KINDS, "fault kind")
     noise = tuple(noise)
     for item in noise:
-        _check_choice(item, NOISE, "noise option")
+        check_choice(item, NOISE, "noise option")
     if step not in (30, 60, 30.0, 60.0):
         raise DataError(f"step must be 60 or 30 seconds, got {step!r}")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
@@ -562,7 +367,7 @@ def family_incident(
                      noise=noise, detail=detail)
 
 
-def _assemble(topo: Topo, st: State, inj: Injection, frames: dict[str, pl.DataFrame], t0: Any, base: int,
+def _assemble(topo: Topo, st: State, inj: Injection, frames: dict[str, pl.DataFrame], t0: datetime, base: int,
               steps: int, step: float, *, seed: int, family: str, size: str, noise: tuple[str, ...],
               detail: dict[str, Any]) -> Incident:
     telemetry = Telemetry(frames["metrics"], frames.get("logs"), frames.get("spans"),
@@ -596,7 +401,7 @@ def family_cases(seeds: Iterable[int], families: Iterable[str] = FAMILIES,
     """Every (family, fault, seed) to run: ``family_incident(family, fault, seed=seed)`` for each."""
     fams, kinds = tuple(families), tuple(faults)
     for name in fams:
-        _check_choice(name, FAMILIES, "family")
+        check_choice(name, FAMILIES, "family")
     for kind in kinds:
-        _check_choice(kind, FAULT_KINDS, "fault kind")
+        check_choice(kind, FAULT_KINDS, "fault kind")
     return [(f, k, int(s)) for f in fams for k in kinds for s in seeds]
