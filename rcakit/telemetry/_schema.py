@@ -162,65 +162,80 @@ def coerce_time(
         report.add(source, column, "read dates as midnight UTC", n, "the column holds dates without times")
         return series.cast(pl.Datetime("ns")).dt.replace_time_zone("UTC")
     if dtype.is_numeric():
-        # Integers cannot be NaN or infinite: check nulls and take the median without a float copy.
-        values = series if dtype.is_integer() else series.cast(pl.Float64)
-        usable = values.drop_nulls() if dtype.is_integer() else values.filter(values.is_finite())
-        if len(usable) == 0:
-            raise DataError(
-                "no usable time value", source=source, column=column,
-                hint="The time column is empty, NaN or infinite; give epoch numbers or ISO 8601 strings",
-            )
-        if len(usable) < n:
-            bad = values.is_null() if dtype.is_integer() else (~values.is_finite()) | values.is_null()
-            raise DataError(
-                "a time value is missing, NaN or infinite", source=source, column=column,
-                row=int(bad.arg_max() or 0), hint="Every row needs a time; remove or fix that row",
-            )
-        if unit is None:
-            magnitude = float(cast(float, usable.abs().median()) or 0.0)
-            unit = next(u for u, limit in _EPOCH_UNITS if magnitude < limit)
-            report.add(source, column, f"read numbers as epoch {unit}", n,
-                       f"median magnitude {magnitude:.3g} fits epoch {unit}; pass time_unit= to override")
-        factor = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[unit]
-        if dtype.is_integer():
-            ns = series.cast(pl.Int64) if factor == 1 else series.cast(pl.Int64) * factor
-        else:
-            ns = (values * factor).round(0).cast(pl.Int64)
-        out = ns.cast(pl.Datetime("ns")).dt.replace_time_zone("UTC").alias(name)
-        return _check_plausible(out, source, column, report)
+        return _epoch_times(series, source=source, column=column, report=report, unit=unit)
     if dtype == pl.String:
-        zoned = parse_zoned_times(series)
-        if zoned is not None and zoned.null_count() == 0:
-            return _check_plausible(zoned.alias(name), source, column, report)
-        # Fast path: RFC 3339 in UTC ('2023-01-30T11:51:00.123Z'), what exporters write.
-        fast = series.str.to_datetime(format="%Y-%m-%dT%H:%M:%S%.fZ", strict=False, time_unit="ns", time_zone="UTC")
-        if fast.null_count() == series.null_count():
-            return _check_plausible(fast.alias(name), source, column, report)
-        stripped = series.str.strip_chars()
-        parsed = _parse_time_strings(stripped)
-        failed = parsed.is_null() & stripped.is_not_null() & (stripped != "")
-        if failed.any():
-            row = int(failed.arg_max() or 0)
-            raise DataError(
-                f"cannot read {stripped[row]!r} as a time", source=source, column=column, row=row,
-                hint="Use ISO 8601 (2023-01-30T11:51:00Z) or epoch numbers, or pass time_format= to the loader "
-                     "(rcakit.telemetry.loaders.read_csv)",
-            )
-        empty = parsed.is_null()
-        if empty.any():
-            row = int(empty.arg_max() or 0)
-            raise DataError("a time value is empty", source=source, column=column, row=row,
-                            hint="Every row needs a time; remove or fix that row")
-        has_offset = stripped.str.contains(r"(Z|[+-]\d\d:?\d\d)$")
-        naive = int((~has_offset).sum())
-        if naive:
-            report.add(source, column, "read naive time strings as UTC", naive,
-                       "no offset or Z in the text; pass times with an offset to be explicit")
-        return _check_plausible(parsed.alias(name), source, column, report)
+        return _string_times(series, source=source, column=column, report=report)
     raise DataError(
         f"cannot use a column of type {dtype} as time", source=source, column=column,
         hint="Give epoch numbers, ISO 8601 strings or datetimes",
     )
+
+
+def _epoch_times(series: pl.Series, *, source: str, column: str, report: LoadReport, unit: str | None) -> pl.Series:
+    """Epoch numbers in ``unit`` (guessed from the median magnitude when None) as UTC nanoseconds."""
+    name = series.name
+    dtype = series.dtype
+    n = len(series)
+    # Integers cannot be NaN or infinite: check nulls and take the median without a float copy.
+    values = series if dtype.is_integer() else series.cast(pl.Float64)
+    usable = values.drop_nulls() if dtype.is_integer() else values.filter(values.is_finite())
+    if len(usable) == 0:
+        raise DataError(
+            "no usable time value", source=source, column=column,
+            hint="The time column is empty, NaN or infinite; give epoch numbers or ISO 8601 strings",
+        )
+    if len(usable) < n:
+        bad = values.is_null() if dtype.is_integer() else (~values.is_finite()) | values.is_null()
+        raise DataError(
+            "a time value is missing, NaN or infinite", source=source, column=column,
+            row=int(bad.arg_max() or 0), hint="Every row needs a time; remove or fix that row",
+        )
+    if unit is None:
+        magnitude = float(cast(float, usable.abs().median()) or 0.0)
+        unit = next(u for u, limit in _EPOCH_UNITS if magnitude < limit)
+        report.add(source, column, f"read numbers as epoch {unit}", n,
+                   f"median magnitude {magnitude:.3g} fits epoch {unit}; pass time_unit= to override")
+    factor = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[unit]
+    if dtype.is_integer():
+        ns = series.cast(pl.Int64) if factor == 1 else series.cast(pl.Int64) * factor
+    else:
+        ns = (values * factor).round(0).cast(pl.Int64)
+    out = ns.cast(pl.Datetime("ns")).dt.replace_time_zone("UTC").alias(name)
+    return _check_plausible(out, source, column, report)
+
+
+def _string_times(series: pl.Series, *, source: str, column: str, report: LoadReport) -> pl.Series:
+    """ISO 8601 strings as UTC nanoseconds: zoned ones through Arrow, the rest each with its own offset
+    (naive ones read as UTC and reported)."""
+    name = series.name
+    zoned = parse_zoned_times(series)
+    if zoned is not None and zoned.null_count() == 0:
+        return _check_plausible(zoned.alias(name), source, column, report)
+    # Fast path: RFC 3339 in UTC ('2023-01-30T11:51:00.123Z'), what exporters write.
+    fast = series.str.to_datetime(format="%Y-%m-%dT%H:%M:%S%.fZ", strict=False, time_unit="ns", time_zone="UTC")
+    if fast.null_count() == series.null_count():
+        return _check_plausible(fast.alias(name), source, column, report)
+    stripped = series.str.strip_chars()
+    parsed = _parse_time_strings(stripped)
+    failed = parsed.is_null() & stripped.is_not_null() & (stripped != "")
+    if failed.any():
+        row = int(failed.arg_max() or 0)
+        raise DataError(
+            f"cannot read {stripped[row]!r} as a time", source=source, column=column, row=row,
+            hint="Use ISO 8601 (2023-01-30T11:51:00Z) or epoch numbers, or pass time_format= to the loader "
+                 "(rcakit.telemetry.loaders.read_csv)",
+        )
+    empty = parsed.is_null()
+    if empty.any():
+        row = int(empty.arg_max() or 0)
+        raise DataError("a time value is empty", source=source, column=column, row=row,
+                        hint="Every row needs a time; remove or fix that row")
+    has_offset = stripped.str.contains(r"(Z|[+-]\d\d:?\d\d)$")
+    naive = int((~has_offset).sum())
+    if naive:
+        report.add(source, column, "read naive time strings as UTC", naive,
+                   "no offset or Z in the text; pass times with an offset to be explicit")
+    return _check_plausible(parsed.alias(name), source, column, report)
 
 
 def parse_zoned_times(series: pl.Series) -> pl.Series | None:
