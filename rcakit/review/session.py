@@ -242,6 +242,51 @@ class ReviewSession:
             raise DataError(f"{kind!r} is not a decision on one edge", hint="Use rediscover() for data-driven discovery")
         return method(source, target, reason=reason)
 
+    def decide_similar(self, source: str, target: str, answer: DecisionKind | str,
+                       changes: Iterable[tuple[str, str, str]], *, reason: str = "") -> Decision:
+        """``answer`` (accept, reverse or reject) on ``source -> target`` and the same for the edges of its kind.
+
+        ``changes`` are the (source, target, action) triples the reviewer was shown and confirmed, as
+        ``rcakit.graph.validate.similar_changes`` lists them (action ``accept``, ``add``, ``reverse`` or
+        ``reject``). One decision: one undo takes all of it back.
+        """
+        kind = DecisionKind(answer)
+        if kind not in (DecisionKind.ACCEPT, DecisionKind.REVERSE, DecisionKind.REJECT):
+            raise DataError(f"{answer!r} does not carry to similar edges", hint="Use accept, reverse or reject")
+        listed = [(str(a), str(b), str(action)) for a, b, action in changes]
+        for a, b, action in listed:
+            if action not in ("accept", "add", "reverse", "reject"):
+                raise DataError(f"unknown change {action!r} for {a} -> {b}", hint="Use accept, add, reverse or reject")
+            self._check_nodes(a, b)
+        self._check_nodes(source, target)
+
+        def act() -> None:
+            for a, b, action in [(source, target, kind.value), *listed]:
+                forward = self.draft.edges.get((a, b))
+                if action == "reject":
+                    if forward is not None:
+                        forward.status = EdgeStatus.REJECTED
+                    else:
+                        self.forbidden.add((a, b))
+                elif action == "reverse" and forward is not None:
+                    edge = self.draft.reverse_edge(a, b)
+                    if Provenance.HUMAN not in edge.provenance:
+                        edge.provenance.append(Provenance.HUMAN)
+                    edge.status = EdgeStatus.ACCEPTED
+                else:
+                    x, y = (b, a) if action == "reverse" else (a, b)
+                    if self.draft.has_edge(x, y):
+                        self.draft.set_status(x, y, EdgeStatus.ACCEPTED)
+                    else:
+                        self.draft.add_edge(x, y, status=EdgeStatus.ACCEPTED, provenance=Provenance.HUMAN,
+                                            confidence=1.0, rationale=reason)
+                    self.forbidden.discard((x, y))
+                for item in self.queue:
+                    if item.done is None and set(item.edge) == {a, b} and (a, b) != (source, target):
+                        item.done = action
+        note = f"and the same for {len(listed)} similar edge(s)"
+        return self._decide(kind, (source, target), f"{reason}; {note}" if reason else note, act, full=True)
+
     def undo(self) -> Decision | None:
         """Take back the last decision; returns it, or None when there is nothing to undo."""
         if not self.undo_stack:
