@@ -145,7 +145,13 @@ def combine_proposals(
         key = (p.a, p.b) if p.a <= p.b else (p.b, p.a)
         groups.setdefault(key, []).append(p)
     declined = 0
+    unanswered: list[dict[str, Any]] = []
     for (u, v), props in groups.items():
+        # A suggester that got no answer (an LLM that kept failing) abstained: say so, on the edge and the draft.
+        failed = {p.suggester or p.provenance.value: p.evidence["unanswered"]["reason"] for p in props
+                  if isinstance(p.evidence.get("unanswered"), dict)}
+        if failed:
+            unanswered.append({"pair": [u, v], "suggesters": failed})
         forward = [p for p in props if p.edge == (u, v)]
         backward = [p for p in props if p.edge == (v, u)]
         none = [p for p in props if p.verdict is Verdict.NO_EDGE]
@@ -180,6 +186,9 @@ def combine_proposals(
                           f"{dst} -> {src} (weight {w_lose:.2f} against {w_win:.2f}).")
         if none:
             evidence["no_edge_weight"] = wn
+        if failed:
+            evidence["unanswered"] = failed
+            rationale += "\n" + "; ".join(f"[{name}] gave no usable answer: {why}" for name, why in failed.items())
         votes: dict[str, int] = {"forward": len(win), "reverse": len(lose), "none": len(none)}
         for p in win:
             for k, n in p.votes.items():
@@ -187,6 +196,8 @@ def combine_proposals(
         draft.add_edge(src, dst, provenance=provenance, confidence=min(1.0, max(0.0, confidence)), votes=votes,
                        rationale=rationale, rules=rules, evidence=evidence)
     draft.meta["declined_pairs"] = declined
+    if unanswered:
+        draft.meta["unanswered"] = unanswered
     if alarm is not None:
         if alarm not in draft.nodes:
             draft.add_node(alarm)

@@ -46,6 +46,7 @@ from rcakit.llm import (
     Estimate,
     LLMClient,
     LLMConfigError,
+    LLMError,
     LLMNotConfigured,
     estimate_message_tokens,
     offline_reason,
@@ -324,6 +325,7 @@ class _Answer:
     rationale: str
     cached: bool
     calls: int
+    failure: str = ""  # why the model gave no answer at all (timeouts, errors after the retries)
 
 
 def majority_settled(counts: Mapping[str | None, int], remaining: int) -> bool:
@@ -469,7 +471,7 @@ class LLMSuggester:
             letter = parse_choice(text)
             if letter is not None:
                 return _Answer(q.option_of(letter), _reasoning(text), True, 0)
-        return _Answer(None, _reasoning(text), True, 0)
+        return _Answer(None, _reasoning(text), True, 0, failure="no option letter in the cached answers")
 
     # -- asking ----------------------------------------------------------------------------------
     def _ask(self, q: Question) -> _Answer:
@@ -482,19 +484,26 @@ class LLMSuggester:
         cached = True
         text = ""
         for attempt in range(self.parse_retries + 1):
-            if attempt == 0:
-                result = client.chat(messages, cache_key=semantic, prompt_version=PROMPT_VERSION)
-            else:
-                followup = [*messages, {"role": "assistant", "content": text}, {"role": "user", "content": REMINDER}]
-                result = client.chat(followup, cache_key={**semantic, "reask": attempt},
-                                          prompt_version=PROMPT_VERSION)
+            try:
+                if attempt == 0:
+                    result = client.chat(messages, cache_key=semantic, prompt_version=PROMPT_VERSION)
+                else:
+                    followup = [*messages, {"role": "assistant", "content": text},
+                                {"role": "user", "content": REMINDER}]
+                    result = client.chat(followup, cache_key={**semantic, "reask": attempt},
+                                         prompt_version=PROMPT_VERSION)
+            except LLMError as exc:  # the endpoint kept failing: this vote abstains, the draft goes on
+                log.warning("LLM question abstains: %s", exc)
+                return _Answer(None, "", cached and attempt > 0, calls, failure=str(exc)[:300])
             calls += 0 if result.cached else 1
             cached = cached and result.cached
             text = result.text
             letter = parse_choice(text)
             if letter is not None:
                 return _Answer(q.option_of(letter), _reasoning(text), cached, calls)
-        return _Answer(None, _reasoning(text) or _clean(text, MAX_RATIONALE), cached, calls)
+        last = _clean((text or "").strip().splitlines()[-1] if (text or "").strip() else "an empty answer", 80)
+        return _Answer(None, _reasoning(text) or _clean(text, MAX_RATIONALE), cached, calls,
+                       failure=f"no option letter after {self.parse_retries + 1} asks (last line: {last!r})")
 
     def suggest(
         self,
@@ -558,12 +567,15 @@ class LLMSuggester:
         votes = {Verdict.A_CAUSES_B.value: 0, Verdict.B_CAUSES_A.value: 0, Verdict.NO_EDGE.value: 0,
                  Verdict.ABSTAIN.value: 0}
         reasons: dict[str, str] = {}
+        failures: list[str] = []
         asked = 0
         for key, flipped in row:
             answer = answers.get(key)
             if answer is None:  # not needed: the votes before it settled the majority
                 continue
             asked += 1
+            if answer.failure:
+                failures.append(answer.failure)
             if answer.option is None:
                 verdict = Verdict.ABSTAIN
             elif answer.option == _Option.NONE:
@@ -588,13 +600,16 @@ class LLMSuggester:
         rationale = reasons.get(verdict.value, "")
         if verdict is Verdict.ABSTAIN and not rationale:
             rationale = ("no majority: " + ", ".join(f"{k}={v}" for k, v in votes.items() if v)) if decided else \
-                "no answer could be parsed"
+                f"the model gave no usable answer ({failures[0]})" if failures else "no answer could be parsed"
+        evidence: dict[str, Any] = {}
+        if failures:  # said on the proposal: an unanswered vote is an abstain, never a silent "no edge"
+            evidence["unanswered"] = {"votes": len(failures), "reason": failures[0]}
         return Proposal(
             a=pair.a, b=pair.b, verdict=verdict, provenance=Provenance.LLM, confidence=confidence, votes=votes,
             rationale=rationale, rule=None, suggester=self.name,
             evidence={"model": self.client.config.model if self.client else "", "prompt_version": PROMPT_VERSION,
                       "asked_as": q.agent + (f" / {q.other}" if q.other else ""), "relation": q.relation,
-                      "votes_asked": asked},
+                      "votes_asked": asked, **evidence},
         )
 
 

@@ -268,13 +268,14 @@ class LLMClient:
             import openai
 
             cfg = self.config
+            http = _guarded_http_client(cfg.timeout, _answer_limit(cfg.max_output_tokens))
             if cfg.provider is Provider.AZURE:
                 self._sdk = openai.AzureOpenAI(azure_endpoint=cfg.base_url or "", api_key=cfg.api_key,
                                                api_version=cfg.api_version, azure_deployment=cfg.azure_deployment,
-                                               timeout=cfg.timeout, max_retries=0)
+                                               timeout=cfg.timeout, max_retries=0, http_client=http)
             else:
                 self._sdk = openai.OpenAI(api_key=cfg.api_key or NO_KEY, base_url=cfg.base_url,
-                                          timeout=cfg.timeout, max_retries=0)
+                                          timeout=cfg.timeout, max_retries=0, http_client=http)
         return self._sdk
 
     def _redact(self, text: str) -> str:
@@ -364,19 +365,43 @@ class LLMClient:
                 retry_after = _retry_after(exc)
                 last_error = f"HTTP {status}: {body}"
             except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+                if getattr(exc.__cause__, "rcakit_too_large", False):
+                    # The server ignored max_tokens: refused, counted at its reservation, not asked again.
+                    self._settle(reserve, sent=True, prompt_tokens=reserve - out_tokens, completion_tokens=out_tokens,
+                                 failure=True)
+                    raise LLMError(f"the model endpoint {cfg.endpoint} sent an answer longer than max_output_tokens="
+                                   f"{out_tokens} allows ({exc.__cause__}); it was not read. Check the server's "
+                                   "max_tokens handling", attempts=attempt + 1) from None
                 timed_out = isinstance(exc, openai.APITimeoutError)
                 self._settle(reserve, sent=True, retry=attempt < cfg.max_retries, failure=attempt >= cfg.max_retries)
                 status = None
-                last_error = (f"no answer within timeout={cfg.timeout:g} s" if timed_out else
+                last_error = (f"no whole answer within timeout={cfg.timeout:g} s" if timed_out else
                               f"cannot connect ({self._redact(type(exc).__name__)})")
+            except (openai.APIResponseValidationError, ValueError) as exc:
+                # A 200 whose body is not JSON (the SDK's json.JSONDecodeError) or not a chat completion.
+                self._settle(reserve, sent=True, retry=attempt < cfg.max_retries, failure=attempt >= cfg.max_retries)
+                status = getattr(exc, "status_code", None)
+                last_error = (f"the answer is not a chat completion ({type(exc).__name__}: "
+                              f"{self._redact(str(exc))[:120]})")
             else:
-                choice = response.choices[0] if response.choices else None
-                text = (choice.message.content if choice is not None and choice.message is not None else None) or ""
-                usage = getattr(response, "usage", None)
-                p_tok = int(getattr(usage, "prompt_tokens", 0) or 0) or estimate_message_tokens(msgs)
-                c_tok = int(getattr(usage, "completion_tokens", 0) or 0) or estimate_tokens(text)
-                self._settle(reserve, sent=True, prompt_tokens=p_tok, completion_tokens=c_tok)
-                return text, p_tok, c_tok, attempt + 1
+                problem = _unusable(response)
+                if problem:
+                    self._settle(reserve, sent=True, retry=attempt < cfg.max_retries,
+                                 failure=attempt >= cfg.max_retries)
+                    last_error = problem
+                else:
+                    choice = response.choices[0]
+                    text = (choice.message.content if choice.message is not None else None) or ""
+                    usage = getattr(response, "usage", None)
+                    p_tok = int(getattr(usage, "prompt_tokens", 0) or 0) or estimate_message_tokens(msgs)
+                    c_tok = int(getattr(usage, "completion_tokens", 0) or 0) or estimate_tokens(text)
+                    if c_tok > out_tokens:  # more than was asked for: the budget counts only the reservation
+                        self._settle(reserve, sent=True, prompt_tokens=reserve - out_tokens,
+                                     completion_tokens=out_tokens, failure=True)
+                        raise LLMError(f"the model endpoint {cfg.endpoint} answered with {c_tok} tokens, more than "
+                                       f"max_output_tokens={out_tokens}; the answer was refused", attempts=attempt + 1)
+                    self._settle(reserve, sent=True, prompt_tokens=p_tok, completion_tokens=c_tok)
+                    return text, p_tok, c_tok, attempt + 1
             if attempt >= cfg.max_retries:
                 raise LLMError(f"the model endpoint {cfg.endpoint} failed {attempt + 1} times; last error: "
                                f"{last_error}. Check that the server is up, or raise timeout / max_retries",
@@ -447,6 +472,73 @@ class LLMClient:
         u = self.usage
         return (f"LLMClient({self.config.provider.value}, model={self.config.model!r}, endpoint="
                 f"{self.config.endpoint!r}, calls={u.calls}, cache_hits={u.cache_hits})")
+
+
+def _unusable(response: Any) -> str:
+    """Why a 200 answer cannot be used (asked again), or "" when it can."""
+    choices = getattr(response, "choices", None)
+    if not choices:
+        return "the answer had no choices"
+    message = getattr(choices[0], "message", None)
+    if message is None or not isinstance(getattr(message, "content", None), str):
+        return "the answer's first choice has no text"
+    return ""
+
+
+def _answer_limit(max_output_tokens: int) -> int:
+    """Bytes an answer may take: its tokens at up to 16 bytes each (JSON escapes, multi-byte text) plus the envelope."""
+    return 16 * max(int(max_output_tokens), 1) * CHARS_PER_TOKEN // 4 + (64 << 10)
+
+
+def _guarded_http_client(total: float, max_bytes: int) -> Any:
+    """The SDK's own HTTP client with two guards on every answer: the whole of it within ``total`` seconds (a
+    server trickling bytes never trips a per-read timeout) and at most ``max_bytes`` (a server ignoring max_tokens).
+
+    Built on the HTTP library the installed ``openai`` uses (``httpx`` or its successor), found from the SDK's
+    default client class, so the guard follows the SDK across versions.
+    """
+    import sys
+
+    import openai
+
+    base = openai.DefaultHttpxClient
+    http = sys.modules[next(c for c in base.__mro__ if c.__name__ == "Client").__module__.split(".")[0]]
+
+    class TooLarge(http.ReadError):  # type: ignore[misc, name-defined]
+        rcakit_too_large = True
+
+    class Guarded(http.SyncByteStream):  # type: ignore[misc, name-defined]
+        def __init__(self, inner: Any, deadline: float) -> None:
+            self.inner = inner
+            self.deadline = deadline
+
+        def __iter__(self) -> Any:
+            size = 0
+            for chunk in self.inner:
+                size += len(chunk)
+                if size > max_bytes:
+                    raise TooLarge(f"more than {max_bytes:,} bytes")
+                if time.monotonic() > self.deadline:
+                    raise http.ReadTimeout(f"the answer took longer than {total:g} s")
+                yield chunk
+
+        def close(self) -> None:
+            self.inner.close()
+
+    class Transport(http.BaseTransport):  # type: ignore[misc, name-defined]
+        def __init__(self) -> None:
+            self.inner = http.HTTPTransport(limits=http.Limits(max_connections=100, max_keepalive_connections=20))
+
+        def handle_request(self, request: Any) -> Any:
+            deadline = time.monotonic() + total
+            response = self.inner.handle_request(request)
+            response.stream = Guarded(response.stream, deadline)
+            return response
+
+        def close(self) -> None:
+            self.inner.close()
+
+    return base(transport=Transport())
 
 
 def _error_text(exc: Any) -> str:

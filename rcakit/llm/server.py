@@ -57,7 +57,13 @@ class Request:
 @dataclass
 class Reply:
     """What to answer: ``text`` with status 200, or an OpenAI-shaped error for another ``status``
-    (with ``Retry-After`` when ``retry_after`` is set), after sleeping ``delay`` seconds."""
+    (with ``Retry-After`` when ``retry_after`` is set), after sleeping ``delay`` seconds.
+
+    Faults for tests: ``raw`` is sent as the body instead of a chat completion (malformed JSON);
+    ``choices=False`` answers a completion without choices; ``trickle`` sends the body in ``trickle``
+    pieces with ``trickle_delay`` seconds between them (a very slow stream that never times out a
+    single read); ``retry_after_text`` sends a Retry-After header as given (an HTTP date, garbage).
+    """
 
     text: str = ""
     status: int = 200
@@ -65,6 +71,11 @@ class Reply:
     error_message: str = "simulated error"
     delay: float = 0.0
     rule: int | None = None
+    raw: bytes | None = None
+    choices: bool = True
+    trickle: int = 0
+    trickle_delay: float = 0.0
+    retry_after_text: str | None = None
 
 
 class ChatServer:
@@ -182,22 +193,30 @@ class ChatServer:
                 time.sleep(answer.delay)
             if answer.status != 200:
                 headers = {} if answer.retry_after is None else {"Retry-After": f"{answer.retry_after:g}"}
+                if answer.retry_after_text is not None:
+                    headers = {"Retry-After": answer.retry_after_text}
                 self._send(handler, answer.status, {"error": {"message": answer.error_message, "type": "error",
                                                               "code": str(answer.status)}}, headers)
+                return
+            if answer.raw is not None:
+                self._send_bytes(handler, 200, answer.raw, trickle=answer.trickle, delay=answer.trickle_delay)
                 return
             text = answer.text
             p_tok = math.ceil(len(prompt_of(body)) / 4) + 7
             c_tok = math.ceil(len(text) / 4)
-            self._send(handler, 200, {
+            choices = [{"index": 0, "message": {"role": "assistant", "content": text, "refusal": None},
+                        "logprobs": None, "finish_reason": "stop"}] if answer.choices else []
+            payload = {
                 "id": f"chatcmpl-local{number}",
                 "object": "chat.completion",
                 "created": int(time.time()),
                 "model": body.get("model", "local"),
                 "system_fingerprint": None,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text, "refusal": None},
-                             "logprobs": None, "finish_reason": "stop"}],
+                "choices": choices,
                 "usage": {"prompt_tokens": p_tok, "completion_tokens": c_tok, "total_tokens": p_tok + c_tok},
-            })
+            }
+            self._send_bytes(handler, 200, json.dumps(payload).encode("utf-8"), trickle=answer.trickle,
+                             delay=answer.trickle_delay)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (timeout): nothing to answer
         finally:
@@ -207,12 +226,23 @@ class ChatServer:
     @staticmethod
     def _send(handler: BaseHTTPRequestHandler, status: int, payload: dict[str, Any],
               headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(payload).encode("utf-8")
+        ChatServer._send_bytes(handler, status, json.dumps(payload).encode("utf-8"), headers)
+
+    @staticmethod
+    def _send_bytes(handler: BaseHTTPRequestHandler, status: int, data: bytes, headers: dict[str, str] | None = None,
+                    *, trickle: int = 0, delay: float = 0.0) -> None:
         handler.send_response(status)
         handler.send_header("Content-Type", "application/json")
         handler.send_header("Content-Length", str(len(data)))
         for key, value in (headers or {}).items():
             handler.send_header(key, value)
         handler.end_headers()
+        if trickle > 1:  # a slow stream: every piece arrives well inside a read timeout, the whole does not
+            step = max(1, math.ceil(len(data) / trickle))
+            for start in range(0, len(data), step):
+                handler.wfile.write(data[start:start + step])
+                handler.wfile.flush()
+                time.sleep(delay)
+            return
         handler.wfile.write(data)
         handler.wfile.flush()

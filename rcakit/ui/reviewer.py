@@ -289,6 +289,9 @@ class GraphReviewer(anywidget.AnyWidget):
         c = s.counts()
         text = (f"{c['accepted']} accepted · {c['proposed']} proposed · {c['rejected']} rejected · "
                 f"{c['decisions']} decisions · saved to {s.path.name if s.path else 'nowhere'}")
+        unanswered = len(s.draft.meta.get("unanswered") or [])
+        if unanswered:  # pairs a language model never answered abstained; said, not hidden as "no edge"
+            text += f" · {unanswered} pairs unanswered by the model (abstained; draft.meta['unanswered'])"
         if self.message:
             text += f" — {self.message}"
         warning = s.save_status.warning
@@ -296,6 +299,7 @@ class GraphReviewer(anywidget.AnyWidget):
             text = f"⚠ NOT SAVED ({s.save_status.unsaved} decisions only in memory): {warning} | {text}"
         self.summary = {**c, "can_undo": s.can_undo, "can_redo": s.can_redo, "ranking": s.ranking,
                         "path": str(s.path) if s.path else "", "text": text, "save_warning": warning,
+                        "unanswered": unanswered,
                         "notes": list(s.notes),
                         "has_target": bool(self.selected[:1] == ["edge"] or s.current is not None)}
 
