@@ -328,7 +328,7 @@ def _load_average() -> str:
         return "n/a"
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rcakit.bench ingest", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="0.1,1,10", help="millions of spans (and as many log lines), comma-separated")
     parser.add_argument("--formats", default="parquet,csv.gz", help="parquet and/or csv.gz")
@@ -347,7 +347,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--malloc-conf", default=None,
                         help="also run the rcakit cases with this polars allocator setting, e.g. "
                              "'dirty_decay_ms:0,muzzy_decay_ms:0' (sets _RJEM_MALLOC_CONF in the child)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     sizes = [0.1, 1.0] if args.quick else [float(s) for s in args.sizes.split(",") if s.strip()]
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     readers = ["rcakit"] if args.no_pandas else ["rcakit", "pandas"]
@@ -357,66 +361,89 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="rcakit-ingest-", dir=args.tmp) as tmp:
         folder = Path(tmp)
         for size in sizes:
-            n = round(size * 1_000_000)
-            label = f"{size:g} M"
-            t0 = time.perf_counter()
-            spans = generate_spans(n, seed=args.seed)
-            logs = generate_logs(n, seed=args.seed + 1)
-            files = {fmt: (_write(spans, folder, f"spans-{n}", fmt), _write(logs, folder, f"logs-{n}", fmt))
-                     for fmt in formats}
-            del spans, logs
-            print(f"generated {label} spans + {label} log lines in {time.perf_counter() - t0:.0f} s", file=sys.stderr,
-                  flush=True)
-            repeat = max(1, args.repeat_large if n >= 10_000_000 else args.repeat)
-            for fmt, (span_path, log_path) in files.items():
-                variants: list[tuple[str, dict[str, Any], dict[str, str] | None]] = []
-                for reader in readers:
-                    spec = {"reader": reader, "format": fmt, "spans": str(span_path), "logs": str(log_path)}
-                    variants.append((reader, spec, None))
-                    if reader == "rcakit" and args.sequential:
-                        variants.append(("rcakit workers=1", {**spec, "workers": 1}, None))
-                    if reader == "rcakit" and args.malloc_conf:
-                        variants.append((f"rcakit (allocator: {args.malloc_conf})", spec,
-                                         {"_RJEM_MALLOC_CONF": args.malloc_conf}))
-                    if reader == "pandas" and fmt == "csv.gz":
-                        variants.append(("pandas + times", {**spec, "times": True}, None))
-                results = _run_interleaved([(spec, env) for _, spec, env in variants], repeat, args.timeout)
-                for (name, _, _), result in zip(variants, results, strict=True):
-                    rows.append(_row("spans + logs", fmt, label, name, result))
-                    print(markdown_table(rows[-1:]).splitlines()[-1], file=sys.stderr, flush=True)
-                span_path.unlink()
-                log_path.unlink()
+            rows += _corpus_rows(args, folder, size, formats, readers)
         if not args.no_nezha:
-            from rcakit._paths import shared_datasets_dir
-
-            root = shared_datasets_dir()
-            day = root / "nezha-trainticket" / "rca_data" / "2023-01-30" if root else None
-            if day is not None and day.is_dir():
-                spec = {"format": "nezha", "spans": sorted(map(str, (day / "trace").glob("*.csv.gz"))),
-                        "logs": sorted(map(str, (day / "log").glob("*.csv.gz")))}
-                nezha = [(reader, {**spec, "reader": reader}) for reader in readers]
-                if args.sequential:
-                    nezha.insert(1, ("rcakit workers=1", {**spec, "reader": "rcakit", "workers": 1}))
-                if "pandas" in readers:
-                    nezha.append(("pandas + times", {**spec, "reader": "pandas", "times": True}))
-                results = _run_interleaved([(one, None) for _, one in nezha], max(1, args.repeat), args.timeout)
-                for (name, _), result in zip(nezha, results, strict=True):
-                    rows.append(_row("Nezha day (51+51 files)", "csv.gz", "-", name, result))
-            else:
-                print("Nezha dataset not found (set RCAKIT_DATASETS); skipped", file=sys.stderr)
+            rows += _nezha_rows(args, readers)
         if args.otlp_n > 0:
-            path = _otlp_sample(folder, args.otlp_n, args.seed)
-            size_mb = path.stat().st_size / 2**20
-            results = _run_interleaved([({"reader": reader, "format": "otlp", "otlp": str(path)}, None)
-                                        for reader in readers], max(1, args.repeat), args.timeout)
-            for reader, result in zip(readers, results, strict=True):
-                rows.append(_row(f"OTLP JSON sample ({size_mb:.0f} MB)", "otlp json", f"{args.otlp_n / 1e6:g} M", reader,
-                                 result))
+            rows += _otlp_rows(args, folder, readers)
         shutil.rmtree(folder, ignore_errors=True)
     print(markdown_table(rows))
     print(f"\nload average at end {_load_average()} (1/5/15 min); wall time is shared-machine time, "
           "CPU time is the sum over threads")
     return 0
+
+
+def _corpus_rows(args: argparse.Namespace, folder: Path, size: float, formats: list[str],
+                 readers: list[str]) -> list[dict[str, Any]]:
+    """Generate ``size`` million spans and log lines in each format and time every reader on them."""
+    rows: list[dict[str, Any]] = []
+    n = round(size * 1_000_000)
+    label = f"{size:g} M"
+    t0 = time.perf_counter()
+    spans = generate_spans(n, seed=args.seed)
+    logs = generate_logs(n, seed=args.seed + 1)
+    files = {fmt: (_write(spans, folder, f"spans-{n}", fmt), _write(logs, folder, f"logs-{n}", fmt))
+             for fmt in formats}
+    del spans, logs
+    print(f"generated {label} spans + {label} log lines in {time.perf_counter() - t0:.0f} s", file=sys.stderr,
+          flush=True)
+    repeat = max(1, args.repeat_large if n >= 10_000_000 else args.repeat)
+    for fmt, (span_path, log_path) in files.items():
+        variants = _variants(args, readers, fmt, {"format": fmt, "spans": str(span_path), "logs": str(log_path)})
+        results = _run_interleaved([(spec, env) for _, spec, env in variants], repeat, args.timeout)
+        for (name, _, _), result in zip(variants, results, strict=True):
+            rows.append(_row("spans + logs", fmt, label, name, result))
+            print(markdown_table(rows[-1:]).splitlines()[-1], file=sys.stderr, flush=True)
+        span_path.unlink()
+        log_path.unlink()
+    return rows
+
+
+def _variants(args: argparse.Namespace, readers: list[str], fmt: str, files: dict[str, Any],
+              ) -> list[tuple[str, dict[str, Any], dict[str, str] | None]]:
+    """(name, child spec, child environment) of every reader measured on one pair of files."""
+    variants: list[tuple[str, dict[str, Any], dict[str, str] | None]] = []
+    for reader in readers:
+        spec = {"reader": reader, **files}
+        variants.append((reader, spec, None))
+        if reader == "rcakit" and args.sequential:
+            variants.append(("rcakit workers=1", {**spec, "workers": 1}, None))
+        if reader == "rcakit" and args.malloc_conf:
+            variants.append((f"rcakit (allocator: {args.malloc_conf})", spec,
+                             {"_RJEM_MALLOC_CONF": args.malloc_conf}))
+        if reader == "pandas" and fmt == "csv.gz":
+            variants.append(("pandas + times", {**spec, "times": True}, None))
+    return variants
+
+
+def _nezha_rows(args: argparse.Namespace, readers: list[str]) -> list[dict[str, Any]]:
+    """Every trace and log file of the Nezha day 2023-01-30, when the shared datasets are there."""
+    from rcakit._paths import shared_datasets_dir
+
+    root = shared_datasets_dir()
+    day = root / "nezha-trainticket" / "rca_data" / "2023-01-30" if root else None
+    if day is None or not day.is_dir():
+        print("Nezha dataset not found (set RCAKIT_DATASETS); skipped", file=sys.stderr)
+        return []
+    spec: dict[str, Any] = {"format": "nezha", "spans": sorted(map(str, (day / "trace").glob("*.csv.gz"))),
+                            "logs": sorted(map(str, (day / "log").glob("*.csv.gz")))}
+    nezha = [(reader, {**spec, "reader": reader}) for reader in readers]
+    if args.sequential:
+        nezha.insert(1, ("rcakit workers=1", {**spec, "reader": "rcakit", "workers": 1}))
+    if "pandas" in readers:
+        nezha.append(("pandas + times", {**spec, "reader": "pandas", "times": True}))
+    results = _run_interleaved([(one, None) for _, one in nezha], max(1, args.repeat), args.timeout)
+    return [_row("Nezha day (51+51 files)", "csv.gz", "-", name, result)
+            for (name, _), result in zip(nezha, results, strict=True)]
+
+
+def _otlp_rows(args: argparse.Namespace, folder: Path, readers: list[str]) -> list[dict[str, Any]]:
+    path = _otlp_sample(folder, args.otlp_n, args.seed)
+    size_mb = path.stat().st_size / 2**20
+    results = _run_interleaved([({"reader": reader, "format": "otlp", "otlp": str(path)}, None)
+                                for reader in readers], max(1, args.repeat), args.timeout)
+    return [_row(f"OTLP JSON sample ({size_mb:.0f} MB)", "otlp json", f"{args.otlp_n / 1e6:g} M", reader, result)
+            for reader, result in zip(readers, results, strict=True)]
 
 
 if __name__ == "__main__":
