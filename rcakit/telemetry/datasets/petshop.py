@@ -24,7 +24,7 @@ import json
 import os
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import polars as pl
@@ -46,6 +46,9 @@ from rcakit.telemetry.incident import GroundTruth, Incident
 from rcakit.telemetry.model import Telemetry
 from rcakit.telemetry.report import LoadReport
 from rcakit.telemetry.window import TimeWindow, to_utc
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "PETSHOP_STEP",
@@ -175,7 +178,7 @@ def _parse_long(columns: list[tuple[str, str, str]], data: pl.DataFrame, source:
     return wide.unpivot(index="unix_timestamp", variable_name="column", value_name="value")
 
 
-def read_petshop_metrics(csv_path: str | os.PathLike[str]) -> Any:
+def read_petshop_metrics(csv_path: str | os.PathLike[str]) -> pd.DataFrame:
     """A PetShop metrics.csv as the pandas frame upstream's harness uses.
 
     Columns are a 3-level MultiIndex (microservice, metric, statistic) with the upstream names; the
@@ -340,7 +343,71 @@ def _issue(
         raise DataError("the issue's metrics.csv has no data rows", source=str(metrics_path),
                         hint="An issue needs at least one 5-minute row")
     incident_window = TimeWindow(tmin(times), tmax(times) + PETSHOP_STEP)
+    telemetry, baseline_window, overlap = _combine(issue_dir, normal, normal_report, normal_window, abnormal,
+                                                   report, incident_window)
 
+    tgt = target["target"]
+    alarm = petshop_node(tgt["node"], tgt["metric"], tgt["agg"])
+    alarm_ts = float(tgt["timestamp"])
+    root = target["root_cause"]
+    rc_entity = safe_entity(root["node"])
+    rc_nodes: tuple[str, ...] = ()
+    if root.get("metric"):
+        rc_nodes = (petshop_node(root["node"], root["metric"], root.get("agg") or "Average"),)
+    entity_names = {**normal_names, **names}
+    name = f"petshop-{scenario}-{split}-{issue_dir.name}"
+    description = (
+        f"PetShop {scenario} {split} {issue_dir.name}: alarm on {alarm} at "
+        f"{to_utc(alarm_ts):%Y-%m-%d %H:%M:%S} UTC. Baseline = the normal recording "
+        f"(noissue, {normal_window}); incident = the issue's own recording ({incident_window}). They are "
+        "different recordings" + (" that overlap in time; the normal rows inside the issue's span were dropped"
+                                 if overlap else " and do not overlap in time") + "."
+    )
+    _check_alarm(alarm, abnormal, issue_dir)
+    incident = Incident(
+        telemetry=telemetry,
+        baseline_window=baseline_window,
+        incident_window=incident_window,
+        alarm=None,
+        truth=GroundTruth(
+            root_cause_entities=(rc_entity,),
+            root_cause_nodes=rc_nodes,
+            fault_type=None,
+            graph=truth_graph.copy(),
+            notes="PetShop labels the root-cause component; the causal graph is the call graph reversed "
+                  "(callee -> caller) between entities.",
+        ),
+        name=name,
+        description=description,
+        meta={
+            "dataset": "petshop",
+            "scenario": scenario,
+            "split": split,
+            "issue": issue_dir.name,
+            "target": target,
+            "alarm_timestamp": alarm_ts,
+            "alarm_row": _alarm_row(abnormal, alarm_ts),
+            "upstream_analysis_row": 2,
+            "metrics_file": str(issue_dir / "metrics.csv"),
+            "noissue_file": str(issue_dir.parent.parent / "noissue" / "metrics.csv"),
+            "recordings_overlap": overlap,
+            "entity_names": {k: v for k, v in entity_names.items() if k != v},
+            "missing_in_baseline": sorted(set(names) - set(normal_names)),
+            "step_seconds": int(PETSHOP_STEP.total_seconds()),
+        },
+        alarm_time=to_utc(alarm_ts),
+        call_graph=tuple((a, b) for a, b in call_edges),
+    )
+    # Checked above against the issue's nodes; Incident's own check would scan all 170k rows per issue.
+    incident.alarm = alarm
+    return incident
+
+
+def _combine(issue_dir: Path, normal: pl.DataFrame, normal_report: LoadReport, normal_window: TimeWindow,
+             abnormal: pl.DataFrame, report: LoadReport, incident_window: TimeWindow,
+             ) -> tuple[Telemetry, TimeWindow, bool]:
+    """The normal and the issue's recordings in one Telemetry, the baseline window, and whether they overlap
+    (then the normal rows inside the issue's span are dropped and the baseline is the larger side left)."""
     merged_report = LoadReport()
     merged_report.extend(normal_report)
     merged_report.extend(report)
@@ -369,72 +436,25 @@ def _issue(
     combined = pl.concat(parts, how="vertical", rechunk=False)
     if overlap and not combined.get_column("time").is_sorted():
         combined = combined.sort("time", maintain_order=True)
-    telemetry = Telemetry(combined, report=merged_report, validated=True)
+    return Telemetry(combined, report=merged_report, validated=True), baseline_window, overlap
 
-    tgt = target["target"]
-    alarm = petshop_node(tgt["node"], tgt["metric"], tgt["agg"])
-    alarm_ts = float(tgt["timestamp"])
+
+def _alarm_row(abnormal: pl.DataFrame, alarm_ts: float) -> int | None:
+    """The index of the issue's 5-minute row holding the alarm time (None when none does)."""
     row_times = abnormal.get_column("time").unique(maintain_order=True).dt.epoch("s").to_list()
     alarm_row = None
     for index, start in enumerate(row_times):
         if start <= alarm_ts < start + PETSHOP_STEP.total_seconds():
             alarm_row = index
-    root = target["root_cause"]
-    rc_entity = safe_entity(root["node"])
-    rc_nodes: tuple[str, ...] = ()
-    if root.get("metric"):
-        rc_nodes = (petshop_node(root["node"], root["metric"], root.get("agg") or "Average"),)
-    entity_names = {**normal_names, **names}
-    name = f"petshop-{scenario}-{split}-{issue_dir.name}"
-    description = (
-        f"PetShop {scenario} {split} {issue_dir.name}: alarm on {alarm} at "
-        f"{to_utc(alarm_ts):%Y-%m-%d %H:%M:%S} UTC. Baseline = the normal recording "
-        f"(noissue, {normal_window}); incident = the issue's own recording ({incident_window}). They are "
-        "different recordings" + (" that overlap in time; the normal rows inside the issue's span were dropped"
-                                 if overlap else " and do not overlap in time") + "."
-    )
+    return alarm_row
+
+
+def _check_alarm(alarm: str, abnormal: pl.DataFrame, issue_dir: Path) -> None:
     issue_nodes = {f"{e}:{m}" for e, m in abnormal.select("entity", "metric").unique().iter_rows()}
     if alarm not in issue_nodes:
         raise DataError(f"the alarm node {alarm!r} of target.json has no column in the issue's metrics.csv",
                         source=str(issue_dir / "target.json"), column="target",
                         hint="target.node/metric/agg must name a column of metrics.csv")
-    incident = Incident(
-        telemetry=telemetry,
-        baseline_window=baseline_window,
-        incident_window=incident_window,
-        alarm=None,
-        truth=GroundTruth(
-            root_cause_entities=(rc_entity,),
-            root_cause_nodes=rc_nodes,
-            fault_type=None,
-            graph=truth_graph.copy(),
-            notes="PetShop labels the root-cause component; the causal graph is the call graph reversed "
-                  "(callee -> caller) between entities.",
-        ),
-        name=name,
-        description=description,
-        meta={
-            "dataset": "petshop",
-            "scenario": scenario,
-            "split": split,
-            "issue": issue_dir.name,
-            "target": target,
-            "alarm_timestamp": alarm_ts,
-            "alarm_row": alarm_row,
-            "upstream_analysis_row": 2,
-            "metrics_file": str(issue_dir / "metrics.csv"),
-            "noissue_file": str(issue_dir.parent.parent / "noissue" / "metrics.csv"),
-            "recordings_overlap": overlap,
-            "entity_names": {k: v for k, v in entity_names.items() if k != v},
-            "missing_in_baseline": sorted(set(names) - set(normal_names)),
-            "step_seconds": int(PETSHOP_STEP.total_seconds()),
-        },
-        alarm_time=to_utc(alarm_ts),
-        call_graph=tuple((a, b) for a, b in call_edges),
-    )
-    # Checked above against the issue's nodes; Incident's own check would scan all 170k rows per issue.
-    incident.alarm = alarm
-    return incident
 
 
 def petshop_graph_dataset(path: str | os.PathLike[str], scenario: str = "low_traffic") -> GraphDataset:
