@@ -8,10 +8,8 @@ of the Nezha day costs what its few hundred distinct masked lines cost. Lines wr
 
 from __future__ import annotations
 
-import base64
 import html
 import json
-import zlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -51,7 +49,7 @@ _ERROR_LEVELS = ("ERROR", "FATAL", "CRITICAL", "SEVERE")
 _STOPWORDS = frozenset(
     ["the", "and", "for", "with", "from", "this", "that", "are", "was", "were", "not", "but", "you", "your", "has", "have", "had", "its", "into", "out", "can", "will", "all", "any", "get", "set", "use", "using", "when", "then", "than", "there", "their", "them", "they", "our", "via", "per", "null", "none", "true", "false", "info", "debug", "warn", "warning", "trace", "num", "hex", "uuid", "token"]
 )
-_STATE_VERSION = 1
+_STATE_VERSION = 2  # 1 was jsonpickle, refused on load
 
 
 def mask_messages(expr: pl.Expr) -> pl.Expr:
@@ -158,25 +156,30 @@ class LogTemplateMiner:
 
     # -- state ---------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
-        """Write the miner's state (drain tree, templates, settings) to a JSON file, atomically."""
-        import jsonpickle
+        """Write the miner's state (drain tree, templates, settings) to a JSON file, atomically.
 
+        The state is plain JSON (the prefix tree as nested objects, each template as its tokens), read back
+        by :meth:`load` into drain3's own classes: no pickle or jsonpickle, so loading a state file someone
+        else wrote cannot run code.
+        """
         from rcakit._io import atomic_write_json
 
-        drain_state = base64.b64encode(zlib.compress(jsonpickle.dumps(self._miner.drain, keys=True).encode()))
+        drain = self._miner.drain
         return atomic_write_json(path, {
             "rcakit_log_templates": _STATE_VERSION,
             "settings": {"sim_th": self.sim_th, "depth": self.depth, "max_children": self.max_children,
                          "max_chars": self.max_chars},
             "masks": [list(m) for m in MASKS],
             "cache": self._cache,
-            "drain": drain_state.decode("ascii"),
+            "clusters": [[c.cluster_id, list(c.log_template_tokens), c.size] for c in drain.clusters],
+            "clusters_counter": drain.clusters_counter,
+            "tree": _tree_to_json(drain.root_node),
         })
 
     @classmethod
     def load(cls, path: str | Path) -> LogTemplateMiner:
-        """A miner restored from :meth:`save`'s file."""
-        from drain3.memory_buffer_persistence import MemoryBufferPersistence
+        """A miner restored from :meth:`save`'s file (plain JSON, checked field by field)."""
+        from drain3.drain import LogCluster
 
         source = str(path)
         try:
@@ -184,20 +187,32 @@ class LogTemplateMiner:
         except FileNotFoundError:
             raise DataError("no log-template state file", source=source,
                             hint="Save one with LogTemplateMiner.save(path) first") from None
-        except json.JSONDecodeError as exc:
-            raise DataError(f"the log-template state is not JSON ({exc.msg})", source=source,
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise DataError(f"the log-template state is not JSON ({exc})", source=source,
                             hint="Save it again with LogTemplateMiner.save(path)") from None
-        if data.get("rcakit_log_templates") != _STATE_VERSION:
-            raise DataError(f"unsupported log-template state version {data.get('rcakit_log_templates')!r}",
+        version = data.get("rcakit_log_templates") if isinstance(data, dict) else None
+        if version == 1:
+            raise DataError("this log-template state was written by an older rcakit as jsonpickle, which is not "
+                            "loaded: decoding it could run code from the file", source=source,
+                            hint="Mine the templates again (LogTemplateMiner().fit(logs)) and save them")
+        if version != _STATE_VERSION:
+            raise DataError(f"unsupported log-template state version {version!r}",
                             source=source, hint=f"This rcakit reads version {_STATE_VERSION}")
-        miner = cls(**data["settings"])
-        handler = MemoryBufferPersistence()
-        handler.state = data["drain"].encode("ascii")
-        miner._miner.persistence_handler = handler
-        miner._miner.config.snapshot_compress_state = True
-        miner._miner.load_state()
-        miner._miner.persistence_handler = None
-        miner._cache = {str(k): int(v) for k, v in data.get("cache", {}).items()}
+        try:
+            settings = {k: data["settings"][k] for k in ("sim_th", "depth", "max_children", "max_chars")}
+            miner = cls(sim_th=float(settings["sim_th"]), depth=int(settings["depth"]),
+                        max_children=int(settings["max_children"]), max_chars=int(settings["max_chars"]))
+            drain = miner._miner.drain
+            for cluster_id, tokens, size in data["clusters"]:
+                cluster = LogCluster([str(t) for t in tokens], int(cluster_id))
+                cluster.size = int(size)
+                drain.id_to_cluster[cluster.cluster_id] = cluster
+            drain.clusters_counter = int(data["clusters_counter"])
+            drain.root_node = _tree_from_json(data["tree"])
+            miner._cache = {str(k): int(v) for k, v in (data.get("cache") or {}).items()}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataError(f"the log-template state is incomplete or malformed ({type(exc).__name__}: {exc})",
+                            source=source, hint="Save it again with LogTemplateMiner.save(path)") from None
         return miner
 
     def __len__(self) -> int:
@@ -205,6 +220,22 @@ class LogTemplateMiner:
 
     def __repr__(self) -> str:
         return f"LogTemplateMiner({len(self)} templates, sim_th={self.sim_th}, depth={self.depth})"
+
+
+def _tree_to_json(node: Any) -> dict[str, Any]:
+    return {"ids": list(node.cluster_ids),
+            "children": {str(k): _tree_to_json(child) for k, child in node.key_to_child_node.items()}}
+
+
+def _tree_from_json(data: Any, depth: int = 0) -> Any:
+    from drain3.drain import Node
+
+    if not isinstance(data, dict) or depth > 1000:
+        raise ValueError("a node of the prefix tree is not an object")
+    node = Node()
+    node.cluster_ids = [int(i) for i in data.get("ids") or []]
+    node.key_to_child_node = {str(k): _tree_from_json(v, depth + 1) for k, v in (data.get("children") or {}).items()}
+    return node
 
 
 def template_counts(
