@@ -5,6 +5,15 @@ and so that scripts need no ``if __name__ == "__main__"`` guard as multiprocessi
 stays up between jobs (importing causal-learn and scikit-learn takes seconds); the parent kills it
 when a job runs out of time and starts another one for the next job.
 Framing: an 8-byte big-endian length, then the pickle.
+
+Why pickle is safe here: both ends are rcakit's own code. The parent starts this module with its own
+interpreter (``sys.executable -m rcakit.graph._worker``) and talks to it over the two anonymous pipes of
+that ``Popen`` only, which no other process holds; nothing is read from a file, a socket or an
+environment variable. The parent pickles the job it built itself (a method name, a float matrix, index
+pairs, numbers) and unpickles only what this child wrote back (lists of index pairs and floats). Data
+values travel as array contents and strings inside those objects: pickling them cannot create opcodes,
+so telemetry cannot smuggle code through the frames. ``tests/hardening/test_unsafe_calls.py`` keeps
+this the only pickle in rcakit.
 """
 
 from __future__ import annotations
