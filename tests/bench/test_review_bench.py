@@ -15,8 +15,8 @@ import networkx as nx
 import pytest
 
 from rcakit.bench.review import (
-    _f1_at,
     best_possible_f1,
+    f1_at,
     knowledge_perturbed_draft,
     oracle_review,
     perturbed_draft,
@@ -111,9 +111,9 @@ def test_oracle_review_raises_f1_within_ten_answers(sim_small: Any, tmp_path: Pa
         draft = knowledge_perturbed_draft(knowledge, seed=seed)
         curve = _review(ReviewSession, draft, truth, data, tmp_path)
         assert curve[0][0] == 0 and curve[-1][0] == 10
-        assert _f1_at(curve, 10) > _f1_at(curve, 0)
+        assert f1_at(curve, 10) > f1_at(curve, 0)
         bound = best_possible_f1(ReviewSession(draft, autosave=False), truth, 10)
-        assert _f1_at(curve, 10) <= bound + 1e-9  # no order beats answers chosen with hindsight
+        assert f1_at(curve, 10) <= bound + 1e-9  # no order beats answers chosen with hindsight
 
 
 def test_expected_gain_order_beats_a_random_order_on_average(sim_small: Any, tmp_path: Path) -> None:
@@ -121,8 +121,8 @@ def test_expected_gain_order_beats_a_random_order_on_average(sim_small: Any, tmp
     ours, random_order = [], []
     for seed in (10, 11, 12, 13):
         draft = knowledge_perturbed_draft(knowledge, seed=seed)
-        ours.append(_f1_at(_review(ReviewSession, draft.copy(), truth, data, tmp_path), 10))
+        ours.append(f1_at(_review(ReviewSession, draft.copy(), truth, data, tmp_path), 10))
         random_order.append(statistics.mean(
-            _f1_at(_review(_RandomOrderSession, draft.copy(), truth, data, tmp_path, order_seed=s), 10)
+            f1_at(_review(_RandomOrderSession, draft.copy(), truth, data, tmp_path, order_seed=s), 10)
             for s in (0, 1)))
     assert statistics.mean(ours) > statistics.mean(random_order)

@@ -12,6 +12,7 @@ from rcakit.graph.draft import CausalDraft, DraftEdge, EdgeStatus
 from rcakit.graph.proposal import Provenance
 from rcakit.graph.validate._cache import ValidationCache, validation_cache
 from rcakit.graph.validate._patterns import (
+    Kind,
     Patterns,
     completion_candidates,
     pair_kind,
@@ -19,6 +20,7 @@ from rcakit.graph.validate._patterns import (
     sigmoid,
     was_reversed_by_review,
 )
+from rcakit.graph.validate.propagate import Propagation, similar_changes, similar_pairs
 from rcakit.graph.validate.suspect import SuspectEdge
 from rcakit.graph.validate.suspicion import rank_suspicious
 
@@ -60,7 +62,14 @@ GAIN_WEIGHTS: dict[str, float] = {
     "false_pattern": 1.0,       # x the share of possible pairs of this kind the draft links
     "accepted_weight": 2.0,     # an accepted edge counts this much in a pattern (a proposed one 1)
     "rejected_weight": 1.0,     # a rejected edge takes this much from its pattern
-    "unobserved": 0.5,          # gain factor of a question about an unmeasured metric (no data to check)
+    "unobserved": 0.5,
+    "similar_weight": 1.0,      # x the expected gain of propagating the answer to the similar pairs (0: off)
+    "similar_base": 0.0,        # prior log-odds that a kind of pair follows one answer on one of its pairs
+    "similar_support": 2.0,     # x the share of the similar pairs the draft already links that way
+    "similar_contra": 4.0,      # x the share of the similar pairs the draft links the other way
+    "similar_absent": 2.0,      # x the share of the similar pairs the draft does not link
+    "similar_unlinked": -1.0,   # log-odds that a kind the draft never links holds for all pairs
+    "similar_reject": -2.0,     # log-odds that no similar pair holds when the asked one is false          # gain factor of a question about an unmeasured metric (no data to check)
 }
 
 #: F1 effects per fixed edge, in units of 1/(predicted + true edges): a reversal fixed gains a true
@@ -121,6 +130,7 @@ def expected_gain_order(draft: CausalDraft, suspects: Iterable[SuspectEdge], *, 
     suspects = list(suspects)
     patterns = Patterns(draft, w)
     rule_error = _RuleErrors(draft)
+    exclude = [(str(a), str(b)) for a, b in exclude]
     excluded = {frozenset(e) for e in exclude}
     taken = excluded | {frozenset(k) for k in draft.edges} | {frozenset(s.edge) for s in suspects}
     live = nx.DiGraph([e.key for e in draft.edges.values() if e.status is not EdgeStatus.REJECTED])
@@ -130,19 +140,91 @@ def expected_gain_order(draft: CausalDraft, suspects: Iterable[SuspectEdge], *, 
                                         [f"the draft links {fill:.0%} of the pairs of this kind, not this one"],
                                         {"completion": True}))
     observed = {n for n, node in draft.nodes.items() if node.observed}
-    scored: list[tuple[float, SuspectEdge]] = []
+    # Pairs a reviewer decided that are not in the draft: ruled out (a propagation that would add one conflicts).
+    ruled_out: set[tuple[str, ...]] = {e for e in exclude if e not in draft.edges and e[::-1] not in draft.edges}
+    own: list[tuple[float, SuspectEdge, dict[str, float]]] = []
     for s in suspects:
         u, v = s.edge
         if s.kind == "missing":
             gain = _missing_gain(s, patterns, measured, w)
+            p_answer = {"accept": s.evidence["p_true"], "reject": 1.0 - s.evidence["p_true"]}
         else:
             gain = _drafted_gain(s, draft.edges.get((u, v)), patterns, rule_error, w)
+            p_rev, p_false = s.evidence["p_reversed"], s.evidence["p_false"]
+            p_answer = {"accept": 1.0 - p_rev - p_false, "reverse": p_rev, "reject": p_false}
         if u not in observed or v not in observed:
             gain *= w["unobserved"]
+        own.append((gain, s, p_answer))
+    # One question per kind carries the propagation (its likeliest-wrong pair): the others of the
+    # kind would offer the same suggestion.
+    own.sort(key=lambda t: (-t[0], -t[1].score, t[1].kind, t[1].edge))
+    anchored: set[frozenset[Kind]] = set()
+    scored: list[tuple[float, SuspectEdge]] = []
+    for gain, s, p_answer in own:
+        u, v = s.edge
+        kind = frozenset((pair_kind(u, v), reverse_kind(pair_kind(u, v))))
+        if w["similar_weight"] > 0 and u in observed and v in observed and kind not in anchored:
+            extra = _similar_gain(draft, s, p_answer, ruled_out, w)
+            if extra > 0:
+                anchored.add(kind)
+                gain += w["similar_weight"] * extra
         s.evidence["expected_gain"] = round(gain, 4)
         scored.append((gain, s))
     scored.sort(key=lambda t: (-t[0], -t[1].score, t[1].kind, t[1].edge))
     return [s for _, s in scored]
+
+
+#: F1 effect of each kind of change a confirmed propagation makes, in the units of ``_TYPICAL_F1``.
+_CHANGE_VALUE = {"accept": 0.0, "reverse": 2.0, "add": 2.0 - _TYPICAL_F1, "reject": _TYPICAL_F1}
+
+
+def _similar_gain(draft: CausalDraft, s: SuspectEdge, p_answer: dict[str, float], ruled_out: set[tuple[str, ...]],
+                  w: dict[str, float]) -> float:
+    """What the answer's propagation to the similar pairs is expected to add: per answer, its chance, the
+    chance that the whole kind follows it, and the F1 its changes would add."""
+    total = 0.0
+    offered: dict[str, int] = {}
+    for answer, p in p_answer.items():
+        if p <= 0:
+            continue
+        prop = similar_changes(draft, s.edge, answer, forbidden=ruled_out)  # type: ignore[arg-type]
+        value = sum(_CHANGE_VALUE[a] for _, _, a in prop.changes)
+        if not prop.offered or value <= 0:
+            continue
+        offered[answer] = len(prop.changes)
+        uniform = _uniform(draft, prop, w)
+        total += p * uniform * value
+    if offered:
+        s.evidence["similar"] = offered
+        s.evidence["similar_gain"] = round(total, 4)
+    return total
+
+
+def _uniform(draft: CausalDraft, prop: Propagation, w: dict[str, float]) -> float:
+    """The chance that every similar pair follows the answer, from how the draft links the kind's pairs.
+
+    A linked kind (some similar pair linked either way): its pairs linked that way speak for it, those
+    linked the other way or not at all against it. A kind the draft never links (a rule the drafter
+    lacks for every replica) has its own prior. For ``reject``: the chance that none of the similar
+    edges holds either.
+    """
+    if prop.answer == "reject":
+        return sigmoid(w["similar_reject"])
+    src, dst = prop.anchor[::-1] if prop.answer == "reverse" else prop.anchor
+    support = contra = absent = 0
+    for a, b in similar_pairs(draft, src, dst):
+        forward, backward = draft.edges.get((a, b)), draft.edges.get((b, a))
+        if forward is not None and forward.status is not EdgeStatus.REJECTED:
+            support += 1
+        elif backward is not None and backward.status is not EdgeStatus.REJECTED:
+            contra += 1
+        else:
+            absent += 1
+    pairs = max(support + contra + absent, 1)
+    if support + contra == 0:
+        return sigmoid(w["similar_unlinked"])
+    return sigmoid(w["similar_base"] + (w["similar_support"] * support - w["similar_contra"] * contra
+                                        - w["similar_absent"] * absent) / pairs)
 
 
 class _RuleErrors:

@@ -1,0 +1,143 @@
+"""A reviewer's answer on one edge carried to the edges of the same kind (Atlas: "apply to all similar edges").
+
+Replicas of a component share their structure: if ``GPU_3:utilization -> ModelInference_3:latency``
+is right, so is ``GPU_k:utilization -> ModelInference_k:latency`` for every replica k. After (or
+with) an answer on one edge, :func:`similar_changes` lists what the same answer means for every
+other pair of that kind: edges to accept, reverse, reject or add. The list is a suggestion for the
+reviewer to read and confirm in one click (``ReviewSession.decide_similar``); nothing is applied
+without it.
+
+Kinds (:func:`~rcakit.graph.validate._patterns.pair_kind`) mask the digits of component names; a
+kind propagates when both ends have the same component number (``GPU_3`` and ``ModelInference_3``)
+or when only one end is numbered (``ModelInference_3:error_rate -> Client:error_rate``). Pairs of
+different numbers (``Queue_0 -> ModelInference_3``) depend on the topology and do not propagate.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from rcakit.graph.draft import CausalDraft, EdgeStatus
+from rcakit.graph.validate._patterns import Kind, node_kind, pair_kind
+
+__all__ = ["ANSWERS", "Propagation", "similar_changes"]
+
+Answer = Literal["accept", "reverse", "reject"]
+#: The answers that propagate: the edge is right, it points the other way, or it should not be there.
+ANSWERS: tuple[Answer, ...] = ("accept", "reverse", "reject")
+#: What a change does to one similar pair.
+Action = Literal["accept", "reverse", "reject", "add"]
+
+
+@dataclass
+class Propagation:
+    """What one answer on ``anchor`` means for the other pairs of its kind.
+
+    ``changes``: (source, target, action) for every similar pair whose state the answer changes
+    (``accept`` a proposed edge, ``reverse`` one that points the other way, ``add`` one the draft
+    lacks, ``reject`` one that should not be there), each shown before it is applied.
+    ``conflicts``: similar pairs a human already decided the other way; a propagation with
+    conflicts is not offered (the kind is not uniform).
+    """
+
+    anchor: tuple[str, str]
+    answer: Answer
+    kind: Kind
+    changes: list[tuple[str, str, Action]] = field(default_factory=list)
+    conflicts: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def offered(self) -> bool:
+        """True when there is something to apply and no human decision contradicts it."""
+        return bool(self.changes) and not self.conflicts
+
+    def describe(self) -> str:
+        u, v = self.anchor
+        what = {"accept": f"{u} -> {v}", "reverse": f"{v} -> {u}", "reject": f"no {u} -> {v}"}[self.answer]
+        counts: dict[str, int] = {}
+        for _, _, action in self.changes:
+            counts[action] = counts.get(action, 0) + 1
+        parts = ", ".join(f"{n} to {a}" for a, n in sorted(counts.items()))
+        return f"the same for the similar pairs as for {what}: {parts or 'nothing to change'}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"anchor": list(self.anchor), "answer": self.answer, "kind": list(self.kind),
+                "changes": [[s, t, a] for s, t, a in self.changes], "conflicts": [list(c) for c in self.conflicts]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Propagation:
+        return cls(tuple(data["anchor"]), data["answer"], tuple(data["kind"]),  # type: ignore[arg-type]
+                   [(s, t, a) for s, t, a in data.get("changes") or []],
+                   [(a, b) for a, b in data.get("conflicts") or []])
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<li>{html.escape(a)} {html.escape(s)} &rarr; {html.escape(t)}</li>" for s, t, a in self.changes)
+        return f"<div>{html.escape(self.describe())}<ul>{rows}</ul></div>"
+
+
+def similar_pairs(draft: CausalDraft, u: str, v: str) -> list[tuple[str, str]]:
+    """The other ordered pairs of observed nodes of the same kind as ``u -> v`` (empty when the kind does not propagate)."""
+    kind = pair_kind(u, v)
+    if kind[4] == "differ" or (kind[4] == "none" and not (node_kind(u)[2] or node_kind(v)[2])):
+        return []
+    sources, targets = [], []
+    for name, node in draft.nodes.items():
+        if not node.observed:
+            continue
+        c, m, _ = node_kind(name)
+        if (c, m) == kind[:2]:
+            sources.append(name)
+        if (c, m) == kind[2:4]:
+            targets.append(name)
+    return sorted((a, b) for a in sources for b in targets
+                  if a != b and (a, b) != (u, v) and pair_kind(a, b) == kind)
+
+
+def similar_changes(draft: CausalDraft, edge: tuple[str, str], answer: Answer | str, *,
+                    forbidden: Iterable[tuple[str, str]] = ()) -> Propagation:
+    """What ``answer`` on ``edge`` (as asked: a drafted edge or a missing one) means for the pairs of its kind.
+
+    ``accept``: every similar pair linked the same way (proposed ones accepted, reversed ones
+    reversed, absent ones added); ``reverse``: every similar pair linked the other way; ``reject``:
+    every similar edge of that direction rejected. Edges a human accepted or rejected are never
+    changed: one that disagrees is a conflict. ``forbidden``: pairs a reviewer ruled out (absent
+    from the draft).
+    """
+    if answer not in ANSWERS:
+        raise ValueError(f"answer must be one of {list(ANSWERS)}, got {answer!r}")
+    u, v = edge
+    src, dst = (v, u) if answer == "reverse" else (u, v)
+    out = Propagation((u, v), answer, pair_kind(src, dst))  # type: ignore[arg-type]
+    banned = {tuple(p) for p in forbidden}
+    for a, b in similar_pairs(draft, src, dst):
+        if (a, b) == (dst, src):
+            continue
+        _change(draft, a, b, answer, banned, out)
+    return out
+
+
+def _change(draft: CausalDraft, a: str, b: str, answer: str, banned: set[tuple[str, ...]], out: Propagation) -> None:
+    forward, backward = draft.edges.get((a, b)), draft.edges.get((b, a))
+    if answer == "reject":
+        if forward is None or forward.status is EdgeStatus.REJECTED:
+            return
+        if forward.status is EdgeStatus.ACCEPTED:
+            out.conflicts.append((a, b))
+        else:
+            out.changes.append((a, b, "reject"))
+        return
+    # accept / reverse: the pair should be a -> b
+    if forward is not None and forward.status is EdgeStatus.ACCEPTED:
+        return
+    if (forward is not None and forward.status is EdgeStatus.REJECTED) or (a, b) in banned or (
+            backward is not None and backward.status is EdgeStatus.ACCEPTED):
+        out.conflicts.append((a, b))
+    elif forward is not None:
+        out.changes.append((a, b, "accept"))
+    elif backward is not None and backward.status is EdgeStatus.PROPOSED:
+        out.changes.append((b, a, "reverse"))
+    else:
+        out.changes.append((a, b, "add"))
