@@ -8,6 +8,7 @@ installed package once per page, so a saved report and a notebook converted by n
 from __future__ import annotations
 
 import html
+import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,7 @@ from rcakit._io import atomic_write_text
 from rcakit.report.facts import ReportFacts
 from rcakit.report.figures import ReportFigure, figure_html, plotlyjs_script, report_figures
 
-__all__ = ["Report", "md_escape"]
+__all__ = ["Report", "md_code", "md_escape"]
 
 _MD_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*[]<>|"})
 
@@ -29,6 +30,49 @@ def md_escape(text: Any) -> str:
     CommonMark), so the Markdown export stays readable for names like ``GPU_0``.
     """
     return str(text).translate(_MD_SPECIAL)
+
+
+def md_code(text: Any) -> str:
+    """``text`` as a Markdown code span that no backtick in it can close (its characters shown as they are).
+
+    The fence is one backtick longer than the longest run inside; a space pads text that starts or ends
+    with a backtick (CommonMark strips one on each side). Inside a code span, HTML is never markup.
+    """
+    value = " ".join(str(text).split("\n"))
+    longest = max((len(run) for run in re.findall(r"`+", value)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if value[:1] == "`" or value[-1:] == "`" else ""
+    return f"{fence}{pad}{value}{pad}{fence}"
+
+
+_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
+_SPAN = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)")
+
+
+def neutralize_html(markdown: str) -> str:
+    """Markdown with every raw HTML ``<`` outside code turned into ``&lt;``: text from a model or from logs
+    stays text when a notebook renders the Markdown (Jupyter runs raw HTML in a trusted output)."""
+    out: list[str] = []
+    fence: str | None = None
+    for line in markdown.split("\n"):
+        opening = _FENCE.match(line)
+        if fence is not None:
+            if opening and opening.group(1)[0] == fence[0] and len(opening.group(1)) >= len(fence):
+                fence = None
+            out.append(line)
+            continue
+        if opening:
+            fence = opening.group(1)
+            out.append(line)
+            continue
+        pieces, last = [], 0
+        for span in _SPAN.finditer(line):
+            pieces.append(re.sub(r"(?<!\\)<", "&lt;", line[last:span.start()]))
+            pieces.append(span.group(0))
+            last = span.end()
+        pieces.append(re.sub(r"(?<!\\)<", "&lt;", line[last:]))
+        out.append("".join(pieces))
+    return "\n".join(out)
 
 
 @dataclass
@@ -70,12 +114,14 @@ class Report:
         raise KeyError(f"no section {heading!r}; sections are {[n for n, _ in self.sections]}")
 
     def to_markdown(self) -> str:
-        parts = [f"# {self.title}", "", f"*Written by: {self.writer}.*", ""]
+        """The report as Markdown; names are escaped where the template puts them, and raw HTML anywhere (a
+        model's answer, a log line) is neutralized, so a notebook shows it as text."""
+        parts = [f"# {md_escape(self.title)}", "", f"*Written by: {md_escape(self.writer)}.*", ""]
         for heading, body in self.sections:
-            parts += [f"## {heading}", "", body.strip(), ""]
+            parts += [f"## {md_escape(heading)}", "", body.strip(), ""]
         for note in self.notes:
-            parts += [f"> {note}", ""]
-        return "\n".join(parts).rstrip() + "\n"
+            parts += [f"> {md_escape(note)}", ""]
+        return neutralize_html("\n".join(parts).rstrip()) + "\n"
 
     def to_html(self, *, standalone: bool = True, charts: bool = True) -> str:
         """The report as HTML: a whole page (``standalone``) or a fragment for a notebook output.

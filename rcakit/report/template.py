@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rcakit.report.document import Report, md_escape
+from rcakit.report.document import Report, md_code, md_escape
 from rcakit.report.facts import ReportFacts
 
 __all__ = ["FAULT_PLAYBOOK", "template_report"]
@@ -89,13 +89,13 @@ def template_report(facts: ReportFacts) -> Report:
     """The report built from the facts alone: deterministic, offline, no LLM."""
     top = facts.top
     esc = md_escape
-    alarm = f"`{facts.alarm}`" if facts.alarm else "the alarm"
+    alarm = f"{md_code(facts.alarm)}" if facts.alarm else "the alarm"
     sections: list[tuple[str, str]] = []
 
     summary = [f"- **Incident:** {esc(facts.incident)}", f"- **Alarm:** {alarm}",
                f"- **Incident window:** {facts.incident_window}", f"- **Baseline window:** {facts.baseline_window}"]
     if top is not None:
-        summary.append(f"- **Most likely root cause:** `{top.name}` (score {top.score:.3g}; "
+        summary.append(f"- **Most likely root cause:** {md_code(top.name)} (score {top.score:.3g}; "
                        f"confidence {facts.confidence()})")
     if facts.fault_type:
         summary.append(f"- **Fault type:** {esc(facts.fault_type)}")
@@ -111,7 +111,7 @@ def template_report(facts: ReportFacts) -> Report:
     if facts.trace_context:
         obs.append("\nTrace evidence:\n\n" + _bullets([esc(t) for t in facts.trace_context[:6]], ""))
     if facts.service_ranking:
-        ranked = ", ".join(f"`{esc(c.name)}` ({c.score:.2g})" for c in facts.service_ranking[:5])
+        ranked = ", ".join(f"{md_code(c.name)} ({c.score:.2g})" for c in facts.service_ranking[:5])
         obs.append(f"\nServices ranked by traces, logs and resource shares: {ranked}.")
         if facts.service_evidence:
             obs.append(_bullets([esc(e) for e in facts.service_evidence], ""))
@@ -125,36 +125,36 @@ def template_report(facts: ReportFacts) -> Report:
         reasoning.append(esc(facts.graph_summary))
     if top is not None:
         if top.path_to_alarm:
-            path = " → ".join(f"`{p}`" for p in top.path_to_alarm)
+            path = " → ".join(f"{md_code(p)}" for p in top.path_to_alarm)
             reasoning.append(f"The top candidate reaches the alarm along {path}: its change propagates downstream "
                              "to the symptom, while the nodes on the path are explained by it.")
         if len(facts.causes) > 1:
-            others = ", ".join(f"`{c.name}` ({c.score:.3g})" for c in facts.causes[1:4])
+            others = ", ".join(f"{md_code(c.name)} ({c.score:.3g})" for c in facts.causes[1:4])
             reasoning.append(f"Other candidates score lower: {others}.")
     if facts.graph_lead is not None and facts.graph_lead_reason == "traced":
-        reasoning.append(f"The causal-graph ranking put `{esc(facts.graph_lead)}` first. Traces cover that service and "
+        reasoning.append(f"The causal-graph ranking put {md_code(facts.graph_lead)} first. Traces cover that service and "
                          "the one ranked first here; slow hops and first failures in the traces locate a service more "
                          "directly than shifts of its metrics, so the ranking here is the one from traces, logs and "
                          "resource shares. Check the graph's candidate too.")
     elif facts.graph_lead is not None and facts.graph_lead_reason == "resource" and top is not None:
-        reasoning.append(f"The causal-graph ranking put `{esc(facts.graph_lead)}` first. That service runs on "
-                         f"`{esc(top.entity or top.name)}`, whose metrics moved while the service's typical call "
+        reasoning.append(f"The causal-graph ranking put {md_code(facts.graph_lead)} first. That service runs on "
+                         f"{md_code(top.entity or top.name)}, whose metrics moved while the service's typical call "
                          "slowed and its load did not rise: the slower service is the symptom of a degraded "
                          "resource, so the ranking here credits its time to the resource. Check the graph's "
                          "candidate too.")
     elif facts.graph_lead is not None:
-        reasoning.append(f"The causal-graph ranking put `{esc(facts.graph_lead)}`, the alarm's own entity, first: it "
+        reasoning.append(f"The causal-graph ranking put {md_code(facts.graph_lead)}, the alarm's own entity, first: it "
                          "found no cause upstream of the symptom in the metrics, so the ranking here is the one "
                          "from traces, logs and resource shares.")
     elif facts.service_ranking and top is not None:
         first = facts.service_ranking[0].name
         if first == (top.entity or top.name):
-            reasoning.append(f"The traces, logs and resource shares rank `{esc(first)}` first too, independently of "
+            reasoning.append(f"The traces, logs and resource shares rank {md_code(first)} first too, independently of "
                              "the causal graph.")
         else:
-            reasoning.append(f"The traces, logs and resource shares rank `{esc(first)}` first, not "
-                             f"`{esc(top.entity or top.name)}`: the metric graph and the request-level evidence "
-                             f"disagree, so check `{esc(first)}` as well; where traces cover the path, they "
+            reasoning.append(f"The traces, logs and resource shares rank {md_code(first)} first, not "
+                             f"{md_code(top.entity or top.name)}: the metric graph and the request-level evidence "
+                             f"disagree, so check {md_code(first)} as well; where traces cover the path, they "
                              "locate slow hops and first failures more directly than metrics.")
     if facts.fault_type_evidence:
         reasoning.append("The fault type follows from: " + "; ".join(esc(e) for e in facts.fault_type_evidence) + ".")
@@ -165,9 +165,9 @@ def template_report(facts: ReportFacts) -> Report:
 
     # Final answer.
     if top is not None:
-        final = [f"**Root cause:** `{top.name}`" + (f" (entity `{top.entity}`)" if top.entity and top.entity != top.name else "")]
+        final = [f"**Root cause:** {md_code(top.name)}" + (f" (entity {md_code(top.entity)})" if top.entity and top.entity != top.name else "")]
         if facts.related_entities:
-            final.append("**Related entities:** " + ", ".join(f"`{e}`" for e in facts.related_entities[:8]))
+            final.append("**Related entities:** " + ", ".join(f"{md_code(e)}" for e in facts.related_entities[:8]))
         if facts.fault_type:
             final.append(f"**Fault type:** {esc(facts.fault_type)}")
         final.append(f"**Confidence:** {facts.confidence()}")
@@ -179,7 +179,7 @@ def template_report(facts: ReportFacts) -> Report:
     key = playbook_key(facts.fault_type)
     meaning, repair, prevent = FAULT_PLAYBOOK.get(key, ("", [], [])) if key else ("", [], [])
     if top is not None:
-        analysis = f"`{top.name}` changed first in the causal order and explains the change at {alarm}."
+        analysis = f"{md_code(top.name)} changed first in the causal order and explains the change at {alarm}."
         if meaning:
             analysis += f" The signature is that of {meaning}."
     else:
@@ -216,7 +216,7 @@ def template_report(facts: ReportFacts) -> Report:
     if facts.truth:
         truth = facts.truth
         sections.append(("Ground truth (evaluation data)",
-                         f"Known root cause: {', '.join(f'`{c}`' for c in truth.get('root_cause', []))}; "
+                         f"Known root cause: {', '.join(f'{md_code(c)}' for c in truth.get('root_cause', []))}; "
                          f"fault type: {esc(truth.get('fault_type') or 'unknown')}."))
 
     title = f"Incident report: {facts.incident}"
