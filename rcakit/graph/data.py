@@ -18,20 +18,31 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypedDict, cast
 
 import networkx as nx
 import numpy as np
 
 from rcakit.errors import DataError, MissingDependencyError
+from rcakit.graph.notears import notears
 from rcakit.graph.proposal import CandidatePair, Proposal, Provenance, Verdict
 from rcakit.graph.system import SystemModel
 
 if TYPE_CHECKING:
+    import subprocess
+
     from rcakit._progress import CancelToken
     from rcakit.graph.draft import CausalDraft
 
 __all__ = ["Background", "DataSuggester", "DiscoveryMethod", "DiscoveryResult", "discover", "notears", "wide_matrix"]
+
+
+class _Learned(TypedDict):
+    """What a learner run returns (pickled across the child process): node indices, not names."""
+
+    directed: list[tuple[int, int]]
+    undirected: list[tuple[int, int]]
+    weights: dict[str, float]  # "i,j" -> weight of the directed edge i -> j (NOTEARS only)
 
 
 class DiscoveryMethod(StrEnum):
@@ -165,106 +176,6 @@ def wide_matrix(data: Any, nodes: Iterable[str] | None = None, *, max_samples: i
     return mat, kept, dropped
 
 
-# -- NOTEARS --------------------------------------------------------------------------------------------
-def notears(x: np.ndarray, *, lambda1: float = 0.05, w_threshold: float = 0.3, max_iter: int = 100,
-            h_tol: float = 1e-8, rho_max: float = 1e16, forbidden: Iterable[tuple[int, int]] = (),
-            deadline: float | None = None, max_inner: int = 500) -> np.ndarray:
-    """Linear NOTEARS: min 1/2n ||X - XW||² + λ||W||₁ subject to h(W) = tr(e^(W∘W)) - d = 0.
-
-    Augmented Lagrangian with L-BFGS-B on W = W⁺ - W⁻ (Zheng et al. 2018). ``forbidden`` (i, j)
-    entries are held at zero. Returns the weighted adjacency W (W[i, j] != 0: i -> j) after
-    thresholding |W| < ``w_threshold``. Deterministic for a given input (it starts from zero).
-    ``max_inner`` bounds each L-BFGS-B solve; past ``deadline`` (time.monotonic) the current
-    estimate is returned (thresholded, with any cycle broken at its weakest edge).
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - scikit-learn brings it
-        return _notears(x, lambda1, w_threshold, max_iter, h_tol, rho_max, forbidden, deadline, max_inner)
-    # Tiny matrices: BLAS threads only contend (tens of ms per product on a busy machine).
-    with threadpool_limits(1):
-        return _notears(x, lambda1, w_threshold, max_iter, h_tol, rho_max, forbidden, deadline, max_inner)
-
-
-def _notears(x: np.ndarray, lambda1: float, w_threshold: float, max_iter: int, h_tol: float, rho_max: float,
-             forbidden: Iterable[tuple[int, int]], deadline: float | None, max_inner: int) -> np.ndarray:
-    import scipy.linalg as slin
-    import scipy.optimize as sopt
-
-    n, d = x.shape
-    if d == 0:
-        return np.zeros((0, 0))
-    x = x - x.mean(axis=0)
-    zero = {(i, i) for i in range(d)} | {(int(i), int(j)) for i, j in forbidden}
-
-    def adj(w: np.ndarray) -> np.ndarray:
-        return (w[: d * d] - w[d * d:]).reshape(d, d)
-
-    def h_of(w_mat: np.ndarray) -> tuple[float, np.ndarray]:
-        e = slin.expm(w_mat * w_mat)
-        return float(np.trace(e) - d), e.T * w_mat * 2
-
-    rho, alpha, h = 1.0, 0.0, np.inf
-    last = {"w": np.zeros(2 * d * d)}
-
-    class _OutOfTime(Exception):
-        pass
-
-    # The least-squares loss through the sample covariance: O(d^3) per evaluation instead of O(n d^2).
-    cov = x.T @ x / n
-    eye = np.eye(d)
-
-    def func(w: np.ndarray) -> tuple[float, np.ndarray]:
-        if deadline is not None and time.monotonic() > deadline:
-            raise _OutOfTime
-        last["w"] = w
-        w_mat = adj(w)
-        resid = eye - w_mat
-        g_loss = -cov @ resid
-        loss = 0.5 * float(np.sum(resid * (cov @ resid)))
-        hv, g_h = h_of(w_mat)
-        obj = loss + 0.5 * rho * hv * hv + alpha * hv + lambda1 * float(w.sum())
-        g_smooth = g_loss + (rho * hv + alpha) * g_h
-        return obj, np.concatenate((g_smooth + lambda1, -g_smooth + lambda1), axis=None)
-
-    bounds = [(0.0, 0.0) if (i, j) in zero else (0.0, None) for _ in range(2) for i in range(d) for j in range(d)]
-    w_est = np.zeros(2 * d * d)
-    for _ in range(max_iter):
-        w_new, h_new = w_est, h
-        while rho < rho_max:
-            try:
-                sol = sopt.minimize(func, w_est, method="L-BFGS-B", jac=True, bounds=bounds,
-                                    options={"maxiter": max_inner})
-                w_new = sol.x
-            except _OutOfTime:
-                w_new = last["w"]
-                break
-            h_new, _ = h_of(adj(w_new))
-            if h_new > 0.25 * h:
-                rho *= 10
-            else:
-                break
-            if deadline is not None and time.monotonic() > deadline:
-                break
-        w_est, h = w_new, h_new
-        alpha += rho * h
-        if h <= h_tol or rho >= rho_max or (deadline is not None and time.monotonic() > deadline):
-            break
-    w_mat = adj(w_est)
-    w_mat[np.abs(w_mat) < w_threshold] = 0.0
-    # The threshold usually leaves a DAG; if not, drop the weakest edge of each remaining cycle.
-    g = nx.DiGraph([(i, j, {"w": abs(w_mat[i, j])}) for i, j in zip(*np.nonzero(w_mat), strict=True)])
-    while True:
-        try:
-            cycle = nx.find_cycle(g)
-        except nx.NetworkXNoCycle:
-            break
-        i, j = min(cycle, key=lambda e: g.edges[e[0], e[1]]["w"])[:2]
-        g.remove_edge(i, j)
-        w_mat[i, j] = 0.0
-    return w_mat
-
-
 # -- causal-learn -----------------------------------------------------------------------------------------
 def _causallearn_edges(matrix: np.ndarray) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     """Directed and undirected edges of a causal-learn endpoint matrix (G[j,i]=1, G[i,j]=-1: i -> j)."""
@@ -285,7 +196,7 @@ def _causallearn_edges(matrix: np.ndarray) -> tuple[list[tuple[int, int]], list[
 
 
 def _learn(method: str, x: np.ndarray, alpha: float, required: list[tuple[int, int]],
-           forbidden: list[tuple[int, int]], deadline: float | None, seed: int = 0) -> dict[str, Any]:
+           forbidden: list[tuple[int, int]], deadline: float | None, seed: int = 0) -> _Learned:
     import random
 
     # causal-learn draws from the global generators (GRaSP shuffles its orders with ``random``):
@@ -307,7 +218,7 @@ def _learn(method: str, x: np.ndarray, alpha: float, required: list[tuple[int, i
 
 
 def _learn_inner(method: str, x: np.ndarray, alpha: float, required: list[tuple[int, int]],
-                 forbidden: list[tuple[int, int]], deadline: float | None) -> dict[str, Any]:
+                 forbidden: list[tuple[int, int]], deadline: float | None) -> _Learned:
     d = x.shape[1]
     if method == DiscoveryMethod.NOTEARS:
         w = notears(x, forbidden=forbidden, deadline=deadline)
@@ -348,10 +259,10 @@ def _learn_inner(method: str, x: np.ndarray, alpha: float, required: list[tuple[
 class _Worker:
     """One long-lived child interpreter running ``rcakit.graph._worker`` (see there)."""
 
-    proc: Any = None
+    proc: subprocess.Popen[bytes] | None = None
 
     @classmethod
-    def run(cls, args: tuple[Any, ...], max_seconds: float) -> dict[str, Any] | None:
+    def run(cls, args: tuple[Any, ...], max_seconds: float) -> _Learned | None:
         import pickle
         import select
         import subprocess
@@ -366,12 +277,13 @@ class _Worker:
 
             atexit.register(cls.stop)
         proc = cls.proc
+        stdout = cast("IO[bytes]", proc.stdout)  # both pipes exist: Popen was given PIPE
         write_frame(proc.stdin, pickle.dumps(args))
-        ready, _, _ = select.select([proc.stdout], [], [], max_seconds)
+        ready, _, _ = select.select([stdout], [], [], max_seconds)
         if not ready:
             cls.stop()
             return None
-        frame = read_frame(proc.stdout)
+        frame = read_frame(stdout)
         if frame is None:
             cls.stop()
             raise DataError("structure learning crashed in its child process",
@@ -380,7 +292,8 @@ class _Worker:
         if status != "ok":
             raise DataError(f"structure learning failed: {payload}",
                             hint="Check the data for duplicated or constant columns, or try another method")
-        return payload  # type: ignore[no-any-return]
+        learned: _Learned = payload
+        return learned
 
     @classmethod
     def stop(cls) -> None:
@@ -390,7 +303,7 @@ class _Worker:
             proc.wait(5)
 
 
-def _run_bounded(args: tuple[Any, ...], max_seconds: float | None) -> dict[str, Any] | None:
+def _run_bounded(args: tuple[Any, ...], max_seconds: float | None) -> _Learned | None:
     """Run the learner in the child interpreter; None when it ran out of time (the child is then killed).
 
     A fresh interpreter rather than a fork: forking a process whose BLAS and polars thread pools
@@ -430,7 +343,7 @@ def discover(
     forbidden = sorted((index[u], index[v]) for u, v in bg.forbidden)
     if on_progress is not None:
         on_progress(0, 1)
-    result: dict[str, Any] | None
+    result: _Learned | None
     if len(kept) < 2:
         result = {"directed": [], "undirected": [], "weights": {}}
     else:
