@@ -15,8 +15,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
-
 from rcakit._io import atomic_write_text
 from rcakit.errors import DataError, MissingDependencyError
 from rcakit.graph.draft import CausalDraft
@@ -40,46 +38,18 @@ def vis_network_assets() -> tuple[str, str]:
             "install it with: pip install 'pyvis>=0.3.2'") from exc
 
 
-def _dot_quote(text: Any) -> str:
-    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-
-
 def to_dot(draft: CausalDraft, *, include_rejected: bool = False) -> str:
-    """Graphviz DOT text: nodes and edges with status, provenance and confidence as attributes."""
-    lines = [f"digraph {_dot_quote(draft.meta.get('name', 'rcakit'))} {{"]
-    for name, node in draft.nodes.items():
-        attrs = {"observed": str(node.observed).lower()}
-        if name == draft.alarm:
-            attrs.update(color="red", alarm="true")
-        lines.append(f"  {_dot_quote(name)} [" + ", ".join(f"{k}={_dot_quote(v)}" for k, v in attrs.items()) + "];")
-    for edge in draft.edges.values():
-        if edge.status.value == "rejected" and not include_rejected:
-            continue
-        attrs = {"status": edge.status.value, "provenance": ",".join(p.value for p in edge.provenance),
-                 "confidence": f"{edge.confidence:.3f}",
-                 "style": {"accepted": "solid", "proposed": "dashed", "rejected": "dotted"}[edge.status.value]}
-        lines.append(f"  {_dot_quote(edge.source)} -> {_dot_quote(edge.target)} ["
-                     + ", ".join(f"{k}={_dot_quote(v)}" for k, v in attrs.items()) + "];")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+    """Graphviz DOT text: nodes and edges with every attribute of the review (see ``interchange.render_dot``)."""
+    from rcakit.review.interchange import render_dot
 
-
-def _flat_graph(draft: CausalDraft, include_rejected: bool) -> nx.DiGraph:
-    g = nx.DiGraph()
-    for name, node in draft.nodes.items():
-        g.add_node(name, observed=int(node.observed), alarm=int(name == draft.alarm))
-    for edge in draft.edges.values():
-        if edge.status.value == "rejected" and not include_rejected:
-            continue
-        g.add_edge(edge.source, edge.target, status=edge.status.value,
-                   provenance=",".join(p.value for p in edge.provenance), confidence=float(edge.confidence),
-                   rationale=edge.rationale)
-    return g
+    return render_dot(draft, include_rejected=include_rejected)
 
 
 def to_gml(draft: CausalDraft, *, include_rejected: bool = False) -> str:
-    """GML text (networkx's writer; attribute lists flattened to comma-separated strings)."""
-    return "\n".join(nx.generate_gml(_flat_graph(draft, include_rejected))) + "\n"
+    """GML text (networkx's writer; every attribute, lists and dicts flattened; see ``interchange.render_gml``)."""
+    from rcakit.review.interchange import render_gml
+
+    return render_gml(draft, include_rejected=include_rejected)
 
 
 def to_json(draft: CausalDraft) -> str:
