@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from rcakit._io import atomic_write_json
 __all__ = ["CacheEntry", "ResponseCache", "cache_key"]
 
 CACHE_FORMAT = 1
+_DIGEST = re.compile(r"[0-9a-f]{64}")
 log = logging.getLogger("rcakit.llm")
 
 
@@ -52,6 +54,10 @@ class ResponseCache:
         self.folder = Path(folder).expanduser()
 
     def path(self, key: str) -> Path:
+        """The file of ``key``; only a SHA-256 hex digest (what :func:`cache_key` makes) names a file, so no key
+        can point outside the cache folder."""
+        if not _DIGEST.fullmatch(str(key)):
+            raise ValueError(f"a cache key is a 64-character hex digest (from cache_key), got {str(key)[:80]!r}")
         return self.folder / key[:2] / f"{key}.json"
 
     def __contains__(self, key: str) -> bool:
