@@ -1,4 +1,5 @@
-"""Data suggesters: background knowledge is law; NOTEARS recovers a linear SCM."""
+"""Data-driven structure learning (rcakit.graph.data): background knowledge is law, bounded runs,
+the DataSuggester."""
 
 from __future__ import annotations
 
@@ -12,9 +13,7 @@ from rcakit.graph import (
     DataSuggester,
     SystemModel,
     candidate_pairs,
-    compare_graphs,
     discover,
-    notears,
 )
 
 
@@ -52,26 +51,6 @@ def test_background_knowledge_is_respected(method: str, seed: int) -> None:
     assert required <= edges
     assert not (bg.forbidden & edges)
     assert not ({frozenset(e) for e in result.undirected} & {frozenset(e) for e in bg.forbidden})
-
-
-def test_notears_recovers_a_seeded_linear_scm() -> None:
-    data, truth = _linear_scm(3, n=2000)
-    w = notears(data.to_numpy(), lambda1=0.05, w_threshold=0.3)
-    names = list(data.columns)
-    learned = [(names[i], names[j]) for i, j in zip(*np.nonzero(w), strict=True)]
-    score = compare_graphs(learned, truth)
-    assert score.f1 >= 0.8, score
-    assert nx.is_directed_acyclic_graph(nx.DiGraph(learned))
-    # h(W) = tr(exp(W∘W)) - d vanishes at the answer
-    from scipy.linalg import expm
-
-    assert abs(np.trace(expm(w * w)) - w.shape[0]) < 1e-6
-
-
-def test_notears_holds_forbidden_entries_at_zero() -> None:
-    data, _ = _linear_scm(4, n=1000)
-    w = notears(data.to_numpy(), forbidden=[(0, 1), (1, 0)])
-    assert w[0, 1] == 0 and w[1, 0] == 0
 
 
 def test_required_edges_in_both_directions_are_refused() -> None:

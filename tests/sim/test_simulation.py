@@ -1,15 +1,15 @@
-"""Topologies, the true graph, the Atlas description, determinism and input validation."""
+"""The simulator's public calls (rcakit.sim.simulation): determinism, the metric grid, trace trees,
+input validation, canonical tables and the OTLP/JSON export."""
 
 from __future__ import annotations
 
-import networkx as nx
+from pathlib import Path
+
 import polars as pl
 import pytest
 
 from rcakit.errors import DataError
-from rcakit.graph import SystemModel
 from rcakit.sim import (
-    EDGE_TYPES,
     BatchSizeMisconfig,
     ErrorBurst,
     GpuThrottle,
@@ -17,61 +17,8 @@ from rcakit.sim import (
     Topology,
     WorkloadSpike,
     simulate,
-    system_description,
-    true_graph,
 )
-
-
-@pytest.mark.parametrize(("topology", "gpus", "nodes"), [
-    (Topology.small(), 1, 19), (Topology.medium(), 4, 40), (Topology.large(), 8, 74), (Topology.of(3, 2), 6, 66),
-])
-def test_topologies_and_their_graphs(topology: Topology, gpus: int, nodes: int) -> None:
-    assert topology.n_gpus == gpus
-    graph = true_graph(topology)
-    assert nx.is_directed_acyclic_graph(graph)
-    assert graph.number_of_nodes() == nodes
-    assert all(data["why"] for _, _, data in graph.edges(data=True))
-    # every metric the simulator reports (with nothing hidden) is a node of the true graph, and back
-    tel = simulate(topology, duration="2min", seed=1, hide=(), logs=False, trace_sample=None)
-    assert set(tel.nodes()) == set(graph.nodes)
-    # everything upstream of the alarm reaches it; the workload and GPU capacity are roots
-    assert "Client:request_rate" in nx.ancestors(graph, "Client:latency")
-    assert all(f"GPU_{g}:power" in nx.ancestors(graph, "Client:latency") for g in range(gpus))
-    assert graph.in_degree("Client:request_rate") == 0
-
-
-def test_edge_types_are_all_used_and_explained() -> None:
-    graph = true_graph(Topology.large())
-    used = {data["type"] for _, _, data in graph.edges(data=True)}
-    assert used == {f"{c} -> {e}" for c, e, _, _ in EDGE_TYPES}
-    # replicas connect only within their worker / GPU
-    assert graph.has_edge("GPU_5:power", "ModelInference_5:latency")
-    assert not graph.has_edge("GPU_5:power", "ModelInference_4:latency")
-    assert graph.has_edge("ModelInference_5:latency", "Queue_1:dequeueing_rate")
-    assert not graph.has_edge("ModelInference_5:latency", "Queue_0:dequeueing_rate")
-
-
-def test_hidden_nodes_are_collapsed() -> None:
-    full = true_graph(Topology.small())
-    hidden = true_graph(Topology.small(), hidden=("power",))
-    assert "GPU_0:power" in full and "GPU_0:power" not in hidden
-    assert set(full.nodes) - set(hidden.nodes) == {"GPU_0:power"}
-    tel = simulate(Topology.small(), duration="1min", seed=1, logs=False, trace_sample=None)
-    assert "GPU_0:power" not in tel.nodes()
-    assert set(tel.nodes()) == set(hidden.nodes)
-
-
-def test_system_description_reads_as_atlas_input() -> None:
-    doc = system_description(Topology.large())
-    assert doc["atlas_version"] == 1 and set(doc) == {"atlas_version", "trace", "measurements", "common_metrics"}
-    assert doc["trace"]["request.Client.ModelInference_5"]["resources"] == {"GPU_5": "An A100 GPU"}
-    assert doc["trace"]["request.Client.ModelInference_5"]["callees"] == ["Batcher_1", "ModelInference_5-Client"]
-    assert "power" not in doc["measurements"]["GPU"]["resource_level"]     # hidden by default
-    assert "power" in doc["common_metrics"]["resource"]["resource_level"]  # but enumerable
-    model = SystemModel.from_atlas(doc)
-    observed = set(simulate(Topology.large(), duration="1min", seed=1, logs=False, trace_sample=None).nodes())
-    described = {m.node for m in model.metrics.values()}
-    assert described == observed
+from rcakit.telemetry.loaders import load, read_otlp_json
 
 
 def test_same_seed_same_telemetry() -> None:
@@ -151,3 +98,19 @@ def test_simulated_tables_are_already_canonical() -> None:
     for kind in ("metrics", "logs", "spans"):
         assert getattr(again, kind).equals(getattr(tel, kind)), kind
     assert set(tel.logs.get_column("level").unique().to_list()) == {"INFO", "WARNING", "ERROR"}
+
+
+def test_otlp_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "sim.otlp.jsonl"
+    tel = simulate(Topology.small(), duration="2min", seed=4, trace_sample=20, otlp=path,
+                   faults=(ErrorBurst(start=30, duration=60, magnitude=0.2),))
+    assert path.is_file()
+    back = read_otlp_json(path)
+    key = ["time", "entity", "metric"]
+    assert back.metrics.sort(key).select(*key, "value").equals(tel.metrics.sort(key).select(*key, "value"))
+    assert back.logs.height == tel.logs.height
+    assert back.logs.filter(pl.col("level") == "ERROR").height == \
+        tel.logs.filter(pl.col("level") == "ERROR").height > 0
+    spans = ["trace_id", "span_id", "parent_id", "entity", "start", "end", "error"]
+    assert back.spans.sort("span_id").select(spans).equals(tel.spans.sort("span_id").select(spans))
+    assert set(load(path).nodes()) == set(tel.nodes())
