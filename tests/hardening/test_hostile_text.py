@@ -96,11 +96,22 @@ def hostile_incident() -> Incident:
                 line = LOG_LINES[(i // 3) % len(LOG_LINES)]
                 logs.append((T0 + timedelta(minutes=i), entity, "ERROR" if i >= 90 else "INFO",
                              line + (" timeout" if i >= 90 else "")))
+    spans = []
+    for i in range(0, 120, 2):  # web calls api calls db; the db's calls slow down in the incident
+        start = T0 + timedelta(minutes=i)
+        slow = 0.2 if i >= 90 else 0.0
+        trace = f"t{i}"
+        spans += [(trace, f"{trace}-w", None, ENTITIES["web"], f"GET /{SCRIPT}", start, 0.05 + slow),
+                  (trace, f"{trace}-a", f"{trace}-w", ENTITIES["api"], f"call {IMG}", start, 0.04 + slow),
+                  (trace, f"{trace}-d", f"{trace}-a", ENTITIES["db"], f"query {LINK}", start, 0.02 + slow)]
+    span_frame = pl.DataFrame(spans, schema={"trace_id": pl.String, "span_id": pl.String, "parent_id": pl.String,
+                                             "entity": pl.String, "operation": pl.String,
+                                             "start": pl.Datetime("us", "UTC"), "duration": pl.Float64}, orient="row")
     metrics = pl.DataFrame(rows, schema={"time": pl.Datetime("us", "UTC"), "entity": pl.String, "metric": pl.String,
                                          "value": pl.Float64}, orient="row")
     log_frame = pl.DataFrame(logs, schema={"time": pl.Datetime("us", "UTC"), "entity": pl.String, "level": pl.String,
                                            "message": pl.String}, orient="row")
-    tel = Telemetry(metrics, log_frame)
+    tel = Telemetry(metrics, log_frame, span_frame)
     return Incident(tel, TimeWindow(T0, T0 + timedelta(minutes=80)),
                     TimeWindow(T0 + timedelta(minutes=90), T0 + timedelta(minutes=120)),
                     alarm=f"{ENTITIES['web']}:{METRIC}", name=f"incident {SCRIPT}",
@@ -144,6 +155,18 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         report._repr_markdown_())
     analysis = rcakit.analyze(incident, llm=None)
     out["Analysis"] = analysis._repr_html_()
+    from rcakit.detect.traces import analyze_traces
+    from rcakit.graph import build_system, compare_graphs
+    from rcakit.graph.validate import rank_suspicious
+
+    out["TraceAnalysis"] = analyze_traces(incident)._repr_html_()
+    out["SystemModel"] = build_system(incident)._repr_html_()
+    out["GraphScore"] = compare_graphs(session.draft, draft)._repr_html_()
+    out["SuspectEdge"] = "".join(s._repr_html_() for s in rank_suspicious(session.draft)[:5])
+    multimodal = rcakit.attribute(None, incident, method="multimodal")
+    out["Attribution (multimodal)"] = multimodal._repr_html_()
+    if result.fault_type is not None:
+        out["FaultGuess"] = result.fault_type._repr_html_()
     reviewer = GraphReviewer(session, start=False)  # its state is JSON drawn with textContent (test below)
     reviewer.select_edge(*edge)
     panel = AttributionPanel(session, incident)
