@@ -21,6 +21,9 @@ from rcakit.attribution import Attribution, AttributionConfig, Method, attribute
 
 __all__ = ["AttributionPanel"]
 
+# the rankings a run sends, in order (graph-free methods skip "structural"): the bar counts them
+_STAGES = ("quick", "structural", "final")
+
 
 class AttributionPanel(widgets.VBox):
     """A live bar chart of root-cause scores with intervals, a progress line and a ranking history."""
@@ -42,6 +45,9 @@ class AttributionPanel(widgets.VBox):
         self._lock = threading.Lock()
 
         self.status = widgets.HTML("ready")
+        # what the run has reached: a quick graph-free ranking, the structural one, the final one with intervals
+        self.progress = widgets.IntProgress(value=0, min=0, max=len(_STAGES), description="",
+                                            layout=widgets.Layout(width="160px"))
         self.run_button = widgets.Button(description="Run", icon="play", button_style="primary")
         self.cancel_button = widgets.Button(description="Cancel", icon="stop", disabled=True)
         self.run_button.on_click(lambda _: self.run())
@@ -54,7 +60,8 @@ class AttributionPanel(widgets.VBox):
         subscribe = getattr(source, "subscribe", None)
         if callable(subscribe):
             subscribe(self._on_graph_change)
-        super().__init__([widgets.HBox([self.run_button, self.cancel_button, self.status]), self.chart,
+        super().__init__([widgets.HBox([self.run_button, self.cancel_button, self.progress, self.status],
+                                       layout=widgets.Layout(align_items="center")), self.chart,
                           self.moves])
 
     # -- public API (the buttons call these) -------------------------------------------------------
@@ -79,6 +86,8 @@ class AttributionPanel(widgets.VBox):
         self.partials = []
         self.error = None
         self.stale = False
+        self.progress.value, self.progress.bar_style = 0, "info"
+        self.progress.description = f"0/{len(_STAGES)}"
         self._set_status("running: preparing the graph and data ...")
         self.run_button.disabled = True
         self.cancel_button.disabled = False
@@ -106,12 +115,16 @@ class AttributionPanel(widgets.VBox):
                 self.history.append(result)
             self._draw(result)
             self._draw_moves()
+            self.progress.value, self.progress.bar_style = len(_STAGES), "success"
+            self.progress.description = f"{len(_STAGES)}/{len(_STAGES)}"
             self._set_status(f"done in {result.elapsed:.2f} s: top cause <b>"
                              f"{html.escape(result.causes[0].node) if result.causes else 'none'}</b>")
         except Cancelled:
+            self.progress.bar_style = "warning"
             self._set_status("cancelled")
         except Exception as exc:
             self.error = exc
+            self.progress.bar_style = "danger"
             self._set_status(f"failed: {html.escape(str(exc))}")
         finally:
             self.run_button.disabled = False
@@ -120,7 +133,13 @@ class AttributionPanel(widgets.VBox):
     def _on_partial(self, partial: Attribution) -> None:
         with self._lock:
             self.partials.append(partial)
-        self._set_status(f"running: {html.escape(partial.stage)} ranking after {partial.elapsed:.2f} s ...")
+        if partial.stage in _STAGES:
+            done = _STAGES.index(partial.stage) + 1
+            self.progress.value = done
+            self.progress.description = f"{done}/{len(_STAGES)}"
+        following = {"quick": "structural ranking", "structural": "final ranking and intervals"}.get(partial.stage, "")
+        self._set_status(f"running: {html.escape(partial.stage)} ranking after {partial.elapsed:.2f} s"
+                         + (f"; now the {following} ..." if following else " ..."))
         self._draw(partial)
 
     def _on_graph_change(self, *args: Any, **kwargs: Any) -> None:

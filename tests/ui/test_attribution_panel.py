@@ -42,6 +42,7 @@ def test_panel_runs_in_background_draws_partials_and_keeps_history() -> None:
     assert panel.partials and not panel.partials[0].final
     assert list(panel.chart.data[0].y)[-1] == "cache:latency"  # best bar on top
     assert "done" in panel.status.value
+    assert panel.progress.value == panel.progress.max == 3 and panel.progress.bar_style == "success"
 
     smaller = nx.DiGraph(EDGES)
     smaller.remove_edge("cache:latency", "api:latency")
