@@ -93,8 +93,12 @@ def _right(change: tuple[str, str, str], truth: nx.DiGraph) -> bool:
 
 
 def _answer_item(session: Any, edge: tuple[str, str], truth: nx.DiGraph, propagate: bool) -> int:
-    """Answer one question; returns the edges it decided (the asked one plus a confirmed propagation's)."""
-    from rcakit.graph.validate import similar_changes
+    """Answer one question; returns the edges it decided (the asked one plus a confirmed propagation's).
+
+    The reviewer is shown the suggestion of each scope (replicas; same metrics on components related
+    the same way) for the answer given, and confirms the broadest one whose every change is right.
+    """
+    from rcakit.graph.validate import SCOPES, similar_changes
 
     u, v = edge
     answer = oracle_answer(edge, truth)
@@ -102,10 +106,13 @@ def _answer_item(session: Any, edge: tuple[str, str], truth: nx.DiGraph, propaga
         session.skip(u, v, reason="oracle: an unmeasured metric")
         return 1
     if propagate:
-        suggestion = similar_changes(session.draft, edge, answer, forbidden=session.forbidden)
-        if suggestion.offered and all(_right(c, truth) for c in suggestion.changes):
-            session.decide_similar(u, v, answer, suggestion.changes, reason="oracle")
-            return 1 + len(suggestion.changes)
+        right = [p for p in (similar_changes(session.draft, edge, answer, forbidden=session.forbidden, scope=scope)
+                             for scope in SCOPES)
+                 if p.offered and all(_right(c, truth) for c in p.changes)]
+        if right:
+            best = max(right, key=lambda p: len(p.changes))
+            session.decide_similar(u, v, answer, best.changes, reason=f"oracle ({best.scope})")
+            return 1 + len(best.changes)
     getattr(session, answer)(u, v, reason="oracle")
     return 1
 

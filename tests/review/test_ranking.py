@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from rcakit.errors import DataError
 from rcakit.graph import CausalDraft, EdgeStatus, next_batch
 from rcakit.graph.validate import QuestionOrder, expected_gain_order, rank_suspicious
 from rcakit.review import ReviewSession
@@ -88,3 +89,43 @@ def test_the_session_asks_in_the_order_it_was_given(tmp_path: Path) -> None:
     reopened = ReviewSession.open(tmp_path / "suspicion.json")
     assert reopened.question_order == QuestionOrder.SUSPICION
     assert ("gpu_1:util", "worker_1:latency") not in [q.edge for q in reopened.next_batch(5)]
+
+
+def _edges(draft: CausalDraft) -> dict[tuple[str, str], str]:
+    return {k: e.status.value for k, e in draft.edges.items()}
+
+
+def test_a_propagated_suggestion_is_shown_before_it_is_applied_and_undone_as_one(tmp_path: Path) -> None:
+    from rcakit.graph.validate import similar_changes
+
+    session = ReviewSession(_replicas(n=5, reversed_at=2, missing_at=3), path=tmp_path / "s.json")
+    item = session.next_batch(5)[0]
+    assert "similar" in item.evidence  # the question says a suggestion comes with it
+    before = _edges(session.draft)
+    shown = similar_changes(session.draft, item.edge, "reverse" if item.edge[0].startswith("worker") else "accept")
+    assert shown.offered and _edges(session.draft) == before  # shown, not applied
+    answer = shown.answer
+    decision = session.decide_similar(*item.edge, answer, shown.changes, reason="replicas agree")
+    assert len(session.undo_stack) == 1 and "similar edge" in decision.reason
+    after = _edges(session.draft)
+    assert all(after.get((f"gpu_{i}:util", f"worker_{i}:latency")) == "accepted" for i in range(5))
+    assert not any(k[0].startswith("worker") and k[1].startswith("gpu") and s != "rejected" for k, s in after.items())
+    changed = {frozenset(c[:2]) for c in shown.changes} | {frozenset(item.edge)}
+    assert all(q.done is not None for q in session.queue if frozenset(q.edge) in changed)
+    session.undo()
+    assert _edges(session.draft) == before
+    session.redo()
+    assert _edges(session.draft) == after
+    reopened = ReviewSession.open(tmp_path / "s.json", takeover=True)
+    assert _edges(reopened.draft) == after
+    reopened.undo()
+    assert _edges(reopened.draft) == before
+
+
+def test_decide_similar_refuses_what_it_cannot_carry(tmp_path: Path) -> None:
+    session = ReviewSession(_replicas(), path=tmp_path / "s.json", autosave=False)
+    with pytest.raises(DataError, match="does not carry"):
+        session.decide_similar("gpu_0:util", "worker_0:latency", "skip", [])
+    with pytest.raises(DataError, match="unknown change"):
+        session.decide_similar("gpu_0:util", "worker_0:latency", "accept", [("gpu_1:util", "worker_1:latency", "zap")])
+    assert not session.undo_stack

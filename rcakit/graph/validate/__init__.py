@@ -40,13 +40,14 @@ from __future__ import annotations
 from rcakit.graph.validate._cache import ValidationCache, validation_cache
 from rcakit.graph.validate._stats import ANM_MIN_DISTINCT, anm_direction, partial_correlation
 from rcakit.graph.validate.order import GAIN_WEIGHTS, QuestionOrder, expected_gain_order, next_batch
-from rcakit.graph.validate.propagate import Propagation, similar_changes
+from rcakit.graph.validate.propagate import SCOPES, Propagation, similar_changes, similar_pairs
 from rcakit.graph.validate.suspect import SuspectEdge, SuspectKind, annotate_suspicion, apply_suspects
 from rcakit.graph.validate.suspicion import rank_suspicious
 
 __all__ = [
     "ANM_MIN_DISTINCT",
     "GAIN_WEIGHTS",
+    "SCOPES",
     "Propagation",
     "QuestionOrder",
     "SuspectEdge",
@@ -60,5 +61,6 @@ __all__ = [
     "partial_correlation",
     "rank_suspicious",
     "similar_changes",
+    "similar_pairs",
     "validation_cache",
 ]

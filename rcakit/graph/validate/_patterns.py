@@ -59,6 +59,11 @@ class Patterns:
     is "same number"). A kind's *fill* is its weighted edge count over the number of node pairs of
     that kind, the share of possible edges of that kind the draft has: a kind present for three of
     four replicas makes the fourth pair likely.
+
+    A coarser *role* kind keeps only the two metrics and how their components relate in the
+    system model (one component, the cause's component calls or uses the effect's, the other way
+    round, or neither): ``callee:latency -> caller:latency`` is one role kind over every call of the
+    system, so a latency edge drafted from caller to callee stands out even without replicas.
     """
 
     def __init__(self, draft: CausalDraft, w: dict[str, float]) -> None:
@@ -76,6 +81,31 @@ class Patterns:
                 c, m, _ = node_kind(n)
                 self.nodes_of.setdefault((c, m), []).append(n)
         self._pairs: dict[tuple[str, ...], int] = {}
+        self._relations: dict[tuple[str, str], str] = {}
+        for inter in (draft.system.interactions if draft.system is not None else []):
+            verb = "uses" if str(getattr(inter, "kind", "invokes")) == "uses" else "calls"
+            self._relations[(inter.source, inter.target)] = verb
+            self._relations.setdefault((inter.target, inter.source), f"{verb}-back")
+        self.roles: dict[tuple[str, str, str], float] = {}
+        for e in draft.edges.values():
+            if e.status is not EdgeStatus.REJECTED:
+                role = self.role(*e.key)
+                weight = w["accepted_weight"] if e.status is EdgeStatus.ACCEPTED else 1.0
+                self.roles[role] = self.roles.get(role, 0.0) + weight
+
+    def role(self, u: str, v: str) -> tuple[str, str, str]:
+        """(cause metric, effect metric, how the cause's component relates to the effect's)."""
+        eu, _, mu = u.partition(":")
+        ev, _, mv = v.partition(":")
+        return mu, mv, "same" if eu == ev else self._relations.get((eu, ev), "unrelated")
+
+    def role_direction(self, u: str, v: str, own: float) -> tuple[float, float]:
+        """(edges of this role kind, edges of the reverse role kind), own edge left out."""
+        mu, mv, rel = self.role(u, v)
+        back = {"calls": "calls-back", "calls-back": "calls", "uses": "uses-back", "uses-back": "uses"}.get(rel, rel)
+        same = max(0.0, self.roles.get((mu, mv, rel), 0.0) - own)
+        reverse = (mv, mu, back)
+        return same, (same if reverse == (mu, mv, rel) else self.roles.get(reverse, 0.0))
 
     @staticmethod
     def keys(u: str, v: str) -> tuple[tuple[str, ...], tuple[str, ...]]:

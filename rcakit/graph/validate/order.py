@@ -12,7 +12,6 @@ from rcakit.graph.draft import CausalDraft, DraftEdge, EdgeStatus
 from rcakit.graph.proposal import Provenance
 from rcakit.graph.validate._cache import ValidationCache, validation_cache
 from rcakit.graph.validate._patterns import (
-    Kind,
     Patterns,
     completion_candidates,
     pair_kind,
@@ -20,7 +19,8 @@ from rcakit.graph.validate._patterns import (
     sigmoid,
     was_reversed_by_review,
 )
-from rcakit.graph.validate.propagate import Propagation, similar_changes, similar_pairs
+from rcakit.graph.validate._propagation_gain import TYPICAL_F1, similar_gain
+from rcakit.graph.validate.propagate import relations
 from rcakit.graph.validate.suspect import SuspectEdge
 from rcakit.graph.validate.suspicion import rank_suspicious
 
@@ -46,6 +46,7 @@ GAIN_WEIGHTS: dict[str, float] = {
     "reversed_base": -3.0,      # prior log-odds that a drafted edge has the wrong direction
     "reversed_data": 4.0,       # x the suspicion score when validation called it reversed
     "reversed_pattern": 2.5,    # x how much the draft's edges of the same kind of pair point the other way
+    "reversed_role": 0.0,       # x the same for the role kind (metrics and how their components relate)
     "reversed_cycle": 2.0,      # the edge is a cycle cut
     "false_base": -3.0,         # prior log-odds that a drafted edge is false
     "false_data": 4.0,          # x the suspicion score when validation called it questionable
@@ -62,20 +63,18 @@ GAIN_WEIGHTS: dict[str, float] = {
     "false_pattern": 1.0,       # x the share of possible pairs of this kind the draft links
     "accepted_weight": 2.0,     # an accepted edge counts this much in a pattern (a proposed one 1)
     "rejected_weight": 1.0,     # a rejected edge takes this much from its pattern
-    "unobserved": 0.5,
+    "unobserved": 0.5,          # gain factor of a question about an unmeasured metric (no data to check)
     "similar_weight": 1.0,      # x the expected gain of propagating the answer to the similar pairs (0: off)
     "similar_base": 0.0,        # prior log-odds that a kind of pair follows one answer on one of its pairs
     "similar_support": 2.0,     # x the share of the similar pairs the draft already links that way
     "similar_contra": 4.0,      # x the share of the similar pairs the draft links the other way
     "similar_absent": 2.0,      # x the share of the similar pairs the draft does not link
     "similar_unlinked": -1.0,   # log-odds that a kind the draft never links holds for all pairs
-    "similar_reject": -2.0,     # log-odds that no similar pair holds when the asked one is false          # gain factor of a question about an unmeasured metric (no data to check)
+    "similar_reject": -2.0,     # log-odds that no similar pair holds when the asked one is false
+    "similar_role": 0.0,        # log-odds offset of the role scope (same metrics, same component relation)
 }
 
-#: F1 effects per fixed edge, in units of 1/(predicted + true edges): a reversal fixed gains a true
-#: positive (2); a false edge rejected, one prediction fewer (about F1); a missing edge added, a true
-#: positive and a prediction (about 2 - F1). F1 is taken as 0.85, a typical draft under review.
-_TYPICAL_F1 = 0.85
+_TYPICAL_F1 = TYPICAL_F1
 
 
 def next_batch(
@@ -158,73 +157,17 @@ def expected_gain_order(draft: CausalDraft, suspects: Iterable[SuspectEdge], *, 
     # One question per kind carries the propagation (its likeliest-wrong pair): the others of the
     # kind would offer the same suggestion.
     own.sort(key=lambda t: (-t[0], -t[1].score, t[1].kind, t[1].edge))
-    anchored: set[frozenset[Kind]] = set()
+    anchored: set[tuple[str, frozenset[tuple[str, ...]]]] = set()
+    related = relations(draft)
     scored: list[tuple[float, SuspectEdge]] = []
     for gain, s, p_answer in own:
         u, v = s.edge
-        kind = frozenset((pair_kind(u, v), reverse_kind(pair_kind(u, v))))
-        if w["similar_weight"] > 0 and u in observed and v in observed and kind not in anchored:
-            extra = _similar_gain(draft, s, p_answer, ruled_out, w)
-            if extra > 0:
-                anchored.add(kind)
-                gain += w["similar_weight"] * extra
+        if w["similar_weight"] > 0 and u in observed and v in observed:
+            gain += w["similar_weight"] * similar_gain(draft, s, p_answer, ruled_out, w, related, anchored)
         s.evidence["expected_gain"] = round(gain, 4)
         scored.append((gain, s))
     scored.sort(key=lambda t: (-t[0], -t[1].score, t[1].kind, t[1].edge))
     return [s for _, s in scored]
-
-
-#: F1 effect of each kind of change a confirmed propagation makes, in the units of ``_TYPICAL_F1``.
-_CHANGE_VALUE = {"accept": 0.0, "reverse": 2.0, "add": 2.0 - _TYPICAL_F1, "reject": _TYPICAL_F1}
-
-
-def _similar_gain(draft: CausalDraft, s: SuspectEdge, p_answer: dict[str, float], ruled_out: set[tuple[str, ...]],
-                  w: dict[str, float]) -> float:
-    """What the answer's propagation to the similar pairs is expected to add: per answer, its chance, the
-    chance that the whole kind follows it, and the F1 its changes would add."""
-    total = 0.0
-    offered: dict[str, int] = {}
-    for answer, p in p_answer.items():
-        if p <= 0:
-            continue
-        prop = similar_changes(draft, s.edge, answer, forbidden=ruled_out)  # type: ignore[arg-type]
-        value = sum(_CHANGE_VALUE[a] for _, _, a in prop.changes)
-        if not prop.offered or value <= 0:
-            continue
-        offered[answer] = len(prop.changes)
-        uniform = _uniform(draft, prop, w)
-        total += p * uniform * value
-    if offered:
-        s.evidence["similar"] = offered
-        s.evidence["similar_gain"] = round(total, 4)
-    return total
-
-
-def _uniform(draft: CausalDraft, prop: Propagation, w: dict[str, float]) -> float:
-    """The chance that every similar pair follows the answer, from how the draft links the kind's pairs.
-
-    A linked kind (some similar pair linked either way): its pairs linked that way speak for it, those
-    linked the other way or not at all against it. A kind the draft never links (a rule the drafter
-    lacks for every replica) has its own prior. For ``reject``: the chance that none of the similar
-    edges holds either.
-    """
-    if prop.answer == "reject":
-        return sigmoid(w["similar_reject"])
-    src, dst = prop.anchor[::-1] if prop.answer == "reverse" else prop.anchor
-    support = contra = absent = 0
-    for a, b in similar_pairs(draft, src, dst):
-        forward, backward = draft.edges.get((a, b)), draft.edges.get((b, a))
-        if forward is not None and forward.status is not EdgeStatus.REJECTED:
-            support += 1
-        elif backward is not None and backward.status is not EdgeStatus.REJECTED:
-            contra += 1
-        else:
-            absent += 1
-    pairs = max(support + contra + absent, 1)
-    if support + contra == 0:
-        return sigmoid(w["similar_unlinked"])
-    return sigmoid(w["similar_base"] + (w["similar_support"] * support - w["similar_contra"] * contra
-                                        - w["similar_absent"] * absent) / pairs)
 
 
 class _RuleErrors:
@@ -267,6 +210,8 @@ def _drafted_gain(s: SuspectEdge, edge: DraftEdge | None, patterns: Patterns, ru
     same, rev = patterns.direction(u, v, own)
     symmetric = reverse_kind(pair_kind(u, v)) == pair_kind(u, v)
     against = 0.0 if symmetric else (rev - same) / (rev + same + 1.0)
+    role_same, role_rev = patterns.role_direction(u, v, own)
+    role_against = (role_rev - role_same) / (role_rev + role_same + 1.0)
     rarity = 1.0 / (1.0 + same + rev)
     cycle = 1.0 if s.kind == "cycle" else 0.0
     rules_err = rule_error(edge.rules) if edge is not None else 0.0
@@ -274,7 +219,8 @@ def _drafted_gain(s: SuspectEdge, edge: DraftEdge | None, patterns: Patterns, ru
     p_value = s.evidence.get("p_value")
     dependent = 1.0 if p_value is not None and p_value < 1e-3 else 0.0
     p_rev = sigmoid(w["reversed_base"] + w["reversed_data"] * (s.score if s.kind == "reversed" else 0.0)
-                    + w["reversed_pattern"] * against + w["reversed_cycle"] * cycle
+                    + w["reversed_pattern"] * against + w["reversed_role"] * role_against
+                    + w["reversed_cycle"] * cycle
                     + w["reversed_dependent"] * dependent + w["rule_error"] * rules_err)
     p_false = sigmoid(w["false_base"] + w["false_data"] * (s.score if s.kind == "questionable" else 0.0)
                       + w["false_rarity"] * rarity + w["false_cycle"] * cycle
@@ -284,9 +230,12 @@ def _drafted_gain(s: SuspectEdge, edge: DraftEdge | None, patterns: Patterns, ru
     if total > 1.0:
         p_rev, p_false = p_rev / total, p_false / total
     s.evidence.update({"p_reversed": round(p_rev, 4), "p_false": round(p_false, 4),
-                       "pattern_against": round(against, 4)})
+                       "pattern_against": round(against, 4), "role_against": round(role_against, 4)})
     if against > 0.5 and p_rev > p_false:
         s.reasons.append(f"most edges between these kinds of metrics point the other way ({rev:g} against {same:g})")
+    if role_against > 0.5 and p_rev > p_false:
+        s.reasons.append(f"most edges between these metrics of components related this way point the other way "
+                         f"({role_rev:g} against {role_same:g})")
     if rules_err > 0.2:
         s.reasons.append("other edges from the same rule were found wrong in this review")
     return 2.0 * p_rev + _TYPICAL_F1 * p_false
