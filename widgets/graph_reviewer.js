@@ -57,6 +57,18 @@ function render({ model, el }) {
     label.appendChild(sel);
     filters.appendChild(label);
   }
+  // Apply each answer to the similar edges too (listed under Details before the click).
+  const similarLabel = h("label", { title: "accept/reject/reverse also apply to the similar edges listed under Details" },
+    "similar ");
+  const similar = h("select", { dataset: { role: "propagate" } });
+  for (const [value, text] of [["", "off"], ["replicas", "replicas"], ["role", "same role"]]) {
+    similar.appendChild(h("option", { value }, text));
+  }
+  similar.value = model.get("propagate") || "";
+  similar.addEventListener("change", () => send("set_propagate", { scope: similar.value }));
+  model.on("change:propagate", () => { similar.value = model.get("propagate") || ""; });
+  similarLabel.appendChild(similar);
+  filters.appendChild(similarLabel);
   const main = h("div", { className: "rcakit-main" });
   const graphBox = h("div", { className: "rcakit-graph" });
   graphBox.style.height = model.get("height") || "560px";

@@ -54,6 +54,8 @@ class GraphReviewer(anywidget.AnyWidget):
     options = traitlets.Dict().tag(sync=True)
     summary = traitlets.Dict().tag(sync=True)
     height = traitlets.Unicode("560px").tag(sync=True)
+    #: "" (off), "replicas" or "role": accept/reject/reverse also apply the listed suggestion for that scope.
+    propagate = traitlets.Unicode("").tag(sync=True)
     batch_size = traitlets.Int(5)
 
     def __init__(
@@ -107,6 +109,9 @@ class GraphReviewer(anywidget.AnyWidget):
         if item is not None:
             info["validation"] = {"kind": item.kind, "score": item.score, "reasons": item.reasons,
                                   "evidence": item.evidence}
+        similar = self._similar_preview((source, target))
+        if similar:  # listed before any click applies it
+            info["similar edges (applied with the answer when 'similar' is set)"] = similar
         self.selected = ["edge", source, target]
         self.details = info
         self._refresh_summary()
@@ -167,6 +172,19 @@ class GraphReviewer(anywidget.AnyWidget):
         self.select_edge(source, target)
         return decision
 
+    def set_propagate(self, scope: str = "") -> None:
+        """Apply each accept/reject/reverse to the similar edges of ``scope`` too (``""``: only the edge).
+
+        The changes for each answer are listed in the details pane before the click
+        (:func:`rcakit.graph.validate.similar_changes`); the decision and its changes undo as one.
+        """
+        from rcakit.graph.validate import SCOPES
+
+        if scope and scope not in SCOPES:
+            raise traitlets.TraitError(f"unknown scope {scope!r}; use '' or one of {', '.join(SCOPES)}")
+        self.propagate = scope
+        self._refresh_details()
+
     def set_filter(self, provenance: str | None = None, status: str | None = None, component: str | None = None) -> None:
         """Show only edges of one provenance, status and/or component (``""`` or None: all)."""
         new = {"provenance": provenance or "", "status": status or "", "component": component or ""}
@@ -219,9 +237,32 @@ class GraphReviewer(anywidget.AnyWidget):
         raise DataError("no edge selected and the queue is empty",
                         hint="Click an edge, or press 'Next 5' to get suspicious edges")
 
+    def _similar_preview(self, edge: tuple[str, str]) -> dict[str, list[str]]:
+        """For each answer, the changes the chosen scope would apply to the similar edges (none when off)."""
+        if not self.propagate:
+            return {}
+        from rcakit.graph.validate import similar_changes
+
+        out = {}
+        for answer in ("accept", "reverse", "reject"):
+            found = similar_changes(self.session.draft, edge, answer, forbidden=self.session.forbidden,
+                                    scope=self.propagate)  # type: ignore[arg-type]
+            if found.offered:
+                out[answer] = [f"{a} {s} -> {t}" for s, t, a in found.changes]
+        return out
+
     def _decide(self, kind: str, source: str | None, target: str | None, reason: str) -> Any:
         edge = self._target(source, target)
-        decision = self.session.decide(kind, *edge, reason=reason)
+        changes = self._similar_preview(edge).get(kind) if self.propagate else None
+        decision: Any
+        if changes:
+            from rcakit.graph.validate import similar_changes
+
+            found = similar_changes(self.session.draft, edge, kind, forbidden=self.session.forbidden,
+                                    scope=self.propagate)  # type: ignore[arg-type]
+            decision = self.session.decide_similar(*edge, kind, found.changes, reason=reason)
+        else:
+            decision = self.session.decide(kind, *edge, reason=reason)
         if decision is not None:
             self.message = decision.describe()
         nxt = self.session.current
@@ -316,6 +357,7 @@ class GraphReviewer(anywidget.AnyWidget):
             "next_batch": lambda: self.next_batch(args.get("k")),
             "add_edge": lambda: self.add_edge(args["source"], args["target"], reason=args.get("reason", "")),
             "set_filter": lambda: self.set_filter(**{k: args.get(k) for k in _FILTER_KEYS}),
+            "set_propagate": lambda: self.set_propagate(args.get("scope") or ""),
         }
         method = methods.get(action)
         if method is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import traitlets
 
 from rcakit.errors import DataError
 from rcakit.graph import CausalDraft, EdgeStatus, next_batch
@@ -129,3 +130,23 @@ def test_decide_similar_refuses_what_it_cannot_carry(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="unknown change"):
         session.decide_similar("gpu_0:util", "worker_0:latency", "accept", [("gpu_1:util", "worker_1:latency", "zap")])
     assert not session.undo_stack
+
+
+def test_the_reviewer_lists_the_similar_edges_before_one_click_applies_them(tmp_path: Path) -> None:
+    from rcakit.ui import GraphReviewer
+
+    reviewer = GraphReviewer(_replicas(n=4, reversed_at=2), path=tmp_path / "w.json", start=False)
+    reviewer.select_edge("gpu_0:util", "worker_0:latency")
+    assert not any(k.startswith("similar edges") for k in reviewer.details)  # off by default
+    reviewer._handle_message(reviewer, {"action": "set_propagate", "scope": "replicas"}, [])
+    (key,) = [k for k in reviewer.details if k.startswith("similar edges")]
+    assert "reverse worker_2:latency -> gpu_2:util" in reviewer.details[key]["accept"]
+    before = _edges(reviewer.session.draft)
+    reviewer.accept()
+    assert len(reviewer.session.undo_stack) == 1
+    assert reviewer.session.draft.edges[("gpu_2:util", "worker_2:latency")].status is EdgeStatus.ACCEPTED
+    reviewer.undo()
+    assert _edges(reviewer.session.draft) == before
+    with pytest.raises(traitlets.TraitError, match="scope"):
+        reviewer.set_propagate("everything")
+    reviewer.close()
