@@ -38,7 +38,7 @@ __all__ = ["Background", "DataSuggester", "DiscoveryMethod", "DiscoveryResult", 
 
 
 class _Learned(TypedDict):
-    """What a learner run returns (pickled across the child process): node indices, not names."""
+    """What a learner run returns (sent as JSON from the child process): node indices, not names."""
 
     directed: list[tuple[int, int]]
     undirected: list[tuple[int, int]]
@@ -263,12 +263,11 @@ class _Worker:
 
     @classmethod
     def run(cls, args: tuple[Any, ...], max_seconds: float) -> _Learned | None:
-        import pickle
         import select
         import subprocess
         import sys
 
-        from rcakit.graph._worker import read_frame, write_frame
+        from rcakit.graph._worker import decode_result, encode_job, read_frame, write_frame
 
         if cls.proc is None or cls.proc.poll() is not None:
             cls.proc = subprocess.Popen([sys.executable, "-m", "rcakit.graph._worker"], stdin=subprocess.PIPE,
@@ -278,7 +277,7 @@ class _Worker:
             atexit.register(cls.stop)
         proc = cls.proc
         stdout = cast("IO[bytes]", proc.stdout)  # both pipes exist: Popen was given PIPE
-        write_frame(proc.stdin, pickle.dumps(args))
+        write_frame(proc.stdin, encode_job(*args))
         ready, _, _ = select.select([stdout], [], [], max_seconds)
         if not ready:
             cls.stop()
@@ -288,7 +287,7 @@ class _Worker:
             cls.stop()
             raise DataError("structure learning crashed in its child process",
                             hint="Run discover(..., max_seconds=None) to see the error in this process")
-        status, payload = pickle.loads(frame)
+        status, payload = decode_result(frame)
         if status != "ok":
             raise DataError(f"structure learning failed: {payload}",
                             hint="Check the data for duplicated or constant columns, or try another method")

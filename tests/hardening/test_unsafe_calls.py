@@ -10,15 +10,7 @@ ROOT = Path(__file__).resolve().parents[2] / "rcakit"
 
 #: (path relative to rcakit/, what) -> why it is safe. Anything found and not listed fails the test; anything
 #: listed and no longer found fails too (the list stays true).
-ALLOWED: dict[tuple[str, str], str] = {
-    ("graph/_worker.py", "import pickle"):
-        "frames between rcakit's own parent and its child over the Popen's private pipes (see the module docstring)",
-    ("graph/_worker.py", "pickle.loads"): "the job the parent process built itself",
-    ("graph/_worker.py", "pickle.dumps"): "the child's result, read only by its parent",
-    ("graph/data.py", "import pickle"): "the parent side of the same private pipe to graph/_worker.py",
-    ("graph/data.py", "pickle.loads"): "the result written by rcakit's own child process (graph/_worker.py)",
-    ("graph/data.py", "pickle.dumps"): "the job sent to rcakit's own child process",
-}
+ALLOWED: dict[tuple[str, str], str] = {}
 
 #: Module attributes that run code or unpickle when called.
 DANGEROUS_ATTRIBUTES = {
