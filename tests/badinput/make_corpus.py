@@ -146,6 +146,7 @@ CASES: dict[str, bytes] = {
     "epoch_float_s.csv": (_METRICS + "1675080000.5,cart,cpu,1\n1675080060.25,cart,cpu,2\n").encode(),
     "epoch_mixed_units.csv": (_METRICS + "1675080000,cart,cpu,1\n1675080060000,cart,cpu,2\n1675080120000,cart,cpu,3\n").encode(),
     "before_1970.csv": (_METRICS + "1969-12-31T23:59:00Z,cart,cpu,1\n1969-12-31T23:59:30Z,cart,cpu,2\n").encode(),
+    "relative_seconds.csv": (_METRICS + "0,cart,cpu,1\n60,cart,cpu,2\n120,cart,cpu,3\n").encode(),
     "negative_epoch.csv": (_METRICS + "-60,cart,cpu,1\n-30,cart,cpu,2\n").encode(),
     "mixed_time_formats.csv": (_METRICS + "2023-01-30 12:00:00,cart,cpu,1\n30/01/2023 12:01,cart,cpu,2\n").encode(),
     "zone_name.csv": (_METRICS + "2023-01-30T12:00:00 Europe/Berlin,cart,cpu,1\n").encode(),
