@@ -31,7 +31,7 @@ LAYERS: dict[str, int] = {
     "attribution": 6,
     **dict.fromkeys(["report", "integrations"], 7),
     "pipeline": 8,
-    **dict.fromkeys(["ui", "commands"], 9),
+    **dict.fromkeys(["ui", "commands", "scale"], 9),  # scale: analyze over many incidents on Dask
     **dict.fromkeys(["__init__", "cli", "bench"], 10),
     "__main__": 11,
 }

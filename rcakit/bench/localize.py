@@ -351,9 +351,18 @@ def main(argv: list[str]) -> int:
                         help="simulator seeds of the fault-type evaluation (held out; '' to skip it)")
     parser.add_argument("--set-seeds", default="5,6,7,8,9",
                         help="simulator seeds of the root-cause set rows (held out: the rules were chosen on 0-4)")
+    parser.add_argument("--dask", nargs="?", const="local", default=None, metavar="ADDRESS",
+                        help="run the sections side by side on dask.distributed (rcakit.scale): a LocalCluster of "
+                             "2 workers, or the scheduler at ADDRESS; results equal the serial run")
     args = parser.parse_args(argv)
     from rcakit._progress import set_progress
     from rcakit.bench._common import require_datasets
+    from rcakit.bench._localize_fusion import fusion_rows
+    from rcakit.bench._localize_lodo import lodo_table_rows
+    from rcakit.bench._localize_multimodal_sim import multimodal_sim_rows
+    from rcakit.bench._localize_nezha import nezha_rows
+    from rcakit.bench._localize_storm import sim_set_rows, storm_rows
+    from rcakit.scale import TaskRunner
 
     set_progress(False)
     root = require_datasets()
@@ -361,50 +370,48 @@ def main(argv: list[str]) -> int:
     wanted = set(args.datasets.split(","))
     rows: list[dict[str, Any]] = []
     cfg = AttributionConfig(n_bootstrap=0)
-    if "dowhy" in wanted:
-        got = dowhy_incidents(root)
-        if got:
-            incs, graph = got
-            def true_graph(_inc: Any, g: nx.DiGraph = graph) -> nx.DiGraph:
-                return g
-
-            graphs: dict[str, Callable[[Any], Any]] = {"true graph": true_graph}
-            if not args.no_drafted:
-                graphs["drafted"] = _drafted
-            rows = _report(rows, incident_rows("dowhy microservice", incs, graphs,
-                                               [*methods, Method.ANOMALY_ATTRIBUTION], cfg))
-    if "petshop" in wanted:
-        rows = _report(rows, petshop_rows(root, methods, args.plain_issues if args.plain_dowhy else 0))
-    if "sim" in wanted:
-        seeds = tuple(int(x) for x in args.fault_seeds.split(",") if x)
-        rows = _report(rows, sim_rows(methods, cfg, drafted=not args.no_drafted, fault_seeds=seeds))
-    if "storm" in wanted:
-        from rcakit.bench._localize_storm import storm_rows
-
-        rows = _report(rows, storm_rows(root, cfg, drafted=not args.no_drafted))
-    if "simset" in wanted:
-        from rcakit.bench._localize_storm import sim_set_rows
-
-        set_seeds = tuple(int(x) for x in args.set_seeds.split(",") if x)
-        rows = _report(rows, sim_set_rows(set_seeds, drafted=not args.no_drafted))
-    if "simmm" in wanted:
-        from rcakit.bench._localize_multimodal_sim import multimodal_sim_rows
-
-        rows = _report(rows, multimodal_sim_rows(cfg=cfg))
-    if "nezha" in wanted:
-        from rcakit.bench._localize_nezha import nezha_rows
-
-        rows = _report(rows, nezha_rows(root, cfg))
-    print("\n" + markdown_table(rows, _columns(rows)))
-    if "fusion" in wanted:
-        from rcakit.bench._localize_fusion import fusion_rows
-
-        print(markdown_table(fusion_rows(root, family_seeds=args.family_seeds)), flush=True)
-    if "lodo" in wanted:
-        from rcakit.bench._localize_lodo import lodo_table_rows
-
-        print(markdown_table(lodo_table_rows(root, families_seeds=args.family_seeds)), flush=True)
+    drafted = not args.no_drafted
+    seeds = tuple(int(x) for x in args.fault_seeds.split(",") if x)
+    set_seeds = tuple(int(x) for x in args.set_seeds.split(",") if x)
+    # Each section is one call: run here one after the other, or side by side on Dask (--dask), where
+    # each worker reads its dataset itself; tables print in this order either way.
+    sections: list[tuple[str, Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = [
+        ("dowhy", dowhy_rows, (root, methods, cfg, drafted), {}),
+        ("petshop", petshop_rows, (root, methods, args.plain_issues if args.plain_dowhy else 0), {}),
+        ("sim", sim_rows, (methods, cfg), {"drafted": drafted, "fault_seeds": seeds}),
+        ("storm", storm_rows, (root, cfg), {"drafted": drafted}),
+        ("simset", sim_set_rows, (set_seeds,), {"drafted": drafted}),
+        ("simmm", multimodal_sim_rows, (), {"cfg": cfg}),
+        ("nezha", nezha_rows, (root, cfg), {}),
+        ("fusion", fusion_rows, (root,), {"family_seeds": args.family_seeds}),
+        ("lodo", lodo_table_rows, (root,), {"families_seeds": args.family_seeds}),
+    ]
+    with TaskRunner(args.dask) as runner:
+        pending = {name: runner.submit(fn, *a, **kw) for name, fn, a, kw in sections if name in wanted}
+        for name, job in pending.items():
+            if name not in ("fusion", "lodo"):
+                rows = _report(rows, job.result())
+        print("\n" + markdown_table(rows, _columns(rows)))
+        for name in ("fusion", "lodo"):
+            if name in pending:
+                print(markdown_table(pending[name].result()), flush=True)
     return 0
+
+
+def dowhy_rows(root: Path, methods: list[Method], cfg: AttributionConfig, drafted: bool) -> list[dict[str, Any]]:
+    """The DoWhy microservice incidents on the true graph (and the drafted one)."""
+    got = dowhy_incidents(root)
+    if not got:
+        return []
+    incs, graph = got
+
+    def true_graph(_inc: Any, g: nx.DiGraph = graph) -> nx.DiGraph:
+        return g
+
+    graphs: dict[str, Callable[[Any], Any]] = {"true graph": true_graph}
+    if drafted:
+        graphs["drafted"] = _drafted
+    return incident_rows("dowhy microservice", incs, graphs, [*methods, Method.ANOMALY_ATTRIBUTION], cfg)
 
 
 def _columns(rows: list[dict[str, Any]]) -> list[str]:
