@@ -10,10 +10,25 @@ import html
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rcakit._progress import CancelToken
 from rcakit.telemetry import Incident
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import networkx as nx
+
+    from rcakit.attribution import Attribution, Method
+    from rcakit.attribution.faults import FaultGuess
+    from rcakit.detect import Anomalies
+    from rcakit.detect.logs import LogAnalysis
+    from rcakit.detect.traces import TraceAnalysis
+    from rcakit.graph import CausalDraft
+    from rcakit.graph.proposal import Suggester
+    from rcakit.llm import LLMClient
+    from rcakit.report import Report
 
 __all__ = ["Analysis", "analyze"]
 
@@ -23,16 +38,16 @@ class Analysis:
     """Everything one run of the pipeline produced, and how long each step took."""
 
     incident: Incident
-    anomalies: Any
-    draft: Any
-    attribution: Any
-    fault: Any
-    report: Any
-    logs: Any = None
-    traces: Any = None
+    anomalies: Anomalies
+    draft: CausalDraft
+    attribution: Attribution
+    fault: FaultGuess | None
+    report: Report
+    logs: LogAnalysis | None = None
+    traces: TraceAnalysis | None = None
     seconds: dict[str, float] = field(default_factory=dict)
-    services: Any = None  # the multimodal service ranking (traces, logs, resource shares) when there were spans or logs
-    fused: Any = None  # the graph and service rankings fused per entity (rcakit.attribution.fusion.fuse)
+    services: Attribution | None = None  # the multimodal service ranking (traces, logs, resource shares) when there were spans or logs
+    fused: Attribution | None = None  # the graph and service rankings fused per entity (rcakit.attribution.fusion.fuse)
 
     @property
     def limits(self) -> list[str]:
@@ -87,10 +102,10 @@ class Analysis:
 def analyze(
     incident: Incident,
     *,
-    graph: Any = None,
-    suggesters: Any = None,
-    method: Any = None,
-    llm: Any = "auto",
+    graph: nx.DiGraph | CausalDraft | None = None,
+    suggesters: Sequence[Suggester] | None = None,
+    method: Method | None = None,
+    llm: LLMClient | str | None = "auto",
     multimodal: bool = True,
     on_step: Callable[[str], None] | None = None,
     cancel: CancelToken | None = None,

@@ -14,7 +14,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeAlias
 
 import networkx as nx
 import numpy as np
@@ -31,10 +31,15 @@ from rcakit.telemetry import Incident
 
 if TYPE_CHECKING:
     from rcakit.detect.logs import LogAnalysis
+    from rcakit.graph import CausalDraft
 
-__all__ = ["Prepared", "Progress", "Request", "prepare"]
+__all__ = ["GraphLike", "IncidentLike", "Prepared", "Progress", "Request", "prepare"]
 
 Progress = Callable[[Attribution], None]
+#: What attribute() ranks on: a causal graph, a draft (its observed graph), a fitted model, or nothing.
+GraphLike: TypeAlias = "nx.DiGraph | CausalDraft | FittedModel | None"
+#: An Incident, or a (baseline, incident) pair of frames with one column per node.
+IncidentLike: TypeAlias = "Incident | tuple[pd.DataFrame, pd.DataFrame]"
 
 
 @dataclass
@@ -42,7 +47,7 @@ class Request:
     """One call of :func:`rcakit.attribution.attribute`, its arguments resolved and checked."""
 
     method: Method
-    incident: Any
+    incident: IncidentLike
     cfg: AttributionConfig
     rng: np.random.Generator
     token: CancelToken
@@ -59,7 +64,7 @@ class Request:
         return str(getattr(self.incident, "name", "") or "")
 
     @classmethod
-    def of(cls, graph_or_model: Any, incident: Any, *, method: Method, cfg: AttributionConfig,
+    def of(cls, graph_or_model: GraphLike, incident: IncidentLike, *, method: Method, cfg: AttributionConfig,
            rng: np.random.Generator, token: CancelToken, on_progress: Progress | None, model: FittedModel | None,
            alarm: str | None, logs: LogAnalysis | None) -> Request:
         """The request from what the caller passed: graph, fitted model, alarm (argument, incident, draft)."""
@@ -94,7 +99,7 @@ class Request:
         return result
 
 
-def _resolve(graph_or_model: Any, model: FittedModel | None) -> tuple[nx.DiGraph | None, FittedModel | None,
+def _resolve(graph_or_model: GraphLike, model: FittedModel | None) -> tuple[nx.DiGraph | None, FittedModel | None,
                                                                      str | None, str | None]:
     """(graph as given, fitted model, draft alarm, fingerprint) from what the caller passed."""
     if graph_or_model is None:
@@ -243,7 +248,7 @@ def graph_notes(graph: nx.DiGraph, measured: nx.DiGraph | None, alarm: str | Non
     return notes
 
 
-def _alarm_time_rows(incident: Any, inc: pd.DataFrame, cfg: AttributionConfig,
+def _alarm_time_rows(incident: IncidentLike, inc: pd.DataFrame, cfg: AttributionConfig,
                      ) -> tuple[AttributionConfig, str | None]:
     """The config with ``first_row`` set from the incident's alarm time, and a note saying so.
 

@@ -3,7 +3,7 @@ method's module (:mod:`rcakit.attribution.registry`)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,6 +15,7 @@ from rcakit.attribution.result import Attribution
 from rcakit.attribution.structural import structural_scores
 
 if TYPE_CHECKING:
+    from rcakit.attribution._run import GraphLike, IncidentLike
     from rcakit.attribution.model import FittedModel
     from rcakit.detect.logs import LogAnalysis
 
@@ -22,8 +23,8 @@ __all__ = ["attribute", "structural_scores"]
 
 
 def attribute(
-    graph_or_model: Any,
-    incident: Any,
+    graph_or_model: GraphLike,
+    incident: IncidentLike,
     *,
     method: Method | str = Method.STRUCTURAL,
     config: AttributionConfig | None = None,

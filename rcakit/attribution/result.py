@@ -5,9 +5,12 @@ from __future__ import annotations
 import html
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from rcakit.attribution.faults import FaultGuess
 
 __all__ = ["Attribution", "RankedCause"]
 
@@ -69,7 +72,7 @@ class Attribution:
     incident: str = ""
     rows: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    fault_type: Any = None
+    fault_type: FaultGuess | None = None
     #: service -> the resource its slower self time was credited to (``Method.MULTIMODAL``'s placement rule)
     credited_to: dict[str, str] = field(default_factory=dict)
 
@@ -210,7 +213,8 @@ class Attribution:
         return {"method": self.method, "alarm": self.alarm, "stage": self.stage, "final": self.final,
                 "elapsed": self.elapsed, "graph_fingerprint": self.graph_fingerprint, "incident": self.incident,
                 "rows": list(self.rows), "notes": list(self.notes),
-                "fault_type": self.fault_type.to_dict() if hasattr(self.fault_type, "to_dict") else self.fault_type,
+                "fault_type": (self.fault_type.to_dict() if self.fault_type is not None
+                               and hasattr(self.fault_type, "to_dict") else self.fault_type),
                 "causes": [c.to_dict() for c in self.causes],
                 "entities": [{"entity": e, "score": s} for e, s in self.entities],
                 "unobserved_culprits": self.unobserved_culprits}
