@@ -206,8 +206,10 @@ def _release(lock: Path, token: str) -> None:
 class SessionFile:
     """The autosave file of one session: holds its lock, writes it, and remembers whether the last save worked."""
 
-    def __init__(self, path: Path, *, takeover: bool = False) -> None:
+    def __init__(self, path: Path, *, takeover: bool = False, fresh: bool = False) -> None:
         self.path = Path(path)
+        #: A new review: before its first write, a file already there is looked at (and kept if it matters).
+        self.fresh = fresh
         self.lock_path = self.path.with_name(self.path.name + LOCK_SUFFIX)
         self.token = uuid.uuid4().hex
         self.notes: list[str] = []
@@ -338,6 +340,10 @@ class SessionFile:
                        "only. Save them elsewhere with save(path)")
             return False
         try:
+            if self.fresh:
+                for note in prepare_new_file(self.path):
+                    self._note(note)
+                self.fresh = False
             atomic_write_text(self.path, text, durable=durable)
         except OSError as exc:
             reason = {errno.ENOSPC: "the disk is full", errno.EROFS: "the disk is read-only",

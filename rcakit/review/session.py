@@ -37,7 +37,6 @@ from rcakit.review._autosave import (
     default_session_path,
     now,
     plain,
-    prepare_new_file,
     read_session_file,
 )
 from rcakit.review._records import (
@@ -121,11 +120,10 @@ class ReviewSession:
         self._file: SessionFile | None = None
         self.notes: list[str] = []
         if self.autosave and self.path is not None:
-            self._file = SessionFile(self.path, takeover=takeover)
+            # A file already there (corrupt, or an earlier review with decisions) is moved aside before the first
+            # write, never overwritten silently; the notes say so.
+            self._file = SessionFile(self.path, takeover=takeover, fresh=True)
             self.notes = self._file.notes  # one list: what the file reports later (a save that worked again) too
-            for note in prepare_new_file(self.path):
-                self.notes.append(note)
-                _log.warning("%s", note)
         self._save()
 
     # -- decisions ---------------------------------------------------------------------------------

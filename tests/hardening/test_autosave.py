@@ -243,7 +243,11 @@ def test_full_or_read_only_disk_warns_in_the_widget_and_keeps_decisions(
 
 
 def test_read_only_folder_from_the_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read-only when the review starts, over an earlier review: nothing lost of either once it is writable."""
     path = tmp_path / "ro.json"
+    earlier = ReviewSession(draft(), path=path)
+    earlier.reject(*edges()[5], reason="earlier")
+    earlier.close()
 
     def no_lock(self: autosave.SessionFile) -> bool:
         raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(self.lock_path))
@@ -253,10 +257,13 @@ def test_read_only_folder_from_the_start(tmp_path: Path, monkeypatch: pytest.Mon
         session = ReviewSession(draft(), path=path)
         session.accept(*edges()[0], reason="one")
         assert not session.save_status.ok and "cannot lock" in session.save_status.warning
-        assert not path.exists()
+        assert [d["reason"] for d in json.loads(path.read_text())["undo"]] == ["earlier"], "untouched"
     session.accept(*edges()[1], reason="two")
     assert session.save_status.ok
     assert [d["reason"] for d in json.loads(path.read_text())["undo"]] == ["one", "two"]
+    (kept,) = tmp_path.glob("ro.json.previous-*")
+    assert [d["reason"] for d in json.loads(kept.read_text())["undo"]] == ["earlier"]
+    assert any(kept.name in n for n in session.notes)
 
 
 def test_failed_atomic_write_leaves_no_temporary_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
