@@ -17,11 +17,11 @@ from typing import Any
 
 import networkx as nx
 
-from rcakit.bench._common import graph_case
+from rcakit.bench._common import graph_case, wide_metrics
 from rcakit.bench._review_drafts import data_draft, knowledge_perturbed_draft, perturbed_draft
 
 __all__ = ["CHECKPOINTS", "GOAL_ANSWERS", "GOAL_F1", "SEEDED_DRAFTS", "Point", "answers_to", "best_possible_f1",
-           "edges_at", "f1_at", "oracle_answer", "oracle_review", "reached", "review_run", "run_efficiency"]
+           "edges_at", "f1_at", "load_case", "oracle_answer", "oracle_review", "reached", "review_run", "run_efficiency"]
 
 #: Drafts with a seeded perturbation, run once per ``--seeds`` entry; the goal is stated for these.
 SEEDED_DRAFTS = ("knowledge-perturbed", "perturbed")
@@ -174,6 +174,20 @@ def review_run(draft: Any, truth: nx.DiGraph, data: Any, *, batches: int, folder
     return {"curve": curve, "bound": bound, "seconds": time.perf_counter() - t0}
 
 
+def load_case(name: str, seed: int, sim_baseline: str, *, family_seed: int | None = None) -> tuple[Any, Any, Any]:
+    """:func:`~rcakit.bench._common.graph_case`, or a simulator family (``fam-<family>``) simulated with
+    ``family_seed`` itself (a tuning seed of :mod:`rcakit.sim.families`) when given."""
+    if family_seed is None or not name.startswith("fam-"):
+        return graph_case(name, seed, sim_baseline)
+    from rcakit.sim import families
+
+    incident = families.family_incident(name[4:], "cpu", seed=family_seed)
+    truth = incident.truth.graph if incident.truth is not None else None
+    observed = set(incident.telemetry.nodes())
+    graph = truth.subgraph([n for n in truth.nodes if n in observed]).copy() if truth is not None else None
+    return incident, graph, wide_metrics(incident.telemetry)
+
+
 def _call_graph(source: Any) -> Any:
     # A GraphDataset keeps its call graph in meta; an Incident in its call_graph field.
     found = getattr(source, "call_graph", None)
@@ -206,14 +220,17 @@ def _row(name: str, kind: str, truth: nx.DiGraph, runs: list[dict[str, Any]]) ->
 
 def run_efficiency(datasets: list[str], drafts: list[str], *, seed: int, seeds: list[int], batches: int,
                    sim_baseline: str, folder: Path, data_seconds: float = 60.0, order: str = "expected_gain",
-                   propagate: bool = True) -> list[dict[str, Any]]:
-    """One row per dataset and kind of draft: mean F1 at the checkpoints over the seeded drafts, the goal."""
+                   propagate: bool = True, family_seed: int | None = None) -> list[dict[str, Any]]:
+    """One row per dataset and kind of draft: mean F1 at the checkpoints over the seeded drafts, the goal.
+
+    ``family_seed``: simulate the ``fam-*`` datasets with this family seed (see :func:`load_case`).
+    """
     from rcakit.graph import KnowledgeSuggester, draft_graph
     from rcakit.review._ranking import ranking_source
 
     rows = []
     for name in datasets:
-        source, truth, data = graph_case(name, seed, sim_baseline)
+        source, truth, data = load_case(name, seed, sim_baseline, family_seed=family_seed)
         knowledge = draft_graph(source, suggesters=[KnowledgeSuggester()], call_graph=_call_graph(source)) if (
             "knowledge" in drafts or "knowledge-perturbed" in drafts) else None
         for kind in drafts:

@@ -93,12 +93,17 @@ __all__ = [
 ]
 
 DATASETS = ("mom", "dowhy", "petshop-latency", "sim-S", "sim-M", "sim-L")
+FAMILY_DATASETS = ("fam-webshop", "fam-pipeline", "fam-shared_db", "fam-replicated")
 DRAFTS = ("knowledge", "knowledge-perturbed", "data", "perturbed")
 #: Where the question-ordering constants (rcakit.graph.validate.GAIN_WEIGHTS) were chosen: never the
-#: seeds scored by default. The simulator data of the tuning runs came from ``graph_case(name, TUNING_SIM_SEED)``.
+#: seeds scored by default. The simulator data of the tuning runs came from ``graph_case(name, TUNING_SIM_SEED)``;
+#: the four simulator families (systems the knowledge rules never saw) with family seed TUNING_FAMILY_SEED
+#: (a tuning seed of rcakit.sim.families) and perturbation seeds TUNING_FAMILY_SEEDS. ``--tuning`` reruns them.
 TUNING_DATASETS = ("sim-S", "sim-M")
 TUNING_SIM_SEED = 1
 TUNING_SEEDS = tuple(range(100, 106))
+TUNING_FAMILY_SEED = 101
+TUNING_FAMILY_SEEDS = (100, 101)
 SCORING_SEEDS = (0, 1, 2)
 SECTIONS = ("efficiency", "validation", "speed")
 VALIDATION_DATASETS = ("dowhy", "petshop-latency", "sim-S", "sim-M")
@@ -136,6 +141,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="question order of the efficiency section (rcakit.graph.validate.QuestionOrder)")
     parser.add_argument("--no-propagate", action="store_true",
                         help="never confirm a propagated suggestion (one edge per answer)")
+    parser.add_argument("--tuning", action="store_true",
+                        help="score the tuning sets instead (in-sample: the sets the constants were chosen on)")
     parser.add_argument("--no-speed", action="store_true", help="skip the speed measurements")
     parser.add_argument("--browser", action="store_true", help="also time the 200-edge drawing in chromium")
     return parser
@@ -154,7 +161,7 @@ def parse_options(argv: list[str]) -> Options | str:
         return f"--seeds takes comma-separated integers, got {args.seeds!r}"
     opts = Options(_items(args.datasets), _items(args.drafts), _items(args.sections),
                    _items(args.validation_datasets), seeds, args)
-    unknown = (sorted(set(opts.datasets) - set(DATASETS)) + sorted(set(opts.drafts) - set(DRAFTS))
+    unknown = (sorted(set(opts.datasets) - set(DATASETS) - set(FAMILY_DATASETS)) + sorted(set(opts.drafts) - set(DRAFTS))
                + sorted(set(opts.sections) - set(SECTIONS)) + sorted(set(opts.validation_datasets) - set(DATASETS)))
     if unknown:
         return (f"unknown dataset, draft or section {unknown}; datasets: {', '.join(DATASETS)}; "
@@ -171,8 +178,10 @@ def tuning_line(datasets: list[str], seeds: list[int], sim_seed: int) -> str:
     if sim_seed == TUNING_SIM_SEED:
         warning += f"; WARNING: data seed {sim_seed} was used for tuning"
     return (f"tuned on: {', '.join(TUNING_DATASETS)} seeds {TUNING_SEEDS[0]}-{TUNING_SEEDS[-1]} (perturbation; "
-            f"simulated data seed {TUNING_SIM_SEED}); scored: {', '.join(datasets)} seeds "
-            f"{', '.join(map(str, seeds))} (perturbation; data seed {sim_seed}){warning}")
+            f"simulated data seed {TUNING_SIM_SEED}) and {', '.join(FAMILY_DATASETS)} seeds "
+            f"{', '.join(map(str, TUNING_FAMILY_SEEDS))} (perturbation; family seed {TUNING_FAMILY_SEED}); "
+            f"scored: {', '.join(datasets)} seeds {', '.join(map(str, seeds))} (perturbation; data seed "
+            f"{sim_seed}){warning}")
 
 
 def goal_lines(rows: list[dict[str, Any]], drafts: list[str]) -> list[str]:
@@ -194,16 +203,25 @@ def _efficiency(opts: Options, folder: Path) -> None:
     propagate = not args.no_propagate
     print(f"## Review efficiency (oracle answers batches of 5; ranking: {ranking_source()}; propagated "
           f"suggestions {'on' if propagate else 'off'})\n", flush=True)
-    print(tuning_line(opts.datasets, opts.seeds, args.seed), flush=True)
-    rows = run_efficiency(opts.datasets, opts.drafts, seed=args.seed, seeds=opts.seeds, batches=args.batches,
-                          sim_baseline=args.sim_baseline, folder=folder, data_seconds=args.data_seconds,
-                          order=args.order, propagate=propagate)
+    common = {"drafts": opts.drafts, "batches": args.batches, "sim_baseline": args.sim_baseline, "folder": folder,
+              "data_seconds": args.data_seconds, "order": args.order, "propagate": propagate}
+    if args.tuning:
+        line = ("IN-SAMPLE: the tuning sets the constants were chosen on: "
+                + tuning_line([], [], TUNING_SIM_SEED).split("; scored")[0].removeprefix("tuned on: "))
+        print(line, flush=True)
+        rows = run_efficiency(list(TUNING_DATASETS), seed=TUNING_SIM_SEED, seeds=list(TUNING_SEEDS), **common)
+        rows += run_efficiency(list(FAMILY_DATASETS), seed=TUNING_SIM_SEED, seeds=list(TUNING_FAMILY_SEEDS),
+                               family_seed=TUNING_FAMILY_SEED, **common)
+    else:
+        line = tuning_line(opts.datasets, opts.seeds, args.seed)
+        print(line, flush=True)
+        rows = run_efficiency(opts.datasets, seed=args.seed, seeds=opts.seeds, **common)
     print()
     print(markdown_table(rows))
     print()
-    print(tuning_line(opts.datasets, opts.seeds, args.seed))
-    for line in goal_lines(rows, opts.drafts):
-        print(line)
+    print(line)
+    for goal in goal_lines(rows, opts.drafts):
+        print(goal)
 
 
 def main(argv: list[str]) -> int:
