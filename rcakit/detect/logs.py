@@ -11,9 +11,9 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -242,7 +242,7 @@ def template_counts(
     lines: pl.DataFrame,
     freq: str | timedelta,
     *,
-    start: Any = None,
+    start: datetime | None = None,
     by: tuple[str, ...] = ("entity", "template_id"),
 ) -> pl.DataFrame:
     """Counts of mined lines per time bin (``time`` = bin start) and ``by`` columns (long table)."""
@@ -250,7 +250,8 @@ def template_counts(
     if lines.height == 0:
         return pl.DataFrame(schema={"time": pl.Datetime("ns", "UTC"), **dict.fromkeys(by, pl.String),
                                     "count": pl.Int64})
-    bucket = grid.bucket("time", start if start is not None else lines.get_column("time").min(), step)
+    anchor = start if start is not None else cast(datetime, lines.get_column("time").min())
+    bucket = grid.bucket("time", anchor, step)
     return (lines.with_columns(bucket).group_by("time", *by).agg(pl.len().cast(pl.Int64).alias("count"))
             .sort("time", *by))
 

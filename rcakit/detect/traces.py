@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import networkx as nx
 import polars as pl
@@ -76,7 +76,7 @@ def call_graph(spans: pl.DataFrame, *, include_self: bool = False) -> nx.DiGraph
     return graph
 
 
-def service_series(spans: pl.DataFrame, freq: str | timedelta, *, start: Any = None) -> pl.DataFrame:
+def service_series(spans: pl.DataFrame, freq: str | timedelta, *, start: datetime | None = None) -> pl.DataFrame:
     """Per entity and time bin (span start): ``latency_mean``, ``latency_p90`` (seconds, entry spans),
     ``calls`` (entry spans) and ``errors`` (spans with ``error``); long: time, entity, feature, value."""
     step = parse_duration(freq)
@@ -85,7 +85,8 @@ def service_series(spans: pl.DataFrame, freq: str | timedelta, *, start: Any = N
     if spans.height == 0:
         return pl.DataFrame(schema=schema)
     linked = spans if "is_entry" in spans.columns else with_parent_entity(spans)
-    bucket = grid.bucket("start", start if start is not None else linked.get_column("start").min(), step)
+    anchor = start if start is not None else cast(datetime, linked.get_column("start").min())
+    bucket = grid.bucket("start", anchor, step)
     error = pl.col("error").fill_null(False) if "error" in linked.columns else pl.lit(False)
     has_errors = "error" in linked.columns and linked.get_column("error").drop_nulls().len() > 0
     aggs = [

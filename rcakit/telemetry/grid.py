@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 import numpy as np
 import polars as pl
@@ -64,7 +63,7 @@ def grid_times(window: TimeWindow, step: timedelta) -> pl.Series:
                              eager=True, time_unit="ns", time_zone="UTC").alias("time")
 
 
-def bucket(column: str, start: Any, step: timedelta) -> pl.Expr:
+def bucket(column: str, start: datetime | pl.Expr, step: timedelta) -> pl.Expr:
     """The start of the grid step (anchored at ``start``, a datetime or an expression) that ``column``'s time
     falls in, aliased ``time``."""
     us = step_micros(step)
