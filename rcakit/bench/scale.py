@@ -1,6 +1,17 @@
-"""A synthetic telemetry store for the scale benchmark: hourly Parquet partitions, written an hour at a time.
+"""``python -m rcakit.bench scale``: cost of one incident and of a batch against the size of the store.
 
-``write_store(folder, n_spans)`` writes ``n_spans`` spans (traces of five spans down a service tree
+For stores of 1, 10 and 100 M spans (``--sizes``), each with as many log lines and the matching
+metrics, written as hourly Parquet partitions (:func:`write_store`, streaming: one hour in memory at
+a time), the bench measures in fresh child processes: one incident read lazily from the store
+(``TelemetryStore.incident``), the same incident read and analysed (``analyze``), a batch of
+``--batch`` incidents (default 50) analysed in one process and on a LocalCluster of ``--workers``
+processes (``rcakit.scale.analyze_many``), and, up to ``--eager-upto`` M spans, an eager read of the
+whole store for contrast. Each row: wall seconds, peak memory (the largest process), bytes read
+(``rchar`` of /proc/<pid>/io: every byte the processes read, page cache or disk). Then fits of time
+and memory against store size and of batch time against incidents, and a plot (``--plot``; PNG with
+matplotlib when installed, else SVG).
+
+The store: ``write_store(folder, n_spans)`` writes ``n_spans`` spans (traces of five spans down a service tree
 of 20 services), one log line per span and 4 metrics per service every 10 s, at a fixed rate (20
 spans per second by default), so a larger store covers a longer time, not a denser one: one
 incident's window holds the same rows whatever the store's size. Faults are planted at evenly spaced
@@ -187,5 +198,334 @@ def read_manifest(folder: str | Path) -> tuple[dict[str, Any], list[StoreFault]]
     return doc, faults
 
 
-def main(argv: list[str]) -> int:  # pragma: no cover - replaced by the benchmark below
-    raise SystemExit("python -m rcakit.bench scale: not written yet")
+# -- the benchmark --------------------------------------------------------------------------------------
+def _io_read() -> int:
+    try:
+        with open("/proc/self/io") as handle:
+            for line in handle:
+                if line.startswith("rchar:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _peak_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _worker_io() -> tuple[int, float]:
+    return _io_read(), _peak_mb()
+
+
+def _specs(root: Path, faults: list[StoreFault]) -> list[Any]:
+    from rcakit.scale import IncidentSpec
+
+    return [IncidentSpec.store(str(root), name=f"fault-{i:03d}-{f.service}", baseline=f.baseline,
+                               window=(f.start, f.end), alarm="svc-00:latency",
+                               truth={"root_cause_entities": [f.service]})
+            for i, f in enumerate(faults)]
+
+
+def _completion_fit(folder: Path, start: float) -> dict[str, float]:
+    """Seconds after ``start`` at which each incident's result file appeared: a line t = a + b k."""
+    times = sorted(p.stat().st_mtime - start for p in folder.glob("*.json"))
+    if len(times) < 3:
+        return {}
+    k = np.arange(1, len(times) + 1, dtype=float)
+    slope, intercept = np.polyfit(k, times, 1)
+    fitted = intercept + slope * k
+    ss_res = float(np.sum((np.array(times) - fitted) ** 2))
+    ss_tot = float(np.sum((np.array(times) - np.mean(times)) ** 2)) or 1.0
+    return {"per_incident_s": float(slope), "intercept_s": float(intercept), "r2": 1.0 - ss_res / ss_tot}
+
+
+def _child(task: dict[str, Any]) -> dict[str, Any]:
+    """One measurement in this (fresh) process; the parent reads the JSON it prints."""
+    import tempfile
+    import time
+
+    from rcakit._progress import set_progress
+
+    set_progress(False)
+    root = Path(task["root"])
+    _, faults = read_manifest(root)
+    what = task["what"]
+    out: dict[str, Any] = {}
+    if what == "eager":
+        import glob
+
+        from rcakit.telemetry.loaders import read_tables
+
+        files = {k: sorted(glob.glob(f"{root}/{k}/**/*.parquet", recursive=True)) for k in ("spans", "logs", "metrics")}
+        io0, t0 = _io_read(), time.perf_counter()
+        tel = read_tables(spans=files["spans"], logs=files["logs"], metrics=files["metrics"])
+        out.update(seconds=time.perf_counter() - t0, bytes=_io_read() - io0,
+                   rows=tel.spans.height + tel.logs.height + tel.metrics.height)
+    elif what in ("read", "analyze"):
+        from rcakit.scale import run_incident
+        from rcakit.telemetry.loaders.lazy import TelemetryStore
+
+        fault = faults[len(faults) // 2]
+        spec = _specs(root, [fault])[0]
+        # warm up the imports and polars' thread pool on another window of the same store
+        TelemetryStore.open(root).incident(faults[0].window)
+        seconds, reads = [], []
+        for _ in range(task.get("repeat", 3)):
+            io0, t0 = _io_read(), time.perf_counter()
+            if what == "read":
+                tel = TelemetryStore.open(root).incident(fault.window)
+                rows = tel.spans.height + tel.logs.height + tel.metrics.height
+            else:
+                outcome = run_incident(spec)
+                if outcome["status"] != "ok":
+                    raise RuntimeError(outcome["error"])
+                rows = sum(outcome["rows"].values())
+                out["truth_rank"] = outcome["truth_rank"]
+            seconds.append(time.perf_counter() - t0)
+            reads.append(_io_read() - io0)
+        out.update(seconds=float(np.median(seconds)), bytes=int(np.median(reads)), rows=rows)
+    elif what in ("batch", "batch-dask"):
+        from rcakit.scale import analyze_many
+
+        specs = _specs(root, faults[: task["batch"]])
+        results = Path(tempfile.mkdtemp(prefix="rcakit-scale-results-"))
+        if what == "batch":
+            io0, t0 = _io_read(), time.perf_counter()
+            wall0 = time.time()
+            result = analyze_many(specs, serial=True, results=results, resume=False, show_progress=False)
+            out.update(seconds=time.perf_counter() - t0, bytes=_io_read() - io0)
+        else:
+            import distributed
+
+            t_start = time.perf_counter()
+            cluster = distributed.LocalCluster(n_workers=task["workers"], threads_per_worker=1, processes=True,
+                                               dashboard_address=":0")
+            client = distributed.Client(cluster)
+            try:
+                out["startup_s"] = time.perf_counter() - t_start
+                before = client.run(_worker_io)
+                io0, t0 = _io_read(), time.perf_counter()
+                wall0 = time.time()
+                result = analyze_many(specs, client=client, results=results, resume=False, show_progress=False)
+                batch_seconds = time.perf_counter() - t0
+                after = client.run(_worker_io)
+                worker_bytes = sum(after[w][0] - before[w][0] for w in after if w in before)
+                out.update(seconds=batch_seconds, bytes=worker_bytes + _io_read() - io0,
+                           worker_peak_mb=max(v[1] for v in after.values()))
+            finally:
+                client.close()
+                cluster.close()
+        out.update(fit=_completion_fit(results, wall0), incidents=len(result.outcomes), failed=len(result.failed),
+                   top1=result.top_k(1), top1_fused=result.top_k(1, fused=True))
+    else:  # pragma: no cover - the parent names the task
+        raise ValueError(what)
+    out["peak_mb"] = max(_peak_mb(), out.get("worker_peak_mb", 0.0))
+    return out
+
+
+def _run_child(task: dict[str, Any]) -> dict[str, Any]:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "rcakit.bench", "scale", "--child", json.dumps(task)],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"the {task['what']} measurement failed:\n{done.stderr[-3000:]}")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def _store(base: Path, millions: float, n_faults: int, seed: int) -> tuple[Path, float | None]:
+    """The store of ``millions`` M spans under ``base`` (made unless a finished one is there)."""
+    import time
+
+    root = base / f"store-{millions:g}M"
+    n_spans = int(millions * 1_000_000)
+    if (root / "store.json").is_file():
+        doc, faults = read_manifest(root)
+        if doc["spans"] == n_spans and len(faults) >= n_faults and doc["seed"] == seed:
+            return root, None
+    import shutil
+    import sys
+
+    if root.exists():
+        shutil.rmtree(root)
+    t0 = time.perf_counter()
+
+    def tick(done: int, total: int) -> None:
+        if done == total or done % 50 == 0:
+            print(f"  writing {millions:g} M spans: hour {done}/{total}", file=sys.stderr, flush=True)
+
+    write_store(root, n_spans, n_faults=n_faults, seed=seed, on_hour=tick)
+    return root, time.perf_counter() - t0
+
+
+def _size_on_disk(root: Path) -> int:
+    return sum(p.stat().st_size for p in root.rglob("*.parquet"))
+
+
+def _fit_power(sizes: list[float], values: list[float]) -> float:
+    """The exponent a of value ~ size^a (0: flat, 1: linear)."""
+    if len(sizes) < 2 or min(values) <= 0:
+        return float("nan")
+    return float(np.polyfit(np.log(sizes), np.log(values), 1)[0])
+
+
+def _plot(rows: list[dict[str, Any]], path: Path) -> Path:
+    """Wall seconds and peak memory against store size; PNG with matplotlib, else a hand-written SVG."""
+    series: dict[str, list[tuple[float, float, float]]] = {}
+    for r in rows:
+        series.setdefault(r["case"], []).append((r["M spans"], r["wall s"], r["peak MB"]))
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return _plot_svg(series, path.with_suffix(".svg"))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for name, points in series.items():
+        points.sort()
+        x = [p[0] for p in points]
+        left.plot(x, [p[1] for p in points], marker="o", label=name)
+        right.plot(x, [p[2] for p in points], marker="o", label=name)
+    for axis, label in ((left, "wall seconds"), (right, "peak memory, MB (largest process)")):
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+        axis.set_xlabel("store size, M spans (+ as many log lines and the metrics)")
+        axis.set_ylabel(label)
+        axis.grid(True, which="both", alpha=0.3)
+    right.axhline(4096, color="grey", linestyle="--", linewidth=1)
+    right.text(1, 4300, "4 GB goal", color="grey", fontsize=8)
+    left.legend(fontsize=8, loc="upper left")
+    fig.suptitle("rcakit: cost of one incident and of a batch against store size (python -m rcakit.bench scale)")
+    fig.tight_layout()
+    out = path.with_suffix(".png")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def _plot_svg(series: dict[str, list[tuple[float, float, float]]], path: Path) -> Path:
+    import math
+
+    width, height, pad = 520, 320, 50
+    colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
+    parts = []
+    for panel, index in ((0, 1), (1, 2)):
+        values = [p[index] for pts in series.values() for p in pts]
+        xs = [p[0] for pts in series.values() for p in pts]
+        lo_x, hi_x = math.log10(min(xs)), math.log10(max(xs)) or 1
+        lo_y, hi_y = math.log10(min(values)), math.log10(max(values))
+        hi_y = hi_y if hi_y > lo_y else lo_y + 1
+
+        def px(x: float, lo: float = lo_x, hi: float = hi_x, off: int = panel * width) -> float:
+            return off + pad + (math.log10(x) - lo) / max(hi - lo, 1e-9) * (width - 2 * pad)
+
+        def py(y: float, lo: float = lo_y, hi: float = hi_y) -> float:
+            return height - pad - (math.log10(y) - lo) / (hi - lo) * (height - 2 * pad)
+
+        title = "wall seconds" if index == 1 else "peak MB"
+        parts.append(f'<text x="{panel * width + pad}" y="20" font-size="13">{title} (log) vs M spans (log)</text>')
+        for i, (name, pts) in enumerate(sorted(series.items())):
+            pts = sorted(pts)
+            line = " ".join(f"{px(p[0]):.1f},{py(p[index]):.1f}" for p in pts)
+            parts.append(f'<polyline fill="none" stroke="{colors[i % 6]}" stroke-width="2" points="{line}"/>')
+            if panel == 0:
+                parts.append(f'<text x="{pad + 5}" y="{40 + 14 * i}" font-size="11" fill="{colors[i % 6]}">{name}</text>')
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{2 * width}" height="{height}">'
+           + "".join(parts) + "</svg>\n")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(svg)
+    return path
+
+
+def main(argv: list[str]) -> int:
+    import argparse
+    import os
+    import shutil
+    import tempfile
+
+    from rcakit.bench._common import markdown_table
+
+    parser = argparse.ArgumentParser(prog="python -m rcakit.bench scale")
+    parser.add_argument("--sizes", default="1,10,100", help="store sizes in millions of spans")
+    parser.add_argument("--dir", default=None, help="where the stores are written (and reused); default a temp dir")
+    parser.add_argument("--keep", action="store_true", help="keep the stores of a temp dir")
+    parser.add_argument("--batch", type=int, default=50, help="incidents in a batch")
+    parser.add_argument("--workers", type=int, default=2, help="LocalCluster workers of the Dask batch")
+    parser.add_argument("--eager-upto", type=float, default=10.0,
+                        help="also read the whole store eagerly, for stores up to this many M spans")
+    parser.add_argument("--no-dask", action="store_true", help="skip the Dask batch")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--plot", default="docs/scale-curve.png", help="where to write the plot ('' for none)")
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child is not None:
+        print(json.dumps(_child(json.loads(args.child))))
+        return 0
+    sizes = [float(x) for x in args.sizes.split(",") if x]
+    base = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="rcakit-scale-"))
+    base.mkdir(parents=True, exist_ok=True)
+    rows: list[dict[str, Any]] = []
+    try:
+        for millions in sizes:
+            root, made = _store(base, millions, max(args.batch, 1), args.seed)
+            doc, _ = read_manifest(root)
+            on_disk = _size_on_disk(root)
+            print(f"store {millions:g} M spans: {doc['hours']:.0f} hours, {on_disk / 1e9:.2f} GB of Parquet"
+                  + (f", written in {made:.0f} s" if made is not None else " (reused)"), flush=True)
+            tasks: list[tuple[str, dict[str, Any]]] = [
+                ("one incident: read", {"what": "read"}),
+                ("one incident: read + analyze", {"what": "analyze"}),
+                (f"batch of {args.batch}: 1 process", {"what": "batch", "batch": args.batch}),
+            ]
+            if not args.no_dask:
+                tasks.append((f"batch of {args.batch}: Dask, {args.workers} workers",
+                              {"what": "batch-dask", "batch": args.batch, "workers": args.workers}))
+            if millions <= args.eager_upto:
+                tasks.append(("whole store, eager read", {"what": "eager"}))
+            for case, task in tasks:
+                got = _run_child({**task, "root": str(root)})
+                row = {"case": case, "M spans": millions, "store GB": on_disk / 1e9, "wall s": got["seconds"],
+                       "peak MB": got["peak_mb"], "MB read": got["bytes"] / 1e6}
+                if got.get("fit"):
+                    row["s per incident (fit)"] = got["fit"]["per_incident_s"]
+                    row["fit R2"] = got["fit"]["r2"]
+                    row["top1"] = f"{got['top1']:.2f}"
+                if "startup_s" in got:
+                    row["note"] = f"+ {got['startup_s']:.1f} s cluster start"
+                if got.get("failed"):
+                    row["note"] = f"{got['failed']} failed"
+                rows.append(row)
+                print(markdown_table([row], list(row)), flush=True)
+    finally:
+        if not args.dir and not args.keep:
+            shutil.rmtree(base, ignore_errors=True)
+    columns = ["case", "M spans", "store GB", "wall s", "peak MB", "MB read", "s per incident (fit)", "fit R2",
+               "top1", "note"]
+    print("\n" + markdown_table(rows, columns))
+    print("\nAgainst store size (exponent a of cost ~ size^a; 0 = flat, 1 = linear; ratio largest/smallest):")
+    fits = []
+    for case in dict.fromkeys(r["case"] for r in rows):
+        mine = [r for r in rows if r["case"] == case]
+        if len(mine) < 2:
+            continue
+        x = [r["M spans"] for r in mine]
+        fits.append({"case": case, "time exponent": _fit_power(x, [r["wall s"] for r in mine]),
+                     "time ratio": mine[-1]["wall s"] / mine[0]["wall s"],
+                     "memory exponent": _fit_power(x, [r["peak MB"] for r in mine]),
+                     "memory ratio": mine[-1]["peak MB"] / mine[0]["peak MB"],
+                     "read ratio": mine[-1]["MB read"] / max(mine[0]["MB read"], 1e-9)})
+    print(markdown_table(fits))
+    largest = max(sizes)
+    peak = max((r["peak MB"] for r in rows if r["M spans"] == largest and "eager" not in r["case"]), default=0.0)
+    load = os.getloadavg()
+    print(f"\nLargest store ({largest:g} M spans): peak memory {peak:,.0f} MB (goal <= 4096 MB); "
+          f"load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}, {os.cpu_count()} cores")
+    if args.plot and len({r['M spans'] for r in rows}) > 1:
+        print(f"plot: {_plot(rows, Path(args.plot))}")
+    return 0

@@ -48,7 +48,8 @@ def test_one_incident_equals_eager_read_and_opens_only_its_partitions(store: Pat
     assert set(tel.entities()) == set(entities)
     # a 40-minute window touches one or two of the four hourly partitions of each kind
     stats = lazy_store.last_read
-    assert all(stats.files[k] <= 2 < stats.files_total[k] for k in ("spans", "logs", "metrics"))
+    assert all(stats.files[k] == stats.partitions[k] <= 2 for k in ("spans", "logs", "metrics"))
+    assert all(k.partitions == 4 for k in lazy_store.describe().kinds)
 
 
 def test_all_entities_and_the_public_entry_points(store: Path) -> None:

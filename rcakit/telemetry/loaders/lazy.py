@@ -87,8 +87,101 @@ def _format_of(path: str) -> str | None:
     return None
 
 
-def _visible(path: Path, root: Path) -> bool:
-    return not any(part.startswith((".", "_")) for part in path.relative_to(root).parts)
+def _walk(folder: str) -> list[str]:
+    """The table files below ``folder`` (sorted; names starting with '.' or '_' skipped)."""
+    found = []
+    for here, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith((".", "_"))]
+        found += [os.path.join(here, n) for n in names if not n.startswith((".", "_")) and _format_of(n) is not None]
+    return sorted(found)
+
+
+def _visible_entries(folder: str) -> list[os.DirEntry[str]]:
+    with os.scandir(folder) as entries:
+        return sorted((e for e in entries if not e.name.startswith((".", "_"))), key=lambda e: e.name)
+
+
+class _TimeFolders:
+    """A folder laid out as ``date=YYYY-MM-DD[/hour=HH]``: its partitions from folder names alone.
+
+    Only the day folders are listed up front; a day's hour folders are listed when a window needs
+    that day (and kept), so opening one incident costs the same in a store of a week or a year.
+    """
+
+    def __init__(self, root: str, days: list[tuple[str, date, str]]) -> None:
+        self.root = root
+        self.days = days  # (folder name, day, path), in day order
+        self._hours: dict[str, list[tuple[str, datetime, datetime, str]]] = {}
+
+    @classmethod
+    def find(cls, folder: str) -> _TimeFolders | None:
+        top = _visible_entries(folder)
+        if not top or not all(e.is_dir() and e.name.partition("=")[0].lower() in _DATE_KEYS for e in top):
+            return None
+        days = []
+        for entry in top:
+            try:
+                days.append((entry.name, date.fromisoformat(entry.name.partition("=")[2]), entry.path))
+            except ValueError:
+                return None
+        return cls(folder, sorted(days, key=lambda d: d[1]))
+
+    def of_day(self, name: str, day: date, path: str) -> list[tuple[str, datetime, datetime, str]]:
+        """The partitions of one day folder: its hour folders, or the day itself."""
+        if path not in self._hours:
+            start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            inner = _visible_entries(path)
+            hours: list[tuple[str, datetime, datetime, str]] = []
+            if inner and all(e.is_dir() and e.name.partition("=")[0].lower() == "hour" for e in inner):
+                for entry in inner:
+                    try:
+                        begin = start + timedelta(hours=int(entry.name.partition("=")[2]))
+                    except ValueError:
+                        hours = []
+                        break
+                    hours.append((f"{name}/{entry.name}", begin, begin + timedelta(hours=1), entry.path))
+            self._hours[path] = sorted(hours, key=lambda h: h[1]) or [(name, start, start + timedelta(days=1), path)]
+        return self._hours[path]
+
+    def _days_over(self, win: TimeWindow | None) -> list[tuple[str, date, str]]:
+        if win is None:
+            return self.days
+        first, last = win.start.date(), (win.end - timedelta(microseconds=1)).date()
+        return [d for d in self.days if first <= d[1] <= last]
+
+    def partitions(self, win: TimeWindow | None = None) -> list[tuple[str, datetime, datetime, str]]:
+        """The partitions that overlap ``win`` (all when None), in time order."""
+        out = [p for d in self._days_over(win) for p in self.of_day(*d)]
+        if win is None:
+            return out
+        return [p for p in out if p[1] < win.end and win.start < p[2]]
+
+    def missing(self, win: TimeWindow | None = None) -> list[tuple[str, TimeWindow]]:
+        """Partitions absent between the store's first and last one (that overlap ``win`` when given)."""
+        if not self.days:
+            return []
+        first = self.of_day(*self.days[0])
+        last = self.of_day(*self.days[-1])
+        hourly = first[0][2] - first[0][1] <= timedelta(hours=1)
+        step = timedelta(hours=1) if hourly else timedelta(days=1)
+        lo, hi = first[0][1], last[-1][2]
+        if win is not None:
+            lo, hi = max(lo, win.start), min(hi, win.end)
+            if hourly:
+                lo = lo.replace(minute=0, second=0, microsecond=0)
+            else:
+                lo = lo.replace(hour=0, minute=0, second=0, microsecond=0)
+        have_days = {d[1]: d for d in self.days}
+        out = []
+        moment = lo
+        while moment < hi:
+            day = have_days.get(moment.date())
+            present = day is not None and (not hourly or any(p[1] == moment for p in self.of_day(*day)))
+            if not present:
+                name = f"date={moment.date().isoformat()}" + (f"/hour={moment.hour:02d}" if hourly else "")
+                out.append((name, TimeWindow(moment, moment + step)))
+            moment += step
+        return out
 
 
 def _files_of(item: str) -> list[str]:
@@ -105,8 +198,7 @@ def _files_of(item: str) -> list[str]:
         return found
     path = Path(item)
     if path.is_dir():
-        found = sorted(str(p) for p in path.rglob("*")
-                       if p.is_file() and _visible(p, path) and _format_of(str(p)) is not None)
+        found = _walk(item)
         if not found:
             raise DataError("the folder holds no Parquet or CSV files", source=item,
                             hint="Point at the folder of one table (spans/, logs/ or metrics/) or at a store "
@@ -160,12 +252,47 @@ class _Table:
     partitions: tuple[tuple[str, TimeWindow], ...] | None  # one per file, when every file has one
     hive: bool
     hive_keys: tuple[str, ...] = ()  # partition keys other than the time ones (entity=...): columns
+    # A folder of time partitions: its files are listed only for the partitions a window needs, so
+    # the cost of opening an incident does not grow with the store.
+    folders: _TimeFolders | None = None
+
+    def partition_count(self, win: TimeWindow | None = None) -> int:
+        if self.folders is not None:
+            return len(self.folders.partitions(win))
+        return sum(1 for _, bucket in self.partitions or () if win is None or bucket.overlaps(win))
+
+    def missing(self, win: TimeWindow | None = None) -> list[tuple[str, TimeWindow]]:
+        if self.folders is not None:
+            return self.folders.missing(win)
+        gaps = _missing_partitions(self.partitions or ())
+        return [g for g in gaps if win is None or g[1].overlaps(win)]
+
+    def files_for(self, win: TimeWindow | None) -> list[str]:
+        """The files a window needs (every file when None)."""
+        if self.folders is not None:
+            return [f for *_, folder in self.folders.partitions(win) for f in _walk(folder)]
+        if self.partitions is None or win is None:
+            return list(self.files)
+        return [f for f, (_, bucket) in zip(self.files, self.partitions, strict=True) if bucket.overlaps(win)]
 
 
 def _resolve(kind: str, value: PathLike | Sequence[PathLike]) -> _Table:
     items = [str(value)] if isinstance(value, str | os.PathLike) else [str(v) for v in value]
     if not items:
         raise DataError(f"no {kind} files given", hint=f"Pass {kind}= a path, a glob, a folder or a list of them")
+    folders = _TimeFolders.find(items[0]) if len(items) == 1 and os.path.isdir(items[0]) else None
+    if folders is not None:
+        # The format and the other partition keys from the first partition that has files
+        sample = next((found for day in folders.days for *_, folder in folders.of_day(*day)
+                       if (found := _walk(folder))), None)
+        if sample is None:
+            raise DataError("the partition folders hold no Parquet or CSV files", source=items[0],
+                            hint="Point at the folder of one table (spans/, logs/ or metrics/)")
+        first_fmt = _format_of(sample[0]) or "parquet"
+        keys = [part.partition("=")[0] for f in sample for part in Path(f).relative_to(items[0]).parts[:-1]
+                if "=" in part]
+        hive_keys = tuple(k for k in dict.fromkeys(keys) if k.lower() not in (*_DATE_KEYS, "hour"))
+        return _Table(kind, first_fmt, (), False, items[0], None, True, hive_keys, folders)
     files = [f for item in items for f in _files_of(item)]
     remote = any(_is_remote(f) for f in files)
     formats = {f: _format_of(f) for f in files}
@@ -197,14 +324,15 @@ def _resolve(kind: str, value: PathLike | Sequence[PathLike]) -> _Table:
 # -- what was read ----------------------------------------------------------------------------------
 @dataclass
 class ReadStats:
-    """What the last :meth:`TelemetryStore.incident` read: files opened and rows kept, per kind."""
+    """What the last :meth:`TelemetryStore.incident` read, per kind: files opened, time partitions
+    needed and rows kept."""
 
     files: dict[str, int] = field(default_factory=dict)
-    files_total: dict[str, int] = field(default_factory=dict)
+    partitions: dict[str, int] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"files": dict(self.files), "files_total": dict(self.files_total), "rows": dict(self.rows)}
+        return {"files": dict(self.files), "partitions": dict(self.partitions), "rows": dict(self.rows)}
 
 
 @dataclass
@@ -378,7 +506,8 @@ class TelemetryStore:
         parts = []
         for kind, table in self._tables.items():
             tel, opened = self._read(table, win, names)
-            stats.files[kind], stats.files_total[kind] = opened, len(table.files)
+            stats.files[kind] = opened
+            stats.partitions[kind] = table.partition_count(win)
             stats.rows[kind] = tel.metrics.height if kind == "metrics" else tel.logs.height if kind == "logs" \
                 else tel.spans.height
             parts.append(tel)
@@ -402,16 +531,14 @@ class TelemetryStore:
         return self._tables[kind]
 
     def _select_files(self, table: _Table, win: TimeWindow | None) -> list[str]:
-        if table.partitions is None or win is None:
-            return list(table.files)
-        self._check_missing(table, win)
-        return [f for f, (_, bucket) in zip(table.files, table.partitions, strict=True) if bucket.overlaps(win)]
+        if win is not None:
+            self._check_missing(table, win)
+        return table.files_for(win)
 
     def _check_missing(self, table: _Table, win: TimeWindow) -> None:
-        if self._missing == "ignore" or table.partitions is None:
+        if self._missing == "ignore":
             return
-        missing = _missing_partitions(table.partitions)
-        needed = [(name, bucket) for name, bucket in missing if bucket.overlaps(win)]
+        needed = table.missing(win)
         if needed:
             name, bucket = needed[0]
             raise DataError(
@@ -495,8 +622,9 @@ class TelemetryStore:
         """
         out = []
         for kind, table in self._tables.items():
-            plan = self._plan(table, list(table.files))
-            size = None if table.remote else sum(os.path.getsize(f) for f in table.files)
+            files = table.files_for(None)
+            plan = self._plan(table, files)
+            size = None if table.remote else sum(os.path.getsize(f) for f in files)
             rows = None
             if table.fmt == "parquet":
                 counts = [lf.select(pl.len()).collect().item() for lf in plan.frames()]
@@ -509,9 +637,9 @@ class TelemetryStore:
                 hi = _to_instant(first_last.item(0, "hi"), plan)
                 if lo is not None and hi is not None:
                     span = TimeWindow(lo, hi + timedelta(microseconds=1))
-            missing = [name for name, _ in _missing_partitions(table.partitions)] if table.partitions else []
-            partitions = len({name for name, _ in table.partitions}) if table.partitions else 0
-            out.append(KindDescription(kind, table.fmt, len(table.files), size, rows,
+            missing = [name for name, _ in table.missing()]
+            partitions = table.partition_count()
+            out.append(KindDescription(kind, table.fmt, len(files), size, rows,
                                        {k: str(v) for k, v in plan.schema.items()}, span, partitions, missing,
                                        table.where))
         return StoreDescription(out)
