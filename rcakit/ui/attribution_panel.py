@@ -5,6 +5,11 @@ The graph comes from a ReviewSession (``.draft``; the panel subscribes to its ch
 result stale, one click re-runs), from any object with ``.draft``, from a callable returning a graph,
 or is a graph itself. ``history`` keeps every finished run, and the second chart shows how the
 ranking moved across review decisions.
+
+The charts are plain plotly figures (``chart``, ``moves``) shown as plotly's mime type in ``Output`` widgets
+and redrawn whole at each partial result: every front end draws them with the plotly renderer it already has.
+A ``FigureWidget`` would ship plotly.js (5 MB) per chart as its anywidget module, which anywidget gives two
+seconds to load; under load in Voila a chart then stayed blank.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import plotly.graph_objects as go
 
 from rcakit._progress import Cancelled, CancelToken
 from rcakit.attribution import Attribution, AttributionConfig, Method, attribute
+from rcakit.ui._plotly import show_figure
 
 __all__ = ["AttributionPanel"]
 
@@ -52,17 +58,21 @@ class AttributionPanel(widgets.VBox):
         self.cancel_button = widgets.Button(description="Cancel", icon="stop", disabled=True)
         self.run_button.on_click(lambda _: self.run())
         self.cancel_button.on_click(lambda _: self.cancel())
-        self.chart = go.FigureWidget(layout=go.Layout(title="root-cause scores", height=360,
-                                                      margin={"l": 220, "r": 20, "t": 40, "b": 30}))
+        self.chart = go.Figure(layout=go.Layout(title="root-cause scores", height=360,
+                                                margin={"l": 220, "r": 20, "t": 40, "b": 30}))
         self.chart.add_bar(x=[], y=[], orientation="h", name="score")
-        self.moves = go.FigureWidget(layout=go.Layout(title="rank across runs (review decisions)", height=300,
-                                                      yaxis={"autorange": "reversed", "title": "rank"}))
+        self.moves = go.Figure(layout=go.Layout(title="rank across runs (review decisions)", height=300,
+                                                yaxis={"autorange": "reversed", "title": "rank"}))
+        full = widgets.Layout(width="100%")
+        self.chart_output = widgets.Output(layout=full)
+        self.moves_output = widgets.Output(layout=full)
         subscribe = getattr(source, "subscribe", None)
         if callable(subscribe):
             subscribe(self._on_graph_change)
         super().__init__([widgets.HBox([self.run_button, self.cancel_button, self.progress, self.status],
-                                       layout=widgets.Layout(align_items="center")), self.chart,
-                          self.moves])
+                                       layout=widgets.Layout(align_items="center")), self.chart_output,
+                          self.moves_output], layout=widgets.Layout(width="100%"))
+        show_figure(self.chart, self.chart_output)
 
     # -- public API (the buttons call these) -------------------------------------------------------
     def graph(self) -> Any:
@@ -162,6 +172,7 @@ class AttributionPanel(widgets.VBox):
             bar.x, bar.y = scores, names
             bar.error_x = {"type": "data", "array": plus, "arrayminus": minus, "visible": has_interval}
             self.chart.layout.title = f"{result.method}: {result.stage}{'' if result.final else ' (partial)'}"
+        show_figure(self.chart, self.chart_output)
 
     def _draw_moves(self) -> None:
         runs = self.history
@@ -175,6 +186,7 @@ class AttributionPanel(widgets.VBox):
             for node in nodes:
                 ranks = [run.rank_of(node) for run in runs]
                 self.moves.add_scatter(x=list(range(1, len(runs) + 1)), y=ranks, mode="lines+markers", name=node)
+        show_figure(self.moves, self.moves_output)
 
     def rank_history(self, node: str) -> list[int | None]:
         """The rank of ``node`` in every finished run, oldest first."""

@@ -119,6 +119,11 @@ class IncidentDashboard(W.VBox):
             self.report_button, self.report_box,
         ], layout=W.Layout(width="100%"))
         self.add_class("rcakit-dashboard")
+        # names for the page (styling, and the browser tests that measure each area)
+        for box, name in ((self.explorer_box, "explorer"), (self.reviewer_box, "reviewer"),
+                          (self.attribution_box, "attribution"), (self.report_box, "report")):
+            box.add_class(f"rcakit-dash-{name}")
+        self.status.add_class("rcakit-dash-status")
         if source is not None:
             self.load(source)
 

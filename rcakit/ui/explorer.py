@@ -12,9 +12,7 @@ log templates), so it stays responsive on the Nezha day's 46 pods.
 
 from __future__ import annotations
 
-import contextlib
 import html
-import json
 import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -547,22 +545,10 @@ def _finite_or_none(values: Any) -> list[float | None]:
 
 
 def _show_static(figure: Any, output: Any) -> None:
-    """Render a plain plotly figure in an ipywidgets Output through JupyterLab's plotly mime renderer.
+    """Render a plain plotly figure in an ipywidgets Output through the front end's plotly mime renderer."""
+    from rcakit.ui._plotly import show_figure
 
-    Setting ``outputs`` directly works from any callback (no capture context needed) and needs no CDN:
-    JupyterLab's jupyterlab-plotly extension draws application/vnd.plotly.v1+json itself.
-    """
-    import plotly.io as pio
-
-    spec = json.loads(pio.to_json(figure, validate=False, remove_uids=True))
-    # not "responsive": it sizes the plot to 100% of an auto-height Output, i.e. 0 px tall (nothing visible)
-    spec["config"] = {"displaylogo": False}
-    title = ""
-    with contextlib.suppress(Exception):
-        title = figure.layout.title.text or ""
-    output.outputs = ({"output_type": "display_data", "metadata": {},
-                       "data": {"application/vnd.plotly.v1+json": spec,
-                                "text/plain": f"<plotly chart: {title}>"}},)
+    show_figure(figure, output)
 
 
 def _check_anomalies_match(anomalies: Anomalies, incident: Incident) -> None:
