@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import IO, TYPE_CHECKING, Any, TypedDict, cast
+from typing import IO, TYPE_CHECKING, Any, TypeAlias, TypedDict, cast
 
 import networkx as nx
 import numpy as np
@@ -31,10 +31,21 @@ from rcakit.graph.system import SystemModel
 if TYPE_CHECKING:
     import subprocess
 
+    import pandas as pd
+    import polars as pl
+
     from rcakit._progress import CancelToken
     from rcakit.graph.draft import CausalDraft
+    from rcakit.telemetry import AlignedMetrics
 
 __all__ = ["Background", "DataSuggester", "DiscoveryMethod", "DiscoveryResult", "discover", "notears", "wide_matrix"]
+
+
+#: A wide frame with one column per node (and maybe ``time``): polars, pandas, or ``Telemetry.align``'s result.
+WideData: TypeAlias = "pl.DataFrame | pd.DataFrame | AlignedMetrics"
+#: One learner run as sent to the child process: method, data, alpha, required and forbidden edges (node
+#: indices), deadline (time.monotonic) and seed; the arguments of :func:`_learn`.
+_Job: TypeAlias = "tuple[str, np.ndarray, float, list[tuple[int, int]], list[tuple[int, int]], float | None, int]"
 
 
 class _Learned(TypedDict):
@@ -128,7 +139,7 @@ class DiscoveryResult:
 
 
 # -- data ---------------------------------------------------------------------------------------------
-def wide_matrix(data: Any, nodes: Iterable[str] | None = None, *, max_samples: int | None = None,
+def wide_matrix(data: WideData, nodes: Iterable[str] | None = None, *, max_samples: int | None = None,
                 seed: int = 0, standardize: bool = True) -> tuple[np.ndarray, list[str], list[str]]:
     """(rows x nodes matrix, the nodes kept, the nodes dropped as constant or empty) from a wide frame.
 
@@ -262,7 +273,7 @@ class _Worker:
     proc: subprocess.Popen[bytes] | None = None
 
     @classmethod
-    def run(cls, args: tuple[Any, ...], max_seconds: float) -> _Learned | None:
+    def run(cls, args: _Job, max_seconds: float) -> _Learned | None:
         import select
         import subprocess
         import sys
@@ -302,7 +313,7 @@ class _Worker:
             proc.wait(5)
 
 
-def _run_bounded(args: tuple[Any, ...], max_seconds: float | None) -> _Learned | None:
+def _run_bounded(args: _Job, max_seconds: float | None) -> _Learned | None:
     """Run the learner in the child interpreter; None when it ran out of time (the child is then killed).
 
     A fresh interpreter rather than a fork: forking a process whose BLAS and polars thread pools
@@ -314,7 +325,7 @@ def _run_bounded(args: tuple[Any, ...], max_seconds: float | None) -> _Learned |
 
 
 def discover(
-    data: Any,
+    data: WideData,
     *,
     method: DiscoveryMethod | str = DiscoveryMethod.PC,
     nodes: Iterable[str] | None = None,
@@ -400,7 +411,7 @@ class DataSuggester:
 
     provenance = Provenance.DATA
 
-    def __init__(self, method: DiscoveryMethod | str = DiscoveryMethod.PC, data: Any = None, *,
+    def __init__(self, method: DiscoveryMethod | str = DiscoveryMethod.PC, data: WideData | None = None, *,
                  background: Background | None = None, alpha: float = 0.05, max_samples: int | None = 2000,
                  max_seconds: float | None = 120.0, seed: int = 0, confidence: float = 0.5,
                  no_edge_confidence: float = 0.3, restrict_to_candidates: bool = True) -> None:
@@ -417,7 +428,7 @@ class DataSuggester:
         self.restrict_to_candidates = restrict_to_candidates
         self.result: DiscoveryResult | None = None
 
-    def with_data(self, data: Any) -> DataSuggester:
+    def with_data(self, data: WideData) -> DataSuggester:
         clone = self._copy()
         clone.data = data
         return clone
