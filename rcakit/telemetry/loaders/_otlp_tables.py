@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import math
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -282,7 +281,7 @@ class OtlpTables:
                 attrs = _attributes(point.get("attributes"))
                 empty = int(point.get("flags", 0) or 0) & 1
                 count = None if empty else float(int(point.get("count", 0) or 0))
-                total = None if empty or point.get("sum") is None else float(point["sum"])
+                total = None if empty else float(point.get("sum", 0.0) or 0.0)  # not optional in a summary
                 self._count("no value", int(count is None) + int(total is None))
                 for metric_name, value in ((f"{name}.count", count), (f"{name}.sum", total)):
                     rows["time"].append(t)
@@ -293,7 +292,7 @@ class OtlpTables:
                     rows["time"].append(t)
                     rows["entity"].append(entity)
                     rows["metric"].append(_series_name(name, {**attrs, "quantile": q.get("quantile", 0)}))
-                    rows["value"].append(float(q.get("value", math.nan)))
+                    rows["value"].append(float(q.get("value", 0.0)))  # proto3 leaves zeros out
         if not found:
             kinds = sorted(set(metric) - {"name", "description", "unit", "metadata"})
             raise DataError(f"metric {name!r} of {entity!r} has no gauge, sum, histogram or summary "

@@ -256,3 +256,38 @@ def test_zstd_frames_of_the_file_exporter(sdk: Recorded, tmp_path: Path) -> None
     frames = [zstandard.ZstdCompressor().compress(r.SerializeToString()) for r in sdk.requests]
     path.write_bytes(b"".join(struct.pack(">I", len(f)) + f for f in frames))
     assert read_otlp_proto(path).spans.height == 3
+
+
+def test_summary_and_flagged_points_agree_in_json_and_protobuf(tmp_path: Path) -> None:
+    """A summary (what the Collector's Prometheus receiver makes of a Prometheus summary) and points
+    flagged 'no recorded value', built with opentelemetry-proto's own message classes."""
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+
+    request = ExportMetricsServiceRequest()
+    rm = request.resource_metrics.add()
+    attr = rm.resource.attributes.add()
+    attr.key, attr.value.string_value = "service.name", "db"
+    metrics = rm.scope_metrics.add().metrics
+    summary = metrics.add()
+    summary.name = "rpc.latency"
+    for i, (total, p99) in enumerate(((0.0, 0.0), (12.5, 0.9))):
+        point = summary.summary.data_points.add()
+        point.time_unix_nano, point.count, point.sum = 1_767_225_600_000_000_000 + i * 10**9, 3 * i, total
+        q = point.quantile_values.add()
+        q.quantile, q.value = 0.99, p99
+    gauge = metrics.add()
+    gauge.name = "connections"
+    flagged = gauge.gauge.data_points.add()
+    flagged.time_unix_nano, flagged.flags = 1_767_225_600_000_000_000, 1
+    counted = gauge.gauge.data_points.add()
+    counted.time_unix_nano, counted.as_int = 1_767_225_601_000_000_000, 7
+    json_path = write_json_lines([request], tmp_path / "summary.jsonl")
+    proto_path = write_proto([request], tmp_path / "summary.binpb")
+    tel = load(json_path)
+    assert tel.metrics.equals(load(proto_path).metrics)
+    assert tel.metrics.equals(read_otlp_json(json_path, engine="protobuf").metrics)
+    values = {(m, t.second): v for m, t, v in tel.metrics.select("metric", "time", "value").iter_rows()}
+    assert values[("rpc.latency.sum", 0)] == 0.0, "a summary's sum of 0 is a value (protobuf leaves zeros out)"
+    assert values[("rpc.latency.sum", 1)] == 12.5 and values[('rpc.latency{quantile="0.99"}', 1)] == 0.9
+    assert values[("connections", 0)] is None and values[("connections", 1)] == 7.0
+    assert tel.report.find("without a value")[0].rows == 1
