@@ -21,6 +21,7 @@ import polars as pl
 
 from rcakit.errors import DataError
 from rcakit.telemetry.loaders._common import build_telemetry
+from rcakit.telemetry.loaders._events import event_line
 from rcakit.telemetry.loaders._histograms import Buckets, HistogramPoint, HistogramStats, series_rows
 from rcakit.telemetry.model import Telemetry
 from rcakit.telemetry.report import LoadReport
@@ -109,8 +110,9 @@ def unwrap(document: Any) -> tuple[dict[str, Any] | None, str | None]:
 class OtlpTables:
     """Rows of the three tables gathered from any number of OTLP requests, then one Telemetry."""
 
-    def __init__(self, source: str, *, quantiles: Sequence[float], ids: str = "auto") -> None:
+    def __init__(self, source: str, *, quantiles: Sequence[float], ids: str = "auto", span_events: bool = True) -> None:
         self.source = source
+        self.span_events = span_events
         self.quantiles = tuple(quantiles)
         self.ids = ids  # "auto" (hex or base64, reported), or "base64" (protobuf's mapping, expected)
         self.metrics: dict[str, list[Any]] = {"time": [], "entity": [], "metric": [], "value": []}
@@ -243,6 +245,18 @@ class OtlpTables:
             spans["kind"].append(kind.removeprefix("SPAN_KIND_").replace("UNSPECIFIED", "") or None)
         else:
             spans["kind"].append(SPAN_KINDS.get(int(kind or 0)))
+        events = span.get("events")
+        if events and self.span_events:
+            for event in events:
+                level, message = event_line(event.get("name"), _attributes(event.get("attributes")))
+                logs = self.logs
+                logs["time"].append(_nanos(event.get("timeUnixNano")) or start)
+                logs["entity"].append(entity)
+                logs["level"].append(level)
+                logs["message"].append(message)
+                logs["trace_id"].append(spans["trace_id"][-1])
+                logs["span_id"].append(spans["span_id"][-1])
+            self._count("span events", len(events))
 
     def _metric(self, metric: dict[str, Any], entity: str, identity: tuple[Any, ...], number: int) -> None:
         name = metric.get("name") or ""
@@ -403,6 +417,9 @@ class OtlpTables:
                    "OTLP resources should carry the service.name attribute (the OpenTelemetry default is used)")
         report.add(source, "value", "read data points without a value as null", counts.get("no value", 0),
                    "the point has no asDouble/asInt or is flagged 'no recorded value'")
+        report.add(source, "message", "added the events recorded on spans as log lines of their span's service",
+                   counts.get("span events", 0), "an exception recorded on a span is a log line at level ERROR; "
+                   "pass span_events=False to leave them out")
         report.add(source, "time", "used observedTimeUnixNano as the time of log records",
                    counts.get("observed time", 0), "timeUnixNano is absent or 0")
         report.add(source, "span_id", "decoded base64 trace and span ids to hex", counts.get("base64 id", 0),

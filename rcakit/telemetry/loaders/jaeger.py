@@ -8,7 +8,9 @@ import polars as pl
 
 from rcakit.errors import DataError
 from rcakit.telemetry.loaders._common import PathLike, as_path, build_telemetry
+from rcakit.telemetry.loaders._events import LOG_COLUMNS, event_line, logs_frame
 from rcakit.telemetry.loaders._json import describe_json, read_json_documents
+from rcakit.telemetry.loaders._otlp_tables import combine
 from rcakit.telemetry.model import Telemetry
 from rcakit.telemetry.report import LoadReport
 
@@ -23,13 +25,15 @@ def _truthy(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.lower() == "true") or value == 1
 
 
-def read_jaeger_json(path: PathLike) -> Telemetry:
+def read_jaeger_json(path: PathLike, *, span_events: bool = True) -> Telemetry:
     """Read spans from a Jaeger JSON export: ``/api/traces`` (``{"data": [...]}``), the UI's trace JSON
     (one trace object, as the UI's "Download JSON" and Jaeger's own UI fixtures hold), or a list of traces.
 
     The parent is the span's ``CHILD_OF`` reference (a ``FOLLOWS_FROM`` one when there is no
     ``CHILD_OF``, reported); the entity is the ``serviceName`` of the span's process; start and
     duration are microseconds; the tag ``error=true`` (or ``otel.status_code=ERROR``) flags an error.
+    The span's logs become log lines of its service linked to the span (an ``event=error`` or an
+    exception at level ERROR); ``span_events=False`` leaves them out.
 
     >>> tel = read_jaeger_json("trace.json")
     """
@@ -57,6 +61,7 @@ def read_jaeger_json(path: PathLike) -> Telemetry:
     columns: dict[str, list[Any]] = {k: [] for k in ("trace_id", "span_id", "parent_id", "entity", "operation",
                                                      "start", "duration_us", "error", "status", "kind")}
     follows = other_trace = 0
+    events: dict[str, list[Any]] = {k: [] for k in LOG_COLUMNS}
     for trace_number, trace in enumerate(traces):
         if not isinstance(trace, dict) or not isinstance(trace.get("spans"), list):
             raise DataError(f"trace {trace_number} has no list of spans", source=source, row=trace_number,
@@ -110,6 +115,16 @@ def read_jaeger_json(path: PathLike) -> Telemetry:
             columns["status"].append(None if status is None else str(status))
             kind = tags.get("span.kind")
             columns["kind"].append(str(kind).upper() if kind else None)
+            for log in (span.get("logs") or []) if span_events else ():
+                if not isinstance(log, dict):
+                    continue
+                level, message = event_line(None, _tags(log.get("fields")))
+                events["time"].append(int(log.get("timestamp") or span["startTime"]))
+                events["entity"].append(entity)
+                events["level"].append(level)
+                events["message"].append(message)
+                events["trace_id"].append(trace_id)
+                events["span_id"].append(span_id)
     if follows:
         report.add(source, "parent_id", "used a FOLLOWS_FROM reference as the parent", follows,
                    "the span has no CHILD_OF reference")
@@ -126,4 +141,10 @@ def read_jaeger_json(path: PathLike) -> Telemetry:
         "end": ((start + duration) * 1000).cast(pl.Datetime("ns")).dt.replace_time_zone("UTC"),
         "error": pl.Series(columns["error"], dtype=pl.Boolean),
     })
-    return build_telemetry("spans", [frame], source=source, report=report)
+    spans = build_telemetry("spans", [frame], source=source, report=report)
+    if not events["time"]:
+        return spans
+    report.add(source, "message", "added the logs recorded on spans as log lines of their span's service",
+               len(events["time"]), "pass span_events=False to leave them out")
+    logs = build_telemetry("logs", [logs_frame(events, time_factor=1000)], source=source, report=report)
+    return combine([spans, logs], report)

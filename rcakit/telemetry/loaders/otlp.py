@@ -52,13 +52,16 @@ def read_otlp_json(
     *,
     quantiles: Sequence[float] = DEFAULT_QUANTILES,
     engine: Literal["fast", "protobuf"] = "fast",
+    span_events: bool = True,
 ) -> Telemetry:
     """Read an OTLP/JSON file (metrics, logs and traces) into a Telemetry.
 
     ``quantiles`` are the histogram quantiles made into rows (``()`` for none). ``engine="fast"``
     walks the JSON directly; ``engine="protobuf"`` first parses every request with the official
     ``opentelemetry-proto`` messages (``google.protobuf.json_format``: strict, slower, rejects a
-    field OTLP does not define) and gives the same tables.
+    field OTLP does not define) and gives the same tables. Events recorded on spans (an exception
+    recorded by ``span.record_exception``) become log lines of the span's service, linked to the
+    span (``span_events=False`` leaves them out).
 
     >>> tel = read_otlp_json("otel-export.jsonl")
     """
@@ -70,9 +73,9 @@ def read_otlp_json(
     if engine == "protobuf":
         from rcakit.telemetry.loaders.otlp_proto import tables_from_json_documents
 
-        tables = tables_from_json_documents(documents, source, quantiles=qs)
+        tables = tables_from_json_documents(documents, source, quantiles=qs, span_events=span_events)
     elif engine == "fast":
-        tables = OtlpTables(source, quantiles=qs)
+        tables = OtlpTables(source, quantiles=qs, span_events=span_events)
         for number, document in enumerate(documents):
             tables.add(document, number)
     else:

@@ -161,10 +161,14 @@ def _resource(item: Any) -> dict[str, Any]:
 
 
 def _span(span: Any) -> dict[str, Any]:
-    return {"traceId": span.trace_id.hex(), "spanId": span.span_id.hex(), "parentSpanId": span.parent_span_id.hex(),
-            "name": span.name, "kind": span.kind, "startTimeUnixNano": span.start_time_unix_nano,
-            "endTimeUnixNano": span.end_time_unix_nano,
-            "status": {"code": span.status.code, "message": span.status.message}}
+    out = {"traceId": span.trace_id.hex(), "spanId": span.span_id.hex(), "parentSpanId": span.parent_span_id.hex(),
+           "name": span.name, "kind": span.kind, "startTimeUnixNano": span.start_time_unix_nano,
+           "endTimeUnixNano": span.end_time_unix_nano,
+           "status": {"code": span.status.code, "message": span.status.message}}
+    if span.events:
+        out["events"] = [{"timeUnixNano": e.time_unix_nano, "name": e.name, "attributes": _attrs(e.attributes)}
+                         for e in span.events]
+    return out
 
 
 def _log(record: Any) -> dict[str, Any]:
@@ -243,12 +247,14 @@ def read_otlp_proto(
     *,
     signal: str | None = None,
     quantiles: Sequence[float] = DEFAULT_QUANTILES,
+    span_events: bool = True,
 ) -> Telemetry:
     """Read binary OTLP: the Collector file exporter's ``format: proto`` or one bare export request.
 
     ``signal`` ("traces", "metrics" or "logs") says what the requests hold when you know it; by
     default each request's kind is found from its bytes. Metrics, logs and spans become the same
-    tables as :func:`~rcakit.telemetry.loaders.read_otlp_json` gives (histograms included).
+    tables as :func:`~rcakit.telemetry.loaders.read_otlp_json` gives (histograms and span events
+    included).
 
     >>> tel = read_otlp_proto("traces.binpb")  # doctest: +SKIP
     """
@@ -266,7 +272,7 @@ def read_otlp_proto(
     framed = frames is not None
     if frames is None:
         frames = [data]
-    tables = OtlpTables(source, quantiles=check_quantiles(quantiles), ids="base64")
+    tables = OtlpTables(source, quantiles=check_quantiles(quantiles), ids="base64", span_events=span_events)
     kinds: dict[str, int] = {}
     for number, frame in enumerate(frames):
         name, message = _decode(_inflate(frame, source, number), signal, source, number)
@@ -307,12 +313,13 @@ def _modern_names(node: Any) -> Any:
     return node
 
 
-def tables_from_json_documents(documents: list[Any], source: str, *, quantiles: Sequence[float]) -> OtlpTables:
+def tables_from_json_documents(documents: list[Any], source: str, *, quantiles: Sequence[float],
+                               span_events: bool = True) -> OtlpTables:
     """OTLP/JSON documents parsed strictly by opentelemetry-proto, gathered into tables."""
     from google.protobuf import json_format
 
     classes = _requests()
-    tables = OtlpTables(source, quantiles=quantiles, ids="base64")
+    tables = OtlpTables(source, quantiles=quantiles, ids="base64", span_events=span_events)
     for number, document in enumerate(documents):
         request, wrapper = unwrap(document)
         if request is None:

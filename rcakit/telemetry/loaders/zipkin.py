@@ -4,13 +4,16 @@ POST to ``/api/v2/spans``."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import polars as pl
 
 from rcakit.errors import DataError
 from rcakit.telemetry.loaders._common import PathLike, as_path, build_telemetry
+from rcakit.telemetry.loaders._events import LOG_COLUMNS, event_line, logs_frame
 from rcakit.telemetry.loaders._json import describe_json, read_json_documents
+from rcakit.telemetry.loaders._otlp_tables import combine
 from rcakit.telemetry.model import Telemetry
 from rcakit.telemetry.report import LoadReport
 
@@ -49,14 +52,15 @@ def _spans(documents: list[Any], source: str) -> list[dict[str, Any]]:
     return out
 
 
-def read_zipkin_json(path: PathLike) -> Telemetry:
+def read_zipkin_json(path: PathLike, *, span_events: bool = True) -> Telemetry:
     """Read spans from Zipkin v2 JSON.
 
     The entity is ``localEndpoint.serviceName``; ``timestamp`` and ``duration`` are microseconds; a span
     with an ``error`` tag (or ``otel.status_code=ERROR``) is an error, its message the status. A
     server span that shares its id with the client span that called it (``"shared": true``, B3
     single-id propagation) gets the id ``<id>:server`` and the client as parent, and the spans of its
-    own service that named the shared id as parent move under it (reported).
+    own service that named the shared id as parent move under it (reported). Annotations become log
+    lines of the span's service linked to the span (``span_events=False`` leaves them out).
 
     >>> tel = read_zipkin_json("trace.json")  # doctest: +SKIP
     """
@@ -68,6 +72,7 @@ def read_zipkin_json(path: PathLike) -> Telemetry:
                                                      "start_us", "duration_us", "error", "status", "kind")}
     no_service = no_duration = shared = 0
     shared_ids: dict[tuple[str, str], tuple[str, str]] = {}  # (trace, id) -> (server id, its service)
+    events: dict[str, list[Any]] = {k: [] for k in LOG_COLUMNS}
     for row, span in enumerate(spans):
         if not isinstance(span, dict):
             raise DataError(f"item {row} of the span list is {describe_json(span)}, not a span", source=source,
@@ -109,6 +114,16 @@ def read_zipkin_json(path: PathLike) -> Telemetry:
         columns["error"].append(bool(error))
         columns["status"].append(None if status is None else str(status))
         columns["kind"].append(str(span["kind"]).upper() if span.get("kind") else None)
+        for note in (span.get("annotations") or []) if span_events else ():
+            if not isinstance(note, dict):
+                continue
+            level, message = _annotation(str(note.get("value") or ""))
+            events["time"].append(int(note.get("timestamp") or span["timestamp"]))
+            events["entity"].append(service)
+            events["level"].append(level)
+            events["message"].append(message)
+            events["trace_id"].append(trace_id)
+            events["span_id"].append(span_id)
     moved = 0
     if shared_ids:
         for i, (trace_id, parent) in enumerate(zip(columns["trace_id"], columns["parent_id"], strict=True)):
@@ -134,7 +149,27 @@ def read_zipkin_json(path: PathLike) -> Telemetry:
         "end": ((start + duration) * 1000).cast(pl.Datetime("ns")).dt.replace_time_zone("UTC"),
         "error": pl.Series(columns["error"], dtype=pl.Boolean),
     })
-    return build_telemetry("spans", [frame], source=source, report=report)
+    spans_tel = build_telemetry("spans", [frame], source=source, report=report)
+    if not events["time"]:
+        return spans_tel
+    report.add(source, "message", "added span annotations as log lines of their span's service", len(events["time"]),
+               "pass span_events=False to leave them out")
+    logs = build_telemetry("logs", [logs_frame(events, time_factor=1000)], source=source, report=report)
+    return combine([spans_tel, logs], report)
+
+
+def _annotation(value: str) -> tuple[str | None, str]:
+    """OpenTelemetry's Zipkin exporter writes a span event as the annotation ``{"<name>": {attributes}}``."""
+    if value.startswith("{"):
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError:
+            parsed = None
+        if isinstance(parsed, dict) and len(parsed) == 1:
+            (name, attrs), = parsed.items()
+            if isinstance(attrs, dict):
+                return event_line(str(name), attrs)
+    return event_line(value, {})
 
 
 def _id(value: Any) -> str | None:

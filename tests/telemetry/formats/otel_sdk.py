@@ -80,6 +80,8 @@ def record() -> Recorded:
     client = front.start_span("POST payment/charge", context=root_ctx, kind=SpanKind.CLIENT, start_time=T0 + 10 * MS)
     server = pay.start_span("charge", context=trace.set_span_in_context(client), kind=SpanKind.SERVER,
                             start_time=T0 + 12 * MS)
+    server.record_exception(ValueError("card declined"), timestamp=T0 + 170 * MS)
+    client.add_event("retry", {"attempt": 2}, timestamp=T0 + 100 * MS)
     server.set_status(Status(StatusCode.ERROR, "card declined"))
     server.end(end_time=T0 + 180 * MS)
     client.set_status(Status(StatusCode.ERROR))

@@ -78,7 +78,7 @@ def test_spans_keep_what_the_sdk_recorded(sdk: Recorded, files: dict[str, Path],
 # -- logs -----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", ["json", "proto"])
 def test_logs_keep_time_level_body_and_span(sdk: Recorded, files: dict[str, Path], kind: str) -> None:
-    tel = load(files[kind])
+    tel = load(files[kind], span_events=False)
     logs = tel.logs
     assert logs.height == len(sdk.logs) == 4
     expected = sorted(
@@ -94,6 +94,23 @@ def test_logs_keep_time_level_body_and_span(sdk: Recorded, files: dict[str, Path
     assert [json.loads(m) for m in structured] == [{"event": "start", "service": "frontend"},
                                                    {"event": "start", "service": "payment"}]
     assert set(logs.get_column("span_id")) <= set(tel.spans.get_column("span_id")), "logs link to their spans"
+
+
+@pytest.mark.parametrize("kind", ["json", "proto"])
+def test_span_events_become_log_lines_of_their_span(sdk: Recorded, files: dict[str, Path], kind: str) -> None:
+    tel = load(files[kind])
+    charge = next(s for s in sdk.spans if s.name == "charge")
+    client = next(s for s in sdk.spans if s.name == "POST payment/charge")
+    events = tel.logs.filter(pl.col("span_id").is_in([format(charge.context.span_id, "016x"),
+                                                      format(client.context.span_id, "016x")])
+                             & ~pl.col("message").str.contains("order 42|start"))
+    rows = {r["message"]: r for r in events.iter_rows(named=True)}
+    assert set(rows) == {"ValueError: card declined", "retry attempt=2"}
+    exception = rows["ValueError: card declined"]
+    assert (exception["level"], exception["entity"]) == ("ERROR", "payment")
+    assert exception["time"] == pl.Series([charge.events[0].timestamp]).cast(pl.Datetime("ns", "UTC"))[0]
+    assert tel.report.find("events recorded on spans")[0].rows == 2
+    assert tel.logs.height == len(sdk.logs) + 2
 
 
 # -- metrics --------------------------------------------------------------------------------------

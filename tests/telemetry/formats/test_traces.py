@@ -46,6 +46,9 @@ def test_jaeger_ui_trace_and_query_api(tmp_path: Path) -> None:
         assert spans["5"][0]["duration"] == pytest.approx(4e-6)
         assert tel.report.find("repeated") or tel.report.find("repeat"), str(tel.report)
         assert tel.report.find("read as")[0].action.startswith("read as Jaeger JSON")
+        # the span's logs are log lines of its service, linked to it
+        assert tel.logs.select("entity", "message", "span_id").rows() == [("service-x", "some-event", "2"),
+                                                                          ("service-x", "x=y", "2")]
     assert read_jaeger_json(ui).spans.equals(read_jaeger_json(api).spans)
 
 
@@ -90,9 +93,14 @@ def test_zipkin_json_from_the_opentelemetry_exporter(sdk: Recorded, tmp_path: Pa
         assert row["kind"] == span.kind.name
     assert rows[format(next(s for s in sdk.spans if s.name == "charge").context.span_id, "016x")]["status"] == \
         "card declined"
+    charge_id = format(next(s for s in sdk.spans if s.name == "charge").context.span_id, "016x")
+    exception = tel.logs.filter(pl.col("span_id") == charge_id).row(0, named=True)
+    assert (exception["level"], exception["message"], exception["entity"]) == (
+        "ERROR", "ValueError: card declined", "payment"), "the exporter's event annotation is read back"
     nested = tmp_path / "zipkin-traces.json"  # /api/v2/traces: a list of traces, each a list of spans
     nested.write_text(json.dumps([spans_json]))
     assert read_zipkin_json(nested).spans.equals(tel.spans)
+    assert read_zipkin_json(nested, span_events=False).logs.height == 0
 
 
 def test_zipkin_shared_span_ids(tmp_path: Path) -> None:
