@@ -37,7 +37,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import polars as pl
@@ -51,6 +51,29 @@ _SERVICES = ("order", "user", "auth", "route", "travel", "price", "seat", "stati
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 _T0 = 1_700_000_000_000_000_000  # 2023-11-14T22:13:20Z in ns
 _DAY_NS = 86_400_000_000_000
+
+
+class _Spec(TypedDict, total=False):
+    """One case as its child process receives it (as JSON)."""
+
+    reader: str                   # rcakit | pandas
+    format: str                   # parquet | csv.gz | nezha | otlp
+    spans: str | list[str]
+    logs: str | list[str]
+    otlp: str
+    workers: int                  # rcakit: tables read at the same time (1: one after the other)
+    times: bool                   # pandas: also convert the time columns to UTC datetimes
+
+
+class _Result(TypedDict, total=False):
+    """What a child reports (``error`` when it failed), and over runs the medians and ``runs``."""
+
+    rows: int
+    seconds: float
+    cpu: float
+    peak_mb: float
+    runs: int
+    error: str
 
 
 def _hex_ids(rng: np.random.Generator, n: int, nbytes: int) -> pl.Series:
@@ -140,7 +163,7 @@ NEZHA_LOGS = {"time": "Timestamp", "entity": "PodName", "trace_id": "TraceID", "
               "message": "Log"}
 
 
-def _case_rcakit(spec: dict[str, Any]) -> int:
+def _case_rcakit(spec: _Spec) -> int:
     from rcakit.telemetry.loaders import read_otlp_json, read_tables
 
     fmt = spec["format"]
@@ -153,7 +176,7 @@ def _case_rcakit(spec: dict[str, Any]) -> int:
     return tel.logs.height + tel.spans.height
 
 
-def _case_pandas(spec: dict[str, Any]) -> int:
+def _case_pandas(spec: _Spec) -> int:
     import pandas as pd
 
     fmt = spec["format"]
@@ -221,7 +244,7 @@ def _warm_up(reader: str) -> None:
         files = [_write(frame, folder, name, fmt) for fmt in ("parquet", "csv.gz")
                  for frame, name in ((spans, "spans"), (logs, "logs"))]
         for fmt, (span_path, log_path) in (("parquet", files[:2]), ("csv.gz", files[2:])):
-            spec = {"format": fmt, "spans": str(span_path), "logs": str(log_path)}
+            spec: _Spec = {"format": fmt, "spans": str(span_path), "logs": str(log_path)}
             if reader == "rcakit":
                 _case_rcakit(spec)
             else:
@@ -229,7 +252,7 @@ def _warm_up(reader: str) -> None:
 
 
 def _child(spec_json: str) -> None:
-    spec = json.loads(spec_json)
+    spec: _Spec = json.loads(spec_json)
     # Imports, thread pools and first calls are not part of the measure (paid once per session, not
     # per file); both readers warm up the same way on the same tiny files.
     if spec["reader"] == "rcakit":
@@ -248,22 +271,23 @@ def _child(spec_json: str) -> None:
     print(json.dumps({"rows": rows, "seconds": seconds, "cpu": cpu, "peak_mb": peak_mb}))
 
 
-def _once(spec: dict[str, Any], timeout: float, env: dict[str, str] | None) -> dict[str, Any]:
+def _once(spec: _Spec, timeout: float, env: dict[str, str] | None) -> _Result:
     code = "import sys; from rcakit.bench.ingest import _child; _child(sys.argv[1])"
     proc = subprocess.run([sys.executable, "-c", code, json.dumps(spec)], capture_output=True, text=True,
                           timeout=timeout, check=False, env={**os.environ, **(env or {})})
     if proc.returncode != 0:
         tail = (proc.stderr or "").strip().splitlines()[-3:]
         return {"error": " | ".join(tail) or f"exit {proc.returncode}"}
-    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+    result: _Result = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
 
 
-def _run_interleaved(specs: list[tuple[dict[str, Any], dict[str, str] | None]], repeat: int, timeout: float
-                     ) -> list[dict[str, Any]]:
+def _run_interleaved(specs: list[tuple[_Spec, dict[str, str] | None]], repeat: int, timeout: float
+                     ) -> list[_Result]:
     """Each spec ``repeat`` times, the specs taking turns (A B A B ...), so that a change of the
     machine's load during the measure weighs on every reader alike; medians per spec."""
-    runs: list[list[dict[str, Any]]] = [[] for _ in specs]
-    failed: dict[int, dict[str, Any]] = {}
+    runs: list[list[_Result]] = [[] for _ in specs]
+    failed: dict[int, _Result] = {}
     for _ in range(repeat):
         for i, (spec, env) in enumerate(specs):
             if i in failed:
@@ -273,7 +297,7 @@ def _run_interleaved(specs: list[tuple[dict[str, Any], dict[str, str] | None]], 
                 failed[i] = result
             else:
                 runs[i].append(result)
-    out = []
+    out: list[_Result] = []
     for i, done in enumerate(runs):
         if i in failed:
             out.append(failed[i])
@@ -293,7 +317,7 @@ def _round(seconds: float) -> float:
     return round(seconds, 3 if seconds < 1 else 2)
 
 
-def _row(case: str, fmt: str, size: str, reader: str, result: dict[str, Any]) -> dict[str, Any]:
+def _row(case: str, fmt: str, size: str, reader: str, result: _Result) -> dict[str, Any]:
     if "error" in result:
         return {"case": case, "format": fmt, "N": size, "reader": reader, "rows": "", "wall s": "", "CPU s": "",
                 "rows/s": "", "peak MB": "", "note": "failed: " + result["error"][:120]}
@@ -399,12 +423,12 @@ def _corpus_rows(args: argparse.Namespace, folder: Path, size: float, formats: l
     return rows
 
 
-def _variants(args: argparse.Namespace, readers: list[str], fmt: str, files: dict[str, Any],
-              ) -> list[tuple[str, dict[str, Any], dict[str, str] | None]]:
+def _variants(args: argparse.Namespace, readers: list[str], fmt: str, files: _Spec,
+              ) -> list[tuple[str, _Spec, dict[str, str] | None]]:
     """(name, child spec, child environment) of every reader measured on one pair of files."""
-    variants: list[tuple[str, dict[str, Any], dict[str, str] | None]] = []
+    variants: list[tuple[str, _Spec, dict[str, str] | None]] = []
     for reader in readers:
-        spec = {"reader": reader, **files}
+        spec: _Spec = {"reader": reader, **files}
         variants.append((reader, spec, None))
         if reader == "rcakit" and args.sequential:
             variants.append(("rcakit workers=1", {**spec, "workers": 1}, None))
@@ -425,9 +449,9 @@ def _nezha_rows(args: argparse.Namespace, readers: list[str]) -> list[dict[str, 
     if day is None or not day.is_dir():
         print("Nezha dataset not found (set RCAKIT_DATASETS); skipped", file=sys.stderr)
         return []
-    spec: dict[str, Any] = {"format": "nezha", "spans": sorted(map(str, (day / "trace").glob("*.csv.gz"))),
-                            "logs": sorted(map(str, (day / "log").glob("*.csv.gz")))}
-    nezha = [(reader, {**spec, "reader": reader}) for reader in readers]
+    spec: _Spec = {"format": "nezha", "spans": sorted(map(str, (day / "trace").glob("*.csv.gz"))),
+                   "logs": sorted(map(str, (day / "log").glob("*.csv.gz")))}
+    nezha: list[tuple[str, _Spec]] = [(reader, {**spec, "reader": reader}) for reader in readers]
     if args.sequential:
         nezha.insert(1, ("rcakit workers=1", {**spec, "reader": "rcakit", "workers": 1}))
     if "pandas" in readers:
