@@ -69,6 +69,7 @@ class IncidentDashboard(W.VBox):
         self.error: BaseException | None = None
         self.step: str | None = None
         self.seconds: dict[str, float] = {}
+        self.notes: list[str] = []
         self._token = CancelToken()
         self._thread: threading.Thread | None = None
         self._choices: list[Any] = []
@@ -189,6 +190,7 @@ class IncidentDashboard(W.VBox):
         from rcakit.ui.reviewer import GraphReviewer
 
         self.incident = incident
+        self.notes = []
         for box in (self.explorer_box, self.reviewer_box, self.attribution_box, self.report_box):
             box.children = ()
         with self._step("detect"):
@@ -203,8 +205,8 @@ class IncidentDashboard(W.VBox):
             if incident.telemetry.metrics.height:
                 data = incident.telemetry.align(self.anomalies.freq, "mean", start=incident.baseline_window.start,
                                                 end=incident.incident_window.end).frame
-            self.session = ReviewSession(self.draft, path=self.folder / f"{_safe(incident.name)}.rcakit-review.json",
-                                         data=data, alarm=incident.alarm if incident.alarm in self.draft.nodes else None)
+            self._close_review()
+            self.session = self._open_session(ReviewSession, incident, data)
             self.reviewer = GraphReviewer(self.session, height="460px")
             self.reviewer_box.children = (self.reviewer,)
         with self._step("attribute"):
@@ -221,7 +223,8 @@ class IncidentDashboard(W.VBox):
         total = sum(self.seconds.values())
         top = self.panel.result.causes[0].node if self.panel.result is not None and self.panel.result.causes else None
         self._set_status(f"<b>{html.escape(incident.name)}</b> analysed in {total:.1f} s"
-                         + (f": top cause <b>{html.escape(top)}</b>" if top else ""))
+                         + (f": top cause <b>{html.escape(top)}</b>" if top else "")
+                         + "".join(f"<br><small>{html.escape(note)}</small>" for note in self.notes))
 
     def write_report(self) -> Any:
         """What Write report does: the report from the latest attribution run and the reviewed graph."""
@@ -255,7 +258,40 @@ class IncidentDashboard(W.VBox):
         raise DataError(f"no incident {name!r} in the loaded folder",
                         hint=f"Choose one of {', '.join(i.name for i in self._choices[:10])}")
 
+    def close(self) -> None:
+        """Give the review file up (its lock) and close the widgets; what a kernel shutdown does too."""
+        self.cancel()
+        self._close_review()
+        super().close()
+
     # -- internals -----------------------------------------------------------------------------------
+    def _close_review(self) -> None:
+        if self.reviewer is not None:
+            with contextlib.suppress(Exception):
+                self.reviewer.close()
+        if self.session is not None:
+            with contextlib.suppress(Exception):
+                self.session.close()
+
+    def _open_session(self, session_class: Any, incident: Any, data: Any) -> Any:
+        """A review session saved beside the dashboard; a file another session holds (a second visitor of the
+        same Voila page, another kernel) is left alone and the next free ``<name>-<n>`` file used instead."""
+        from rcakit.review._autosave import SessionLockedError
+
+        alarm = incident.alarm if incident.alarm in self.draft.nodes else None
+        stem = _safe(incident.name)
+        for n in range(1, 100):
+            path = self.folder / (f"{stem}.rcakit-review.json" if n == 1 else f"{stem}-{n}.rcakit-review.json")
+            try:
+                session = session_class(self.draft, path=path, data=data, alarm=alarm)
+            except SessionLockedError:
+                continue
+            if n > 1:
+                self.notes.append(f"{stem}.rcakit-review.json is open in another session; this review is saved "
+                                  f"to {path.name}")
+            return session
+        return session_class(self.draft, path=None, data=data, alarm=alarm, autosave=False)
+
     def _rewrite(self) -> Any:
         from rcakit.report import write_report
 

@@ -92,3 +92,36 @@ def test_cancel_stops_the_running_step_and_says_which(tmp_path, monkeypatch) -> 
     assert dash.reviewer_box.children == () and dash.explorer is not None  # the steps before it stay shown
     with pytest.raises(Cancelled):
         dash._token.raise_if_cancelled()
+
+
+HOLDER = """
+import sys
+import networkx as nx
+from rcakit.graph import CausalDraft
+from rcakit.review import ReviewSession
+session = ReviewSession(CausalDraft.from_graph(nx.DiGraph([("a:x", "b:y")])), path=sys.argv[1])
+print("holding", flush=True)
+sys.stdin.read()
+"""
+
+
+@pytest.mark.slow
+def test_a_second_visitor_reviews_into_its_own_file(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    # another kernel (a second visitor of the same Voila page) holds the incident's review file
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path / "sim-S-gpu-throttle.rcakit-review.json")],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        dash = IncidentDashboard("sim-S-gpu-throttle", folder=tmp_path)
+        assert dash.session.path.name == "sim-S-gpu-throttle-2.rcakit-review.json"
+        assert "open in another session" in dash.status.value
+        dash.close()
+        again = IncidentDashboard("sim-S-gpu-throttle", folder=tmp_path)
+        assert again.session.path.name == "sim-S-gpu-throttle-2.rcakit-review.json", "a closed dashboard gave it up"
+        again.close()
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
