@@ -18,8 +18,12 @@ import pandas as pd
 
 from rcakit.attribution import AttributionConfig, Method, attribute
 from rcakit.bench.localize import _row, _truth
+from rcakit.telemetry import Incident
 
 __all__ = ["petshop_rows", "plain_comparison"]
+
+#: One issue as PetShop's harness reads it: its metrics.csv (3-level columns) and its target.json (with "name").
+Issue = tuple[pd.DataFrame, dict[str, Any]]
 
 
 def petshop_rows(root: Path, methods: list[Method], plain: int = 0) -> list[dict[str, Any]]:
@@ -43,7 +47,7 @@ def petshop_rows(root: Path, methods: list[Method], plain: int = 0) -> list[dict
     return rows
 
 
-def petshop_generic_rows(incidents: list[Any], methods: list[Method]) -> list[dict[str, Any]]:
+def petshop_generic_rows(incidents: list[Incident], methods: list[Method]) -> list[dict[str, Any]]:
     """``analyze(incident)`` on every PetShop issue, then the other methods on the same drafted graphs."""
     from rcakit.pipeline import analyze
 
@@ -78,7 +82,7 @@ def petshop_generic_rows(incidents: list[Any], methods: list[Method]) -> list[di
     return rows
 
 
-def _petshop_metric(incident: Any) -> str:
+def _petshop_metric(incident: Incident) -> str:
     return str(incident.meta["target"]["target"]["metric"])
 
 
@@ -116,7 +120,7 @@ def petshop_harness_rows(folder: Path, methods: list[Method], plain: int = 0) ->
     return rows
 
 
-def plain_comparison(graph: nx.DiGraph, normal: pd.DataFrame, issues: list[Any], n_issues: int,
+def plain_comparison(graph: nx.DiGraph, normal: pd.DataFrame, issues: list[Issue], n_issues: int,
                      ) -> list[dict[str, Any]]:
     """rcakit vs a plain DoWhy attribute_anomalies call on the first ``n_issues`` latency issues, same process.
 
@@ -190,7 +194,7 @@ def _rcakit_petshop(graph: nx.DiGraph, normal: pd.DataFrame, abnormal: pd.DataFr
     return (firsts[0] if firsts else final), final, (ranked.index(truth) + 1 if truth in ranked else None)
 
 
-def _plain_petshop(graph: nx.DiGraph, normal: pd.DataFrame, issues: list[Any],
+def _plain_petshop(graph: nx.DiGraph, normal: pd.DataFrame, issues: list[Issue],
                    ) -> tuple[dict[str, Any], list[int | None]]:
     """A plain DoWhy call as a new user writes it (automatic mechanisms, BETTER quality, ancestor subgraph).
 

@@ -26,7 +26,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import numpy as np
@@ -34,9 +34,16 @@ import numpy as np
 from rcakit.attribution import AttributionConfig, Method, attribute
 from rcakit.bench._common import markdown_table
 from rcakit.bench._protocol import role_of
-from rcakit.telemetry import GroundTruth
+from rcakit.telemetry import GroundTruth, Incident
+
+if TYPE_CHECKING:
+    from rcakit.graph import CausalDraft
+    from rcakit.sim import Fault, Topology
 
 __all__ = ["main"]
+
+#: How a section gets the graph of an incident (the true graph, or a draft of it).
+MakeGraph = Callable[[Incident], "nx.DiGraph | CausalDraft | None"]
 
 PEERS = {
     ("petshop latency", 1): "0.57 (graph traversal)", ("petshop latency", 3): "0.86 (CIRCA)",
@@ -58,7 +65,7 @@ def _row(dataset: str, graph: str, method: str, ranks: list[int | None], seconds
 
 
 # -- incidents through attribute() --------------------------------------------------------------------
-def incident_rows(dataset: str, incidents: list[Any], graphs: dict[str, Callable[[Any], Any]],
+def incident_rows(dataset: str, incidents: list[Incident], graphs: dict[str, MakeGraph],
                   methods: list[Method], config: AttributionConfig, entity_level: bool = False,
                   ) -> list[dict[str, Any]]:
     rows = []
@@ -92,13 +99,13 @@ def incident_rows(dataset: str, incidents: list[Any], graphs: dict[str, Callable
     return rows
 
 
-def _truth(incident: Any) -> GroundTruth:
+def _truth(incident: Incident) -> GroundTruth:
     if incident.truth is None:
         raise ValueError(f"incident {incident.name!r} has no ground truth to score against")
     return incident.truth
 
 
-def dowhy_incidents(root: Path) -> tuple[list[Any], nx.DiGraph] | None:
+def dowhy_incidents(root: Path) -> tuple[list[Incident], nx.DiGraph | None] | None:
     folder = root / "dowhy-microservice"
     if not folder.is_dir():
         return None
@@ -108,7 +115,7 @@ def dowhy_incidents(root: Path) -> tuple[list[Any], nx.DiGraph] | None:
     return incidents, _truth(incidents[0]).graph
 
 
-def _drafted(inc: Any) -> Any:
+def _drafted(inc: Incident) -> CausalDraft:
     from rcakit.graph import draft_graph
 
     return draft_graph(inc, alarm=inc.alarm)
@@ -185,10 +192,10 @@ def dowhy_rows(root: Path, methods: list[Method], cfg: AttributionConfig, drafte
         return []
     incs, graph = got
 
-    def true_graph(_inc: Any, g: nx.DiGraph = graph) -> nx.DiGraph:
+    def true_graph(_inc: Incident, g: nx.DiGraph | None = graph) -> nx.DiGraph | None:
         return g
 
-    graphs: dict[str, Callable[[Any], Any]] = {"true graph": true_graph}
+    graphs: dict[str, MakeGraph] = {"true graph": true_graph}
     if drafted:
         graphs["drafted"] = _drafted
     return incident_rows("dowhy microservice", incs, graphs, [*methods, Method.ANOMALY_ATTRIBUTION], cfg)
@@ -208,32 +215,29 @@ def _report(rows: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[
 
 def sim_rows(methods: list[Method], cfg: AttributionConfig, drafted: bool,
              fault_seeds: tuple[int, ...] = (10, 11)) -> list[dict[str, Any]]:
-    try:
-        from rcakit.sim import (
-            BatchSizeMisconfig,
-            ErrorBurst,
-            GpuThrottle,
-            NetworkSlowdown,
-            Topology,
-            WorkloadSpike,
-            make_incident,
-        )
-    except ImportError:
-        return []
+    from rcakit.sim import (
+        BatchSizeMisconfig,
+        ErrorBurst,
+        GpuThrottle,
+        NetworkSlowdown,
+        Topology,
+        WorkloadSpike,
+        make_incident,
+    )
+
     rows = []
     accuracy = fault_type_rows(fault_seeds) if fault_seeds else {}
     for size, topo in (("S", Topology.small()), ("M", Topology.medium()), ("L", Topology.large())):
         faults = [GpuThrottle("GPU_0", duration="10min"), WorkloadSpike(duration="10min"),
-                  BatchSizeMisconfig("Batcher_0", duration="10min") if _accepts(BatchSizeMisconfig) else None,
-                  ErrorBurst("ModelInference_0", duration="10min") if _accepts(ErrorBurst) else None,
+                  BatchSizeMisconfig("Batcher_0", duration="10min"), ErrorBurst("ModelInference_0", duration="10min"),
                   NetworkSlowdown("Client", "Router", duration="10min")]
         incs = []
-        for i, fault in enumerate(f for f in faults if f is not None):
+        for i, fault in enumerate(faults):
             try:
                 incs.append(make_incident(topo, fault, seed=i, baseline="30min"))
             except Exception as exc:
                 print(f"  sim {size}: {type(fault).__name__}: {exc}")
-        graphs: dict[str, Callable[[Any], Any]] = {"true graph": _sim_graph}
+        graphs: dict[str, MakeGraph] = {"true graph": _sim_graph}
         if drafted:
             graphs["drafted"] = _drafted
         new = incident_rows(f"sim {size}", incs, graphs, methods, cfg)
@@ -243,7 +247,7 @@ def sim_rows(methods: list[Method], cfg: AttributionConfig, drafted: bool,
     return rows
 
 
-def sim_fault_cases(topology: Any, seed: int) -> list[Any]:
+def sim_fault_cases(topology: Topology, seed: int) -> list[Fault]:
     """One fault of each simulator type on ``topology``, the targets drawn from ``seed`` (GPU, worker, link)."""
     import random
 
@@ -291,12 +295,10 @@ def fault_type_rows(seeds: tuple[int, ...]) -> dict[str, str]:
     return accuracy
 
 
-def _accepts(cls: type) -> bool:
-    return True
-
-
-def _sim_graph(inc: Any) -> nx.DiGraph:
-    g = inc.truth.graph
+def _sim_graph(inc: Incident) -> nx.DiGraph:
+    g = _truth(inc).graph
+    if g is None:
+        raise ValueError(f"incident {inc.name!r} has no true graph")
     observed = [n for n, d in g.nodes(data=True) if d.get("observed", True)]
     from rcakit.attribution.model import drop_unmeasured
 
