@@ -7,7 +7,13 @@ import math
 import numpy as np
 import pytest
 
-from rcakit.telemetry.loaders._histograms import Buckets, HistogramPoint, HistogramStats, quantile, series_rows
+from rcakit.telemetry.loaders._histograms import (
+    Buckets,
+    HistogramPoint,
+    HistogramStats,
+    quantile,
+    series_rows,
+)
 
 
 def _exponential(values: list[float], scale: int) -> Buckets:
