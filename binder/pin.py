@@ -62,12 +62,12 @@ def _root_requirements(pyproject: Path) -> list[Requirement]:
 def closure(pyproject: Path = ROOT / "pyproject.toml") -> dict[str, str]:
     """{canonical name: installed version} of every installed distribution rcakit[all] needs."""
     out: dict[str, str] = {}
-    todo = [(req, frozenset(req.extras)) for req in _root_requirements(pyproject)]
+    # a requirement's marker is evaluated once, where it is required (with the extras asked of its parent)
+    todo = [(req, frozenset(req.extras)) for req in _root_requirements(pyproject)
+            if req.marker is None or req.marker.evaluate({"extra": ""})]
     visited: set[tuple[str, frozenset[str]]] = set()
     while todo:
         req, extras = todo.pop()
-        if req.marker is not None and not any(req.marker.evaluate({"extra": e}) for e in (extras or {""})):
-            continue
         name = _canonical(req.name)
         key = (name, extras)
         if key in visited:
