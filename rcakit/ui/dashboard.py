@@ -199,7 +199,7 @@ class IncidentDashboard(W.VBox):
             self.explorer = TelemetryExplorer(incident, anomalies=self.anomalies)
             self.explorer_box.children = (self.explorer.widget,)
         with self._step("draft"):
-            self.draft = draft_graph(incident, cancel=self._token)
+            self.draft = draft_graph(incident, cancel=self._token, on_progress=self._draft_progress)
         with self._step("review"):
             data = None
             if incident.telemetry.metrics.height:
@@ -299,6 +299,11 @@ class IncidentDashboard(W.VBox):
         self.report = write_report(self.incident, attribution=result, anomalies=self.anomalies,
                                    draft=self.session.draft if self.session is not None else None)
         return self.report
+
+    def _draft_progress(self, done: int, total: int) -> None:
+        """draft_graph's count of answered candidate pairs, in the status line (a data or LLM draft takes time)."""
+        name = html.escape(self.incident.name) if self.incident is not None else ""
+        self._set_status(f"{name}: {STEPS['draft']}: {done:,} of {total:,} candidate pairs answered ...")
 
     def _load_quietly(self, source: Any) -> None:
         with contextlib.suppress(Exception):  # shown in the status line; kept in self.error

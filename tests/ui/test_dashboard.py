@@ -71,7 +71,8 @@ def test_a_missing_folder_is_named_in_the_status_and_raised(tmp_path) -> None:
 def test_cancel_stops_the_running_step_and_says_which(tmp_path, monkeypatch) -> None:
     import rcakit.graph
 
-    def slow_draft(incident, *, cancel=None, **kwargs):
+    def slow_draft(incident, *, cancel=None, on_progress=None, **kwargs):
+        on_progress(3, 10)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             cancel.raise_if_cancelled()
@@ -85,6 +86,7 @@ def test_cancel_stops_the_running_step_and_says_which(tmp_path, monkeypatch) -> 
     while dash.step != "draft" and time.monotonic() < deadline:
         time.sleep(0.02)
     assert dash.running and not dash.cancel_button.disabled
+    assert "3 of 10 candidate pairs answered" in dash.status.value
     dash.cancel_button.click()
     assert dash.wait(timeout=60) is False
     assert "cancelled while drafting the causal graph" in dash.status.value
