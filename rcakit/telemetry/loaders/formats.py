@@ -79,14 +79,15 @@ def _unknown(file: Path, looks: str, hint: str = "") -> DataError:
                      "call one directly or pass load(path, format=...)")
 
 
+_CONTROL = bytes(range(0, 9)) + bytes(range(14, 32))
+
+
 def _is_binary(head: bytes) -> bool:
+    """NUL bytes, or many control bytes: not text in any 8-bit encoding (a Latin-1 CSV stays text)."""
     if b"\0" in head:
         return True
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return exc.start < len(head) - 4  # a character cut at the end of the head is still text
-    return False
+    control = sum(head.count(bytes([b])) for b in _CONTROL)
+    return control > max(2, len(head) // 20)
 
 
 def detect(path: PathLike) -> tuple[str, str]:
@@ -104,7 +105,11 @@ def detect(path: PathLike) -> tuple[str, str]:
         raise _unknown(file, "a zstd-compressed file", "decompress it first (zstd -d FILE); rcakit reads gzip itself")
     if head[:4] == b"PK\x03\x04":
         raise _unknown(file, "a zip archive", "unzip it and load the files inside")
-    if _is_binary(head):
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 (or UTF-32) text: read_csv decodes it
+        text = head.decode("utf-16", errors="replace").lstrip("\ufeff \t\r\n")
+        if not text.startswith(("{", "[")):
+            return "csv", "UTF-16 text (a byte order mark)"
+    elif _is_binary(head):
         from rcakit.telemetry.loaders.otlp_proto import looks_like_otlp_proto
 
         if looks_like_otlp_proto(head):

@@ -77,3 +77,12 @@ def test_load_says_why_it_chose_a_reader_that_then_failed(tmp_path: Path) -> Non
     assert "read it as OTLP JSON (it found JSON with \"resourceSpans\")" in (info.value.hint or "")
     with pytest.raises(ValueError, match="format must be one of"):
         load(path, format="otel")
+
+
+def test_text_in_other_encodings_is_still_a_table(tmp_path: Path) -> None:
+    rows = "time,entity,metric,value\n2026-01-01T00:00:00Z,caf\u00e9,cpu,1\n"
+    for encoding in ("utf-16", "latin-1"):
+        path = tmp_path / f"metrics-{encoding}.csv"
+        path.write_bytes(rows.encode(encoding))
+        assert loaders.sniff_format(path) == "csv", encoding
+    assert load(tmp_path / "metrics-utf-16.csv").entities() == ["caf\u00e9"]
