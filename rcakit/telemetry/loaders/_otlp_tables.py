@@ -23,6 +23,7 @@ from rcakit.errors import DataError
 from rcakit.telemetry.loaders._common import build_telemetry
 from rcakit.telemetry.loaders._events import event_line
 from rcakit.telemetry.loaders._histograms import Buckets, HistogramPoint, HistogramStats, series_rows
+from rcakit.telemetry.loaders._notes import note
 from rcakit.telemetry.model import Telemetry
 from rcakit.telemetry.report import LoadReport
 
@@ -410,8 +411,8 @@ class OtlpTables:
     def _report(self, report: LoadReport, stats: HistogramStats) -> None:
         source, counts = self.source, self.counts
         for wrapper in sorted(self.wrappers):
-            report.add(source, None, f"unwrapped the OTLP data from {wrapper}", 1,
-                       "the file is an API response around OTLP resource spans")
+            note(report, source, f"unwrapped the OTLP data from {wrapper}",
+                 "the file is an API response around OTLP resource spans")
         report.add(source, "entity", f"named resources without service.name {UNKNOWN_SERVICE!r}",
                    counts.get("no service.name", 0),
                    "OTLP resources should carry the service.name attribute (the OpenTelemetry default is used)")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from rcakit.errors import DataError
 from rcakit.telemetry.loaders._common import PathLike, as_path, read_head
-from rcakit.telemetry.report import Coercion, LoadReport
+from rcakit.telemetry.loaders._notes import note
 
 __all__ = ["FORMATS", "Format", "detect", "formats_text", "note"]
 
@@ -59,11 +59,6 @@ _JSON_HEAD = 1 << 20
 def formats_text() -> str:
     """The readers, one per format, for error messages."""
     return "; ".join(f"{f.reader} ({f.label})" for f in FORMATS.values())
-
-
-def note(report: LoadReport, source: str, action: str, reason: str) -> None:
-    """A line in the report that changes no row (which format was read, and why)."""
-    report.coercions.append(Coercion(source, None, action, 0, reason))
 
 
 def _suffixes(path: Path) -> list[str]:

@@ -22,6 +22,7 @@ from typing import Any
 from rcakit.errors import DataError, MissingDependencyError
 from rcakit.telemetry.loaders._common import PathLike, as_path, read_bytes
 from rcakit.telemetry.loaders._histograms import DEFAULT_QUANTILES
+from rcakit.telemetry.loaders._notes import note
 from rcakit.telemetry.loaders._otlp_tables import OtlpTables, unwrap
 from rcakit.telemetry.model import Telemetry
 from rcakit.telemetry.report import LoadReport
@@ -280,9 +281,9 @@ def read_otlp_proto(
         tables.add(message_to_tables_dict(message, name), number)
     telemetry = tables.telemetry(report)
     what = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
-    report.add(source, None, f"decoded binary OTLP with opentelemetry-proto ({what} request"
-               f"{'s' if len(frames) > 1 else ''}{', length-prefixed' if framed else ''})", len(frames),
-               "the kind of each request is the message type that explains all its bytes")
+    note(report, source, f"decoded binary OTLP with opentelemetry-proto ({what} request"
+         f"{'s' if len(frames) > 1 else ''}{', length-prefixed' if framed else ''})",
+         "the kind of each request is the message type that explains all its bytes")
     return telemetry
 
 
