@@ -27,9 +27,13 @@ from rcakit.telemetry.loaders._notes import note
 from rcakit.telemetry.model import Telemetry
 from rcakit.telemetry.report import LoadReport
 
-__all__ = ["SPAN_KINDS", "UNKNOWN_SERVICE", "OtlpTables", "any_value", "combine", "unwrap"]
+__all__ = ["ENTITY_ATTRIBUTES", "SPAN_KINDS", "UNKNOWN_SERVICE", "OtlpTables", "any_value", "combine", "unwrap"]
 
 UNKNOWN_SERVICE = "unknown_service"
+# The resource attribute that names the entity: service.name for instrumented services; the Collector's
+# own receivers (kubeletstats, k8s_cluster, hostmetrics, docker_stats) describe pods, containers and hosts.
+ENTITY_ATTRIBUTES = ("service.name", "k8s.deployment.name", "k8s.statefulset.name", "k8s.daemonset.name",
+                     "k8s.pod.name", "container.name", "k8s.node.name", "host.name")
 SPAN_KINDS = {0: None, 1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}
 _SEVERITY = ((4, "TRACE"), (8, "DEBUG"), (12, "INFO"), (16, "WARN"), (20, "ERROR"), (24, "FATAL"))
 _STATUS = {"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2}
@@ -68,6 +72,8 @@ def _attributes(items: Iterable[dict[str, Any]] | None) -> dict[str, Any]:
 def _nanos(value: Any) -> int | None:
     if value in (None, "", 0, "0"):
         return None
+    if isinstance(value, dict) and "low" in value:  # OpenTelemetry JS's long bits: {"low": ..., "high": ...}
+        return ((int(value.get("high", 0)) & 0xFFFFFFFF) << 32 | (int(value["low"]) & 0xFFFFFFFF)) or None
     return int(value)
 
 
@@ -111,8 +117,12 @@ def unwrap(document: Any) -> tuple[dict[str, Any] | None, str | None]:
 class OtlpTables:
     """Rows of the three tables gathered from any number of OTLP requests, then one Telemetry."""
 
-    def __init__(self, source: str, *, quantiles: Sequence[float], ids: str = "auto", span_events: bool = True) -> None:
+    def __init__(self, source: str, *, quantiles: Sequence[float], ids: str = "auto", span_events: bool = True,
+                 entity_attribute: str | Sequence[str] | None = None) -> None:
         self.source = source
+        self.entity_attributes: tuple[str, ...] = (
+            ENTITY_ATTRIBUTES if entity_attribute is None
+            else (entity_attribute,) if isinstance(entity_attribute, str) else tuple(entity_attribute))
         self.span_events = span_events
         self.quantiles = tuple(quantiles)
         self.ids = ids  # "auto" (hex or base64, reported), or "base64" (protobuf's mapping, expected)
@@ -151,12 +161,15 @@ class OtlpTables:
 
     def _service(self, resource: dict[str, Any] | None) -> tuple[str, tuple[Any, ...]]:
         attrs = _attributes((resource or {}).get("attributes"))
-        name = attrs.get("service.name")
         identity = tuple(sorted((k, str(v)) for k, v in attrs.items()))
-        if name in (None, ""):
-            self._count("no service.name")
-            return UNKNOWN_SERVICE, identity
-        return str(name), identity
+        for key in self.entity_attributes:
+            name = attrs.get(key)
+            if name not in (None, ""):
+                if key != "service.name":
+                    self._count(f"entity from {key}")
+                return str(name), identity
+        self._count("no service.name")
+        return UNKNOWN_SERVICE, identity
 
     # -- requests ----------------------------------------------------------------------------
     def add(self, document: Any, number: int) -> None:
@@ -413,9 +426,13 @@ class OtlpTables:
         for wrapper in sorted(self.wrappers):
             note(report, source, f"unwrapped the OTLP data from {wrapper}",
                  "the file is an API response around OTLP resource spans")
-        report.add(source, "entity", f"named resources without service.name {UNKNOWN_SERVICE!r}",
-                   counts.get("no service.name", 0),
+        report.add(source, "entity", f"named resources without {' or '.join(self.entity_attributes)} "
+                   f"{UNKNOWN_SERVICE!r}", counts.get("no service.name", 0),
                    "OTLP resources should carry the service.name attribute (the OpenTelemetry default is used)")
+        for key in self.entity_attributes[1:]:
+            report.add(source, "entity", f"named resources without service.name by their {key}",
+                       counts.get(f"entity from {key}", 0),
+                       "a Collector receiver describes infrastructure; pass entity_attribute= to choose")
         report.add(source, "value", "read data points without a value as null", counts.get("no value", 0),
                    "the point has no asDouble/asInt or is flagged 'no recorded value'")
         report.add(source, "message", "added the events recorded on spans as log lines of their span's service",

@@ -53,6 +53,7 @@ def read_otlp_json(
     quantiles: Sequence[float] = DEFAULT_QUANTILES,
     engine: Literal["fast", "protobuf"] = "fast",
     span_events: bool = True,
+    entity_attribute: str | Sequence[str] | None = None,
 ) -> Telemetry:
     """Read an OTLP/JSON file (metrics, logs and traces) into a Telemetry.
 
@@ -61,7 +62,9 @@ def read_otlp_json(
     ``opentelemetry-proto`` messages (``google.protobuf.json_format``: strict, slower, rejects a
     field OTLP does not define) and gives the same tables. Events recorded on spans (an exception
     recorded by ``span.record_exception``) become log lines of the span's service, linked to the
-    span (``span_events=False`` leaves them out).
+    span (``span_events=False`` leaves them out). The entity is the resource's ``service.name``, else
+    (the Collector's kubeletstats, k8s_cluster, hostmetrics receivers) its deployment, pod, container,
+    node or host name (``ENTITY_ATTRIBUTES``; reported); ``entity_attribute`` chooses the attribute(s).
 
     >>> tel = read_otlp_json("otel-export.jsonl")
     """
@@ -73,9 +76,10 @@ def read_otlp_json(
     if engine == "protobuf":
         from rcakit.telemetry.loaders.otlp_proto import tables_from_json_documents
 
-        tables = tables_from_json_documents(documents, source, quantiles=qs, span_events=span_events)
+        tables = tables_from_json_documents(documents, source, quantiles=qs, span_events=span_events,
+                                            entity_attribute=entity_attribute)
     elif engine == "fast":
-        tables = OtlpTables(source, quantiles=qs, span_events=span_events)
+        tables = OtlpTables(source, quantiles=qs, span_events=span_events, entity_attribute=entity_attribute)
         for number, document in enumerate(documents):
             tables.add(document, number)
     else:

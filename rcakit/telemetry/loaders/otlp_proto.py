@@ -249,6 +249,7 @@ def read_otlp_proto(
     signal: str | None = None,
     quantiles: Sequence[float] = DEFAULT_QUANTILES,
     span_events: bool = True,
+    entity_attribute: str | Sequence[str] | None = None,
 ) -> Telemetry:
     """Read binary OTLP: the Collector file exporter's ``format: proto`` or one bare export request.
 
@@ -273,7 +274,8 @@ def read_otlp_proto(
     framed = frames is not None
     if frames is None:
         frames = [data]
-    tables = OtlpTables(source, quantiles=check_quantiles(quantiles), ids="base64", span_events=span_events)
+    tables = OtlpTables(source, quantiles=check_quantiles(quantiles), ids="base64", span_events=span_events,
+                        entity_attribute=entity_attribute)
     kinds: dict[str, int] = {}
     for number, frame in enumerate(frames):
         name, message = _decode(_inflate(frame, source, number), signal, source, number)
@@ -315,12 +317,14 @@ def _modern_names(node: Any) -> Any:
 
 
 def tables_from_json_documents(documents: list[Any], source: str, *, quantiles: Sequence[float],
-                               span_events: bool = True) -> OtlpTables:
+                               span_events: bool = True,
+                               entity_attribute: str | Sequence[str] | None = None) -> OtlpTables:
     """OTLP/JSON documents parsed strictly by opentelemetry-proto, gathered into tables."""
     from google.protobuf import json_format
 
     classes = _requests()
-    tables = OtlpTables(source, quantiles=quantiles, ids="base64", span_events=span_events)
+    tables = OtlpTables(source, quantiles=quantiles, ids="base64", span_events=span_events,
+                        entity_attribute=entity_attribute)
     for number, document in enumerate(documents):
         request, wrapper = unwrap(document)
         if request is None:

@@ -308,3 +308,40 @@ def test_summary_and_flagged_points_agree_in_json_and_protobuf(tmp_path: Path) -
     assert values[("rpc.latency.sum", 1)] == 12.5 and values[('rpc.latency{quantile="0.99"}', 1)] == 0.9
     assert values[("connections", 0)] is None and values[("connections", 1)] == 7.0
     assert tel.report.find("without a value")[0].rows == 1
+
+
+def test_collector_receiver_resources_name_their_entity(tmp_path: Path) -> None:
+    """kubeletstats and hostmetrics resources have no service.name: pods and hosts become the entities."""
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+
+    request = ExportMetricsServiceRequest()
+    for attrs, value in (({"k8s.pod.name": "payment-7f9c", "k8s.node.name": "node-1"}, 0.5),
+                         ({"k8s.pod.name": "cart-5d2a", "k8s.node.name": "node-1"}, 0.25),
+                         ({"host.name": "node-1", "os.type": "linux"}, 0.75)):
+        rm = request.resource_metrics.add()
+        for key, text in attrs.items():
+            kv = rm.resource.attributes.add()
+            kv.key, kv.value.string_value = key, text
+        metric = rm.scope_metrics.add().metrics.add()
+        metric.name = "cpu.utilization"
+        point = metric.gauge.data_points.add()
+        point.time_unix_nano, point.as_double = 1_767_225_600_000_000_000, value
+    path = write_proto([request], tmp_path / "receivers.binpb")
+    tel = load(path)
+    assert tel.entities() == ["cart-5d2a", "node-1", "payment-7f9c"]
+    assert tel.report.find("by their k8s.pod.name")[0].rows == 2 and tel.report.find("by their host.name")
+    by_node = read_otlp_proto(path, entity_attribute=["k8s.node.name", "host.name"])
+    assert by_node.entities() == ["node-1"]
+
+
+def test_javascript_long_bits_times(tmp_path: Path) -> None:
+    """OpenTelemetry JS may write 64-bit times as {"low": ..., "high": ...}."""
+    t = 1_767_225_600_123_456_789
+    span = {"traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174", "name": "GET /",
+            "startTimeUnixNano": {"low": t & 0xFFFFFFFF, "high": t >> 32},
+            "endTimeUnixNano": {"low": (t + 10**6) & 0xFFFFFFFF, "high": (t + 10**6) >> 32}}
+    path = tmp_path / "js.json"
+    path.write_text(json.dumps({"resourceSpans": [{"resource": {"attributes": [
+        {"key": "service.name", "value": {"stringValue": "web"}}]}, "scopeSpans": [{"spans": [span]}]}]}))
+    row = load(path).spans.row(0, named=True)
+    assert row["start"] == pl.Series([t]).cast(pl.Datetime("ns", "UTC"))[0] and row["duration"] == 0.001
