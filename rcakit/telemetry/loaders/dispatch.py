@@ -81,10 +81,12 @@ def load(path: PathLike, *, lazy: bool = False, window: Any = None, entities: It
         if forced is not None:
             raise
         # The reader's own message, and what made load choose it: the file may be of another kind.
-        cls = type(exc)
-        raise cls(exc.problem, source=exc.source, column=exc.column, row=exc.row,
-                  hint=f"{exc.hint + '. ' if exc.hint else ''}rcakit.load read it as {info.label} (it found "
-                       f"{reason}); if it is something else, pass format= or call its reader: "
-                       f"{formats_text()}") from exc
+        hint = (f"{exc.hint + '. ' if exc.hint else ''}rcakit.load read it as {info.label} (it found {reason}); "
+                f"if it is something else, pass format= or call its reader: {formats_text()}")
+        try:
+            wrapped = type(exc)(exc.problem, source=exc.source, column=exc.column, row=exc.row, hint=hint)
+        except TypeError:  # a subclass with a constructor of its own: keep its error as it is
+            raise exc from None
+        raise wrapped from exc
     note(telemetry.report, str(path), f"read as {info.label} by {info.reader}", f"load found {reason}")
     return telemetry
