@@ -73,7 +73,6 @@ NODE_SEPARATOR = ":"
 _ROOT_PARENT = r"^\s*(root|0|0000000000000000|None|null)?\s*$"
 
 
-
 def is_spelled_root(parent_ids: pl.Series) -> pl.Series:
     """True where a parent id means "no parent": '', 'root', '0', 16 zeros, 'None' or 'null' (spaces
     around allowed); False where it is null or any other id."""

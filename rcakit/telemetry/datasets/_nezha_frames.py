@@ -66,6 +66,7 @@ def _unit(header: str) -> str:
     match = re.search(r"\(([^)]*)\)", header)
     return re.sub(r"[^0-9A-Za-z]+", "", match.group(1)).lower() if match else ""
 
+
 def csv_files(folder: Path, pattern: str) -> list[Path]:
     """Files matching ``pattern`` (``*_log.csv``) or their gzipped form, sorted by name."""
     found = {p.name.removesuffix(".gz"): p for p in folder.glob(pattern + ".gz")}
