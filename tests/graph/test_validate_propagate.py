@@ -91,5 +91,6 @@ def test_the_order_asks_first_the_question_whose_suggestion_fixes_most() -> None
     top = next_batch(draft, k=1)[0]
     assert top.evidence["similar"]["gain"] > 0 and top.evidence["similar"]["scope"] in ("replicas", "role")
     batch = next_batch(draft, k=5)
-    carrying = [s for s in batch if "similar" in s.evidence]
+    carrying = [s for s in batch if "similar" in s.evidence and {s.edge[0][:3], s.edge[1][:3]} == {"gpu", "wor"}]
     assert len(carrying) == 1  # one question per kind carries the suggestion
+    assert top.edge == ("worker_1:latency", "gpu_1:util")  # the one against its replicas, with the fix for all

@@ -44,13 +44,14 @@ class QuestionOrder(StrEnum):
 #: scoring seeds); no dataset-specific rule, constant or name.
 GAIN_WEIGHTS: dict[str, float] = {
     "reversed_base": -3.0,      # prior log-odds that a drafted edge has the wrong direction
-    "reversed_data": 4.0,       # x the suspicion score when validation called it reversed
+    "reversed_data": 2.0,       # x the suspicion score when validation called it reversed
     "reversed_pattern": 2.5,    # x how much the draft's edges of the same kind of pair point the other way
-    "reversed_role": 0.0,       # x the same for the role kind (metrics and how their components relate)
+    "reversed_role": 3.0,       # x the same for the role kind (metrics and how their components relate)
     "reversed_cycle": 2.0,      # the edge is a cycle cut
     "false_base": -3.0,         # prior log-odds that a drafted edge is false
     "false_data": 4.0,          # x the suspicion score when validation called it questionable
     "false_rarity": 1.0,        # x 1 / (1 + edges of the same kind of pair): a one-off pattern
+    "false_role_rarity": 0.0,   # x 1 / (1 + edges of the same role kind, either way): a one-off role
     "false_cycle": 1.0,         # the edge is a cycle cut
     "false_confidence": 1.0,    # x (1 - the drafter's confidence)
     "rule_error": 2.0,          # x (share of decided edges of the same rule that were wrong - prior)
@@ -64,14 +65,14 @@ GAIN_WEIGHTS: dict[str, float] = {
     "accepted_weight": 2.0,     # an accepted edge counts this much in a pattern (a proposed one 1)
     "rejected_weight": 1.0,     # a rejected edge takes this much from its pattern
     "unobserved": 0.5,          # gain factor of a question about an unmeasured metric (no data to check)
-    "similar_weight": 1.0,      # x the expected gain of propagating the answer to the similar pairs (0: off)
+    "similar_weight": 2.0,      # x the expected gain of propagating the answer to the similar pairs (0: off)
     "similar_base": 0.0,        # prior log-odds that a kind of pair follows one answer on one of its pairs
-    "similar_support": 2.0,     # x the share of the similar pairs the draft already links that way
-    "similar_contra": 4.0,      # x the share of the similar pairs the draft links the other way
+    "similar_support": 4.0,     # x the share of the similar pairs the draft already links that way
+    "similar_contra": 2.0,      # x the share of the similar pairs the draft links the other way
     "similar_absent": 2.0,      # x the share of the similar pairs the draft does not link
-    "similar_unlinked": -1.0,   # log-odds that a kind the draft never links holds for all pairs
+    "similar_unlinked": -2.5,   # log-odds that a kind the draft never links holds for all pairs
     "similar_reject": -2.0,     # log-odds that no similar pair holds when the asked one is false
-    "similar_role": 0.0,        # log-odds offset of the role scope (same metrics, same component relation)
+    "similar_role": -2.0,       # log-odds offset of the role scope (same metrics, same component relation)
 }
 
 _TYPICAL_F1 = TYPICAL_F1
@@ -223,7 +224,8 @@ def _drafted_gain(s: SuspectEdge, edge: DraftEdge | None, patterns: Patterns, ru
                     + w["reversed_cycle"] * cycle
                     + w["reversed_dependent"] * dependent + w["rule_error"] * rules_err)
     p_false = sigmoid(w["false_base"] + w["false_data"] * (s.score if s.kind == "questionable" else 0.0)
-                      + w["false_rarity"] * rarity + w["false_cycle"] * cycle
+                      + w["false_rarity"] * rarity + w["false_role_rarity"] / (1.0 + role_same + role_rev)
+                      + w["false_cycle"] * cycle
                       - w["false_pattern"] * patterns.fill(u, v, own)
                       + w["false_confidence"] * (1.0 - confidence) + w["rule_error"] * rules_err)
     total = p_rev + p_false
