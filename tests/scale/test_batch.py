@@ -120,6 +120,7 @@ def test_incidents_read_lazily_from_a_store_on_workers(client: Any, tmp_path: Pa
             assert "trace.latency_mean" in got[entity].columns and "log.lines" in got[entity].columns
 
 
+@pytest.mark.slow
 def test_a_rerun_skips_finished_incidents(tmp_path: Path) -> None:
     folder = tmp_path / "results"
     specs = SPECS[:2]
