@@ -123,7 +123,7 @@ def _drafted(inc: Incident) -> CausalDraft:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m rcakit.bench localize")
-    parser.add_argument("--datasets", default="dowhy,petshop,sim,nezha,storm,simset,simmm,fusion,lodo")
+    parser.add_argument("--datasets", default="dowhy,petshop,sim,nezha,storm,simset,simmm,faults,fusion,lodo")
     parser.add_argument("--family-seeds", type=int, default=2,
                         help="how many tuning and scoring seeds of the simulator families the fusion and lodo "
                              "sections use (each seed: 4 families x 8 faults)")
@@ -143,6 +143,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     from rcakit._progress import set_progress
     from rcakit.bench._common import require_datasets
+    from rcakit.bench._localize_faults import family_fault_rows
     from rcakit.bench._localize_fusion import fusion_rows
     from rcakit.bench._localize_lodo import lodo_table_rows
     from rcakit.bench._localize_multimodal_sim import multimodal_sim_rows
@@ -170,16 +171,17 @@ def main(argv: list[str]) -> int:
         ("simset", sim_set_rows, (set_seeds,), {"drafted": drafted}),
         ("simmm", multimodal_sim_rows, (), {"cfg": cfg}),
         ("nezha", nezha_rows, (root, cfg), {}),
+        ("faults", family_fault_rows, (args.family_seeds,), {}),
         ("fusion", fusion_rows, (root,), {"family_seeds": args.family_seeds}),
         ("lodo", lodo_table_rows, (root,), {"families_seeds": args.family_seeds}),
     ]
     with TaskRunner(args.dask) as runner:
         pending = {name: runner.submit(fn, *a, **kw) for name, fn, a, kw in sections if name in wanted}
         for name, job in pending.items():
-            if name not in ("fusion", "lodo"):
+            if name not in ("faults", "fusion", "lodo"):
                 rows = _report(rows, job.result())
         print("\n" + markdown_table(rows, _columns(rows)))
-        for name in ("fusion", "lodo"):
+        for name in ("faults", "fusion", "lodo"):
             if name in pending:
                 print(markdown_table(pending[name].result()), flush=True)
     return 0

@@ -79,3 +79,33 @@ def test_every_simulator_fault_type_held_out() -> None:
                             "network_slowdown"}
     accuracy = sum(results.values()) / len(results)
     assert accuracy >= 0.8, results  # measured 5/5 (bench: 20/20 on S and M, seeds 10-11)
+
+
+def _series(rng: np.random.Generator, base: float, after: float, noise: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    return rng.normal(base, noise, 200), rng.normal(after, noise, 20)
+
+
+def test_latency_alone_is_a_delay_but_a_resource_that_moved_names_the_cause() -> None:
+    """Latency rises with every fault: a saturated disk or a lossy link behind it is named, not a network delay."""
+    rng = np.random.default_rng(2)
+    delay = {"api:latency": _series(rng, 10, 80), "api:cpu": _series(rng, 40, 40)}
+    assert classify_fault(_pair(delay), "api").fault_type == "network_delay"
+    disk = {"db:latency": _series(rng, 10, 200), "db:disk_io": _series(rng, 30, 60)}
+    assert classify_fault(_pair(disk), "db").fault_type == "disk"
+    lossy = {"db:latency": _series(rng, 10, 200), "db:net_retransmits": _series(rng, 2, 40)}
+    assert classify_fault(_pair(lossy), "db").fault_type == "packet_loss"
+
+
+def test_errors_yield_to_a_resource_that_rose_with_them_but_not_to_one_that_fell() -> None:
+    """A memory leak ends in failed requests: memory named; injected errors that idle the cpu stay errors."""
+    rng = np.random.default_rng(3)
+    leak = {"auth:error_rate": _series(rng, 0.01, 0.9, 0.005), "auth:memory": _series(rng, 500, 900, 10)}
+    assert classify_fault(_pair(leak), "auth").fault_type == "memory"
+    injected = {"pay:error_rate": _series(rng, 0.01, 0.9, 0.005), "pay:cpu": _series(rng, 40, 10)}
+    assert classify_fault(_pair(injected), "pay").fault_type == "error"
+
+
+def test_family_labels_map_to_the_classifiers_words() -> None:
+    assert canonical_fault_type("memory_leak") == "memory"
+    assert canonical_fault_type("error_injection") == "error"
+    assert canonical_fault_type("disk") == "disk" and canonical_fault_type("packet_loss") == "packet_loss"
