@@ -108,8 +108,8 @@ class IncidentDashboard(W.VBox):
                          layout=W.Layout(align_items="center", width="100%"))
         super().__init__([
             header, picker, self.incident_select, running,
-            _heading(1, "What went abnormal", "The series against the baseline window; select a time range on the "
-                     "chart to move the incident window."),
+            _heading(1, "What went abnormal", "The series against the baseline window (shaded blue; the incident "
+                     "window red), the anomaly score of each entity over time, log templates and the service map."),
             self.explorer_box,
             _heading(2, "Review the causal graph", "Click an edge, then accept (a), reject (r), reverse (v) or skip "
                      "(s); decisions are saved at once."),
@@ -196,7 +196,8 @@ class IncidentDashboard(W.VBox):
         with self._step("detect"):
             self.anomalies = detect_anomalies(incident)
         with self._step("explore"):
-            self.explorer = TelemetryExplorer(incident, anomalies=self.anomalies)
+            # a plain series chart: Voila 0.5 leaves plotly 7's FigureWidget without its traces
+            self.explorer = TelemetryExplorer(incident, anomalies=self.anomalies, interactive=False)
             self.explorer_box.children = (self.explorer.widget,)
         with self._step("draft"):
             self.draft = draft_graph(incident, cancel=self._token, on_progress=self._draft_progress)

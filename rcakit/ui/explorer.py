@@ -59,7 +59,8 @@ class TelemetryExplorer:
     ``anomalies`` (a result of ``detect_anomalies`` on the same incident) to show it without detecting
     again; its method, settings and grid become the explorer's, and detection runs again only when a
     control changes them. Initially the ``initial_entities`` highest-ranked entities and their top series
-    are shown.
+    are shown. ``interactive=False`` draws the series chart as a plain plotly output instead of a
+    ``FigureWidget`` (no box selection; what the Voila dashboard uses, where the FigureWidget draws no traces).
     """
 
     def __init__(
@@ -76,6 +77,7 @@ class TelemetryExplorer:
         initial_entities: int = 3,
         context: float = 0.5,
         anomalies: Anomalies | None = None,
+        interactive: bool = True,
     ) -> None:
         if not isinstance(incident, Incident):
             raise TypeError(f"TelemetryExplorer needs an Incident, got {type(incident).__name__}")
@@ -93,6 +95,7 @@ class TelemetryExplorer:
         self.max_heatmap_entities = max_heatmap_entities
         self.max_templates = max_templates
         self.context = context
+        self.interactive = interactive
         self.status = ""
         self.anomalies: Anomalies | None = None
         self._timeline: pl.DataFrame | None = None
@@ -244,14 +247,24 @@ class TelemetryExplorer:
         # FigureWidget is an anywidget whose model gets 2 s to initialize; four of them on a loaded machine
         # left charts blank. The display-only charts are plain figures rendered by JupyterLab's own plotly
         # renderer (mime type application/vnd.plotly.v1+json, no CDN) inside Output widgets.
-        self.timeseries = go.FigureWidget(layout={"height": 420, "dragmode": "select", "autosize": True,
-                                                  "margin": {"t": 40, "l": 60, "r": 20, "b": 120},
-                                                  "title": {"text": "series (drag to select a new incident window)"},
-                                                  "xaxis": {"type": "date"}, "showlegend": True,
-                                                  # below the date labels (two lines: time, day)
-                                                  "legend": {"orientation": "h", "yanchor": "top", "y": -0.3}})
-        # responsive: as wide as the output area (and follows it), not plotly's default 700 px
-        self.timeseries._config = {"responsive": True, "displaylogo": False}
+        layout = {"height": 420, "dragmode": "select" if self.interactive else "zoom", "autosize": True,
+                  "margin": {"t": 40, "l": 60, "r": 20, "b": 120},
+                  "title": {"text": "series (drag to select a new incident window)" if self.interactive
+                            else "series against the baseline window"},
+                  "xaxis": {"type": "date"}, "showlegend": True,
+                  # below the date labels (two lines: time, day)
+                  "legend": {"orientation": "h", "yanchor": "top", "y": -0.3}}
+        full = w.Layout(width="100%")
+        self.timeseries_output = w.Output(layout=full)
+        if self.interactive:
+            self.timeseries = go.FigureWidget(layout=layout)
+            # responsive: as wide as the output area (and follows it), not plotly's default 700 px
+            self.timeseries._config = {"responsive": True, "displaylogo": False}
+        else:
+            # interactive=False: a plain figure through the front end's plotly renderer (no box selection). Voila 0.5
+            # leaves plotly 7's FigureWidget without its traces; the incident window still moves with
+            # set_incident_window.
+            self.timeseries = go.Figure(layout=layout)
         self.heatmap = go.Figure(layout={"height": 320, "margin": {"t": 40, "l": 60, "r": 20}, "autosize": True,
                                          "title": {"text": "anomaly score by entity"}, "xaxis": {"type": "date"}})
         self.log_timeline = go.Figure(layout={"height": 300, "margin": {"t": 40, "r": 20}, "autosize": True,
@@ -259,7 +272,6 @@ class TelemetryExplorer:
         self.service_map = go.Figure(layout={"height": 380, "margin": {"t": 40, "l": 20, "r": 20}, "autosize": True,
                                              "title": {"text": "service map (colour: anomaly score)"},
                                              "xaxis": {"visible": False}, "yaxis": {"visible": False}})
-        full = w.Layout(width="100%")
         self.heatmap_output = w.Output(layout=full)
         self.log_timeline_output = w.Output(layout=full)
         self.service_map_output = w.Output(layout=full)
@@ -267,7 +279,8 @@ class TelemetryExplorer:
                            w.VBox([self.method_select, self.threshold_input, self.status_html])],
                           layout=w.Layout(width="100%", flex_flow="row wrap"))
         # stacked, each as wide as the output area: side by side they overflowed a ~970 px notebook
-        self.widget = w.VBox([controls, self.summary_html, self.timeseries, self.heatmap_output,
+        series = self.timeseries if self.interactive else self.timeseries_output
+        self.widget = w.VBox([controls, self.summary_html, series, self.heatmap_output,
                               self.log_timeline_output, self.service_map_output], layout=w.Layout(width="100%"))
 
     def _sync_controls(self) -> None:
@@ -348,6 +361,9 @@ class TelemetryExplorer:
                                             hovertemplate=f"{html.escape(node)}<br>%{{x}}<br>z=%{{y:.2f}}<extra></extra>")
             self.timeseries.layout.shapes = self._window_shapes() + self._anomaly_shapes()
             self.timeseries.layout.yaxis.title = "baseline z-score"
+        if not self.interactive:
+            _show_static(self.timeseries, self.timeseries_output)
+            return
         for trace in self.timeseries.data:
             trace.on_selection(self._selection_callback)
 

@@ -35,6 +35,9 @@ def test_loading_a_sample_fills_every_section_and_names_the_top_cause(loaded) ->
     assert [f.name for f in dash.report.figures] == ["series", "graph", "scores"]
     assert (folder / "sim-M-network.rcakit-review.json").is_file(), "review decisions autosave in the folder"
     assert not dash.load_button.disabled and dash.cancel_button.disabled and not dash.report_button.disabled
+    # the series chart is a plain plotly output (Voila draws no FigureWidget traces) holding the selected series
+    spec = dash.explorer.timeseries_output.outputs[0]["data"]["application/vnd.plotly.v1+json"]
+    assert [trace["name"] for trace in spec["data"]] == dash.explorer.selected_metrics != []
 
 
 @pytest.mark.slow
