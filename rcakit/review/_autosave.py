@@ -9,7 +9,7 @@ A session autosaves after every decision. What this module guarantees:
 * **fsync'ed before the rename, after measuring it.** A killed kernel would lose nothing without the
   fsync (the bytes are in the operating system once ``os.replace`` returns; the SIGKILL test proves
   it), but after a power cut some file systems can leave an empty file behind a rename whose data
-  was never flushed. The fsync costs about 3 ms per decision on a 200-edge draft (``python -m
+  was never flushed. The fsync costs about 3-4 ms per decision on a 200-edge draft (``python -m
   rcakit.bench review`` prints the decision + autosave time), inside the 50 ms a click may take.
 * **One session per file.** ``<file>.lock`` holds the pid, host and a token of the session that
   writes the file. A second process is refused with an error that names the holder; a lock left by a
