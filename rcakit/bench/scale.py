@@ -281,8 +281,11 @@ def _child(task: dict[str, Any]) -> dict[str, Any]:
 
         fault = faults[len(faults) // 2]
         spec = _specs(root, [fault])[0]
-        # warm up the imports and polars' thread pool on another window of the same store
-        _warm(str(root))
+        # warm up the imports and polars' thread pool on another incident of the same store
+        if what == "read":
+            TelemetryStore.open(root).incident(faults[0].window)
+        else:
+            _warm(str(root))
         seconds, reads = [], []
         for _ in range(task.get("repeat", 3)):
             io0, t0 = _io_read(), time.perf_counter()
@@ -405,9 +408,15 @@ def _plot(rows: list[dict[str, Any]], path: Path) -> Path:
         x = [p[0] for p in points]
         left.plot(x, [p[1] for p in points], marker="o", label=name)
         right.plot(x, [p[2] for p in points], marker="o", label=name)
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
     for axis, label in ((left, "wall seconds"), (right, "peak memory, MB (largest process)")):
         axis.set_xscale("log")
         axis.set_yscale("log")
+        axis.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        axis.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axis.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        axis.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
         axis.set_xlabel("store size, M spans (+ as many log lines and the metrics)")
         axis.set_ylabel(label)
         axis.grid(True, which="both", alpha=0.3)
