@@ -184,3 +184,21 @@ def test_bad_paths_are_named(tmp_path: Path) -> None:
         TelemetryStore.open(tmp_path / "empty")
     with pytest.raises(TypeError, match="layout"):
         TelemetryStore(metrics=str(tmp_path), options={"metrics": {"layout": "wide"}})
+
+
+def test_a_csv_store_with_text_times_in_time_partitions(store: Path, tmp_path: Path) -> None:
+    """The same logs as gzipped CSV partitions with RFC 3339 times: text times are parsed in the scan."""
+    for source in sorted((store / "logs").rglob("*.parquet")):
+        target = tmp_path / "logs" / source.relative_to(store / "logs").with_suffix(".csv.gz")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        text = pl.read_parquet(source).write_csv(datetime_format="%Y-%m-%dT%H:%M:%S%.9fZ")
+        target.write_bytes(gzip.compress(text.encode(), compresslevel=1))
+    _, faults = read_manifest(store)
+    window = faults[2].window
+    lazy = TelemetryStore(logs=tmp_path / "logs")
+    tel = lazy.incident(window, entities=[faults[2].service])
+    files = sorted(str(p) for p in (tmp_path / "logs").rglob("*.csv.gz"))
+    _assert_equal(tel, read_tables(logs=files).window(window).select(entities=[faults[2].service]))
+    assert tel.logs.height > 500 and lazy.last_read.files["logs"] <= 2
+    # and equal to the Parquet store's rows
+    assert tel.logs.equals(TelemetryStore.open(store).incident(window, entities=[faults[2].service]).logs)
