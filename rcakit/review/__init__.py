@@ -14,6 +14,7 @@ as a draft to review (``import_graph``), keeping its attributes.
 from rcakit.review.export import export, to_dot, to_gml, to_html, to_json
 from rcakit.review.interchange import (
     export_graph,
+    from_causallearn,
     from_dot,
     from_gml,
     from_networkx,
@@ -44,6 +45,7 @@ __all__ = [
     "default_session_path",
     "export",
     "export_graph",
+    "from_causallearn",
     "from_dot",
     "from_gml",
     "from_networkx",

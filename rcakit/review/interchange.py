@@ -17,7 +17,8 @@ Out, in one call each (or ``export_graph(draft, format)``):
 
 In: :func:`import_graph` (or :func:`from_networkx`, :func:`from_dot`, :func:`from_gml`,
 :func:`from_node_link`) makes a draft to review from a networkx graph, a DOT, GML or node-link JSON
-file or text. Attributes written by rcakit come back as they were (round trip); a graph from
+file or text; :func:`from_causallearn` brings the result of the user's own discovery run back to the
+review (merged into the draft, decisions kept). Attributes written by rcakit come back as they were (round trip); a graph from
 elsewhere keeps its node and edge attributes, and an edge without a status is *proposed*, with
 the provenance ``human`` and the evidence ``{"imported_from": ...}``.
 """
@@ -46,6 +47,7 @@ __all__ = [
     "EXPORT_FORMATS",
     "IMPORT_FORMATS",
     "export_graph",
+    "from_causallearn",
     "from_dot",
     "from_gml",
     "from_networkx",
@@ -569,6 +571,64 @@ def from_gml(data: str | Path, **options: Any) -> CausalDraft:
                         hint="Check the file; networkx.read_gml reads it") from exc
     options.setdefault("source", source)
     return from_networkx(graph, **options)
+
+
+def from_causallearn(
+    result: Any,
+    *,
+    nodes: Iterable[str] | None = None,
+    draft: CausalDraft | ReviewSession | None = None,
+    method: str = "causal-learn",
+) -> CausalDraft:
+    """A draft from a causal-learn result (``pc(...)``'s CausalGraph, ``ges(...)``'s dict, a GeneralGraph).
+
+    Directed edges become proposed edges with the provenance ``data``. An undirected edge (the data
+    do not tell the direction) takes the direction ``draft`` has for the pair, else the two names'
+    order, with ``evidence["undirected"] = True`` and a rationale saying so; bidirected and circle
+    marks (FCI's latent confounders, unknown ends) are not edges and are listed in
+    ``meta["unresolved"]``. With ``draft`` (or a session), the result is merged into a copy of it:
+    decisions stay, edges the data support gain the ``data`` provenance. Nodes named ``X1, X2, ...``
+    (a run without ``node_names``) are renamed by position from ``nodes``.
+    """
+    from causallearn.graph.Endpoint import Endpoint
+
+    graph: Any = result.get("G") if isinstance(result, Mapping) else getattr(result, "G", result)
+    if not hasattr(graph, "get_graph_edges"):
+        raise TypeError(f"expected a causal-learn result (CausalGraph, GES dict or GeneralGraph), got "
+                        f"{type(result).__name__}")
+    names = [n.get_name() for n in graph.get_nodes()]
+    order = list(nodes) if nodes is not None else None
+    if order is not None:
+        if len(order) != len(names):
+            raise DataError(f"nodes= names {len(order)} nodes but the causal-learn graph has {len(names)}",
+                            hint="Pass the columns of the data the run was given, in their order")
+        rename = dict(zip(names, order, strict=True))
+    else:
+        rename = {n: n for n in names}
+    base = _draft_of(draft).copy() if draft is not None else CausalDraft(meta={"imported_from": method})
+    unresolved: list[str] = []
+    for edge in graph.get_graph_edges():
+        a, b = rename[edge.get_node1().get_name()], rename[edge.get_node2().get_name()]
+        ends = (edge.get_endpoint1(), edge.get_endpoint2())
+        for name in (a, b):
+            base.add_node(name)
+        if ends == (Endpoint.TAIL, Endpoint.ARROW):
+            pair, info = (a, b), {"directed": True}
+        elif ends == (Endpoint.ARROW, Endpoint.TAIL):
+            pair, info = (b, a), {"directed": True}
+        elif ends == (Endpoint.TAIL, Endpoint.TAIL):
+            pair = (b, a) if base.has_edge(b, a) else (a, b) if base.has_edge(a, b) else tuple(sorted((a, b)))
+            info = {"directed": False, "undirected": True}
+        else:
+            unresolved.append(f"{a} {ends[0].name}-{ends[1].name} {b}")
+            continue
+        rationale = f"{method} found a dependence between the two in the data" + (
+            "" if info["directed"] else "; the data do not tell its direction")
+        base.add_edge(pair[0], pair[1], provenance=Provenance.DATA, confidence=0.6 if info["directed"] else 0.5,
+                      rationale=rationale, evidence={method: info})
+    if unresolved:
+        base.meta["unresolved"] = unresolved
+    return base
 
 
 def import_graph(graph_or_path: Any, *, format: str | None = None, **options: Any) -> CausalDraft:

@@ -18,6 +18,7 @@ from rcakit.review import (
     ReviewSession,
     export,
     export_graph,
+    from_causallearn,
     from_dot,
     from_networkx,
     import_graph,
@@ -237,3 +238,11 @@ def test_background_knowledge_orients_a_users_pc_run(tmp_path: Path) -> None:
     x_named = to_background_knowledge(session, nodes=nodes, x_names=True)
     assert x_named.is_required(GraphNode("X1"), GraphNode("X2"))
     assert json.dumps(session.background_knowledge())  # the same decisions, as plain data
+    # the run comes back to the review: merged into the draft, decisions kept, data provenance added
+    back = from_causallearn(guided, draft=session)
+    assert back.edge("lb:rps", "api:latency").status.value == "accepted"
+    assert "data" in [p.value for p in back.edge("api:latency", "web:latency").provenance]
+    assert back.edge("web:latency", "lb:rps").status.value == "rejected"
+    fresh = from_causallearn(alone, nodes=nodes)
+    assert all(e.evidence["causal-learn"]["undirected"] for e in fresh.edges.values()), "PC alone: no direction"
+    assert {tuple(sorted(k)) for k in fresh.edges} == {tuple(sorted(e)) for e in chain.edges}
