@@ -6,58 +6,86 @@ workload surge or a misconfigured batch size that traces blame on a queue; trace
 among 46 that the graph, drafted from metric names, cannot place. :func:`fuse` combines them per entity:
 
 1. Each ranking becomes shares over entities (an entity's best positive score, divided by the sum).
-   A service's graph share moves to the resource that ``Method.MULTIMODAL`` credited its slower self
-   time to (its placement rule, ``Attribution.credited_to``).
+   A graph cause moves to the entity the traces say is behind it: a service's share to the resource
+   ``Method.MULTIMODAL`` credited its slower self time to (``Attribution.credited_to``), and, with
+   ``follow_calls``, a service's *latency* to the callee the traces show it waiting on
+   (``Attribution.waits_on``: the caller's own added latency is at most half the callee's). Traces
+   measure latency along the call; they say nothing about a rise in load or a changed setting, which
+   stay where the graph put them.
 2. **The graph abstains when its first cause is the alarm node itself**: nothing upstream moved
    enough to explain the alarm, so it says nothing about which other service is at fault (the alarm's
    *entity* may still be a cause through another metric: a client's request rate). Then, and when
    there is no graph ranking, the multimodal shares decide alone; with no multimodal ranking, the
    graph's decide.
 3. Otherwise ``fused = graph share + weight * multimodal share``: the graph leads, the other modalities
-   break its near-ties and add entities it cannot see. ``FUSION_WEIGHT`` (0.5) was chosen on the tuning
-   sets only (``python -m rcakit.bench localize --datasets fusion`` prints the grid: simulator multimodal
-   seeds 1000-1002 and simulator families seeds 100-101); real datasets are scores.
+   break its near-ties and add entities it cannot see.
+
+The defaults (``FUSION_WEIGHT``, ``FUSION_FOLLOW_CALLS``) are the best of ``FUSION_CANDIDATES`` on the
+tuning sets only; ``python -m rcakit.bench localize --datasets fusion`` prints the comparison and which sets
+were tuning sets.
 """
 
 from __future__ import annotations
 
 from rcakit.attribution.result import Attribution, RankedCause
+from rcakit.graph.meanings import Meaning, metric_meaning
+from rcakit.telemetry import split_node
 
-__all__ = ["FUSION_WEIGHT", "FUSION_WEIGHTS", "fuse"]
+__all__ = ["FUSION_CANDIDATES", "FUSION_FOLLOW_CALLS", "FUSION_WEIGHT", "fuse"]
 
 FUSION_WEIGHT = 0.5
-#: The weights the bench compares on the tuning sets (the default is the best there).
-FUSION_WEIGHTS = (0.25, 0.5, 1.0, 2.0)
+FUSION_FOLLOW_CALLS = True
+#: The (weight, follow_calls) pairs the bench compares on the tuning sets (the default is the best there).
+FUSION_CANDIDATES: tuple[tuple[float, bool], ...] = tuple(
+    (w, f) for f in (False, True) for w in (0.25, 0.5, 1.0, 2.0))
 
 
-def _shares(result: Attribution | None, credited: dict[str, str]) -> tuple[dict[str, float], dict[str, str]]:
-    """Entity shares of a ranking (best positive score per entity / sum) and each entity's best node."""
+def _is_latency(node: str) -> bool:
+    return metric_meaning(split_node(node)[1]) is Meaning.LATENCY
+
+
+def _graph_shares(graph: Attribution | None, credited: dict[str, str],
+                  waits: dict[str, str]) -> tuple[dict[str, float], dict[str, str], dict[str, str]]:
+    """Entity shares of the graph ranking with causes moved to the entity behind them, each entity's best node,
+    and the moves made (entity -> where its credit went)."""
     best: dict[str, float] = {}
     node: dict[str, str] = {}
-    for cause in (result.causes if result is not None else []):
+    moved: dict[str, str] = {}
+    for cause in (graph.causes if graph is not None else []):
         entity = credited.get(cause.entity, cause.entity)
+        if entity in waits and _is_latency(cause.node):
+            entity = waits[entity]
+        if entity != cause.entity:
+            moved[cause.entity] = entity
         score = max(float(cause.score), 0.0) if cause.score == cause.score else 0.0
-        if score > best.get(entity, -1.0):
-            best[entity] = score
+        best[entity] = max(best.get(entity, -1.0), score)
         if entity == cause.entity:
             node.setdefault(entity, cause.node)
     total = sum(best.values())
-    return ({e: v / total for e, v in best.items()} if total > 0 else {}), node
+    return ({e: v / total for e, v in best.items()} if total > 0 else {}), node, moved
+
+
+def _shares(result: Attribution | None) -> tuple[dict[str, float], dict[str, str]]:
+    """Entity shares of a ranking (best positive score per entity / sum) and each entity's best node."""
+    shares, node, _ = _graph_shares(result, {}, {})
+    return shares, node
 
 
 def fuse(graph: Attribution | None, services: Attribution | None, *, alarm: str | None = None,
-         weight: float = FUSION_WEIGHT) -> Attribution:
+         weight: float = FUSION_WEIGHT, follow_calls: bool = FUSION_FOLLOW_CALLS) -> Attribution:
     """The fused entity ranking of a graph ranking and a ``Method.MULTIMODAL`` ranking (see the module doc).
 
     Causes are one per entity (the node named is the graph's best node of that entity, else the
-    multimodal one); ``notes`` say which views were used and whether the graph abstained.
+    multimodal one); ``notes`` say which views were used, whether the graph abstained and which graph
+    causes moved to the entity behind them.
     """
     if weight < 0:
         raise ValueError(f"weight must be >= 0, got {weight}")
     alarm = alarm or (graph.alarm if graph is not None else None) or (services.alarm if services else None)
     credited = services.credited_to if services is not None else {}
-    g, g_nodes = _shares(graph, credited)
-    m, m_nodes = _shares(services, {})
+    waits = services.waits_on if services is not None and follow_calls else {}
+    g, g_nodes, moved = _graph_shares(graph, credited, waits)
+    m, m_nodes = _shares(services)
     notes = []
     abstains = graph is None or not graph.causes or (alarm is not None and graph.causes[0].node == alarm)
     if abstains and m:
@@ -70,13 +98,13 @@ def fuse(graph: Attribution | None, services: Attribution | None, *, alarm: str 
     else:
         fused = {e: g.get(e, 0.0) + weight * m.get(e, 0.0) for e in set(g) | set(m)}
         notes.append(f"fused = graph share + {weight:g} x traces/logs/resources share")
-    moved = sorted(s for s, r in credited.items() if s in g_nodes or r in fused)
     if moved and not abstains:
-        notes.append("graph credit moved to the resource a service runs on: "
-                     + ", ".join(f"{s} -> {credited[s]}" for s in moved))
+        notes.append("graph credit moved to the entity the traces put behind it: " + ", ".join(
+            f"{s} -> {t} ({'the resource it runs on' if credited.get(s) == t else 'the callee it waited on'})"
+            for s, t in sorted(moved.items())))
     ranked = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
     causes = [RankedCause(node=g_nodes.get(e) or m_nodes.get(e) or f"{e}:fused", score=float(v))
               for e, v in ranked]
     source = graph if graph is not None else services
     return Attribution(method="fused", alarm=alarm, causes=causes, incident=source.incident if source else "",
-                       notes=notes, credited_to=dict(credited))
+                       notes=notes, credited_to=dict(credited), waits_on=dict(waits))

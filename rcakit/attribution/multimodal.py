@@ -43,8 +43,8 @@ from rcakit.telemetry.window import TimeWindow
 if TYPE_CHECKING:
     from rcakit.detect.logs import LogAnalysis
 
-__all__ = ["DEFAULT_WEIGHTS", "ERROR_NODE", "LOG_NODE", "TRACE_NODE", "MultimodalScores", "multimodal_causes",
-           "multimodal_scores", "run_multimodal"]
+__all__ = ["DEFAULT_WEIGHTS", "ERROR_NODE", "LOG_NODE", "TRACE_NODE", "WAITS_SHARE", "MultimodalScores",
+           "multimodal_causes", "multimodal_scores", "run_multimodal", "waits_on"]
 
 #: Weights of the per-signal shares in the entity score.
 DEFAULT_WEIGHTS = DEFAULT_MULTIMODAL_WEIGHTS
@@ -87,6 +87,7 @@ class MultimodalScores:
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     reference: TimeWindow | None = None
     placement: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    waits_on: dict[str, str] = field(default_factory=dict)
 
     def ranking(self) -> list[tuple[str, float]]:
         return [(r["entity"], float(r["score"])) for r in self.table.iter_rows(named=True)]
@@ -177,8 +178,38 @@ def multimodal_scores(incident: Any, config: AttributionConfig | None = None, *,
         own = [t for t in _evidence(row, minutes) if not (placed and t == "no signal moved for this entity")]
         # a resource that took its services' time says so first: that is why it ranks where it does
         evidence[row["entity"]] = placed + own if row.get("placement_hosts") else own + placed
+    waits = waits_on(incident, table) if "trace" in signals else {}
     return MultimodalScores(table=table, evidence=evidence, signals=signals, notes=notes, weights=weights,
-                            reference=reference, placement=hosts)
+                            reference=reference, placement=hosts, waits_on=waits)
+
+
+#: A caller waits on a callee when its own added latency is at most this share of the callee's.
+WAITS_SHARE = 0.5
+
+
+def waits_on(incident: Incident, table: pl.DataFrame) -> dict[str, str]:
+    """Caller -> the service below it in the incident's traces (called directly or further down) with the most
+    added latency, when the caller's own is at most :data:`WAITS_SHARE` of it: the caller was slower because it
+    waited, and a rise of its latency metric is the callee's doing."""
+    import networkx as nx
+
+    from rcakit.detect.traces import call_counts
+
+    window = incident.incident_window
+    spans = incident.telemetry.spans.filter(pl.col("start").is_between(window.start, window.end, closed="left"))
+    if spans.height == 0:
+        return {}
+    calls = nx.DiGraph(call_counts(spans).select("caller", "callee").iter_rows())
+    added = {str(e): float(v or 0.0) for e, v in table.select("entity", "trace_added_s").iter_rows()}
+    out: dict[str, str] = {}
+    for caller in calls.nodes:
+        below = nx.descendants(calls, caller)
+        if not below:
+            continue
+        callee = max(sorted(below), key=lambda e: added.get(e, 0.0))
+        if added.get(callee, 0.0) > 0 and added.get(caller, 0.0) <= WAITS_SHARE * added[callee]:
+            out[caller] = callee
+    return out
 
 
 def _joined(incident: Any, parts: dict[str, pl.DataFrame | None]) -> pl.DataFrame:
@@ -302,6 +333,7 @@ def run_multimodal(req: Request) -> Attribution:
     credited = {str(row["entity"]): str(row["placement_on"]).split(",")[0].strip()
                 for row in scores.table.iter_rows(named=True) if row.get("placement_on")}
     result = req.finish(Attribution(method=Method.MULTIMODAL.value, alarm=req.alarm, causes=causes, stage="final",
-                                    final=True, elapsed=0.0, incident=req.name, notes=notes, credited_to=credited))
+                                    final=True, elapsed=0.0, incident=req.name, notes=notes, credited_to=credited,
+                                    waits_on=dict(scores.waits_on)))
     req.emit(result)
     return result

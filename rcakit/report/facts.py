@@ -51,8 +51,9 @@ class ReportFacts:
     service_ranking: list[Cause] = field(default_factory=list)
     service_evidence: list[str] = field(default_factory=list)
     graph_lead: str | None = None  # the graph ranking's first cause when the service ranking leads instead
-    # "alarm": it was the alarm's own entity; "traced": traces cover both firsts; "resource": the services'
-    # first is a resource the graph's first runs on
+    # "alarm": the graph abstained (its first was the alarm itself, or it had none); "resource": the graph's
+    # first runs on the fused first, whose metrics moved; "callee": the traces show the graph's first waiting on
+    # the fused first; "fused": the two views together favour another entity
     graph_lead_reason: str = ""
     unmeasured_suspects: list[str] = field(default_factory=list)
     graph_summary: str = ""

@@ -6,7 +6,6 @@ from typing import Any
 
 import networkx as nx
 
-from rcakit.attribution.placement import placement
 from rcakit.report.facts import Cause, ReportFacts
 from rcakit.telemetry import Incident
 
@@ -111,26 +110,7 @@ def gather_facts(
                                  for entity, score in services.entities[:top]]
         facts.service_evidence = [note.removeprefix("evidence ") for note in services.notes
                                   if note.startswith("evidence ")][:3]
-        alarm_entity = incident.alarm.split(":", 1)[0] if incident.alarm else None
-        graph_top = facts.causes[0] if facts.causes else None
-        traced = set(tel.spans.get_column("entity").unique().to_list()) if tel.spans.height else set()
-        nothing_upstream = graph_top is None or graph_top.entity == alarm_entity
-        first = facts.service_ranking[0].name if facts.service_ranking else None
-        both_traced = graph_top is not None and graph_top.entity in traced and first in traced
-        # The services' first is a resource the graph's first runs on (the incident states the placement):
-        # the multimodal ranking credited that service's slower self time to the resource whose metrics moved.
-        hosts_graph_top = graph_top is not None and first is not None and \
-            graph_top.entity in placement(incident).get(first, ())
-        if first is not None and (nothing_upstream or both_traced or hosts_graph_top) and \
-                (graph_top is None or graph_top.entity != first):
-            # The graph ranking found nothing upstream of the symptom, or traces cover both its first entity and
-            # the services' first, or the services' first hosts the graph's first: request-level evidence (slow
-            # hops, first failures, a degraded host under unchanged load) locates the cause more directly than
-            # metric shifts, and the report leads with it.
-            facts.graph_lead = graph_top.name if graph_top is not None else None
-            facts.graph_lead_reason = "alarm" if nothing_upstream else "traced" if both_traced else "resource"
-            facts.causes = list(facts.service_ranking)
-            facts.method = _method_name(services)
+        _lead_with_fused(facts, attribution, services, incident.alarm, top)
 
     truth = incident.truth
     if include_truth and truth is not None and (truth.root_cause_entities or truth.root_cause_nodes):
@@ -188,6 +168,27 @@ def coverage_limits(incident: Incident, points: list[str] | None = None) -> list
     if incident.alarm is None:
         limits.append("no alarm node: nothing was explained; set one with Incident.set_alarm")
     return limits
+
+
+def _lead_with_fused(facts: ReportFacts, attribution: Any, services: Any, alarm: str | None, top: int) -> None:
+    """Lead with the fused ranking (:func:`rcakit.attribution.fuse`, the one ``analyze`` reports) when its first
+    entity is not the graph ranking's first; say why the graph's first does not lead."""
+    from rcakit.attribution.fusion import fuse
+
+    fused = fuse(attribution, services, alarm=alarm)
+    if not fused.causes:
+        return
+    graph_top = facts.causes[0] if facts.causes else None
+    first = fused.causes[0].entity
+    if graph_top is not None and graph_top.entity == first:
+        return
+    facts.graph_lead = graph_top.name if graph_top is not None else None
+    notes = " ".join(fused.notes)
+    facts.graph_lead_reason = ("alarm" if "abstained" in notes or graph_top is None else
+                               "resource" if services.credited_to.get(graph_top.entity) == first else
+                               "callee" if fused.waits_on.get(graph_top.entity) == first else "fused")
+    facts.causes = [Cause(name=c.entity, score=float(c.score), entity=c.entity) for c in fused.causes[:top]]
+    facts.method = "the fused ranking of the metrics graph and the traces, logs and resource shares"
 
 
 def entry_points(incident: Incident) -> list[str] | None:

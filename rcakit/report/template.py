@@ -131,11 +131,15 @@ def template_report(facts: ReportFacts) -> Report:
         if len(facts.causes) > 1:
             others = ", ".join(f"{md_code(c.name)} ({c.score:.3g})" for c in facts.causes[1:4])
             reasoning.append(f"Other candidates score lower: {others}.")
-    if facts.graph_lead is not None and facts.graph_lead_reason == "traced":
-        reasoning.append(f"The causal-graph ranking put {md_code(facts.graph_lead)} first. Traces cover that service and "
-                         "the one ranked first here; slow hops and first failures in the traces locate a service more "
-                         "directly than shifts of its metrics, so the ranking here is the one from traces, logs and "
-                         "resource shares. Check the graph's candidate too.")
+    if facts.graph_lead is not None and facts.graph_lead_reason == "fused" and top is not None:
+        reasoning.append(f"The causal-graph ranking put {md_code(facts.graph_lead)} first; with the traces, logs and "
+                         f"resource shares weighed in, {md_code(top.entity or top.name)} leads: the metric graph and the "
+                         "request-level evidence disagree, so check the graph's candidate too.")
+    elif facts.graph_lead is not None and facts.graph_lead_reason == "callee" and top is not None:
+        reasoning.append(f"The causal-graph ranking put {md_code(facts.graph_lead)} first. The traces show that "
+                         f"service waiting on {md_code(top.entity or top.name)}, which it calls: its own time did not "
+                         "grow, the time it waited did, so the latency rise is credited to the callee. Check the "
+                         "graph's candidate too.")
     elif facts.graph_lead is not None and facts.graph_lead_reason == "resource" and top is not None:
         reasoning.append(f"The causal-graph ranking put {md_code(facts.graph_lead)} first. That service runs on "
                          f"{md_code(top.entity or top.name)}, whose metrics moved while the service's typical call "

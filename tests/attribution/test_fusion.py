@@ -63,3 +63,16 @@ def test_fusion_ranks_the_injected_gpu_throttle_and_workload_spike_first() -> No
         graph = attribute(draft_graph(inc), inc, config=cfg)
         services = attribute(None, inc, method="multimodal", config=cfg)
         assert fuse(graph, services).causes[0].entity in inc.truth.root_cause_entities
+
+
+def test_a_callers_latency_moves_to_the_callee_the_traces_show_it_waiting_on() -> None:
+    """Traces measure latency along the call: the graph's latency cause moves down; a load cause does not."""
+    graph = _ranking("structural", {"execute:latency": 7.0, "web:latency": 0.5})
+    services = _ranking("multimodal", {"travel:trace.self_time": 0.9, "execute:trace.self_time": 0.1},
+                        waits_on={"execute": "travel"})
+    fused = fuse(graph, services)
+    assert fused.causes[0].entity == "travel"
+    assert any("execute -> travel (the callee it waited on)" in note for note in fused.notes)
+    assert fuse(graph, services, follow_calls=False).causes[0].entity == "execute"
+    load = _ranking("structural", {"execute:request_rate": 7.0, "web:latency": 0.5})
+    assert fuse(load, services).causes[0].entity == "execute"

@@ -99,6 +99,8 @@ def test_a_delayed_leaf_ranks_first_and_its_slower_callers_do_not(where: str) ->
     evidence = next(n for n in result.notes if n.startswith("evidence db:"))
     assert ("self time of db spans" if where == "self" else "callers wait") in evidence
     assert "s of added latency" in evidence
+    # the callers were slower only because they waited: the traces say on whom
+    assert result.waits_on == {"frontend": "db", "api": "db"}
 
 
 def test_errors_are_credited_where_the_failure_begins_not_to_the_callers_it_reaches() -> None:

@@ -73,11 +73,12 @@ def test_llm_answer_becomes_the_report_with_the_factual_sections_kept(analysis) 
     assert headings[0] == "Summary" and "Observation" in headings and "Data and its limits" in headings
 
 
-def _attribution(method: str, alarm: str, ranked: list[tuple[str, float]], notes: list[str] | None = None):
+def _attribution(method: str, alarm: str, ranked: list[tuple[str, float]], notes: list[str] | None = None,
+                 **links: dict[str, str]):
     from rcakit.attribution.result import Attribution, RankedCause
 
     return Attribution(method=method, alarm=alarm, causes=[RankedCause(node=n, score=s) for n, s in ranked],
-                       notes=notes or [])
+                       notes=notes or [], **links)
 
 
 def test_the_service_ranking_from_traces_and_logs_reaches_the_report(analysis) -> None:
@@ -126,31 +127,35 @@ def test_pipeline_on_a_nezha_fault_leads_with_the_injected_service(nezha_dir) ->
         assert f"`{truth}`" in result.report.section("Final answer")
 
 
-def _lead(incident, graph_first: str, services_first: str):
+def _lead(incident, graph_first: str, services_first: str, **links: dict[str, str]):
     """The report written from a graph ranking and a services ranking, each naming one node first."""
     graph = _attribution("structural", incident.alarm, [(graph_first, 2.0)])
-    services = _attribution("multimodal", incident.alarm, [(services_first, 0.9)])
+    services = _attribution("multimodal", incident.alarm, [(services_first, 0.9)], **links)
     return write_report(incident, attribution=graph, services=services, llm=None)
 
 
-def test_report_leads_with_the_services_when_traces_cover_both_candidates() -> None:
+def test_report_leads_with_the_callee_the_graphs_first_waited_on() -> None:
+    """The report leads with the fused ranking: a latency cause moves to the callee the traces show it waiting on."""
     incident = load_incident(SAMPLES / "sim-M-multimodal")
-    traced = set(incident.telemetry.spans.get_column("entity").unique().to_list())
-    assert {"ModelInference_1", "ModelInference_3"} <= traced
+    waits = {"ModelInference_1": "ModelInference_3"}
+    report = _lead(incident, "ModelInference_1:latency", "ModelInference_3:trace.self_time", waits_on=waits)
+    assert report.facts.top.name == "ModelInference_3" and report.facts.graph_lead_reason == "callee"
+    assert "waiting on `ModelInference_3`" in report.section("Reasoning")
+    # Traces say nothing about a rise in load: a request-rate cause stays where the graph put it.
+    report = _lead(incident, "ModelInference_1:request_rate", "ModelInference_3:trace.self_time", waits_on=waits)
+    assert report.facts.top.entity == "ModelInference_1" and report.facts.graph_lead is None
+    # Without such a link the graph's clear first keeps the lead and the disagreement is stated.
     report = _lead(incident, "ModelInference_1:latency", "ModelInference_3:trace.self_time")
-    assert report.facts.top.name == "ModelInference_3" and report.facts.graph_lead_reason == "traced"
-    assert "Check the graph's candidate too" in report.section("Reasoning")
-    # An entity without spans (a GPU) named by the graph keeps the lead: traces cannot speak for it.
-    report = _lead(incident, "GPU_2:utilization", "ModelInference_3:trace.self_time")
-    assert report.facts.top.entity == "GPU_2" and report.facts.graph_lead is None
+    assert report.facts.top.entity == "ModelInference_1" and report.facts.graph_lead is None
 
 
 def test_report_leads_with_the_resource_the_graphs_first_runs_on() -> None:
     incident = load_incident(SAMPLES / "sim-M-multimodal")  # GPU_2 throttled; ModelInference_2 runs on it
-    report = _lead(incident, "ModelInference_2:latency", "GPU_2:utilization")
+    report = _lead(incident, "ModelInference_2:latency", "GPU_2:utilization",
+                   credited_to={"ModelInference_2": "GPU_2"})
     assert report.facts.top.entity == "GPU_2" and report.facts.graph_lead_reason == "resource"
     assert "runs on `GPU_2`" in report.section("Reasoning")
-    # A resource that does not host the graph's first (GPU_0 serves ModelInference_0) does not take the lead.
+    # A resource that took no service's time (GPU_0 serves ModelInference_0) does not take the lead.
     report = _lead(incident, "ModelInference_2:latency", "GPU_0:utilization")
     assert report.facts.top.entity == "ModelInference_2" and report.facts.graph_lead is None
 
