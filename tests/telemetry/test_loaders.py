@@ -127,8 +127,10 @@ def test_otlp_collector_document(tmp_path: Path) -> None:
     path.write_text(json.dumps(_otlp_document(), indent=2))
     tel = read_otlp_json(path)
     values = dict(zip(tel.metrics.get_column("metric"), tel.metrics.get_column("value"), strict=True))
+    # a histogram gives its count and sum as exported, the mean and quantiles interpolated in its buckets
     assert values == {"cpu.utilization": 0.25, 'requests{code="500"}': 42.0, "latency.count": 4.0,
-                      "latency.sum": 2.0, "latency.mean": 0.5}
+                      "latency.sum": 2.0, "latency.mean": 0.5, "latency.p50": 0.1, "latency.p95": 0.1,
+                      "latency.p99": 0.1}
     assert tel.entities() == ["checkout"]
     assert tel.logs.get_column("level").to_list() == ["WARN", "ERROR"]
     assert tel.logs.get_column("message")[1] == '{"k": "v"}'
