@@ -27,6 +27,7 @@ import math
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
@@ -40,6 +41,8 @@ from rcakit.sim.faults import (
 from rcakit.sim.topology import Topology
 
 __all__ = ["CLOCK_SEGMENT", "Run", "run"]
+
+F = TypeVar("F", bound=Fault)
 
 # GPU boost clocks drift with temperature and load: a log-AR(1) process, constant over 5 s segments,
 # with a stationary spread of ~6 %. Execution time scales with 1/speed and the power metric with speed,
@@ -132,7 +135,7 @@ def _factor(times: np.ndarray, faults: Sequence[Fault], mask: np.ndarray | None 
     return out
 
 
-def _windows(faults: Sequence[Fault], target: str) -> list[tuple[float, float, Fault]]:
+def _windows(faults: Sequence[F], target: str) -> list[tuple[float, float, F]]:
     return [(f.start, f.end, f) for f in faults if f.target == target]
 
 
@@ -298,7 +301,7 @@ def _dispatch(topo: Topology, w: int, a: list[float], faults: Sequence[Fault], g
         for lo, hi, ef in bursts[g]:
             if lo <= d < hi:
                 survive *= 1.0 - ef.magnitude
-                restart = max(restart, ef.restart)  # type: ignore[attr-defined]
+                restart = max(restart, ef.restart)
         crashed = crash_u[k] < 1.0 - survive
         if not crashed:
             restart = 0.0
