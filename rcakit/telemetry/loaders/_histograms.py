@@ -20,9 +20,18 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["DEFAULT_QUANTILES", "Buckets", "HistogramPoint", "HistogramStats", "quantile", "quantile_name", "series_rows"]
+__all__ = ["DEFAULT_QUANTILES", "Buckets", "HistogramPoint", "HistogramStats", "check_quantiles", "quantile", "quantile_name", "series_rows"]
 
 DEFAULT_QUANTILES = (0.5, 0.95, 0.99)
+
+
+def check_quantiles(quantiles: Sequence[float]) -> tuple[float, ...]:
+    """The quantiles to make into rows, checked to lie in [0, 1]."""
+    out = tuple(float(q) for q in quantiles)
+    for q in out:
+        if not 0.0 <= q <= 1.0:
+            raise ValueError(f"quantiles must lie in [0, 1], got {q!r} (0.95 asks for the 95th percentile)")
+    return out
 
 
 @dataclass

@@ -95,7 +95,7 @@ def read_openmetrics(
     from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
     from prometheus_client.parser import text_string_to_metric_families as parse_prometheus
 
-    from rcakit.telemetry.loaders.otlp import check_quantiles
+    from rcakit.telemetry.loaders._histograms import check_quantiles
 
     file = as_path(path)
     source = str(file)

@@ -27,7 +27,7 @@ import polars as pl
 
 from rcakit._io import atomic_write_bytes
 from rcakit.telemetry.loaders._common import PathLike, as_path
-from rcakit.telemetry.loaders._histograms import DEFAULT_QUANTILES
+from rcakit.telemetry.loaders._histograms import DEFAULT_QUANTILES, check_quantiles
 from rcakit.telemetry.loaders._json import read_json_documents
 from rcakit.telemetry.loaders._otlp_tables import UNKNOWN_SERVICE, OtlpTables, unwrap
 from rcakit.telemetry.model import Telemetry
@@ -37,14 +37,6 @@ __all__ = ["DEFAULT_QUANTILES", "UNKNOWN_SERVICE", "read_otlp_json", "write_otlp
 
 _SEVERITY_NUMBER = {"TRACE": 1, "DEBUG": 5, "INFO": 9, "WARN": 13, "WARNING": 13, "ERROR": 17, "FATAL": 21,
                     "CRITICAL": 21}
-
-
-def check_quantiles(quantiles: Sequence[float]) -> tuple[float, ...]:
-    out = tuple(float(q) for q in quantiles)
-    for q in out:
-        if not 0.0 <= q <= 1.0:
-            raise ValueError(f"quantiles must lie in [0, 1], got {q!r} (0.95 asks for the 95th percentile)")
-    return out
 
 
 def read_otlp_json(

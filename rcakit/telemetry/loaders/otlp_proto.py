@@ -260,7 +260,7 @@ def read_otlp_proto(
 
     >>> tel = read_otlp_proto("traces.binpb")  # doctest: +SKIP
     """
-    from rcakit.telemetry.loaders.otlp import check_quantiles
+    from rcakit.telemetry.loaders._histograms import check_quantiles
 
     if signal is not None and signal not in SIGNALS:
         raise ValueError(f"signal must be one of {', '.join(SIGNALS)} (or None to find it), got {signal!r}")
