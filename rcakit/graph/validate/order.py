@@ -44,7 +44,7 @@ class QuestionOrder(StrEnum):
 #: scoring seeds); no dataset-specific rule, constant or name.
 GAIN_WEIGHTS: dict[str, float] = {
     "reversed_base": -3.0,      # prior log-odds that a drafted edge has the wrong direction
-    "reversed_data": 2.0,       # x the suspicion score when validation called it reversed
+    "reversed_data": 1.0,       # x the suspicion score when validation called it reversed
     "reversed_pattern": 2.5,    # x how much the draft's edges of the same kind of pair point the other way
     "reversed_role": 3.0,       # x the same for the role kind (metrics and how their components relate)
     "reversed_cycle": 2.0,      # the edge is a cycle cut
@@ -55,7 +55,7 @@ GAIN_WEIGHTS: dict[str, float] = {
     "false_cycle": 1.0,         # the edge is a cycle cut
     "false_confidence": 1.0,    # x (1 - the drafter's confidence)
     "rule_error": 2.0,          # x (share of decided edges of the same rule that were wrong - prior)
-    "missing_base": -3.0,       # prior log-odds that a data-suggested missing edge is true
+    "missing_base": -2.0,       # prior log-odds that a data-suggested missing edge is true
     "missing_data": 4.0,        # x the missing edge's suspicion score (its dependence in the data)
     "missing_fill": 3.0,        # x the share of possible pairs of this kind the draft links
     "missing_silent": 1.0,      # a completion of two measured metrics validation did not find dependent
