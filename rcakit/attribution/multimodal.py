@@ -188,28 +188,25 @@ WAITS_SHARE = 0.5
 
 
 def waits_on(incident: Incident, table: pl.DataFrame) -> dict[str, str]:
-    """Caller -> the service below it in the incident's traces (called directly or further down) with the most
-    added latency, when the caller's own is at most :data:`WAITS_SHARE` of it: the caller was slower because it
-    waited, and a rise of its latency metric is the callee's doing."""
+    """Caller -> the service the traces find slowest (the most added latency of all), for every caller above it in
+    the incident's traces (calling it directly or further down) whose own added latency is at most
+    :data:`WAITS_SHARE` of it: those callers were slower because they waited, and a rise of their latency
+    metrics is that service's doing."""
     import networkx as nx
 
     from rcakit.detect.traces import call_counts
 
     window = incident.incident_window
     spans = incident.telemetry.spans.filter(pl.col("start").is_between(window.start, window.end, closed="left"))
-    if spans.height == 0:
-        return {}
-    calls = nx.DiGraph(call_counts(spans).select("caller", "callee").iter_rows())
     added = {str(e): float(v or 0.0) for e, v in table.select("entity", "trace_added_s").iter_rows()}
-    out: dict[str, str] = {}
-    for caller in calls.nodes:
-        below = nx.descendants(calls, caller)
-        if not below:
-            continue
-        callee = max(sorted(below), key=lambda e: added.get(e, 0.0))
-        if added.get(callee, 0.0) > 0 and added.get(caller, 0.0) <= WAITS_SHARE * added[callee]:
-            out[caller] = callee
-    return out
+    if spans.height == 0 or not added:
+        return {}
+    slowest = max(sorted(added), key=lambda e: added[e])
+    calls = nx.DiGraph(call_counts(spans).select("caller", "callee").iter_rows())
+    if added[slowest] <= 0 or slowest not in calls:
+        return {}
+    return {caller: slowest for caller in sorted(nx.ancestors(calls, slowest))
+            if added.get(caller, 0.0) <= WAITS_SHARE * added[slowest]}
 
 
 def _joined(incident: Any, parts: dict[str, pl.DataFrame | None]) -> pl.DataFrame:

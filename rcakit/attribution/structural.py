@@ -12,6 +12,8 @@ from rcakit.attribution.config import Method
 from rcakit.attribution.model import FittedModel, fit
 from rcakit.attribution.registry import register
 from rcakit.attribution.result import Attribution
+from rcakit.graph.meanings import Meaning, metric_meaning, tokens
+from rcakit.telemetry import split_node
 
 __all__ = ["fit_after_structural", "run_structural", "structural_scores"]
 
@@ -26,6 +28,11 @@ def structural_scores(graph: nx.DiGraph, candidates: list[str], anomaly: NodeAno
     moved, counts with the share of its deviation this node can account for: a cause may push its
     effects either way, while a suspect must itself have moved the way that counts).
 
+    A backlog (a queue length, pending messages: metrics meaning saturation) is an accumulator: it integrates
+    the difference between what arrives and what is served, so a small lasting change of either fills it
+    far beyond its own baseline spread. An anomalous parent of a backlog explains all of it, and a cause
+    gets the backlog's whole deviation downstream.
+
     Shares compare raw deviations only where the units are known to be equal and the amounts add up
     (:func:`rcakit.attribution._scores.additive_units`: both nodes measure the same latency metric);
     everywhere else, including nodes that merely share a metric name, they compare robust z-scores,
@@ -37,10 +44,13 @@ def structural_scores(graph: nx.DiGraph, candidates: list[str], anomaly: NodeAno
     anomalous = {n for n in graph.nodes if z.get(n, 0.0) > threshold}
     moved = {n for n in graph.nodes if z_any.get(n, 0.0) > threshold}
     hot = graph.subgraph(moved)
+    accumulators = {n for n in graph.nodes if _is_backlog(n)}
     scores: dict[str, float] = {}
 
     def share(cause: str, effect: str, zs: pd.Series, deltas: pd.Series) -> float:
         """How much of ``effect``'s deviation ``cause`` can account for (0..1)."""
+        if effect in accumulators:
+            return 1.0  # a backlog integrates its inflow minus its outflow: any lasting change of either fills it
         if additive_units(cause, effect) and deltas.get(effect, 0.0) > 0:
             ratio = max(float(delta.get(cause, 0.0)), 0.0) / float(deltas[effect])
         else:
@@ -58,6 +68,16 @@ def structural_scores(graph: nx.DiGraph, candidates: list[str], anomaly: NodeAno
                       for d in nx.descendants(hot, node))
         scores[node] = (1.0 - 0.9 * explained) * (own + effects)
     return scores
+
+
+_NOT_BACKLOG = {"pool", "pools", "inflight", "flight", "saturation"}
+
+
+def _is_backlog(node: str) -> bool:
+    """A node whose metric means a backlog that integrates (queue length, pending messages, consumer lag); a pool
+    or requests in flight are saturation too, but proportional to load times latency, not an integral."""
+    metric = split_node(node)[1]
+    return metric_meaning(metric) is Meaning.SATURATION and not _NOT_BACKLOG & set(tokens(metric))
 
 
 @register(Method.STRUCTURAL)

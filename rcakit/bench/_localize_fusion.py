@@ -91,6 +91,10 @@ def _sets(root: Path, family_seeds: int) -> list[dict[str, Any]]:
     return sets
 
 
+def _top1(hits: list[dict[str, Any]], view: str) -> float:
+    return float(np.mean([h[view] for h in hits]))
+
+
 def _tuning_systems(sets: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     """The tuning incidents' hits by system: each simulator family on its own, the model-serving simulator."""
     systems: dict[str, list[dict[str, Any]]] = {}
@@ -118,6 +122,9 @@ def fusion_rows(root: Path, *, family_seeds: int = 2) -> list[dict[str, Any]]:
           "the traces show it waiting on):\n  "
           + "\n  ".join(f"{_label(c)}: {worst[c]:.3f} / {means[c]:.3f}" for c in FUSION_CANDIDATES)
           + f"\n  chosen {_label(chosen)} (best worst system, then mean), shipped {_label(_SHIPPED)}")
+    print("  per tuning system with the chosen one (the graph alone in brackets): " + ", ".join(
+        f"{name} {_top1(hits, _label(chosen)):.2f} ({_top1(hits, 'structural (drafted)'):.2f})"
+        for name, hits in systems.items()))
     rows = []
     for s in sets:
         hits = s["hits"]

@@ -198,3 +198,20 @@ def test_randomness_comes_from_the_passed_generator_and_leaves_numpys_global_str
     result = attribute(scm_graph, incident, method=Method.ANOMALY_ATTRIBUTION, config=cfg, rng=7)
     assert result.causes[0].node == "db:latency"
     assert np.array_equal(np.random.random_sample(3), expected)
+
+
+def test_a_slow_consumer_not_the_queue_it_fills_is_the_root_cause() -> None:
+    """A backlog integrates: a small lasting slowdown of its consumer fills the queue far beyond its own spread.
+    The consumer explains all of it and ranks first, though the queue's z is larger."""
+    rng = np.random.default_rng(4)
+    n_base, n_inc = 120, 30
+    consumer = np.r_[rng.normal(50, 2, n_base), rng.normal(62, 2, n_inc)]  # ms per message, +6 sigma
+    backlog = np.r_[rng.normal(10, 1, n_base), 10 + np.cumsum(np.full(n_inc, 4.0)) + rng.normal(0, 1, n_inc)]
+    producer = np.r_[rng.normal(100, 3, n_base), 100 + 0.3 * backlog[n_base:] + rng.normal(0, 3, n_inc)]
+    frame = pd.DataFrame({"consumer:latency": consumer, "queue:queue_length": backlog, "producer:latency": producer})
+    graph = nx.DiGraph([("consumer:latency", "queue:queue_length"), ("queue:queue_length", "producer:latency")])
+    result = attribute(graph, (frame.iloc[:n_base], frame.iloc[n_base:]), alarm="producer:latency",
+                       config=AttributionConfig(n_bootstrap=0))
+    assert result.causes[0].node == "consumer:latency"
+    anomaly = {c.node: c.anomaly for c in result.causes}
+    assert anomaly["queue:queue_length"] > anomaly["consumer:latency"]
