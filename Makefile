@@ -19,13 +19,16 @@ help:
 	@echo "make test-fast      the quick part of the suite (no slow, notebook, browser or llm tests)"
 	@echo "make lint           ruff and mypy"
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml binder/requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "rcakit needs Python >= 3.11, found " + sys.version' 
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@# uv installs the stack in ~20 s instead of minutes (plain pip is the fallback); bytecode is compiled at
 	@# install time because PYTHONDONTWRITEBYTECODE=1 environments otherwise re-parse DoWhy on every import.
-	@($(BIN)/python -m pip install -q uv && $(BIN)/uv pip install --python $(BIN)/python -q --compile-bytecode -e '.[all]') \
-	  || $(BIN)/python -m pip install -q -e '.[all]'
+	@# binder/requirements.txt pins every package at the version the tests last passed with (binder/pin.py writes
+	@# it) and ends with `-e .[all]`: a fresh machine gets the tested versions, not whatever was released today.
+	@($(BIN)/python -m pip install -q uv && $(BIN)/uv pip install --python $(BIN)/python -q --compile-bytecode \
+	    -r binder/requirements.txt) \
+	  || $(BIN)/python -m pip install -q -r binder/requirements.txt
 	@touch $(STAMP)
 
 venv: $(STAMP)

@@ -13,6 +13,15 @@ from rcakit.commands.analyze import STEPS, StepProgress
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "sim-S-gpu-throttle"
 
 
+@pytest.fixture(autouse=True)
+def _progress_follows_the_environment(monkeypatch) -> None:
+    """An earlier test or notebook in the session may have called ``rcakit.set_progress``; these tests
+    are about the environment variable and the flag."""
+    import rcakit._progress
+
+    monkeypatch.setattr(rcakit._progress, "_enabled", None)
+
+
 class _Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True

@@ -43,7 +43,10 @@ class StepProgress:
         if enabled and getattr(self.stream, "isatty", lambda: False)():
             from tqdm import tqdm
 
+            # disable=False: this class already decided to show a bar; tqdm's own TQDM_DISABLE default is read
+            # once, when tqdm is imported, and would otherwise outlive a caller's change of the environment.
             self._bar = tqdm(total=len(STEPS), desc=f"{self._prefix}{label}", file=self.stream, unit="step",
+                             disable=False,
                              bar_format="{desc}: {bar:20} {n_fmt}/{total_fmt} steps [{elapsed}]{postfix}", leave=False)
 
     def step(self, name: str) -> None:
