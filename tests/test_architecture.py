@@ -2,7 +2,7 @@
 
 Every ``import`` of an rcakit module is read from the source with :mod:`ast`, the ones inside
 functions too (a lazy import is still a dependency), so a back-edge fails here before it becomes a
-circle. ``llm`` and ``sim`` stand beside the flow: anything above the telemetry model may use them,
+circle, and so does a circle inside a part (two modules that import each other, lazily or not). ``llm`` and ``sim`` stand beside the flow: anything above the telemetry model may use them,
 and they use nothing of the flow. The tooling on top (``bench``, the CLI) may use everything.
 """
 
@@ -90,11 +90,12 @@ def test_no_part_imports_a_part_above_it() -> None:
     assert not back_edges, "imports against the layer order:\n" + "\n".join(back_edges)
 
 
-def test_module_level_imports_have_no_circle() -> None:
+def _import_graph(*, top_level_only: bool) -> nx.DiGraph:
+    """Module -> imported rcakit module, for the imports that run (``TYPE_CHECKING`` ones never do)."""
     modules = _modules()
     graph = nx.DiGraph()
     for module, file in modules.items():
-        for name, _line in _imports(file, top_level_only=True):
+        for name, _line in _imports(file, top_level_only=top_level_only):
             if not name.startswith("rcakit"):
                 continue
             while name and name not in modules:
@@ -102,8 +103,27 @@ def test_module_level_imports_have_no_circle() -> None:
             # a package's own __init__ importing its modules is how packages are built, not a circle
             if name and name != module and not module.startswith(name + "."):
                 graph.add_edge(module, name)
-    circles = list(itertools.islice(nx.simple_cycles(graph), 5))
+    return graph
+
+
+def test_module_level_imports_have_no_circle() -> None:
+    circles = list(itertools.islice(nx.simple_cycles(_import_graph(top_level_only=True)), 5))
     assert not circles, f"module-level import circles: {circles}"
+
+
+#: Circles of lazy imports being taken apart by their owners (a pair of modules each); nothing else may join.
+#: rcakit.telemetry.loaders.lazy <-> .dispatch: issue 17, being removed in rcakit/telemetry/loaders.
+KNOWN_CIRCLES: set[frozenset[str]] = {
+    frozenset({"rcakit.telemetry.loaders.lazy", "rcakit.telemetry.loaders.dispatch"}),
+}
+
+
+def test_no_import_circle_counting_imports_inside_functions() -> None:
+    """A lazy import only hides a circle: two modules that need each other are one job in two files."""
+    graph = _import_graph(top_level_only=False)
+    graph.remove_edges_from([(a, b) for pair in KNOWN_CIRCLES for a in pair for b in pair if a != b])
+    circles = list(itertools.islice(nx.simple_cycles(graph), 5))
+    assert not circles, f"import circles (lazy imports counted): {circles}"
 
 
 @pytest.mark.parametrize("name", ["load", "detect_anomalies", "draft_graph", "ReviewSession", "attribute",

@@ -50,7 +50,7 @@ def _real_sets(root: Path) -> list[CaseSet]:
 
 
 def _model_sim(size: str, seeds: tuple[int, ...]) -> list[Any]:
-    from rcakit.bench.localize import sim_fault_cases
+    from rcakit.bench._localize_common import sim_fault_cases
     from rcakit.sim import Topology, make_incident
 
     topology = Topology.small() if size == "S" else Topology.medium()

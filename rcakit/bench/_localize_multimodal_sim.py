@@ -4,7 +4,7 @@
 no spans) when that resource's metrics moved (:mod:`rcakit.attribution.multimodal`, "Placement"). This
 section measures it out of sample: simulator S and M incidents (metrics, logs and 1 request in 200
 traced, as the ``sim-M-multimodal`` sample) of every fault kind, the targets drawn from the seed by
-:func:`rcakit.bench.localize.sim_fault_cases` (GPU, worker, link); entity top-1 / top-3 of the true
+:func:`rcakit.bench._localize_common.sim_fault_cases` (GPU, worker, link); entity top-1 / top-3 of the true
 root-cause entity, per topology and fault kind, before (``extra["multimodal_placement"] = False``, the
 ranking without placement) and after (the default). The placement rule (its constants are the attribution
 ``threshold``, 3, and the trace judge's 10 % jitter floor) was chosen looking at seeds :data:`TUNING_SEEDS`
@@ -24,8 +24,8 @@ import time
 from typing import Any
 
 from rcakit.attribution import AttributionConfig, Method, attribute
+from rcakit.bench._localize_common import _row, _truth, sim_fault_cases
 from rcakit.bench._protocol import role_of
-from rcakit.bench.localize import _row, _truth, sim_fault_cases
 
 __all__ = ["HELD_OUT_SEEDS", "THROTTLES", "TUNING_SEEDS", "main", "multimodal_sim_incidents", "multimodal_sim_rows"]
 
@@ -42,7 +42,7 @@ def multimodal_sim_incidents(seeds: tuple[int, ...], sizes: tuple[str, ...] = ("
                              throttles: tuple[float, ...] = THROTTLES) -> list[tuple[str, str, Any]]:
     """(size, kind, incident) for each size, seed and simulator fault kind: 15 min baseline, 10 min fault, 5 min
     after, logs and 1 request in 200 traced (the shape of ``sample_data/sim-M-multimodal``). The kinds are
-    :func:`~rcakit.bench.localize.sim_fault_cases` (a GPU throttle of 2.5x among them) plus a throttle of the same
+    :func:`~rcakit.bench._localize_common.sim_fault_cases` (a GPU throttle of 2.5x among them) plus a throttle of the same
     GPU by each factor in ``throttles`` (kind ``gpu_throttle <f>x``)."""
     from rcakit.sim import ErrorBurst, GpuThrottle, Topology, make_incident
 
@@ -68,7 +68,7 @@ def multimodal_sim_rows(seeds: tuple[int, ...] = HELD_OUT_SEEDS, sizes: tuple[st
                         cfg: AttributionConfig | None = None, verbose: bool = False,
                         throttles: tuple[float, ...] = THROTTLES) -> list[dict[str, Any]]:
     """One row per topology, fault kind and variant (before / after placement), plus an "all kinds" row per
-    topology and variant; the row format of :func:`rcakit.bench.localize._row` (dataset, graph, method, n,
+    topology and variant; the row format of :func:`rcakit.bench._localize_common._row` (dataset, graph, method, n,
     top1, top3, ..., median s) with ``seeds``."""
     base = cfg or AttributionConfig(n_bootstrap=0)
     ranks: dict[tuple[str, str, str], list[int | None]] = {}

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from rcakit.attribution import AttributionConfig, Method, attribute
-from rcakit.bench.localize import _row, _truth
+from rcakit.bench._localize_common import _row, _truth
 
 __all__ = ["NEZHA_METHODS", "nezha_rows"]
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from rcakit.attribution import AttributionConfig, Method, attribute
-from rcakit.bench.localize import _row, _truth
+from rcakit.bench._localize_common import _row, _truth
 from rcakit.telemetry import Incident
 
 __all__ = ["petshop_rows", "plain_comparison"]

@@ -49,7 +49,7 @@ def set_f1(found: list[str], truth: list[str] | tuple[str, ...]) -> float:
 
 def storm_rows(root: Path, cfg: AttributionConfig, *, drafted: bool = True) -> list[dict[str, Any]]:
     """Rows for the expert graph and the drafted graph (structural method) and the graph-free references."""
-    from rcakit.bench.localize import _drafted, _row, _truth
+    from rcakit.bench._localize_common import _drafted, _row, _truth
 
     folder = root / "it-monitoring"
     if not folder.is_dir():
@@ -91,13 +91,13 @@ def storm_rows(root: Path, cfg: AttributionConfig, *, drafted: bool = True) -> l
 def sim_set_cases(topology: Any, seed: int, pairs: int = 4) -> list[tuple[int, Any]]:
     """(number of root causes, fault or faults) for one seed: each single fault, and ``pairs`` random pairs.
 
-    The single faults are :func:`rcakit.bench.localize.sim_fault_cases` (one of each type); a pair is
+    The single faults are :func:`rcakit.bench._localize_common.sim_fault_cases` (one of each type); a pair is
     two of them on different entities, injected at the same time, drawn with ``random.Random(1000 + seed)``.
     """
     import itertools
     import random
 
-    from rcakit.bench.localize import sim_fault_cases
+    from rcakit.bench._localize_common import sim_fault_cases
 
     singles = sim_fault_cases(topology, seed)
     both = [p for p in itertools.combinations(singles, 2) if p[0].target != p[1].target]
@@ -120,7 +120,7 @@ def sim_set_rows(seeds: tuple[int, ...] = (5, 6, 7, 8, 9), sizes: tuple[str, ...
     import numpy as np
 
     from rcakit.attribution.model import as_graph
-    from rcakit.bench.localize import _drafted, _sim_graph, _truth
+    from rcakit.bench._localize_common import _drafted, _sim_graph, _truth
     from rcakit.sim import Topology, make_incident
 
     topologies = {"S": Topology.small, "M": Topology.medium, "L": Topology.large}

@@ -26,42 +26,26 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import networkx as nx
-import numpy as np
 
 from rcakit.attribution import AttributionConfig, Method, attribute
 from rcakit.bench._common import markdown_table
-from rcakit.bench._protocol import role_of
-from rcakit.telemetry import GroundTruth, Incident
-
-if TYPE_CHECKING:
-    from rcakit.graph import CausalDraft
-    from rcakit.sim import Fault, Topology
+from rcakit.bench._localize_common import (
+    PEERS,  # noqa: F401 - the peers' figures, still read from here
+    MakeGraph,
+    _drafted,
+    _row,
+    _sim_graph,
+    _truth,
+    sim_fault_cases,
+)
+from rcakit.telemetry import Incident
 
 __all__ = ["main"]
 
-#: How a section gets the graph of an incident (the true graph, or a draft of it).
-MakeGraph = Callable[[Incident], "nx.DiGraph | CausalDraft | None"]
-
-PEERS = {
-    ("petshop latency", 1): "0.57 (graph traversal)", ("petshop latency", 3): "0.86 (CIRCA)",
-    ("petshop availability", 1): "0.75 (ranked correlation)", ("petshop availability", 3): "1.00",
-    ("nezha", 1): "0.867 (Nezha, two days)",
-}
 FAST = [Method.STRUCTURAL, Method.ATE, Method.ROBUST_Z, Method.N_SIGMA]
-
-
-def _row(dataset: str, graph: str, method: str, ranks: list[int | None], seconds: list[float],
-         extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    r = np.array([99 if x is None else x for x in ranks])
-    return {"dataset": dataset, "graph": graph, "method": method, "n": len(ranks),
-            "top1": float(np.mean(r <= 1)) if len(r) else float("nan"),
-            "top3": float(np.mean(r <= 3)) if len(r) else float("nan"),
-            "peer top1": PEERS.get((dataset, 1), ""), "peer top3": PEERS.get((dataset, 3), ""),
-            "median s": float(np.median(seconds)) if seconds else float("nan"), "role": role_of(dataset),
-            **(extra or {})}
 
 
 # -- incidents through attribute() --------------------------------------------------------------------
@@ -99,12 +83,6 @@ def incident_rows(dataset: str, incidents: list[Incident], graphs: dict[str, Mak
     return rows
 
 
-def _truth(incident: Incident) -> GroundTruth:
-    if incident.truth is None:
-        raise ValueError(f"incident {incident.name!r} has no ground truth to score against")
-    return incident.truth
-
-
 def dowhy_incidents(root: Path) -> tuple[list[Incident], nx.DiGraph | None] | None:
     folder = root / "dowhy-microservice"
     if not folder.is_dir():
@@ -113,12 +91,6 @@ def dowhy_incidents(root: Path) -> tuple[list[Incident], nx.DiGraph | None] | No
 
     incidents = load_dowhy_microservice(folder)
     return incidents, _truth(incidents[0]).graph
-
-
-def _drafted(inc: Incident) -> CausalDraft:
-    from rcakit.graph import draft_graph
-
-    return draft_graph(inc, alarm=inc.alarm)
 
 
 def main(argv: list[str]) -> int:
@@ -249,21 +221,6 @@ def sim_rows(methods: list[Method], cfg: AttributionConfig, drafted: bool,
     return rows
 
 
-def sim_fault_cases(topology: Topology, seed: int) -> list[Fault]:
-    """One fault of each simulator type on ``topology``, the targets drawn from ``seed`` (GPU, worker, link)."""
-    import random
-
-    from rcakit.sim import BatchSizeMisconfig, ErrorBurst, GpuThrottle, NetworkSlowdown, WorkloadSpike
-
-    rng = random.Random(seed)
-    gpu, worker = rng.randrange(topology.n_gpus), rng.randrange(topology.workers)
-    links = topology.links()
-    src, dst = links[rng.randrange(len(links))]
-    return [GpuThrottle(f"GPU_{gpu}", duration="10min"), WorkloadSpike(duration="10min"),
-            BatchSizeMisconfig(f"Batcher_{worker}", duration="10min"),
-            ErrorBurst(f"ModelInference_{gpu}", duration="10min"), NetworkSlowdown(src, dst, duration="10min")]
-
-
 def fault_type_rows(seeds: tuple[int, ...]) -> dict[str, str]:
     """Accuracy of ``classify_fault`` on the true root-cause entity of simulator incidents, S and M topologies.
 
@@ -297,14 +254,6 @@ def fault_type_rows(seeds: tuple[int, ...]) -> dict[str, str]:
     return accuracy
 
 
-def _sim_graph(inc: Incident) -> nx.DiGraph:
-    g = _truth(inc).graph
-    if g is None:
-        raise ValueError(f"incident {inc.name!r} has no true graph")
-    observed = [n for n, d in g.nodes(data=True) if d.get("observed", True)]
-    from rcakit.attribution.model import drop_unmeasured
-
-    return drop_unmeasured(g, set(observed))
 
 
 if __name__ == "__main__":  # pragma: no cover

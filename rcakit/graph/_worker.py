@@ -71,7 +71,7 @@ def decode_result(frame: bytes) -> tuple[str, Any]:
 
 
 def _main() -> int:
-    from rcakit.graph.data import _learn
+    from rcakit.graph._learners import _learn
 
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     while True:
