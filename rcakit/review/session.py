@@ -8,16 +8,15 @@ in it) is written atomically to a JSON file beside the notebook, so a kernel cra
 :meth:`ReviewSession.open` restores the review as it was. Views (the GraphReviewer widget, an
 attribution panel) :meth:`~ReviewSession.subscribe` to be told when the graph changes.
 
-Nothing here imports a widget library.
+The decision log itself (what each decision changed, undo, redo, subscribers) is the base class
+:class:`~rcakit.review._journal.DecisionJournal`. Nothing here imports a widget library.
 """
 
 from __future__ import annotations
 
-import contextlib
 import html
 import json
-import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +38,13 @@ from rcakit.review._autosave import (
     plain,
     read_session_file,
 )
+from rcakit.review._journal import DecisionJournal
 from rcakit.review._records import (
     Decision,
     DecisionKind,
     Edge,
     QueueItem,
     ReviewEvent,
-    apply_changes,
     restore_state,
     session_state,
 )
@@ -62,13 +61,10 @@ __all__ = [
     "default_session_path",
 ]
 
-_log = logging.getLogger(__name__)
-
-
 _now = now
 
 
-class ReviewSession:
+class ReviewSession(DecisionJournal):
     """A review of ``draft``: decisions with undo/redo, a queue of suspicious edges, autosave, export.
 
     ``path`` is the autosave file (default :func:`default_session_path`); ``autosave=False`` keeps the
@@ -127,19 +123,6 @@ class ReviewSession:
         self._save()
 
     # -- decisions ---------------------------------------------------------------------------------
-    @property
-    def decisions(self) -> list[Decision]:
-        """The decisions in force, oldest first (undone ones sit on :attr:`redo_stack`)."""
-        return list(self.undo_stack)
-
-    @property
-    def can_undo(self) -> bool:
-        return bool(self.undo_stack)
-
-    @property
-    def can_redo(self) -> bool:
-        return bool(self.redo_stack)
-
     def accept(self, source: str, target: str, *, reason: str = "") -> Decision:
         """Keep ``source -> target``; an edge offered as *missing* is added."""
         def act() -> None:
@@ -285,28 +268,6 @@ class ReviewSession:
         note = f"and the same for {len(listed)} similar edge(s)"
         return self._decide(kind, (source, target), f"{reason}; {note}" if reason else note, act, full=True)
 
-    def undo(self) -> Decision | None:
-        """Take back the last decision; returns it, or None when there is nothing to undo."""
-        if not self.undo_stack:
-            return None
-        decision = self.undo_stack.pop()
-        self._apply(decision.changes, "before")
-        self.redo_stack.append(decision)
-        self.history.append({"event": "undo", "id": decision.id, "time": _now()})
-        self._after("undo", decision)
-        return decision
-
-    def redo(self) -> Decision | None:
-        """Apply again the last undone decision."""
-        if not self.redo_stack:
-            return None
-        decision = self.redo_stack.pop()
-        self._apply(decision.changes, "after")
-        self.undo_stack.append(decision)
-        self.history.append({"event": "redo", "id": decision.id, "time": _now()})
-        self._after("redo", decision)
-        return decision
-
     # -- the queue ---------------------------------------------------------------------------------
     def decided_edges(self) -> set[Edge]:
         """Edges (both orientations) that a decision in force touched, and the skipped ones."""
@@ -375,84 +336,12 @@ class ReviewSession:
                                     evidence={used: info})
         return self._decide(DecisionKind.REDISCOVER, None, reason or f"{used}, alpha={alpha}", act, full=True)
 
-    # -- subscribers ---------------------------------------------------------------------------
-    def subscribe(self, callback: Callable[[ReviewEvent], Any]) -> Callable[[], None]:
-        """Call ``callback(event)`` after every change; returns a function that unsubscribes."""
-        self._subscribers.append(callback)
-
-        def unsubscribe() -> None:
-            with contextlib.suppress(ValueError):
-                self._subscribers.remove(callback)
-        return unsubscribe
-
     # -- internals -----------------------------------------------------------------------------
     def _check_nodes(self, *names: str) -> None:
         for name in names:
             if name not in self.draft.nodes:
                 raise DataError(f"node {name!r} is not in the draft",
                                 hint="Use add(source, target) to add an edge between new nodes")
-
-    def _snapshot(self, keys: Iterable[Edge] | None) -> tuple[dict[Edge, dict | None], set[str]]:
-        edges = self.draft.edges
-        if keys is None:
-            return {k: e.to_dict() for k, e in edges.items()}, set(self.draft.nodes)
-        return {k: (edges[k].to_dict() if k in edges else None) for k in keys}, set(self.draft.nodes)
-
-    def _queue_state(self) -> dict[str, Any]:
-        return {"done": [q.done for q in self.queue], "cursor": self.cursor}
-
-    def _decide(self, kind: DecisionKind, edge: Edge | None, reason: str, act: Callable[[], None], *,
-                full: bool = False) -> Decision:
-        keys = None if full else ([edge, edge[::-1]] if edge else [])
-        before_edges, before_nodes = self._snapshot(keys)
-        sets_before = {"forbidden": set(self.forbidden), "required": set(self.required), "skipped": set(self.skipped)}
-        queue_before = self._queue_state()
-        act()
-        if edge is not None:
-            for item in self.queue:
-                if item.done is None and set(item.edge) == set(edge):
-                    item.done = kind.value
-            self._advance()
-        after_edges, after_nodes = self._snapshot(None if full else keys)
-        changes: list[dict[str, Any]] = []
-        for name in sorted(after_nodes - before_nodes):
-            node = self.draft.nodes[name]
-            changes.append({"type": "node", "name": name, "before": None,
-                            "after": {"name": name, "observed": node.observed, "description": node.description}})
-        for key in list(before_edges) + [k for k in after_edges if k not in before_edges]:
-            b, a = before_edges.get(key), after_edges.get(key)
-            if b != a:
-                changes.append({"type": "edge", "key": list(key), "before": b, "after": a})
-        for name, before in sets_before.items():
-            after = getattr(self, name)
-            for key in sorted(before ^ after):
-                changes.append({"type": name, "key": list(key), "before": key in before, "after": key in after})
-        changes.append({"type": "queue", "before": queue_before, "after": self._queue_state()})
-        decision = Decision(self._next_id, kind, edge, _now(), reason, changes)
-        self._next_id += 1
-        self.undo_stack.append(decision)
-        self.redo_stack.clear()
-        self.history.append({"event": "decision", **decision.to_dict(), "changes": None})
-        self._after("decision", decision)
-        return decision
-
-    def _advance(self) -> None:
-        while self.cursor < len(self.queue) and self.queue[self.cursor].done is not None:
-            self.cursor += 1
-
-    def _apply(self, changes: list[dict[str, Any]], side: str) -> None:
-        apply_changes(self, changes, side)
-
-    def _after(self, kind: str, decision: Decision | None, *, graph_changed: bool | None = None) -> None:
-        if graph_changed is None:
-            graph_changed = decision is not None and any(c["type"] in ("edge", "node") for c in decision.changes)
-        self._save()
-        event = ReviewEvent(kind, decision, graph_changed)
-        for callback in list(self._subscribers):
-            try:
-                callback(event)
-            except Exception:  # a broken view must not lose the decision, which is already saved
-                _log.exception("review subscriber %r failed", callback)
 
     # -- persistence ---------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -565,6 +454,3 @@ class ReviewSession:
         file = html.escape(str(self.path)) if self.path else "not saved"
         return (f"<div><b>ReviewSession</b>: {c['accepted']} accepted, {c['proposed']} proposed, {c['rejected']} "
                 f"rejected, {c['decisions']} decisions. Autosave: <code>{file}</code><ol>{rows}</ol></div>")
-
-    def iter_decisions(self) -> Iterator[Decision]:
-        yield from self.undo_stack
