@@ -14,21 +14,26 @@ file, a log line or an exception message.
 
 from __future__ import annotations
 
-import html
 import logging
-import math
 import re
 import threading
-import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass
-from email.utils import parsedate_to_datetime
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from rcakit.llm._errors import BudgetExceeded, LLMError, LLMNotConfigured
+from rcakit.llm._http import _answer_limit, _error_text, _guarded_http_client, _hint, _retry_after, _unusable
 from rcakit.llm.cache import ResponseCache, cache_key
 from rcakit.llm.config import NO_KEY, LLMConfig, Provider, offline_reason
+from rcakit.llm.usage import (
+    ChatResult,
+    Estimate,
+    Message,
+    Usage,
+    estimate_message_tokens,
+    estimate_tokens,
+)
 
 if TYPE_CHECKING:
     from rcakit._progress import CancelToken
@@ -39,101 +44,6 @@ log = logging.getLogger("rcakit.llm")
 
 T = TypeVar("T")
 R = TypeVar("R")
-Message = Mapping[str, str]
-
-CHARS_PER_TOKEN = 4
-TOKENS_PER_MESSAGE = 4
-
-
-def estimate_tokens(text: str) -> int:
-    """A rough token count: about four characters per token (good enough for a budget, not for billing)."""
-    return math.ceil(len(text) / CHARS_PER_TOKEN)
-
-
-def estimate_message_tokens(messages: Sequence[Message]) -> int:
-    return sum(estimate_tokens(str(m.get("content", ""))) + TOKENS_PER_MESSAGE for m in messages) + 2
-
-
-@dataclass(frozen=True)
-class Usage:
-    """What a client has spent: requests sent (``calls``, retries included), answers served from the cache,
-    retries, failures and tokens in and out (as the server reported them, or estimated when it did not)."""
-
-    calls: int = 0
-    cache_hits: int = 0
-    retries: int = 0
-    failures: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-
-    @property
-    def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
-    def to_dict(self) -> dict[str, int]:
-        return {**asdict(self), "total_tokens": self.total_tokens}
-
-    def __sub__(self, other: Usage) -> Usage:
-        return Usage(**{k: getattr(self, k) - getattr(other, k) for k in asdict(self)})
-
-    def _repr_html_(self) -> str:
-        rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{v:,}</td></tr>" for k, v in self.to_dict().items())
-        return f"<b>LLM usage</b><table>{rows}</table>"
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """What a job will cost before it runs (a dry run).
-
-    ``questions`` is how many questions the job asks (pairs times votes), ``unique`` how many remain
-    after semantic de-duplication (replicas asked once), ``cached`` how many of those are already in
-    the cache, ``calls`` the requests it will send if every answer parses (``unique - cached``), and
-    ``max_calls`` the most it can send when unparseable answers are asked again. Tokens use the
-    four-characters-per-token estimate; ``max_completion_tokens`` is the ceiling the budget reserves.
-    With ``stop_at_majority`` a question's later votes are sent only while the winner is still open:
-    ``calls`` then counts the votes sent when the answers agree, ``max_calls`` every vote.
-    """
-
-    calls: int
-    prompt_tokens: int
-    max_completion_tokens: int = 0
-    questions: int = 0
-    unique: int = 0
-    cached: int = 0
-    max_calls: int = 0
-    pairs: int = 0
-    model: str = ""
-    stop_at_majority: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def summary(self) -> str:
-        what = f"{self.pairs} pairs, " if self.pairs else ""
-        when = " if each question's first votes agree" if self.stop_at_majority else ""
-        return (f"{what}{self.questions} questions, {self.unique} after semantic de-duplication, {self.cached} "
-                f"cached: {self.calls} calls to {self.model or 'the model'}{when} (at most {self.max_calls} with "
-                f"{'all votes and ' if self.stop_at_majority else ''}re-asks), about {self.prompt_tokens:,} "
-                f"prompt tokens and at most {self.max_completion_tokens:,} answer tokens")
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        return f"<b>LLM dry run</b>: {html.escape(self.summary())}"
-
-
-@dataclass(frozen=True)
-class ChatResult:
-    """One answer: its text, whether it came from the cache, its tokens and how many requests it took."""
-
-    text: str
-    cached: bool
-    key: str
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    attempts: int = 0
-
 
 _RETRYABLE_STATUS = frozenset({408, 409, 429})
 
@@ -472,113 +382,3 @@ class LLMClient:
         u = self.usage
         return (f"LLMClient({self.config.provider.value}, model={self.config.model!r}, endpoint="
                 f"{self.config.endpoint!r}, calls={u.calls}, cache_hits={u.cache_hits})")
-
-
-def _unusable(response: Any) -> str:
-    """Why a 200 answer cannot be used (asked again), or "" when it can."""
-    choices = getattr(response, "choices", None)
-    if not choices:
-        return "the answer had no choices"
-    message = getattr(choices[0], "message", None)
-    if message is None or not isinstance(getattr(message, "content", None), str):
-        return "the answer's first choice has no text"
-    return ""
-
-
-def _answer_limit(max_output_tokens: int) -> int:
-    """Bytes an answer may take: its tokens at up to 16 bytes each (JSON escapes, multi-byte text) plus the envelope."""
-    return 16 * max(int(max_output_tokens), 1) * CHARS_PER_TOKEN // 4 + (64 << 10)
-
-
-def _guarded_http_client(total: float, max_bytes: int) -> Any:
-    """The SDK's own HTTP client with two guards on every answer: the whole of it within ``total`` seconds (a
-    server trickling bytes never trips a per-read timeout) and at most ``max_bytes`` (a server ignoring max_tokens).
-
-    Built on the HTTP library the installed ``openai`` uses (``httpx`` or its successor), found from the SDK's
-    default client class, so the guard follows the SDK across versions.
-    """
-    import sys
-
-    import openai
-
-    base = openai.DefaultHttpxClient
-    http = sys.modules[next(c for c in base.__mro__ if c.__name__ == "Client").__module__.split(".")[0]]
-
-    class TooLarge(http.ReadError):  # type: ignore[misc, name-defined]
-        rcakit_too_large = True
-
-    class Guarded(http.SyncByteStream):  # type: ignore[misc, name-defined]
-        def __init__(self, inner: Any, deadline: float) -> None:
-            self.inner = inner
-            self.deadline = deadline
-
-        def __iter__(self) -> Any:
-            size = 0
-            for chunk in self.inner:
-                size += len(chunk)
-                if size > max_bytes:
-                    raise TooLarge(f"more than {max_bytes:,} bytes")
-                if time.monotonic() > self.deadline:
-                    raise http.ReadTimeout(f"the answer took longer than {total:g} s")
-                yield chunk
-
-        def close(self) -> None:
-            self.inner.close()
-
-    class Transport(http.BaseTransport):  # type: ignore[misc, name-defined]
-        def __init__(self) -> None:
-            self.inner = http.HTTPTransport(limits=http.Limits(max_connections=100, max_keepalive_connections=20))
-
-        def handle_request(self, request: Any) -> Any:
-            deadline = time.monotonic() + total
-            response = self.inner.handle_request(request)
-            response.stream = Guarded(response.stream, deadline)
-            return response
-
-        def close(self) -> None:
-            self.inner.close()
-
-    return base(transport=Transport())
-
-
-def _error_text(exc: Any) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, Mapping):
-        err = body.get("error", body)
-        if isinstance(err, Mapping) and err.get("message"):
-            return str(err["message"])
-        return str(err)
-    return str(getattr(exc, "message", "") or type(exc).__name__)
-
-
-def _retry_after(exc: Any) -> float | None:
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None)
-    if headers is None:
-        return None
-    raw_ms = headers.get("retry-after-ms")
-    if raw_ms:
-        try:
-            return float(raw_ms) / 1000.0
-        except ValueError:
-            pass
-    raw = headers.get("retry-after")
-    if not raw:
-        return None
-    try:
-        return float(raw)
-    except ValueError:
-        try:
-            return max((parsedate_to_datetime(raw).timestamp() - time.time()), 0.0)
-        except (TypeError, ValueError):
-            return None
-
-
-def _hint(status: int | None) -> str:
-    if status in (401, 403):
-        return "Check the API key (OPENAI_API_KEY or AZURE_OPENAI_API_KEY) and its permissions"
-    if status == 404:
-        return "Check the model name (RCAKIT_LLM_MODEL) or Azure deployment, and the base URL (it usually ends in /v1)"
-    if status == 400:
-        return "The server rejected the request's parameters; check the model name and max_output_tokens"
-    return "See the server's message above"
