@@ -26,6 +26,7 @@ __all__ = [
     "apply_mapping",
     "as_path",
     "build_telemetry",
+    "combine",
     "decompress_gzip",
     "gather",
     "is_gzip",
@@ -407,3 +408,16 @@ def gzip_open_error(path: Path, exc: BaseException) -> DataError:
 def describe_value(value: Any, limit: int = 60) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def combine(parts: list[Telemetry], report: LoadReport) -> Telemetry:
+    """One Telemetry from parts that each hold a different table (no re-sorting needed)."""
+    if not parts:
+        return Telemetry(report=report)
+    tables: dict[str, pl.DataFrame | None] = {"metrics": None, "logs": None, "spans": None}
+    for part in parts:
+        for name in tables:
+            table = getattr(part, name)
+            if table.height:
+                tables[name] = table
+    return Telemetry(tables["metrics"], tables["logs"], tables["spans"], report=report, validated=True)

@@ -12,22 +12,32 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
 
 from rcakit.errors import DataError
-from rcakit.telemetry.loaders._common import build_telemetry
+from rcakit.telemetry.loaders._common import build_telemetry, combine
 from rcakit.telemetry.loaders._events import event_line
 from rcakit.telemetry.loaders._histograms import Buckets, HistogramPoint, HistogramStats, series_rows
 from rcakit.telemetry.loaders._notes import note
+from rcakit.telemetry.loaders._otlp_values import (
+    attributes,
+    body_text,
+    enum_value,
+    label_text,
+    nanos,
+    point_value,
+    series_name,
+    severity,
+    unwrap,
+)
 from rcakit.telemetry.model import Telemetry
 from rcakit.telemetry.report import LoadReport
 
-__all__ = ["ENTITY_ATTRIBUTES", "SPAN_KINDS", "UNKNOWN_SERVICE", "OtlpTables", "any_value", "combine", "unwrap"]
+__all__ = ["ENTITY_ATTRIBUTES", "SPAN_KINDS", "UNKNOWN_SERVICE", "OtlpTables"]
 
 UNKNOWN_SERVICE = "unknown_service"
 # The resource attribute that names the entity: service.name for instrumented services; the Collector's
@@ -35,83 +45,11 @@ UNKNOWN_SERVICE = "unknown_service"
 ENTITY_ATTRIBUTES = ("service.name", "k8s.deployment.name", "k8s.statefulset.name", "k8s.daemonset.name",
                      "k8s.pod.name", "container.name", "k8s.node.name", "host.name")
 SPAN_KINDS = {0: None, 1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}
-_SEVERITY = ((4, "TRACE"), (8, "DEBUG"), (12, "INFO"), (16, "WARN"), (20, "ERROR"), (24, "FATAL"))
 _STATUS = {"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2}
 _TEMPORALITY = {"AGGREGATION_TEMPORALITY_UNSPECIFIED": 0, "AGGREGATION_TEMPORALITY_DELTA": 1,
                 "AGGREGATION_TEMPORALITY_CUMULATIVE": 2}
 _LOWER_HEX_ID = re.compile(r"[0-9a-f]{16}|[0-9a-f]{32}")
 _ANY_HEX_ID = re.compile(r"[0-9a-fA-F]{16}|[0-9a-fA-F]{32}")
-_TOP_KEYS = ("resourceSpans", "resourceLogs", "resourceMetrics")
-
-
-def any_value(value: Any) -> Any:
-    """The Python value of an OTLP AnyValue."""
-    if not isinstance(value, dict):
-        return value
-    if "stringValue" in value:
-        return value["stringValue"]
-    if "intValue" in value:
-        return int(value["intValue"])
-    if "doubleValue" in value:
-        return float(value["doubleValue"])
-    if "boolValue" in value:
-        return bool(value["boolValue"])
-    if "arrayValue" in value:
-        return [any_value(v) for v in (value["arrayValue"] or {}).get("values", [])]
-    if "kvlistValue" in value:
-        return {kv.get("key"): any_value(kv.get("value")) for kv in (value["kvlistValue"] or {}).get("values", [])}
-    if "bytesValue" in value:
-        return value["bytesValue"]
-    return None
-
-
-def _attributes(items: Iterable[dict[str, Any]] | None) -> dict[str, Any]:
-    return {str(item.get("key")): any_value(item.get("value")) for item in items or () if isinstance(item, dict)}
-
-
-def _nanos(value: Any) -> int | None:
-    if value in (None, "", 0, "0"):
-        return None
-    if isinstance(value, dict) and "low" in value:  # OpenTelemetry JS's long bits: {"low": ..., "high": ...}
-        return ((int(value.get("high", 0)) & 0xFFFFFFFF) << 32 | (int(value["low"]) & 0xFFFFFFFF)) or None
-    return int(value)
-
-
-def _enum(value: Any, names: dict[str, int]) -> int:
-    if isinstance(value, str):
-        return names.get(value, int(value) if value.isdigit() else 0)
-    return int(value or 0)
-
-
-def _series_name(name: str, attrs: dict[str, Any]) -> str:
-    return name + _labels(attrs)
-
-
-def _labels(attrs: dict[str, Any]) -> str:
-    if not attrs:
-        return ""
-    return "{" + ",".join(f'{k}="{v}"' for k, v in sorted(attrs.items(), key=lambda kv: str(kv[0]))) + "}"
-
-
-def unwrap(document: Any) -> tuple[dict[str, Any] | None, str | None]:
-    """The OTLP request inside a document, and the wrapper it came in (None when it is plain OTLP).
-
-    Tempo's ``/api/traces/<id>`` answers ``{"batches": [...]}`` (resource spans under another
-    name), its ``/api/v2/traces/<id>`` ``{"trace": {...}}``, Jaeger's ``/api/v3`` ``{"result": {...}}``.
-    """
-    if not isinstance(document, dict):
-        return None, None
-    if any(key in document for key in _TOP_KEYS):
-        return document, None
-    if isinstance(document.get("batches"), list):
-        return {"resourceSpans": document["batches"]}, "Tempo 'batches'"
-    for key, label in (("trace", "Tempo v2 'trace'"), ("result", "Jaeger API v3 'result'")):
-        inner = document.get(key)
-        if isinstance(inner, dict):
-            found, wrapper = unwrap(inner)
-            if found is not None:
-                return found, label if wrapper is None else f"{label} around {wrapper}"
-    return None, None
 
 
 class OtlpTables:
@@ -160,7 +98,7 @@ class OtlpTables:
         return text.lower() if text.strip("0") else None
 
     def _service(self, resource: dict[str, Any] | None) -> tuple[str, tuple[Any, ...]]:
-        attrs = _attributes((resource or {}).get("attributes"))
+        attrs = attributes((resource or {}).get("attributes"))
         identity = tuple(sorted((k, str(v)) for k, v in attrs.items()))
         for key in self.entity_attributes:
             name = attrs.get(key)
@@ -219,9 +157,9 @@ class OtlpTables:
                             ) from None
 
     def _log(self, record: dict[str, Any], entity: str, number: int) -> None:
-        t = _nanos(record.get("timeUnixNano"))
+        t = nanos(record.get("timeUnixNano"))
         if t is None:
-            t = _nanos(record.get("observedTimeUnixNano"))
+            t = nanos(record.get("observedTimeUnixNano"))
             self._count("observed time")
         if t is None:
             raise DataError(f"a log record of {entity!r} has neither timeUnixNano nor observedTimeUnixNano",
@@ -229,20 +167,20 @@ class OtlpTables:
         logs = self.logs
         logs["time"].append(t)
         logs["entity"].append(entity)
-        logs["level"].append(_level(record))
-        logs["message"].append(_body(record))
+        logs["level"].append(severity(record))
+        logs["message"].append(body_text(record))
         logs["trace_id"].append(self._id(record.get("traceId")))
         logs["span_id"].append(self._id(record.get("spanId")))
 
     def _span(self, span: dict[str, Any], entity: str, number: int) -> None:
-        start = _nanos(span.get("startTimeUnixNano"))
-        end = _nanos(span.get("endTimeUnixNano"))
+        start = nanos(span.get("startTimeUnixNano"))
+        end = nanos(span.get("endTimeUnixNano"))
         if start is None or end is None:
             raise DataError(f"span {span.get('spanId')!r} of trace {span.get('traceId')!r} has no start or end time",
                             source=self.source, column="start", row=number,
                             hint="Spans need startTimeUnixNano and endTimeUnixNano")
         status = span.get("status") or {}
-        code = _enum(status.get("code", 0), _STATUS)
+        code = enum_value(status.get("code", 0), _STATUS)
         kind = span.get("kind")
         spans = self.spans
         spans["trace_id"].append(self._id(span.get("traceId")))
@@ -262,9 +200,9 @@ class OtlpTables:
         events = span.get("events")
         if events and self.span_events:
             for event in events:
-                level, message = event_line(event.get("name"), _attributes(event.get("attributes")))
+                level, message = event_line(event.get("name"), attributes(event.get("attributes")))
                 logs = self.logs
-                logs["time"].append(_nanos(event.get("timeUnixNano")) or start)
+                logs["time"].append(nanos(event.get("timeUnixNano")) or start)
                 logs["entity"].append(entity)
                 logs["level"].append(level)
                 logs["message"].append(message)
@@ -286,19 +224,19 @@ class OtlpTables:
             found = True
             for point in body.get("dataPoints") or []:
                 t = self._time(point, name, entity, number)
-                value = None if int(point.get("flags", 0) or 0) & 1 else _number(point)
+                value = None if int(point.get("flags", 0) or 0) & 1 else point_value(point)
                 if value is None:
                     self._count("no value")
                 rows["time"].append(t)
                 rows["entity"].append(entity)
-                rows["metric"].append(_series_name(name, _attributes(point.get("attributes"))))
+                rows["metric"].append(series_name(name, attributes(point.get("attributes"))))
                 rows["value"].append(value)
         for kind in ("histogram", "exponentialHistogram"):
             body = metric.get(kind)
             if body is None:
                 continue
             found = True
-            cumulative = _enum(body.get("aggregationTemporality", 0), _TEMPORALITY) == 2
+            cumulative = enum_value(body.get("aggregationTemporality", 0), _TEMPORALITY) == 2
             for point in body.get("dataPoints") or []:
                 self._histogram_point(point, kind, name, entity, identity, cumulative, number)
         body = metric.get("summary")
@@ -306,7 +244,7 @@ class OtlpTables:
             found = True
             for point in body.get("dataPoints") or []:
                 t = self._time(point, name, entity, number)
-                attrs = _attributes(point.get("attributes"))
+                attrs = attributes(point.get("attributes"))
                 empty = int(point.get("flags", 0) or 0) & 1
                 count = None if empty else float(int(point.get("count", 0) or 0))
                 total = None if empty else float(point.get("sum", 0.0) or 0.0)  # not optional in a summary
@@ -314,12 +252,12 @@ class OtlpTables:
                 for metric_name, value in ((f"{name}.count", count), (f"{name}.sum", total)):
                     rows["time"].append(t)
                     rows["entity"].append(entity)
-                    rows["metric"].append(_series_name(metric_name, attrs))
+                    rows["metric"].append(series_name(metric_name, attrs))
                     rows["value"].append(value)
                 for q in point.get("quantileValues") or []:
                     rows["time"].append(t)
                     rows["entity"].append(entity)
-                    rows["metric"].append(_series_name(name, {**attrs, "quantile": q.get("quantile", 0)}))
+                    rows["metric"].append(series_name(name, {**attrs, "quantile": q.get("quantile", 0)}))
                     rows["value"].append(float(q.get("value", 0.0)))  # proto3 leaves zeros out
         if not found:
             kinds = sorted(set(metric) - {"name", "description", "unit", "metadata"})
@@ -329,7 +267,7 @@ class OtlpTables:
                             hint="rcakit reads gauge, sum, histogram, exponentialHistogram and summary metrics")
 
     def _time(self, point: dict[str, Any], name: str, entity: str, number: int) -> int:
-        t = _nanos(point.get("timeUnixNano"))
+        t = nanos(point.get("timeUnixNano"))
         if t is None:
             raise DataError(f"a data point of metric {name!r} ({entity}) has no timeUnixNano", source=self.source,
                             column="time", row=number, hint="Every data point needs its time in unix nanoseconds")
@@ -338,7 +276,7 @@ class OtlpTables:
     def _histogram_point(self, point: dict[str, Any], kind: str, name: str, entity: str,
                          identity: tuple[Any, ...], cumulative: bool, number: int) -> None:
         t = self._time(point, name, entity, number)
-        attrs = _attributes(point.get("attributes"))
+        attrs = attributes(point.get("attributes"))
         empty = bool(int(point.get("flags", 0) or 0) & 1)
         count = None if empty else float(int(point.get("count", 0) or 0))
         total = None if empty or point.get("sum") is None else float(point["sum"])
@@ -371,8 +309,8 @@ class OtlpTables:
         high = float(point["max"]) if point.get("max") is not None else None
         key = (entity, identity, name, tuple(sorted((k, str(v)) for k, v in attrs.items())), kind)
         self.histograms.setdefault(key, []).append(HistogramPoint(
-            series=key, entity=entity, name=_series_name(name, attrs), base=name, labels=_labels(attrs), time=t,
-            start=_nanos(point.get("startTimeUnixNano")), cumulative=cumulative, count=count, total=total,
+            series=key, entity=entity, name=series_name(name, attrs), base=name, labels=label_text(attrs), time=t,
+            start=nanos(point.get("startTimeUnixNano")), cumulative=cumulative, count=count, total=total,
             low=low, high=high, buckets=buckets, problem=problem))
         if empty:
             self._count("no value", 3 + len(self.quantiles))
@@ -467,46 +405,3 @@ class OtlpTables:
             for problem, n in sorted(stats.problems.items()):
                 report.add(source, "value", f"set quantiles to null for {problem}", n,
                            "rcakit cannot place the observations in buckets")
-
-
-def _number(point: dict[str, Any]) -> float | None:
-    if "asDouble" in point:
-        return float(point["asDouble"])  # "NaN", "Infinity" are valid here; the model reports them
-    if "asInt" in point:
-        return float(int(point["asInt"]))
-    return None
-
-
-def _level(record: dict[str, Any]) -> str | None:
-    text = record.get("severityText")
-    if text:
-        return str(text)
-    number = record.get("severityNumber")
-    if isinstance(number, str) and not number.isdigit():
-        return number.removeprefix("SEVERITY_NUMBER_").split("_")[0].replace("UNSPECIFIED", "") or None
-    if number:
-        return next((name for limit, name in _SEVERITY if int(number) <= limit), "FATAL")
-    return None
-
-
-def _body(record: dict[str, Any]) -> str | None:
-    body = record.get("body")
-    if body is None:
-        return None
-    value = any_value(body)
-    if value is None or isinstance(value, str):
-        return value
-    return json.dumps(value, sort_keys=True, default=str)
-
-
-def combine(parts: list[Telemetry], report: LoadReport) -> Telemetry:
-    """One Telemetry from parts that each hold a different table (no re-sorting needed)."""
-    if not parts:
-        return Telemetry(report=report)
-    tables: dict[str, pl.DataFrame | None] = {"metrics": None, "logs": None, "spans": None}
-    for part in parts:
-        for name in tables:
-            table = getattr(part, name)
-            if table.height:
-                tables[name] = table
-    return Telemetry(tables["metrics"], tables["logs"], tables["spans"], report=report, validated=True)

@@ -7,10 +7,9 @@ from typing import Any
 import polars as pl
 
 from rcakit.errors import DataError
-from rcakit.telemetry.loaders._common import PathLike, as_path, build_telemetry
+from rcakit.telemetry.loaders._common import PathLike, as_path, build_telemetry, combine
 from rcakit.telemetry.loaders._events import LOG_COLUMNS, event_line, logs_frame
 from rcakit.telemetry.loaders._json import describe_json, read_json_documents
-from rcakit.telemetry.loaders._otlp_tables import combine
 from rcakit.telemetry.model import Telemetry
 from rcakit.telemetry.report import LoadReport
 

@@ -29,7 +29,8 @@ from rcakit._io import atomic_write_bytes
 from rcakit.telemetry.loaders._common import PathLike, as_path
 from rcakit.telemetry.loaders._histograms import DEFAULT_QUANTILES, check_quantiles
 from rcakit.telemetry.loaders._json import read_json_documents
-from rcakit.telemetry.loaders._otlp_tables import UNKNOWN_SERVICE, OtlpTables, unwrap
+from rcakit.telemetry.loaders._otlp_tables import UNKNOWN_SERVICE, OtlpTables
+from rcakit.telemetry.loaders._otlp_values import unwrap
 from rcakit.telemetry.model import Telemetry
 from rcakit.telemetry.report import LoadReport
 

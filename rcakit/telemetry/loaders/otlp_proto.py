@@ -23,7 +23,8 @@ from rcakit.errors import DataError, MissingDependencyError
 from rcakit.telemetry.loaders._common import PathLike, as_path, read_bytes
 from rcakit.telemetry.loaders._histograms import DEFAULT_QUANTILES
 from rcakit.telemetry.loaders._notes import note
-from rcakit.telemetry.loaders._otlp_tables import OtlpTables, unwrap
+from rcakit.telemetry.loaders._otlp_tables import OtlpTables
+from rcakit.telemetry.loaders._otlp_values import unwrap
 from rcakit.telemetry.model import Telemetry
 from rcakit.telemetry.report import LoadReport
 
