@@ -366,7 +366,11 @@ def _shoot(page, locator, path: Path, result: dict) -> None:
 def _wait_saved(path: Path, timeout: float) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        nb = json.loads(path.read_text())
+        try:
+            nb = json.loads(path.read_text())
+        except json.JSONDecodeError:  # the server is writing the file right now (seen: an empty read)
+            time.sleep(0.5)
+            continue
         code = [c for c in nb["cells"] if c["cell_type"] == "code"]
         if any(c.get("execution_count") for c in code):
             return nb
