@@ -39,24 +39,7 @@ def read_jaeger_json(path: PathLike, *, span_events: bool = True) -> Telemetry:
     file = as_path(path)
     source = str(file)
     report = LoadReport()
-    documents = read_json_documents(file, what="Jaeger JSON")
-    traces: list[Any] = []
-    for number, document in enumerate(documents):
-        if isinstance(document, dict) and "spans" in document and "data" not in document:
-            traces.append(document)  # one trace (the UI model, or a JSON Lines file of traces)
-            continue
-        if isinstance(document, list) and all(isinstance(t, dict) and "spans" in t for t in document):
-            traces.extend(document)  # a list of traces
-            continue
-        data = document.get("data") if isinstance(document, dict) else None
-        if not isinstance(data, list):
-            raise DataError(f"this is not Jaeger JSON: document {number + 1} is {describe_json(document)}",
-                            source=source, row=number,
-                            hint="Jaeger JSON is {\"data\": [{\"traceID\": ..., \"spans\": [...], \"processes\": {...}}]}")
-        if isinstance(document, dict) and document.get("errors"):
-            raise DataError(f"the Jaeger response reports errors: {str(document['errors'])[:200]}", source=source,
-                            hint="Query Jaeger again; the export holds an error instead of traces")
-        traces.extend(data)
+    traces = _traces(read_json_documents(file, what="Jaeger JSON"), source)
     columns: dict[str, list[Any]] = {k: [] for k in ("trace_id", "span_id", "parent_id", "entity", "operation",
                                                      "start", "duration_us", "error", "status", "kind")}
     follows = other_trace = 0
@@ -67,63 +50,9 @@ def read_jaeger_json(path: PathLike, *, span_events: bool = True) -> Telemetry:
                             hint="Each item of data needs traceID, spans and processes")
         processes = trace.get("processes") or {}
         for span in trace["spans"]:
-            trace_id = span.get("traceID") or trace.get("traceID")
-            span_id = span.get("spanID")
-            process = span.get("process")
-            if not isinstance(process, dict):
-                pid = span.get("processID")
-                process = processes.get(pid)
-                if not isinstance(process, dict):
-                    known = ", ".join(map(repr, sorted(processes))) or "none"
-                    raise DataError(
-                        f"span {span_id!r} of trace {trace_id!r} refers to process {pid!r}, which the trace does "
-                        f"not list (it lists {known})", source=source, column="processID", row=len(columns["span_id"]),
-                        hint="The export is incomplete or was edited; export the trace again from Jaeger")
-            entity = process.get("serviceName")
-            parent = None
-            refs = [r for r in span.get("references") or [] if isinstance(r, dict)]
-            # Jaeger's own rule: the CHILD_OF reference in the same trace, else the first CHILD_OF,
-            # else the first reference (FOLLOWS_FROM; reported).
-            child_of = [r for r in refs if r.get("refType", "CHILD_OF") == "CHILD_OF"]
-            same = [r for r in child_of if r.get("traceID") in (None, trace_id)]
-            if same or child_of:
-                parent = (same or child_of)[0].get("spanID")
-                other_trace += int(not same)
-            elif refs:
-                parent = refs[0].get("spanID")
-                follows += 1
-            if parent is None and span.get("parentSpanID"):
-                parent = span["parentSpanID"]
-            if span.get("startTime") is None:
-                raise DataError(f"span {span_id!r} of trace {trace_id!r} has no startTime", source=source,
-                                column="startTime", row=len(columns["span_id"]),
-                                hint="Jaeger spans need startTime and duration in microseconds")
-            tags = _tags(span.get("tags"))
-            status = tags.get("otel.status_code")
-            if status is None and tags.get("http.status_code") is not None:
-                status = str(tags["http.status_code"])
-            error = _truthy(tags.get("error")) or str(status).upper() == "ERROR"
-            columns["trace_id"].append(trace_id)
-            columns["span_id"].append(span_id)
-            columns["parent_id"].append(parent)
-            columns["entity"].append(entity)
-            columns["operation"].append(span.get("operationName"))
-            columns["start"].append(int(span["startTime"]))
-            columns["duration_us"].append(int(span.get("duration") or 0))
-            columns["error"].append(error)
-            columns["status"].append(None if status is None else str(status))
-            kind = tags.get("span.kind")
-            columns["kind"].append(str(kind).upper() if kind else None)
-            for log in (span.get("logs") or []) if span_events else ():
-                if not isinstance(log, dict):
-                    continue
-                level, message = event_line(None, _tags(log.get("fields")))
-                events["time"].append(int(log.get("timestamp") or span["startTime"]))
-                events["entity"].append(entity)
-                events["level"].append(level)
-                events["message"].append(message)
-                events["trace_id"].append(trace_id)
-                events["span_id"].append(span_id)
+            parent_from = _add_span(span, trace, processes, columns, events if span_events else None, source)
+            follows += parent_from == "FOLLOWS_FROM"
+            other_trace += parent_from == "other trace"
     if follows:
         report.add(source, "parent_id", "used a FOLLOWS_FROM reference as the parent", follows,
                    "the span has no CHILD_OF reference")
@@ -147,3 +76,104 @@ def read_jaeger_json(path: PathLike, *, span_events: bool = True) -> Telemetry:
                len(events["time"]), "pass span_events=False to leave them out")
     logs = build_telemetry("logs", [logs_frame(events, time_factor=1000)], source=source, report=report)
     return combine([spans, logs], report)
+
+
+def _traces(documents: list[Any], source: str) -> list[Any]:
+    """The traces of every document: one trace, a list of traces, or an API response ``{"data": [...]}``."""
+    traces: list[Any] = []
+    for number, document in enumerate(documents):
+        if isinstance(document, dict) and "spans" in document and "data" not in document:
+            traces.append(document)  # one trace (the UI model, or a JSON Lines file of traces)
+            continue
+        if isinstance(document, list) and all(isinstance(t, dict) and "spans" in t for t in document):
+            traces.extend(document)  # a list of traces
+            continue
+        data = document.get("data") if isinstance(document, dict) else None
+        if not isinstance(data, list):
+            raise DataError(f"this is not Jaeger JSON: document {number + 1} is {describe_json(document)}",
+                            source=source, row=number,
+                            hint="Jaeger JSON is {\"data\": [{\"traceID\": ..., \"spans\": [...], \"processes\": {...}}]}")
+        if isinstance(document, dict) and document.get("errors"):
+            raise DataError(f"the Jaeger response reports errors: {str(document['errors'])[:200]}", source=source,
+                            hint="Query Jaeger again; the export holds an error instead of traces")
+        traces.extend(data)
+    return traces
+
+
+def _add_span(span: dict[str, Any], trace: dict[str, Any], processes: dict[Any, Any], columns: dict[str, list[Any]],
+              events: dict[str, list[Any]] | None, source: str) -> str | None:
+    """One span into ``columns`` (its logs into ``events`` unless None); what its parent came from when
+    that is reported: ``"FOLLOWS_FROM"``, ``"other trace"`` or None."""
+    trace_id = span.get("traceID") or trace.get("traceID")
+    span_id = span.get("spanID")
+    process = span.get("process")
+    if not isinstance(process, dict):
+        pid = span.get("processID")
+        process = processes.get(pid)
+        if not isinstance(process, dict):
+            known = ", ".join(map(repr, sorted(processes))) or "none"
+            raise DataError(
+                f"span {span_id!r} of trace {trace_id!r} refers to process {pid!r}, which the trace does "
+                f"not list (it lists {known})", source=source, column="processID", row=len(columns["span_id"]),
+                hint="The export is incomplete or was edited; export the trace again from Jaeger")
+    entity = process.get("serviceName")
+    parent, parent_from = _parent(span, trace_id)
+    if span.get("startTime") is None:
+        raise DataError(f"span {span_id!r} of trace {trace_id!r} has no startTime", source=source,
+                        column="startTime", row=len(columns["span_id"]),
+                        hint="Jaeger spans need startTime and duration in microseconds")
+    tags = _tags(span.get("tags"))
+    status = tags.get("otel.status_code")
+    if status is None and tags.get("http.status_code") is not None:
+        status = str(tags["http.status_code"])
+    error = _truthy(tags.get("error")) or str(status).upper() == "ERROR"
+    columns["trace_id"].append(trace_id)
+    columns["span_id"].append(span_id)
+    columns["parent_id"].append(parent)
+    columns["entity"].append(entity)
+    columns["operation"].append(span.get("operationName"))
+    columns["start"].append(int(span["startTime"]))
+    columns["duration_us"].append(int(span.get("duration") or 0))
+    columns["error"].append(error)
+    columns["status"].append(None if status is None else str(status))
+    kind = tags.get("span.kind")
+    columns["kind"].append(str(kind).upper() if kind else None)
+    if events is not None:
+        _add_logs(span, entity, trace_id, span_id, events)
+    return parent_from
+
+
+def _add_logs(span: dict[str, Any], entity: Any, trace_id: Any, span_id: Any, events: dict[str, list[Any]]) -> None:
+    """The logs recorded on a span, as log lines of its service linked to it."""
+    for log in span.get("logs") or []:
+        if not isinstance(log, dict):
+            continue
+        level, message = event_line(None, _tags(log.get("fields")))
+        events["time"].append(int(log.get("timestamp") or span["startTime"]))
+        events["entity"].append(entity)
+        events["level"].append(level)
+        events["message"].append(message)
+        events["trace_id"].append(trace_id)
+        events["span_id"].append(span_id)
+
+
+def _parent(span: dict[str, Any], trace_id: Any) -> tuple[Any, str | None]:
+    """The span's parent id, and ``"FOLLOWS_FROM"`` or ``"other trace"`` when it came from such a reference.
+
+    Jaeger's own rule: the CHILD_OF reference in the same trace, else the first CHILD_OF, else the
+    first reference (FOLLOWS_FROM); then the older ``parentSpanID`` field.
+    """
+    parent = None
+    parent_from = None
+    refs = [r for r in span.get("references") or [] if isinstance(r, dict)]
+    child_of = [r for r in refs if r.get("refType", "CHILD_OF") == "CHILD_OF"]
+    same = [r for r in child_of if r.get("traceID") in (None, trace_id)]
+    if same or child_of:
+        parent = (same or child_of)[0].get("spanID")
+        parent_from = None if same else "other trace"
+    elif refs:
+        parent = refs[0].get("spanID")
+        parent_from = "FOLLOWS_FROM"
+    if parent is None and span.get("parentSpanID"):
+        parent = span["parentSpanID"]
+    return parent, parent_from

@@ -103,74 +103,87 @@ def write_otlp_json(telemetry: Telemetry, path: PathLike, *, scope: str = "rcaki
     if not isinstance(telemetry, Telemetry):
         raise TypeError(f"write_otlp_json needs a Telemetry, got {type(telemetry).__name__}")
     target = Path(path)
-    lines: list[str] = []
     scope_obj = {"name": scope}
-    m = telemetry.metrics
-    if m.height:
-        resources = []
-        frame = m.select("entity", "metric", pl.col("time").dt.epoch("ns").alias("t"), "value")
-        for (entity,), group in frame.group_by("entity", maintain_order=True):
-            metrics = []
-            for (metric,), points in group.group_by("metric", maintain_order=True):
-                data = []
-                for t, value in points.select("t", "value").iter_rows():
-                    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-                        data.append({"timeUnixNano": _ns(t), "flags": 1})
-                    else:
-                        data.append({"timeUnixNano": _ns(t), "asDouble": float(value)})
-                metrics.append({"name": metric, "gauge": {"dataPoints": data}})
-            resources.append({"resource": _resource(str(entity)),
-                              "scopeMetrics": [{"scope": scope_obj, "metrics": metrics}]})
-        lines.append(json.dumps({"resourceMetrics": resources}, separators=(",", ":")))
-    lg = telemetry.logs
-    if lg.height:
-        resources = []
-        frame = lg.select("entity", pl.col("time").dt.epoch("ns").alias("t"), "level", "message", "trace_id",
-                          "span_id")
-        for (entity,), group in frame.group_by("entity", maintain_order=True):
-            records = []
-            for t, level, message, trace_id, span_id in group.select("t", "level", "message", "trace_id",
-                                                                     "span_id").iter_rows():
-                record: dict[str, Any] = {"timeUnixNano": _ns(t), "body": {"stringValue": message or ""}}
-                if level:
-                    record["severityText"] = level
-                    number = _SEVERITY_NUMBER.get(level.upper())
-                    if number:
-                        record["severityNumber"] = number
-                if trace_id:
-                    record["traceId"] = trace_id
-                if span_id:
-                    record["spanId"] = span_id
-                records.append(record)
-            resources.append({"resource": _resource(str(entity)),
-                              "scopeLogs": [{"scope": scope_obj, "logRecords": records}]})
-        lines.append(json.dumps({"resourceLogs": resources}, separators=(",", ":")))
-    sp = telemetry.spans
-    if sp.height:
-        resources = []
-        frame = sp.select("entity", "trace_id", "span_id", "parent_id", "operation",
-                          pl.col("start").dt.epoch("ns").alias("s"), pl.col("end").dt.epoch("ns").alias("e"),
-                          "status", "error")
-        for (entity,), group in frame.group_by("entity", maintain_order=True):
-            out = []
-            for trace_id, span_id, parent_id, operation, s, e, status, error in group.select(
-                    "trace_id", "span_id", "parent_id", "operation", "s", "e", "status", "error").iter_rows():
-                span: dict[str, Any] = {"traceId": trace_id, "spanId": span_id, "name": operation or "",
-                                        "startTimeUnixNano": _ns(s), "endTimeUnixNano": _ns(e)}
-                if parent_id:
-                    span["parentSpanId"] = parent_id
-                st: dict[str, Any] = {}
-                if error:
-                    st["code"] = 2
-                if status:
-                    st["message"] = status
-                if st:
-                    span["status"] = st
-                out.append(span)
-            resources.append({"resource": _resource(str(entity)),
-                              "scopeSpans": [{"scope": scope_obj, "spans": out}]})
-        lines.append(json.dumps({"resourceSpans": resources}, separators=(",", ":")))
+    requests = []
+    if telemetry.metrics.height:
+        requests.append({"resourceMetrics": _metric_resources(telemetry.metrics, scope_obj)})
+    if telemetry.logs.height:
+        requests.append({"resourceLogs": _log_resources(telemetry.logs, scope_obj)})
+    if telemetry.spans.height:
+        requests.append({"resourceSpans": _span_resources(telemetry.spans, scope_obj)})
+    lines = [json.dumps(request, separators=(",", ":")) for request in requests]
     payload = ("\n".join(lines) + "\n").encode("utf-8")
     if target.name.endswith(".gz"):
         payload = gzip_module.compress(payload, compresslevel=6, mtime=0)
     return atomic_write_bytes(target, payload)
+
+
+def _metric_resources(m: pl.DataFrame, scope_obj: dict[str, str]) -> list[dict[str, Any]]:
+    """The metrics as gauges, one resource per entity (a null or non-finite value flagged 'no recorded value')."""
+    resources = []
+    frame = m.select("entity", "metric", pl.col("time").dt.epoch("ns").alias("t"), "value")
+    for (entity,), group in frame.group_by("entity", maintain_order=True):
+        metrics = []
+        for (metric,), points in group.group_by("metric", maintain_order=True):
+            data: list[dict[str, Any]] = []
+            for t, value in points.select("t", "value").iter_rows():
+                if value is None or (isinstance(value, float) and not math.isfinite(value)):
+                    data.append({"timeUnixNano": _ns(t), "flags": 1})
+                else:
+                    data.append({"timeUnixNano": _ns(t), "asDouble": float(value)})
+            metrics.append({"name": metric, "gauge": {"dataPoints": data}})
+        resources.append({"resource": _resource(str(entity)),
+                          "scopeMetrics": [{"scope": scope_obj, "metrics": metrics}]})
+    return resources
+
+
+def _log_resources(lg: pl.DataFrame, scope_obj: dict[str, str]) -> list[dict[str, Any]]:
+    """The log lines as log records, one resource per entity."""
+    resources = []
+    frame = lg.select("entity", pl.col("time").dt.epoch("ns").alias("t"), "level", "message", "trace_id",
+                      "span_id")
+    for (entity,), group in frame.group_by("entity", maintain_order=True):
+        records = []
+        for t, level, message, trace_id, span_id in group.select("t", "level", "message", "trace_id",
+                                                                 "span_id").iter_rows():
+            record: dict[str, Any] = {"timeUnixNano": _ns(t), "body": {"stringValue": message or ""}}
+            if level:
+                record["severityText"] = level
+                number = _SEVERITY_NUMBER.get(level.upper())
+                if number:
+                    record["severityNumber"] = number
+            if trace_id:
+                record["traceId"] = trace_id
+            if span_id:
+                record["spanId"] = span_id
+            records.append(record)
+        resources.append({"resource": _resource(str(entity)),
+                          "scopeLogs": [{"scope": scope_obj, "logRecords": records}]})
+    return resources
+
+
+def _span_resources(sp: pl.DataFrame, scope_obj: dict[str, str]) -> list[dict[str, Any]]:
+    """The spans with their parent, status message and error flag (``status.code`` 2), one resource per entity."""
+    resources = []
+    frame = sp.select("entity", "trace_id", "span_id", "parent_id", "operation",
+                      pl.col("start").dt.epoch("ns").alias("s"), pl.col("end").dt.epoch("ns").alias("e"),
+                      "status", "error")
+    for (entity,), group in frame.group_by("entity", maintain_order=True):
+        out = []
+        for trace_id, span_id, parent_id, operation, s, e, status, error in group.select(
+                "trace_id", "span_id", "parent_id", "operation", "s", "e", "status", "error").iter_rows():
+            span: dict[str, Any] = {"traceId": trace_id, "spanId": span_id, "name": operation or "",
+                                    "startTimeUnixNano": _ns(s), "endTimeUnixNano": _ns(e)}
+            if parent_id:
+                span["parentSpanId"] = parent_id
+            st: dict[str, Any] = {}
+            if error:
+                st["code"] = 2
+            if status:
+                st["message"] = status
+            if st:
+                span["status"] = st
+            out.append(span)
+        resources.append({"resource": _resource(str(entity)),
+                          "scopeSpans": [{"scope": scope_obj, "spans": out}]})
+    return resources

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
@@ -38,91 +39,118 @@ def read_prometheus_json(
     source = str(file)
     report = LoadReport()
     documents = read_json_documents(file, what="Prometheus API JSON")
-    times: list[float] = []
-    values: list[str | None] = []
-    entities: list[str] = []
-    metrics: list[str] = []
-    fallback_entity = fallback_metric = 0
+    samples = _Samples(source, entity_label, metric_label)
     for number, document in enumerate(documents):
-        if not isinstance(document, dict) or "status" not in document:
-            raise DataError(f"this is not a Prometheus API response: document {number + 1} is "
-                            f"{describe_json(document)}", source=source, row=number,
-                            hint='A Prometheus response is {"status": "success", "data": {"resultType": "matrix", '
-                                 '"result": [...]}}')
-        if document.get("status") != "success":
-            raise DataError(
-                f"the Prometheus query failed: {document.get('errorType', 'error')}: "
-                f"{str(document.get('error', 'no message'))[:300]}", source=source, row=number,
-                hint="Fix the query (or its time range and step) and export the response again")
-        data = document.get("data") or {}
-        kind = data.get("resultType")
-        result = data.get("result")
-        if kind not in ("matrix", "vector"):
-            raise DataError(f"cannot read a Prometheus result of type {kind!r}", source=source, column="resultType",
-                            row=number, hint="Export a range query (matrix) or an instant query over series (vector)")
-        if not isinstance(result, list):
-            raise DataError("the response has no result list", source=source, column="result", row=number,
-                            hint="Export the whole API response")
+        kind, result = _result(document, number, source)
         for series_number, series in enumerate(result):
-            labels = dict(series.get("metric") or {})
-            metric = labels.pop(metric_label, None)
-            if metric is None:
-                metric = FALLBACK_METRIC
-                fallback_metric += 1
-            if entity_label is not None:
-                if entity_label not in labels:
-                    raise DataError(
-                        f"series {series_number} ({_label_text(metric, labels)}) has no label {entity_label!r}",
-                        source=source, column=entity_label, row=series_number,
-                        hint=f"Choose another entity_label=; this series has {', '.join(sorted(labels)) or 'no labels'}")
-                entity = labels.pop(entity_label)
-            else:
-                chosen = next((name for name in ENTITY_LABELS if labels.get(name)), None)
-                if chosen is None:
-                    entity = FALLBACK_ENTITY
-                    fallback_entity += 1
-                else:
-                    entity = labels.pop(chosen)
-            name = _label_text(metric, labels)
-            points = series.get("values") if kind == "matrix" else [series.get("value")]
-            for point in points or []:
-                if not isinstance(point, list | tuple) or len(point) != 2:
-                    raise DataError(f"series {series_number} ({name}) has a sample that is not [time, value]: "
-                                    f"{str(point)[:60]}", source=source, column="values", row=series_number,
-                                    hint="Export the response unchanged")
-                try:
-                    times.append(float(point[0]))
-                except (TypeError, ValueError):
-                    raise DataError(f"series {series_number} ({name}) has a sample time that is not a number: "
-                                    f"{str(point[0])[:60]!r}", source=source, column="values", row=series_number,
-                                    hint="Prometheus writes sample times as Unix seconds; export the response "
-                                         "unchanged") from None
-                values.append(None if point[1] is None else str(point[1]))
-                entities.append(str(entity))
-                metrics.append(name)
-    if fallback_entity:
+            samples.add_series(series, series_number, kind)
+    if samples.fallback_entity:
         report.add(source, "entity", f"named series without job, instance or service label {FALLBACK_ENTITY!r}",
-                   fallback_entity, "pass entity_label= to choose the label that names the component")
-    if fallback_metric:
-        report.add(source, "metric", f"named series without {metric_label!r} {FALLBACK_METRIC!r}", fallback_metric,
+                   samples.fallback_entity, "pass entity_label= to choose the label that names the component")
+    if samples.fallback_metric:
+        report.add(source, "metric", f"named series without {metric_label!r} {FALLBACK_METRIC!r}",
+                   samples.fallback_metric,
                    "aggregated queries drop the metric name; pass metric_label= or rename the series")
-    if not times:
+    if not samples.times:
         return Telemetry(report=report)
-    raw = pl.Series("value", values, dtype=pl.String)
+    raw = pl.Series("value", samples.values, dtype=pl.String)
     number_values = raw.str.strip_chars().cast(pl.Float64, strict=False)
     bad = number_values.is_null() & raw.is_not_null()
     if bad.any():
         first = int(bad.arg_max() or 0)
         report.add(source, "value", "set non-numbers to null", int(bad.sum()),
                    f"a sample value is not a number, first {raw[first]!r:.40}")
-    seconds = pl.Series(times, dtype=pl.Float64)
+    seconds = pl.Series(samples.times, dtype=pl.Float64)
     frame = pl.DataFrame({
         "time": (seconds * 1e9).round(0).cast(pl.Int64).cast(pl.Datetime("ns")).dt.replace_time_zone("UTC"),
-        "entity": pl.Series(entities, dtype=pl.String),
-        "metric": pl.Series(metrics, dtype=pl.String),
+        "entity": pl.Series(samples.entities, dtype=pl.String),
+        "metric": pl.Series(samples.metrics, dtype=pl.String),
         "value": number_values,
     })
     return build_telemetry("metrics", [frame], source=source, report=report)
+
+
+def _result(document: Any, number: int, source: str) -> tuple[str, list[Any]]:
+    """The result type (matrix or vector) and the series of one API response; a DataError for anything else."""
+    if not isinstance(document, dict) or "status" not in document:
+        raise DataError(f"this is not a Prometheus API response: document {number + 1} is "
+                        f"{describe_json(document)}", source=source, row=number,
+                        hint='A Prometheus response is {"status": "success", "data": {"resultType": "matrix", '
+                             '"result": [...]}}')
+    if document.get("status") != "success":
+        raise DataError(
+            f"the Prometheus query failed: {document.get('errorType', 'error')}: "
+            f"{str(document.get('error', 'no message'))[:300]}", source=source, row=number,
+            hint="Fix the query (or its time range and step) and export the response again")
+    data = document.get("data") or {}
+    kind = data.get("resultType")
+    result = data.get("result")
+    if kind not in ("matrix", "vector"):
+        raise DataError(f"cannot read a Prometheus result of type {kind!r}", source=source, column="resultType",
+                        row=number, hint="Export a range query (matrix) or an instant query over series (vector)")
+    if not isinstance(result, list):
+        raise DataError("the response has no result list", source=source, column="result", row=number,
+                        hint="Export the whole API response")
+    return kind, result
+
+
+@dataclass
+class _Samples:
+    """The samples of the series read so far, one row each, and the series named by a fallback."""
+
+    source: str
+    entity_label: str | None
+    metric_label: str
+    times: list[float] = field(default_factory=list)
+    values: list[str | None] = field(default_factory=list)
+    entities: list[str] = field(default_factory=list)
+    metrics: list[str] = field(default_factory=list)
+    fallback_entity: int = 0
+    fallback_metric: int = 0
+
+    def add_series(self, series: dict[str, Any], series_number: int, kind: str) -> None:
+        """One series of a matrix (its ``values``) or a vector (its ``value``)."""
+        entity, name = self._names(series, series_number)
+        points = series.get("values") if kind == "matrix" else [series.get("value")]
+        for point in points or []:
+            if not isinstance(point, list | tuple) or len(point) != 2:
+                raise DataError(f"series {series_number} ({name}) has a sample that is not [time, value]: "
+                                f"{str(point)[:60]}", source=self.source, column="values", row=series_number,
+                                hint="Export the response unchanged")
+            try:
+                self.times.append(float(point[0]))
+            except (TypeError, ValueError):
+                raise DataError(f"series {series_number} ({name}) has a sample time that is not a number: "
+                                f"{str(point[0])[:60]!r}", source=self.source, column="values", row=series_number,
+                                hint="Prometheus writes sample times as Unix seconds; export the response "
+                                     "unchanged") from None
+            self.values.append(None if point[1] is None else str(point[1]))
+            self.entities.append(str(entity))
+            self.metrics.append(name)
+
+    def _names(self, series: dict[str, Any], series_number: int) -> tuple[Any, str]:
+        """The series' entity (a label, or the fallback) and its metric name with the other labels."""
+        labels = dict(series.get("metric") or {})
+        metric = labels.pop(self.metric_label, None)
+        if metric is None:
+            metric = FALLBACK_METRIC
+            self.fallback_metric += 1
+        entity_label = self.entity_label
+        if entity_label is not None:
+            if entity_label not in labels:
+                raise DataError(
+                    f"series {series_number} ({_label_text(metric, labels)}) has no label {entity_label!r}",
+                    source=self.source, column=entity_label, row=series_number,
+                    hint=f"Choose another entity_label=; this series has {', '.join(sorted(labels)) or 'no labels'}")
+            entity = labels.pop(entity_label)
+        else:
+            chosen = next((name for name in ENTITY_LABELS if labels.get(name)), None)
+            if chosen is None:
+                entity = FALLBACK_ENTITY
+                self.fallback_entity += 1
+            else:
+                entity = labels.pop(chosen)
+        return entity, _label_text(metric, labels)
 
 
 def _label_text(metric: str, labels: dict[str, Any]) -> str:

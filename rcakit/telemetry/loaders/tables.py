@@ -52,7 +52,11 @@ def _check_keys(name: str, given: Mapping[str, Any] | None, tables: dict[str, li
     return out
 
 
-def _read_group(task: tuple[str, str, list[PathLike], dict[str, Any], int | None]) -> Telemetry:
+# One read: table kind, format, its files, reader options, threads for the files (None until scheduled).
+_Task = tuple[str, str, list[PathLike], dict[str, Any], int | None]
+
+
+def _read_group(task: _Task) -> Telemetry:
     """One table kind's files of one format (or one self-describing JSON file)."""
     from rcakit.telemetry import loaders
 
@@ -148,7 +152,18 @@ def read_tables(
         raise DataError("no files given", hint="Pass spans=, logs= and/or metrics= (a path or a list of paths)")
     column_maps = _check_keys("columns", columns, tables)
     extra = _check_keys("options", options, tables)
-    tasks: list[tuple[str, str, list[PathLike], dict[str, Any], int | None]] = []
+    tasks = _tasks(tables, column_maps, extra)
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be at least 1 (or None for one per CPU), got {workers}")
+    parts = _read_tasks(tasks, workers, cancel)
+    if len(parts) == 1:
+        return parts[0]
+    return parts[0].merge(*parts[1:])
+
+
+def _tasks(tables: dict[str, list[PathLike]], column_maps: dict[str, Any], extra: dict[str, Any]) -> list[_Task]:
+    """One read per table kind and format (files of one tabular format together, each JSON file alone)."""
+    tasks: list[_Task] = []
     for kind, paths in tables.items():
         kind_options = dict(extra.get(kind, {}))
         for reserved in ("kind", "workers"):
@@ -166,8 +181,11 @@ def read_tables(
         for index, (path, fmt) in enumerate(zip(paths, formats, strict=True)):
             groups.setdefault(fmt if fmt in _TABULAR else index, (fmt, []))[1].append(path)
         tasks += [(kind, fmt, group, kind_options, None) for fmt, group in groups.values()]
-    if workers is not None and workers < 1:
-        raise ValueError(f"workers must be at least 1 (or None for one per CPU), got {workers}")
+    return tasks
+
+
+def _read_tasks(tasks: list[_Task], workers: int | None, cancel: CancelToken | None) -> list[Telemetry]:
+    """The tasks read on threads, in the order of ``tasks``."""
     # Large tables are read one after the other (see _LARGE_TABLE_BYTES) unless workers= asks for
     # threads; the other tables run next to them.
     large = [i for i, (_, fmt, paths, _, _) in enumerate(tasks)
@@ -183,7 +201,4 @@ def read_tables(
     done = run_parallel(lambda job: [_read_group(tasks[i]) for i in job], jobs, workers=outer, cancel=cancel,
                         name="rcakit-read-tables")
     by_task = {i: tel for job, tels in zip(jobs, done, strict=True) for i, tel in zip(job, tels, strict=True)}
-    parts = [by_task[i] for i in range(len(tasks))]
-    if len(parts) == 1:
-        return parts[0]
-    return parts[0].merge(*parts[1:])
+    return [by_task[i] for i in range(len(tasks))]

@@ -5,6 +5,7 @@ POST to ``/api/v2/spans``."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 import polars as pl
@@ -69,73 +70,18 @@ def read_zipkin_json(path: PathLike, *, span_events: bool = True) -> Telemetry:
     spans = _spans(read_json_documents(file, what="Zipkin JSON"), source)
     columns: dict[str, list[Any]] = {k: [] for k in ("trace_id", "span_id", "parent_id", "entity", "operation",
                                                      "start_us", "duration_us", "error", "status", "kind")}
-    no_service = no_duration = shared = 0
+    counts: Counter[str] = Counter()
     shared_ids: dict[tuple[str, str], tuple[str, str]] = {}  # (trace, id) -> (server id, its service)
     events: dict[str, list[Any]] = {k: [] for k in LOG_COLUMNS}
     for row, span in enumerate(spans):
-        if not isinstance(span, dict):
-            raise DataError(f"item {row} of the span list is {describe_json(span)}, not a span", source=source,
-                            row=row, hint="Export the trace from Zipkin again")
-        trace_id = _id(span.get("traceId"))
-        span_id = _id(span.get("id"))
-        if not trace_id or not span_id:
-            raise DataError(f"span {row} has no traceId or id", source=source, column="id", row=row,
-                            hint="Zipkin v2 spans need traceId and id (hex)")
-        if span.get("timestamp") is None:
-            raise DataError(f"span {span_id!r} of trace {trace_id!r} has no timestamp", source=source,
-                            column="timestamp", row=row,
-                            hint="An incomplete span (its timestamp was never reported); export the trace once it "
-                                 "has finished")
-        service = ((span.get("localEndpoint") or {}).get("serviceName") or "").strip()
-        if not service:
-            no_service += 1
-            service = UNKNOWN_SERVICE
-        parent = _id(span.get("parentId"))
-        if span.get("shared") and (span.get("kind") or "").upper() == "SERVER":
-            shared += 1
-            parent, span_id = span_id, f"{span_id}:server"
-            shared_ids[(trace_id, parent)] = (span_id, service)
-        tags = {str(k): v for k, v in (span.get("tags") or {}).items()}
-        status = tags.get("error")
-        error = "error" in tags or str(tags.get("otel.status_code", "")).upper() == "ERROR"
-        if status in ("", "true", True):
-            status = tags.get("otel.status_description") or None
-        duration = span.get("duration")
-        if duration is None:
-            no_duration += 1
-        columns["trace_id"].append(trace_id)
-        columns["span_id"].append(span_id)
-        columns["parent_id"].append(parent)
-        columns["entity"].append(service)
-        columns["operation"].append(span.get("name"))
-        columns["start_us"].append(int(span["timestamp"]))
-        columns["duration_us"].append(int(duration or 0))
-        columns["error"].append(bool(error))
-        columns["status"].append(None if status is None else str(status))
-        columns["kind"].append(str(span["kind"]).upper() if span.get("kind") else None)
-        for note in (span.get("annotations") or []) if span_events else ():
-            if not isinstance(note, dict):
-                continue
-            level, message = _annotation(str(note.get("value") or ""))
-            events["time"].append(int(note.get("timestamp") or span["timestamp"]))
-            events["entity"].append(service)
-            events["level"].append(level)
-            events["message"].append(message)
-            events["trace_id"].append(trace_id)
-            events["span_id"].append(span_id)
-    moved = 0
-    if shared_ids:
-        for i, (trace_id, parent) in enumerate(zip(columns["trace_id"], columns["parent_id"], strict=True)):
-            server = shared_ids.get((trace_id, parent)) if parent else None
-            if server is not None and columns["entity"][i] == server[1] and columns["span_id"][i] != server[0]:
-                columns["parent_id"][i] = server[0]
-                moved += 1
-    report.add(source, "entity", f"named spans without localEndpoint.serviceName {UNKNOWN_SERVICE!r}", no_service,
-               "the reporter did not set the service name")
-    report.add(source, "duration", "read spans without duration as lasting 0 s", no_duration,
+        _add_span(span, row, columns, events if span_events else None, shared_ids, counts, source)
+    moved = _move_under_servers(columns, shared_ids) if shared_ids else 0
+    report.add(source, "entity", f"named spans without localEndpoint.serviceName {UNKNOWN_SERVICE!r}",
+               counts["no service"], "the reporter did not set the service name")
+    report.add(source, "duration", "read spans without duration as lasting 0 s", counts["no duration"],
                "Zipkin leaves out the duration of a span that has not finished")
-    report.add(source, "span_id", "gave shared server spans the id '<id>:server' under their client span", shared,
-               "B3 single-id propagation: the client and the server half of a call share one span id")
+    report.add(source, "span_id", "gave shared server spans the id '<id>:server' under their client span",
+               counts["shared"], "B3 single-id propagation: the client and the server half of a call share one span id")
     report.add(source, "parent_id", "moved children of a shared span id under its server half", moved,
                "their service is the server's")
     if not columns["span_id"]:
@@ -155,6 +101,81 @@ def read_zipkin_json(path: PathLike, *, span_events: bool = True) -> Telemetry:
                "pass span_events=False to leave them out")
     logs = build_telemetry("logs", [logs_frame(events, time_factor=1000)], source=source, report=report)
     return combine([spans_tel, logs], report)
+
+
+def _add_span(span: Any, row: int, columns: dict[str, list[Any]], events: dict[str, list[Any]] | None,
+              shared_ids: dict[tuple[str, str], tuple[str, str]], counts: Counter[str], source: str) -> None:
+    """One span into ``columns`` (its annotations into ``events`` unless None); a shared server span
+    into ``shared_ids``; what the report tells into ``counts``."""
+    if not isinstance(span, dict):
+        raise DataError(f"item {row} of the span list is {describe_json(span)}, not a span", source=source,
+                        row=row, hint="Export the trace from Zipkin again")
+    trace_id = _id(span.get("traceId"))
+    span_id = _id(span.get("id"))
+    if not trace_id or not span_id:
+        raise DataError(f"span {row} has no traceId or id", source=source, column="id", row=row,
+                        hint="Zipkin v2 spans need traceId and id (hex)")
+    if span.get("timestamp") is None:
+        raise DataError(f"span {span_id!r} of trace {trace_id!r} has no timestamp", source=source,
+                        column="timestamp", row=row,
+                        hint="An incomplete span (its timestamp was never reported); export the trace once it "
+                             "has finished")
+    service = ((span.get("localEndpoint") or {}).get("serviceName") or "").strip()
+    if not service:
+        counts["no service"] += 1
+        service = UNKNOWN_SERVICE
+    parent = _id(span.get("parentId"))
+    if span.get("shared") and (span.get("kind") or "").upper() == "SERVER":
+        counts["shared"] += 1
+        parent, span_id = span_id, f"{span_id}:server"
+        shared_ids[(trace_id, parent)] = (span_id, service)
+    tags = {str(k): v for k, v in (span.get("tags") or {}).items()}
+    status = tags.get("error")
+    error = "error" in tags or str(tags.get("otel.status_code", "")).upper() == "ERROR"
+    if status in ("", "true", True):
+        status = tags.get("otel.status_description") or None
+    duration = span.get("duration")
+    if duration is None:
+        counts["no duration"] += 1
+    columns["trace_id"].append(trace_id)
+    columns["span_id"].append(span_id)
+    columns["parent_id"].append(parent)
+    columns["entity"].append(service)
+    columns["operation"].append(span.get("name"))
+    columns["start_us"].append(int(span["timestamp"]))
+    columns["duration_us"].append(int(duration or 0))
+    columns["error"].append(bool(error))
+    columns["status"].append(None if status is None else str(status))
+    columns["kind"].append(str(span["kind"]).upper() if span.get("kind") else None)
+    if events is not None:
+        _add_annotations(span, service, trace_id, span_id, events)
+
+
+def _add_annotations(span: dict[str, Any], service: str, trace_id: str, span_id: str,
+                     events: dict[str, list[Any]]) -> None:
+    """A span's annotations, as log lines of its service linked to it."""
+    for note in span.get("annotations") or []:
+        if not isinstance(note, dict):
+            continue
+        level, message = _annotation(str(note.get("value") or ""))
+        events["time"].append(int(note.get("timestamp") or span["timestamp"]))
+        events["entity"].append(service)
+        events["level"].append(level)
+        events["message"].append(message)
+        events["trace_id"].append(trace_id)
+        events["span_id"].append(span_id)
+
+
+def _move_under_servers(columns: dict[str, list[Any]], shared_ids: dict[tuple[str, str], tuple[str, str]]) -> int:
+    """Spans of a shared server span's service that name the shared id as parent go under the server half;
+    how many moved."""
+    moved = 0
+    for i, (trace_id, parent) in enumerate(zip(columns["trace_id"], columns["parent_id"], strict=True)):
+        server = shared_ids.get((trace_id, parent)) if parent else None
+        if server is not None and columns["entity"][i] == server[1] and columns["span_id"][i] != server[0]:
+            columns["parent_id"][i] = server[0]
+            moved += 1
+    return moved
 
 
 def _annotation(value: str) -> tuple[str | None, str]:
