@@ -227,7 +227,38 @@ def graph_figure(draft: Any, *, attribution: Any = None, alarm: str | None = Non
     path = [n for n in (causes[0].path if causes else []) if n in full]
     if causes and not path and causes[0].node in full:
         path = [causes[0].node]
-    # Which nodes: the path, the other top causes' paths, the alarm's ancestors, nearest first; at most max_nodes.
+    keep = _nodes_to_draw(full, path, alarm, causes, max_nodes)
+    if not keep:
+        return None
+    g = full.subgraph(keep).copy()
+    pos = _layers(g)
+    fig = go.Figure()
+    _draw_edges(fig, g, pos, set(itertools.pairwise(path)))
+    nodes = list(g.nodes)
+    column = _draw_nodes(fig, nodes, pos, path, alarm)
+    dropped = full.number_of_nodes() - g.number_of_nodes()
+    title = "Reviewed causal graph" + (f": causal path {' → '.join(path)}" if len(path) > 1 else "")
+    tallest = max((len(v) for v in column.values()), default=1)
+    xs_all = [x for x, _ in pos.values()]
+    spread = (max(xs_all) - min(xs_all)) or 1.0
+    fig.update_layout(height=max(360, min(900, 140 + 48 * tallest)), template="plotly_white",
+                      title={"text": title if len(title) < 120 else "Reviewed causal graph (path in red)"},
+                      margin={"l": 20, "r": 20, "t": 60, "b": 20},
+                      legend={"orientation": "h", "yanchor": "bottom", "y": -0.08},
+                      xaxis={"visible": False, "range": [min(xs_all) - 0.2 * spread, max(xs_all) + 0.2 * spread]},
+                      yaxis={"visible": False})
+    caption = ("Causes on the left, effects on the right; red: the top cause's path to the alarm (orange); "
+               "solid: accepted edges, dashed: proposed ones.")
+    if dropped > 0:
+        caption += f" {dropped} nodes far from the alarm are not drawn."
+    return ReportFigure("graph", "Reviewed causal graph", fig.to_plotly_json(), caption=caption,
+                        shows={"path": path, "alarm": alarm, "nodes": nodes,
+                               "edges": [list(e) for e in g.edges], "path_edges": [list(e) for e in itertools.pairwise(path)]})
+
+
+def _nodes_to_draw(full: nx.DiGraph, path: list[str], alarm: str | None, causes: list[Any],
+                   max_nodes: int) -> list[str]:
+    """Which nodes: the path, the other top causes' paths, the alarm's ancestors, nearest first; at most max_nodes."""
     keep: list[str] = []
 
     def add(nodes: Any) -> None:
@@ -246,12 +277,13 @@ def graph_figure(draft: Any, *, attribution: Any = None, alarm: str | None = Non
         dist = nx.single_source_shortest_path_length(full.reverse(copy=False), alarm)
         add(sorted(dist, key=lambda n: (dist[n], n)))
     add(sorted(full.nodes))
-    if not keep:
-        return None
-    g = full.subgraph(keep).copy()
-    pos = _layers(g)
-    on_path = set(itertools.pairwise(path))
-    fig = go.Figure()
+    return keep
+
+
+def _draw_edges(fig: Any, g: nx.DiGraph, pos: dict[str, tuple[float, float]], on_path: set[tuple[str, str]]) -> None:
+    """The edges, one trace per kind (on the path or not, accepted or proposed), and an arrow head on each."""
+    import plotly.graph_objects as go
+
     groups: dict[tuple[bool, str], tuple[list[Any], list[Any]]] = {}
     for u, v, data in g.edges(data=True):
         kind = (u, v) in on_path, "dash" if data.get("status") == "proposed" else "solid"
@@ -272,7 +304,13 @@ def graph_figure(draft: Any, *, attribution: Any = None, alarm: str | None = Non
                            ay=y0 + 0.6 * (y1 - y0), xref="x", yref="y", axref="x", ayref="y", text="",
                            showarrow=True, arrowhead=2, arrowsize=1.2, arrowwidth=2.5 if highlight else 1,
                            arrowcolor=_PATH if highlight else _EDGE)
-    nodes = list(g.nodes)
+
+
+def _draw_nodes(fig: Any, nodes: list[str], pos: dict[str, tuple[float, float]], path: list[str],
+                alarm: str | None) -> dict[float, list[str]]:
+    """The nodes with their labels, the path ringed; returns the nodes of each column (top to bottom)."""
+    import plotly.graph_objects as go
+
     # labels alternate above and below within a column, so that neighbours' long names do not overprint
     column: dict[float, list[str]] = {}
     for n in sorted(nodes, key=lambda n: pos[n][1]):
@@ -289,24 +327,7 @@ def graph_figure(draft: Any, *, attribution: Any = None, alarm: str | None = Non
                                  marker={"color": _PATH, "size": 18, "symbol": "circle-open", "line": {"width": 2}},
                                  name="causal path: " + " → ".join(path), meta={"path": path}, hoverinfo="skip",
                                  showlegend=True))
-    dropped = full.number_of_nodes() - g.number_of_nodes()
-    title = "Reviewed causal graph" + (f": causal path {' → '.join(path)}" if len(path) > 1 else "")
-    tallest = max((len(v) for v in column.values()), default=1)
-    xs_all = [x for x, _ in pos.values()]
-    spread = (max(xs_all) - min(xs_all)) or 1.0
-    fig.update_layout(height=max(360, min(900, 140 + 48 * tallest)), template="plotly_white",
-                      title={"text": title if len(title) < 120 else "Reviewed causal graph (path in red)"},
-                      margin={"l": 20, "r": 20, "t": 60, "b": 20},
-                      legend={"orientation": "h", "yanchor": "bottom", "y": -0.08},
-                      xaxis={"visible": False, "range": [min(xs_all) - 0.2 * spread, max(xs_all) + 0.2 * spread]},
-                      yaxis={"visible": False})
-    caption = ("Causes on the left, effects on the right; red: the top cause's path to the alarm (orange); "
-               "solid: accepted edges, dashed: proposed ones.")
-    if dropped > 0:
-        caption += f" {dropped} nodes far from the alarm are not drawn."
-    return ReportFigure("graph", "Reviewed causal graph", fig.to_plotly_json(), caption=caption,
-                        shows={"path": path, "alarm": alarm, "nodes": nodes,
-                               "edges": [list(e) for e in g.edges], "path_edges": [list(e) for e in itertools.pairwise(path)]})
+    return column
 
 
 def score_figure(attribution: Any, *, top_k: int = 10) -> ReportFigure | None:

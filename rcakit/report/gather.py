@@ -34,48 +34,22 @@ def gather_facts(
     a service-level Attribution from ``Method.MULTIMODAL`` (traces, logs, resource shares). Each is
     optional; the report says what it lacked.
     """
-    tel = incident.telemetry
-    present = []
-    if tel.metrics.height:
-        present.append("metrics")
-    if tel.logs.height:
-        present.append("logs")
-    if tel.spans.height:
-        present.append("traces")
-
     facts = ReportFacts(
         incident=incident.name,
         alarm=incident.alarm,
         baseline_window=str(incident.baseline_window),
         incident_window=str(incident.incident_window),
-        modalities_present=present,
+        modalities_present=_modalities(incident),
         description=incident.description,
     )
 
     if attribution is not None:
-        facts.method = _method_name(attribution)
-        seen_entities: set[str] = set()
-        for cause in attribution.causes:
-            if len(facts.causes) >= top:
-                break
-            if cause.entity in seen_entities:
-                continue  # one line per entity; its best node speaks for it
-            seen_entities.add(cause.entity)
-            interval = None
-            if cause.low == cause.low and cause.high == cause.high:  # not NaN
-                interval = (float(cause.low), float(cause.high))
-            facts.causes.append(Cause(name=cause.node, score=float(cause.score), entity=cause.entity, node=cause.node,
-                                      path_to_alarm=list(cause.path), interval=interval,
-                                      unmeasured_via=list(cause.unobserved)))
-        facts.unmeasured_suspects = [f"{name}, unmeasured, may be the cause" for name in attribution.unobserved_culprits]
+        _add_causes(facts, attribution, top)
         if fault is None and getattr(attribution, "fault_type", None) is not None:
             fault = attribution.fault_type
 
     if fault is not None:
-        facts.fault_type = getattr(fault, "fault_type", None) or str(fault)
-        facts.fault_type_confidence = getattr(fault, "confidence", None)
-        for metric, z in list(getattr(fault, "top_metrics", []))[:4]:
-            facts.fault_type_evidence.append(f"{metric} moved {float(z):.1f} robust standard deviations")
+        _add_fault_type(facts, fault)
 
     if anomalies is not None:
         try:
@@ -85,12 +59,7 @@ def gather_facts(
 
     graph = None
     if draft is not None:
-        counts = draft.counts()
-        facts.graph_summary = (
-            f"The causal graph has {len(draft.nodes)} metric nodes and {len(draft.edges)} edges "
-            f"({counts['accepted']} accepted by review, {counts['proposed']} proposed, {counts['rejected']} rejected); "
-            f"proposed by {', '.join(draft.meta.get('suggesters', [])) or 'hand'}."
-        )
+        facts.graph_summary = _graph_summary(draft)
         graph = draft.observed_graph()
     if facts.causes:
         facts.related_entities = _related_entities(facts.causes[0], graph, incident)
@@ -106,17 +75,72 @@ def gather_facts(
     if traces is not None:
         facts.trace_context = _described(traces, 6)
     if services is not None:
-        facts.service_ranking = [Cause(name=entity, score=float(score), entity=entity)
-                                 for entity, score in services.entities[:top]]
-        facts.service_evidence = [note.removeprefix("evidence ") for note in services.notes
-                                  if note.startswith("evidence ")][:3]
-        _lead_with_fused(facts, attribution, services, incident.alarm, top)
+        _add_service_ranking(facts, attribution, services, incident.alarm, top)
 
     truth = incident.truth
     if include_truth and truth is not None and (truth.root_cause_entities or truth.root_cause_nodes):
         facts.truth = {"root_cause": list(truth.root_cause_nodes or truth.root_cause_entities),
                        "fault_type": truth.fault_type}
     return facts
+
+
+def _modalities(incident: Incident) -> list[str]:
+    """The kinds of telemetry the incident holds rows of (metrics, logs, traces)."""
+    tel = incident.telemetry
+    present = []
+    if tel.metrics.height:
+        present.append("metrics")
+    if tel.logs.height:
+        present.append("logs")
+    if tel.spans.height:
+        present.append("traces")
+    return present
+
+
+def _add_causes(facts: ReportFacts, attribution: Any, top: int) -> None:
+    """The method and the ``top`` ranked causes, one per entity (its best node speaks for it)."""
+    facts.method = _method_name(attribution)
+    seen_entities: set[str] = set()
+    for cause in attribution.causes:
+        if len(facts.causes) >= top:
+            break
+        if cause.entity in seen_entities:
+            continue  # one line per entity; its best node speaks for it
+        seen_entities.add(cause.entity)
+        interval = None
+        if cause.low == cause.low and cause.high == cause.high:  # not NaN
+            interval = (float(cause.low), float(cause.high))
+        facts.causes.append(Cause(name=cause.node, score=float(cause.score), entity=cause.entity, node=cause.node,
+                                  path_to_alarm=list(cause.path), interval=interval,
+                                  unmeasured_via=list(cause.unobserved)))
+    facts.unmeasured_suspects = [f"{name}, unmeasured, may be the cause" for name in attribution.unobserved_culprits]
+
+
+def _add_fault_type(facts: ReportFacts, fault: Any) -> None:
+    """The fault type, its confidence and the metrics it was read from."""
+    facts.fault_type = getattr(fault, "fault_type", None) or str(fault)
+    facts.fault_type_confidence = getattr(fault, "confidence", None)
+    for metric, z in list(getattr(fault, "top_metrics", []))[:4]:
+        facts.fault_type_evidence.append(f"{metric} moved {float(z):.1f} robust standard deviations")
+
+
+def _graph_summary(draft: Any) -> str:
+    """The causal graph in one sentence: its size, the review's decisions and who proposed the edges."""
+    counts = draft.counts()
+    return (
+        f"The causal graph has {len(draft.nodes)} metric nodes and {len(draft.edges)} edges "
+        f"({counts['accepted']} accepted by review, {counts['proposed']} proposed, {counts['rejected']} rejected); "
+        f"proposed by {', '.join(draft.meta.get('suggesters', [])) or 'hand'}."
+    )
+
+
+def _add_service_ranking(facts: ReportFacts, attribution: Any, services: Any, alarm: str | None, top: int) -> None:
+    """The service ranking from traces, logs and resource shares, its evidence, and which ranking leads."""
+    facts.service_ranking = [Cause(name=entity, score=float(score), entity=entity)
+                             for entity, score in services.entities[:top]]
+    facts.service_evidence = [note.removeprefix("evidence ") for note in services.notes
+                              if note.startswith("evidence ")][:3]
+    _lead_with_fused(facts, attribution, services, alarm, top)
 
 
 def _method_name(attribution: Any) -> str:

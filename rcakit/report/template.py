@@ -87,11 +87,29 @@ def _bullets(lines: list[str], empty: str) -> str:
 
 def template_report(facts: ReportFacts) -> Report:
     """The report built from the facts alone: deterministic, offline, no LLM."""
+    alarm = f"{md_code(facts.alarm)}" if facts.alarm else "the alarm"
+    sections: list[tuple[str, str]] = [
+        ("Summary", _summary(facts, alarm)),
+        ("Observation", _observation(facts)),
+        ("Reasoning", "\n\n".join(_reasoning(facts)) or "No ranking was computed."),
+        ("Final answer", _final_answer(facts)),
+        *_expert_sections(facts, alarm),
+        ("Data and its limits", _data_and_limits(facts)),
+    ]
+    if facts.truth:
+        truth = facts.truth
+        sections.append(("Ground truth (evaluation data)",
+                         f"Known root cause: {', '.join(f'{md_code(c)}' for c in truth.get('root_cause', []))}; "
+                         f"fault type: {md_escape(truth.get('fault_type') or 'unknown')}."))
+
+    title = f"Incident report: {facts.incident}"
+    return Report(title=title, sections=sections, facts=facts, writer="template (offline)")
+
+
+def _summary(facts: ReportFacts, alarm: str) -> str:
+    """The incident, its alarm and windows, the most likely cause and the fault type, one bullet each."""
     top = facts.top
     esc = md_escape
-    alarm = f"{md_code(facts.alarm)}" if facts.alarm else "the alarm"
-    sections: list[tuple[str, str]] = []
-
     summary = [f"- **Incident:** {esc(facts.incident)}", f"- **Alarm:** {alarm}",
                f"- **Incident window:** {facts.incident_window}", f"- **Baseline window:** {facts.baseline_window}"]
     if top is not None:
@@ -101,9 +119,12 @@ def template_report(facts: ReportFacts) -> Report:
         summary.append(f"- **Fault type:** {esc(facts.fault_type)}")
     if facts.description:
         summary.append(f"- **About:** {esc(facts.description)}")
-    sections.append(("Summary", "\n".join(summary)))
+    return "\n".join(summary)
 
-    # Observation: what the data showed, one line per symptom, then logs and traces.
+
+def _observation(facts: ReportFacts) -> str:
+    """What the data showed, one line per symptom, then logs and traces."""
+    esc = md_escape
     obs = [_bullets([esc(s) for s in facts.symptoms[:12]], "No metric anomaly was detected against the baseline.")]
     if facts.log_context:
         obs.append("\nLog evidence (quoted as data):\n\n```text\n" + "\n".join(_fence_safe(x) for x in facts.log_context[:8])
@@ -115,9 +136,13 @@ def template_report(facts: ReportFacts) -> Report:
         obs.append(f"\nServices ranked by traces, logs and resource shares: {ranked}.")
         if facts.service_evidence:
             obs.append(_bullets([esc(e) for e in facts.service_evidence], ""))
-    sections.append(("Observation", "\n".join(obs)))
+    return "\n".join(obs)
 
-    # Reasoning: how the ranking follows from the graph and the scores.
+
+def _reasoning(facts: ReportFacts) -> list[str]:
+    """How the ranking follows from the graph and the scores, one paragraph each."""
+    top = facts.top
+    esc = md_escape
     reasoning: list[str] = []
     if facts.method:
         reasoning.append(f"Root causes were ranked with {esc(facts.method)}.")
@@ -131,55 +156,69 @@ def template_report(facts: ReportFacts) -> Report:
         if len(facts.causes) > 1:
             others = ", ".join(f"{md_code(c.name)} ({c.score:.3g})" for c in facts.causes[1:4])
             reasoning.append(f"Other candidates score lower: {others}.")
-    if facts.graph_lead is not None and facts.graph_lead_reason == "fused" and top is not None:
-        reasoning.append(f"The causal-graph ranking put {md_code(facts.graph_lead)} first; with the traces, logs and "
-                         f"resource shares weighed in, {md_code(top.entity or top.name)} leads: the metric graph and the "
-                         "request-level evidence disagree, so check the graph's candidate too.")
-    elif facts.graph_lead is not None and facts.graph_lead_reason == "callee" and top is not None:
-        reasoning.append(f"The causal-graph ranking put {md_code(facts.graph_lead)} first. The traces show that "
-                         f"service waiting on {md_code(top.entity or top.name)}, which it calls: its own time did not "
-                         "grow, the time it waited did, so the latency rise is credited to the callee. Check the "
-                         "graph's candidate too.")
-    elif facts.graph_lead is not None and facts.graph_lead_reason == "resource" and top is not None:
-        reasoning.append(f"The causal-graph ranking put {md_code(facts.graph_lead)} first. That service runs on "
-                         f"{md_code(top.entity or top.name)}, whose metrics moved while the service's typical call "
-                         "slowed and its load did not rise: the slower service is the symptom of a degraded "
-                         "resource, so the ranking here credits its time to the resource. Check the graph's "
-                         "candidate too.")
-    elif facts.graph_lead is not None:
-        reasoning.append(f"The causal-graph ranking put {md_code(facts.graph_lead)}, the alarm's own entity, first: it "
-                         "found no cause upstream of the symptom in the metrics, so the ranking here is the one "
-                         "from traces, logs and resource shares.")
-    elif facts.service_ranking and top is not None:
-        first = facts.service_ranking[0].name
-        if first == (top.entity or top.name):
-            reasoning.append(f"The traces, logs and resource shares rank {md_code(first)} first too, independently of "
-                             "the causal graph.")
-        else:
-            reasoning.append(f"The traces, logs and resource shares rank {md_code(first)} first, not "
-                             f"{md_code(top.entity or top.name)}: the metric graph and the request-level evidence "
-                             f"disagree, so check {md_code(first)} as well; where traces cover the path, they "
-                             "locate slow hops and first failures more directly than metrics.")
+    lead = _graph_lead_reasoning(facts)
+    if lead:
+        reasoning.append(lead)
     if facts.fault_type_evidence:
         reasoning.append("The fault type follows from: " + "; ".join(esc(e) for e in facts.fault_type_evidence) + ".")
     if facts.unmeasured_suspects:
         reasoning.append("Unmeasured metrics lie on the causal paths: "
                          + "; ".join(esc(u) for u in facts.unmeasured_suspects) + ".")
-    sections.append(("Reasoning", "\n\n".join(reasoning) or "No ranking was computed."))
+    return reasoning
 
-    # Final answer.
+
+def _graph_lead_reasoning(facts: ReportFacts) -> str | None:
+    """Why the report leads with another cause than the causal graph's ranking, or whether the service ranking agrees."""
+    top = facts.top
+    if facts.graph_lead is not None and facts.graph_lead_reason == "fused" and top is not None:
+        return (f"The causal-graph ranking put {md_code(facts.graph_lead)} first; with the traces, logs and "
+                f"resource shares weighed in, {md_code(top.entity or top.name)} leads: the metric graph and the "
+                "request-level evidence disagree, so check the graph's candidate too.")
+    if facts.graph_lead is not None and facts.graph_lead_reason == "callee" and top is not None:
+        return (f"The causal-graph ranking put {md_code(facts.graph_lead)} first. The traces show that "
+                f"service waiting on {md_code(top.entity or top.name)}, which it calls: its own time did not "
+                "grow, the time it waited did, so the latency rise is credited to the callee. Check the "
+                "graph's candidate too.")
+    if facts.graph_lead is not None and facts.graph_lead_reason == "resource" and top is not None:
+        return (f"The causal-graph ranking put {md_code(facts.graph_lead)} first. That service runs on "
+                f"{md_code(top.entity or top.name)}, whose metrics moved while the service's typical call "
+                "slowed and its load did not rise: the slower service is the symptom of a degraded "
+                "resource, so the ranking here credits its time to the resource. Check the graph's "
+                "candidate too.")
+    if facts.graph_lead is not None:
+        return (f"The causal-graph ranking put {md_code(facts.graph_lead)}, the alarm's own entity, first: it "
+                "found no cause upstream of the symptom in the metrics, so the ranking here is the one "
+                "from traces, logs and resource shares.")
+    if facts.service_ranking and top is not None:
+        first = facts.service_ranking[0].name
+        if first == (top.entity or top.name):
+            return (f"The traces, logs and resource shares rank {md_code(first)} first too, independently of "
+                    "the causal graph.")
+        return (f"The traces, logs and resource shares rank {md_code(first)} first, not "
+                f"{md_code(top.entity or top.name)}: the metric graph and the request-level evidence "
+                f"disagree, so check {md_code(first)} as well; where traces cover the path, they "
+                "locate slow hops and first failures more directly than metrics.")
+    return None
+
+
+def _final_answer(facts: ReportFacts) -> str:
+    """The root cause, related entities, fault type and confidence (LocaleXpert's final answer)."""
+    top = facts.top
     if top is not None:
         final = [f"**Root cause:** {md_code(top.name)}" + (f" (entity {md_code(top.entity)})" if top.entity and top.entity != top.name else "")]
         if facts.related_entities:
             final.append("**Related entities:** " + ", ".join(f"{md_code(e)}" for e in facts.related_entities[:8]))
         if facts.fault_type:
-            final.append(f"**Fault type:** {esc(facts.fault_type)}")
+            final.append(f"**Fault type:** {md_escape(facts.fault_type)}")
         final.append(f"**Confidence:** {facts.confidence()}")
     else:
         final = ["No root cause could be ranked from the data given."]
-    sections.append(("Final answer", "\n\n".join(final)))
+    return "\n\n".join(final)
 
-    # TAMO's expert sections: analysis, type and level, repair and prevention.
+
+def _expert_sections(facts: ReportFacts, alarm: str) -> list[tuple[str, str]]:
+    """TAMO's expert sections: analysis, type and level, repair and prevention."""
+    top = facts.top
     key = playbook_key(facts.fault_type)
     meaning, repair, prevent = FAULT_PLAYBOOK.get(key, ("", [], [])) if key else ("", [], [])
     if top is not None:
@@ -188,18 +227,19 @@ def template_report(facts: ReportFacts) -> Report:
             analysis += f" The signature is that of {meaning}."
     else:
         analysis = "Not enough evidence to name a root cause."
-    sections.append(("Root-cause analysis", analysis))
     level = _failure_level(facts)
-    sections.append(("Type and level of failure",
-                     f"{esc(facts.fault_type or 'Unknown type')}; level: {level}."))
     if not repair:
         repair = ["Inspect the top-ranked component's recent deployments, configuration and resource usage.",
                   "Compare its logs in the incident window with the baseline window."]
         prevent = ["Add an alert on the top-ranked metric so this starts paging earlier next time."]
-    sections.append(("Repair", _bullets(repair, "")))
-    sections.append(("Prevention", _bullets(prevent, "")))
+    return [("Root-cause analysis", analysis),
+            ("Type and level of failure", f"{md_escape(facts.fault_type or 'Unknown type')}; level: {level}."),
+            ("Repair", _bullets(repair, "")),
+            ("Prevention", _bullets(prevent, ""))]
 
-    # What we could not see (LocaleXpert III-D).
+
+def _data_and_limits(facts: ReportFacts) -> str:
+    """What we could not see (LocaleXpert III-D), and the confidence that follows."""
     missing = facts.modalities_missing
     if missing:
         limits = {
@@ -210,21 +250,10 @@ def template_report(facts: ReportFacts) -> Report:
         lines = [f"- {limits[m]}" for m in missing]
     else:
         lines = []
-    lines += [f"- {esc(line)}" for line in facts.limits]
+    lines += [f"- {md_escape(line)}" for line in facts.limits]
     if lines:
-        text = "\n".join(lines) + f"\n\nConfidence is therefore {facts.confidence()}."
-    else:
-        text = "Metrics, logs and traces were all available, with a call structure to follow."
-    sections.append(("Data and its limits", text))
-
-    if facts.truth:
-        truth = facts.truth
-        sections.append(("Ground truth (evaluation data)",
-                         f"Known root cause: {', '.join(f'{md_code(c)}' for c in truth.get('root_cause', []))}; "
-                         f"fault type: {esc(truth.get('fault_type') or 'unknown')}."))
-
-    title = f"Incident report: {facts.incident}"
-    return Report(title=title, sections=sections, facts=facts, writer="template (offline)")
+        return "\n".join(lines) + f"\n\nConfidence is therefore {facts.confidence()}."
+    return "Metrics, logs and traces were all available, with a call structure to follow."
 
 
 def _failure_level(facts: ReportFacts) -> str:
