@@ -127,8 +127,35 @@ def from_networkx(
     meta: dict[str, Any] = {"imported_from": source}
     if graph.graph.get("name"):
         meta["name"] = str(graph.graph["name"])
-    nodes: list[DraftNode] = []
+    nodes, node_extra, flagged_alarm = _read_nodes(graph, names)
+    if node_extra:
+        meta["node_attributes"] = node_extra
     edges: dict[tuple[str, str], DraftEdge] = {}
+    duplicates = 0
+    pairs = graph.edges(data=True, keys=True) if graph.is_multigraph() else (
+        (u, v, None, a) for u, v, a in graph.edges(data=True))
+    for u, v, _key, attrs in pairs:
+        a, b = names[u], names[v]
+        if a == b:
+            raise DataError(f"the graph from {source} has a self-loop on {a!r}", source=source, column=a,
+                            hint="A causal draft has no self-loops; remove it (autocorrelation is not an edge)")
+        if (a, b) in edges:
+            duplicates += 1
+            continue
+        edges[(a, b)] = _read_edge(a, b, attrs, default_status, source)
+    if duplicates:
+        meta["import_notes"] = [f"{duplicates} parallel edge(s) merged into the first"]
+    chosen = alarm or (names.get(g_alarm, g_alarm) if g_alarm else None) or flagged_alarm
+    if chosen and chosen not in {n.name for n in nodes}:
+        raise DataError(f"the alarm {chosen!r} is not a node of the graph", source=source,
+                        hint="Pass alarm= naming one of its nodes")
+    return CausalDraft(nodes, edges.values(), alarm=str(chosen) if chosen else None, meta=meta)
+
+
+def _read_nodes(graph: nx.Graph, names: Mapping[Any, str]
+                ) -> tuple[list[DraftNode], dict[str, dict[str, Any]], str | None]:
+    """The graph's nodes as draft nodes, the attributes a draft has no field for, and the node flagged as alarm."""
+    nodes: list[DraftNode] = []
     node_extra: dict[str, dict[str, Any]] = {}
     flagged_alarm = None
     for node, attrs in graph.nodes(data=True):
@@ -142,53 +169,38 @@ def from_networkx(
         extra = {k: v for k, v in attrs.items() if k not in _NODE_KEYS and not (k == "label" and v in (node, name))}
         if extra:
             node_extra[name] = extra
-    if node_extra:
-        meta["node_attributes"] = node_extra
-    duplicates = 0
-    pairs = graph.edges(data=True, keys=True) if graph.is_multigraph() else (
-        (u, v, None, a) for u, v, a in graph.edges(data=True))
-    for u, v, _key, attrs in pairs:
-        a, b = names[u], names[v]
-        if a == b:
-            raise DataError(f"the graph from {source} has a self-loop on {a!r}", source=source, column=a,
-                            hint="A causal draft has no self-loops; remove it (autocorrelation is not an edge)")
-        if (a, b) in edges:
-            duplicates += 1
-            continue
-        try:
-            edge_status = EdgeStatus(str(attrs.get("status", default_status.value)).strip('"'))
-        except ValueError:
-            edge_status = default_status
-        provenance = [p for p in _list(attrs.get("provenance")) if p in Provenance.__members__.values()]
-        evidence = _dict(attrs.get("evidence"))
-        if not provenance:
-            provenance = [Provenance.HUMAN.value]
-            evidence.setdefault("imported_from", source)
-        extra = {k: val for k, val in attrs.items()
-                 if k not in _EDGE_KEYS and not (k == "style" and val == _STYLE.get(edge_status.value))}
-        if extra:
-            evidence[_EXTRA] = extra
-        confidence = attrs.get("confidence")
-        try:
-            conf = float(confidence) if confidence not in (None, "") else 0.5
-        except (TypeError, ValueError):
-            conf = 0.5
-        suspicion = attrs.get("suspicion")
-        try:
-            susp = float(suspicion) if suspicion not in (None, "", "null") else None
-        except (TypeError, ValueError):
-            susp = None
-        votes = {str(k): int(n) for k, n in _dict(attrs.get("votes")).items()
-                 if isinstance(n, int | float | str) and str(n).lstrip("-").isdigit()}
-        edges[(a, b)] = DraftEdge(a, b, edge_status, [Provenance(p) for p in provenance], conf, votes,
-                                  str(attrs.get("rationale") or ""), _list(attrs.get("rules")), evidence, susp)
-    if duplicates:
-        meta["import_notes"] = [f"{duplicates} parallel edge(s) merged into the first"]
-    chosen = alarm or (names.get(g_alarm, g_alarm) if g_alarm else None) or flagged_alarm
-    if chosen and chosen not in {n.name for n in nodes}:
-        raise DataError(f"the alarm {chosen!r} is not a node of the graph", source=source,
-                        hint="Pass alarm= naming one of its nodes")
-    return CausalDraft(nodes, edges.values(), alarm=str(chosen) if chosen else None, meta=meta)
+    return nodes, node_extra, flagged_alarm
+
+
+def _read_edge(a: str, b: str, attrs: Mapping[str, Any], default_status: EdgeStatus, source: str) -> DraftEdge:
+    """One edge: the attributes rcakit writes read back (as text too), any other kept in its evidence."""
+    try:
+        edge_status = EdgeStatus(str(attrs.get("status", default_status.value)).strip('"'))
+    except ValueError:
+        edge_status = default_status
+    provenance = [p for p in _list(attrs.get("provenance")) if p in Provenance.__members__.values()]
+    evidence = _dict(attrs.get("evidence"))
+    if not provenance:
+        provenance = [Provenance.HUMAN.value]
+        evidence.setdefault("imported_from", source)
+    extra = {k: val for k, val in attrs.items()
+             if k not in _EDGE_KEYS and not (k == "style" and val == _STYLE.get(edge_status.value))}
+    if extra:
+        evidence[_EXTRA] = extra
+    confidence = attrs.get("confidence")
+    try:
+        conf = float(confidence) if confidence not in (None, "") else 0.5
+    except (TypeError, ValueError):
+        conf = 0.5
+    suspicion = attrs.get("suspicion")
+    try:
+        susp = float(suspicion) if suspicion not in (None, "", "null") else None
+    except (TypeError, ValueError):
+        susp = None
+    votes = {str(k): int(n) for k, n in _dict(attrs.get("votes")).items()
+             if isinstance(n, int | float | str) and str(n).lstrip("-").isdigit()}
+    return DraftEdge(a, b, edge_status, [Provenance(p) for p in provenance], conf, votes,
+                     str(attrs.get("rationale") or ""), _list(attrs.get("rules")), evidence, susp)
 
 
 def from_node_link(data: Mapping[str, Any] | str | Path, **options: Any) -> CausalDraft:
