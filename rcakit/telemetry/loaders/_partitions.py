@@ -18,6 +18,7 @@ from pathlib import Path
 
 from rcakit.errors import DataError
 from rcakit.telemetry.loaders._common import PathLike
+from rcakit.telemetry.loaders.formats import sniff_format
 from rcakit.telemetry.window import TimeWindow
 
 __all__ = ["Table", "TimeFolders", "is_remote", "resolve_table"]
@@ -253,8 +254,6 @@ def resolve_table(kind: str, value: PathLike | Sequence[PathLike]) -> Table:
     formats = {f: _format_of(f) for f in files}
     for f, fmt in formats.items():
         if fmt is None and not remote:
-            from rcakit.telemetry.loaders.dispatch import sniff_format
-
             sniffed = sniff_format(f)
             if sniffed not in ("csv", "parquet"):
                 raise DataError(f"lazy reading reads Parquet and CSV tables; this file is {sniffed}", source=f,

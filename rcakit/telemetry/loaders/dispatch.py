@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from rcakit.errors import DataError
 from rcakit.telemetry.loaders._common import PathLike
+from rcakit.telemetry.loaders._restrict import restrict
 from rcakit.telemetry.loaders.formats import FORMATS as _FORMAT_INFO
-from rcakit.telemetry.loaders.formats import detect, formats_text, note
+from rcakit.telemetry.loaders.formats import detect, formats_text, note, sniff_format
 from rcakit.telemetry.model import Telemetry
 
 if TYPE_CHECKING:
@@ -17,11 +18,6 @@ if TYPE_CHECKING:
 __all__ = ["FORMATS", "load", "sniff_format"]
 
 FORMATS = tuple(_FORMAT_INFO)
-
-
-def sniff_format(path: PathLike) -> str:
-    """One of ``FORMATS`` for the file, from its extension and its first bytes (see ``formats.detect``)."""
-    return detect(path)[0]
 
 
 @overload
@@ -56,8 +52,6 @@ def load(path: PathLike, *, lazy: bool = False, window: Any = None, entities: It
         store = TelemetryStore.open(path, **options)
         return store if window is None else store.incident(window, entities)
     if window is not None or entities is not None:
-        from rcakit.telemetry.loaders.lazy import restrict
-
         return restrict(load(path, **options), window, entities)
     from rcakit.telemetry import loaders
 

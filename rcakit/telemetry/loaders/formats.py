@@ -19,7 +19,7 @@ from rcakit.errors import DataError
 from rcakit.telemetry.loaders._common import PathLike, as_path, read_head
 from rcakit.telemetry.loaders._notes import note
 
-__all__ = ["FORMATS", "Format", "detect", "formats_text", "note"]
+__all__ = ["FORMATS", "Format", "detect", "formats_text", "note", "sniff_format"]
 
 
 @dataclass(frozen=True)
@@ -123,6 +123,11 @@ def detect(path: PathLike) -> tuple[str, str]:
     if first.startswith(("# HELP ", "# TYPE ", "# UNIT ", "# EOF")) or _SAMPLE_LINE.fullmatch(first):
         return "openmetrics", "'# HELP'/'# TYPE' lines or samples of a metrics exposition"
     return "csv", "text that is not JSON nor a metrics exposition"
+
+
+def sniff_format(path: PathLike) -> str:
+    """One of ``FORMATS`` for the file, from its extension and its first bytes (see ``formats.detect``)."""
+    return detect(path)[0]
 
 
 def _text(head: bytes) -> str:

@@ -11,7 +11,8 @@ from rcakit._progress import CancelToken
 from rcakit.errors import DataError
 from rcakit.telemetry.loaders._common import PathLike
 from rcakit.telemetry.loaders._pool import run_parallel
-from rcakit.telemetry.loaders.dispatch import sniff_format
+from rcakit.telemetry.loaders._restrict import restrict
+from rcakit.telemetry.loaders.formats import sniff_format
 from rcakit.telemetry.model import Telemetry
 
 if TYPE_CHECKING:
@@ -141,8 +142,6 @@ def read_tables(
         store = TelemetryStore(spans, logs, metrics, columns=columns, options=options)
         return store if window is None else store.incident(window, entities)
     if window is not None or entities is not None:
-        from rcakit.telemetry.loaders.lazy import restrict
-
         return restrict(read_tables(spans, logs, metrics, columns=columns, options=options, workers=workers,
                                     cancel=cancel), window, entities)
     given = {"spans": spans, "logs": logs, "metrics": metrics}
