@@ -294,34 +294,47 @@ class LLMClient:
                 last_error = (f"the answer is not a chat completion ({type(exc).__name__}: "
                               f"{self._redact(str(exc))[:120]})")
             else:
-                problem = _unusable(response)
-                if problem:
-                    self._settle(reserve, sent=True, retry=attempt < cfg.max_retries,
-                                 failure=attempt >= cfg.max_retries)
-                    last_error = problem
-                else:
-                    choice = response.choices[0]
-                    text = (choice.message.content if choice.message is not None else None) or ""
-                    usage = getattr(response, "usage", None)
-                    p_tok = int(getattr(usage, "prompt_tokens", 0) or 0) or estimate_message_tokens(msgs)
-                    c_tok = int(getattr(usage, "completion_tokens", 0) or 0) or estimate_tokens(text)
-                    if c_tok > out_tokens:  # more than was asked for: the budget counts only the reservation
-                        self._settle(reserve, sent=True, prompt_tokens=reserve - out_tokens,
-                                     completion_tokens=out_tokens, failure=True)
-                        raise LLMError(f"the model endpoint {cfg.endpoint} answered with {c_tok} tokens, more than "
-                                       f"max_output_tokens={out_tokens}; the answer was refused", attempts=attempt + 1)
-                    self._settle(reserve, sent=True, prompt_tokens=p_tok, completion_tokens=c_tok)
-                    return text, p_tok, c_tok, attempt + 1
-            if attempt >= cfg.max_retries:
-                raise LLMError(f"the model endpoint {cfg.endpoint} failed {attempt + 1} times; last error: "
-                               f"{last_error}. Check that the server is up, or raise timeout / max_retries",
-                               status=status, attempts=attempt + 1) from None
-            delay = self._backoff(attempt, retry_after)
-            log.warning("LLM request failed (%s); retrying in %.2f s (attempt %d of %d)", last_error, delay,
-                        attempt + 2, cfg.max_retries + 1)
-            if self._stop.wait(delay):
-                raise LLMError("the client was stopped while waiting to retry", status=status, attempts=attempt + 1)
+                answer = self._take_answer(response, msgs, reserve, out_tokens, attempt)
+                if not isinstance(answer, str):
+                    return answer
+                last_error = answer
+            self._wait_to_retry(attempt, retry_after, last_error, status)
             attempt += 1
+
+    def _take_answer(self, response: Any, msgs: list[dict[str, str]], reserve: int, out_tokens: int,
+                     attempt: int) -> tuple[str, int, int, int] | str:
+        """A 200 answer's text, tokens and attempts, settled in the budget; or why it cannot be used (asked again)."""
+        cfg = self.config
+        problem = _unusable(response)
+        if problem:
+            self._settle(reserve, sent=True, retry=attempt < cfg.max_retries,
+                         failure=attempt >= cfg.max_retries)
+            return problem
+        choice = response.choices[0]
+        text = (choice.message.content if choice.message is not None else None) or ""
+        usage = getattr(response, "usage", None)
+        p_tok = int(getattr(usage, "prompt_tokens", 0) or 0) or estimate_message_tokens(msgs)
+        c_tok = int(getattr(usage, "completion_tokens", 0) or 0) or estimate_tokens(text)
+        if c_tok > out_tokens:  # more than was asked for: the budget counts only the reservation
+            self._settle(reserve, sent=True, prompt_tokens=reserve - out_tokens,
+                         completion_tokens=out_tokens, failure=True)
+            raise LLMError(f"the model endpoint {cfg.endpoint} answered with {c_tok} tokens, more than "
+                           f"max_output_tokens={out_tokens}; the answer was refused", attempts=attempt + 1)
+        self._settle(reserve, sent=True, prompt_tokens=p_tok, completion_tokens=c_tok)
+        return text, p_tok, c_tok, attempt + 1
+
+    def _wait_to_retry(self, attempt: int, retry_after: float | None, last_error: str, status: int | None) -> None:
+        """Give up after ``max_retries`` retries, else wait the backoff (or ``Retry-After``) before the next attempt."""
+        cfg = self.config
+        if attempt >= cfg.max_retries:
+            raise LLMError(f"the model endpoint {cfg.endpoint} failed {attempt + 1} times; last error: "
+                           f"{last_error}. Check that the server is up, or raise timeout / max_retries",
+                           status=status, attempts=attempt + 1) from None
+        delay = self._backoff(attempt, retry_after)
+        log.warning("LLM request failed (%s); retrying in %.2f s (attempt %d of %d)", last_error, delay,
+                    attempt + 2, cfg.max_retries + 1)
+        if self._stop.wait(delay):
+            raise LLMError("the client was stopped while waiting to retry", status=status, attempts=attempt + 1)
 
     # -- many calls at once ----------------------------------------------------------------------
     def map(self, fn: Callable[[T], R], items: Iterable[T], *, on_progress: Callable[[int, int], None] | None = None,
