@@ -164,37 +164,8 @@ def combine_proposals(
                                                 else ((v, u), backward, forward, wb, wf))
         total = wf + wb + wn
         confidence = max(float(p.confidence) for p in win) * (w_win / total)
-        provenance: list[Provenance] = []
-        for p in win:
-            if p.provenance not in provenance:
-                provenance.append(p.provenance)
-        rules = list(dict.fromkeys(p.rule for p in win if p.rule))
-        rationale = "\n".join(dict.fromkeys(f"[{p.suggester or p.provenance.value}] {p.rationale}".strip()
-                                            for p in win if p.rationale))
-        evidence: dict[str, Any] = {"suggesters": {p.suggester or p.provenance.value: p.verdict.value
-                                                   if p.edge is None else f"{p.edge[0]} -> {p.edge[1]}"
-                                                   for p in props}}
-        for p in win:
-            for k, val in p.evidence.items():
-                evidence.setdefault(k, val)
-        if lose:
-            evidence["conflict"] = {
-                "kept": f"{src} -> {dst}", "weight_kept": w_win, "weight_reversed": w_lose,
-                "reversed_by": sorted({p.suggester or p.provenance.value for p in lose}),
-            }
-            rationale += (f"\nDirection disputed: {', '.join(evidence['conflict']['reversed_by'])} proposed "
-                          f"{dst} -> {src} (weight {w_lose:.2f} against {w_win:.2f}).")
-        if none:
-            evidence["no_edge_weight"] = wn
-        if failed:
-            evidence["unanswered"] = failed
-            rationale += "\n" + "; ".join(f"[{name}] gave no usable answer: {why}" for name, why in failed.items())
-        votes: dict[str, int] = {"forward": len(win), "reverse": len(lose), "none": len(none)}
-        for p in win:
-            for k, n in p.votes.items():
-                votes[f"{p.suggester or p.provenance.value}:{k}"] = int(n)
-        draft.add_edge(src, dst, provenance=provenance, confidence=min(1.0, max(0.0, confidence)), votes=votes,
-                       rationale=rationale, rules=rules, evidence=evidence)
+        draft.add_edge(src, dst, confidence=min(1.0, max(0.0, confidence)),
+                       **_backing(src, dst, props, win, lose, none, (w_win, w_lose, wn), failed))
     draft.meta["declined_pairs"] = declined
     if unanswered:
         draft.meta["unanswered"] = unanswered
@@ -203,6 +174,47 @@ def combine_proposals(
             draft.add_node(alarm)
         draft.alarm = alarm
     return draft
+
+
+def _backing(src: str, dst: str, props: list[Proposal], win: list[Proposal], lose: list[Proposal],
+             none: list[Proposal], weights: tuple[float, float, float], failed: dict[str, Any]) -> dict[str, Any]:
+    """What the kept edge ``src -> dst`` carries from the proposals that back it (``win``) and the others.
+
+    Provenance, rules and rationale of the backers; every suggester's verdict, the backers' evidence, the
+    direction dispute (``lose``), the weight of "no direct influence" and who gave no answer; the votes.
+    ``weights``: the kept direction's, the reversed one's and "no direct influence"'s.
+    """
+    w_win, w_lose, wn = weights
+    provenance: list[Provenance] = []
+    for p in win:
+        if p.provenance not in provenance:
+            provenance.append(p.provenance)
+    rules = list(dict.fromkeys(p.rule for p in win if p.rule))
+    rationale = "\n".join(dict.fromkeys(f"[{p.suggester or p.provenance.value}] {p.rationale}".strip()
+                                        for p in win if p.rationale))
+    evidence: dict[str, Any] = {"suggesters": {p.suggester or p.provenance.value: p.verdict.value
+                                               if p.edge is None else f"{p.edge[0]} -> {p.edge[1]}"
+                                               for p in props}}
+    for p in win:
+        for k, val in p.evidence.items():
+            evidence.setdefault(k, val)
+    if lose:
+        evidence["conflict"] = {
+            "kept": f"{src} -> {dst}", "weight_kept": w_win, "weight_reversed": w_lose,
+            "reversed_by": sorted({p.suggester or p.provenance.value for p in lose}),
+        }
+        rationale += (f"\nDirection disputed: {', '.join(evidence['conflict']['reversed_by'])} proposed "
+                      f"{dst} -> {src} (weight {w_lose:.2f} against {w_win:.2f}).")
+    if none:
+        evidence["no_edge_weight"] = wn
+    if failed:
+        evidence["unanswered"] = failed
+        rationale += "\n" + "; ".join(f"[{name}] gave no usable answer: {why}" for name, why in failed.items())
+    votes: dict[str, int] = {"forward": len(win), "reverse": len(lose), "none": len(none)}
+    for p in win:
+        for k, n in p.votes.items():
+            votes[f"{p.suggester or p.provenance.value}:{k}"] = int(n)
+    return {"provenance": provenance, "votes": votes, "rationale": rationale, "rules": rules, "evidence": evidence}
 
 
 # -- the whole draft ---------------------------------------------------------------------------------
