@@ -90,9 +90,6 @@ def _completion_fit(folder: Path, start: float) -> dict[str, float]:
 
 def _child(task: dict[str, Any]) -> dict[str, Any]:
     """One measurement in this (fresh) process; the parent reads the JSON it prints."""
-    import tempfile
-    import time
-
     from rcakit._progress import set_progress
 
     set_progress(False)
@@ -101,81 +98,119 @@ def _child(task: dict[str, Any]) -> dict[str, Any]:
     what = task["what"]
     out: dict[str, Any] = {}
     if what == "eager":
-        import glob
-
-        from rcakit.telemetry.loaders import read_tables
-
-        files = {k: sorted(glob.glob(f"{root}/{k}/**/*.parquet", recursive=True)) for k in ("spans", "logs", "metrics")}
-        io0, t0 = _io_read(), time.perf_counter()
-        tel = read_tables(spans=files["spans"], logs=files["logs"], metrics=files["metrics"])
-        out.update(seconds=time.perf_counter() - t0, bytes=_io_read() - io0,
-                   rows=tel.spans.height + tel.logs.height + tel.metrics.height)
+        out.update(_measure_eager(root))
     elif what in ("read", "analyze"):
-        from rcakit.scale import run_incident
-        from rcakit.telemetry.loaders.lazy import TelemetryStore
-
-        fault = faults[len(faults) // 2]
-        spec = _specs(root, [fault])[0]
-        # warm up the imports and polars' thread pool on another incident of the same store
-        if what == "read":
-            TelemetryStore.open(root).incident(faults[0].window)
-        else:
-            _warm(str(root))
-        seconds, reads = [], []
-        for _ in range(task.get("repeat", 3)):
-            io0, t0 = _io_read(), time.perf_counter()
-            if what == "read":
-                tel = TelemetryStore.open(root).incident(fault.window)
-                rows = tel.spans.height + tel.logs.height + tel.metrics.height
-            else:
-                outcome = run_incident(spec)
-                if outcome["status"] != "ok":
-                    raise RuntimeError(outcome["error"])
-                rows = sum(outcome["rows"].values())
-                out["truth_rank"] = outcome["truth_rank"]
-            seconds.append(time.perf_counter() - t0)
-            reads.append(_io_read() - io0)
-        out.update(seconds=float(np.median(seconds)), bytes=int(np.median(reads)), rows=rows)
+        out.update(_measure_incident(root, faults, what, task.get("repeat", 3)))
     elif what in ("batch", "batch-dask"):
-        from rcakit.scale import analyze_many
-
-        chosen = faults[: task["batch"]] if task["batch"] > 1 else [faults[len(faults) // 2]]
-        specs = _specs(root, chosen)
-        results = Path(tempfile.mkdtemp(prefix="rcakit-scale-results-"))
-        if what == "batch":
-            _warm(str(root))
-            io0, t0 = _io_read(), time.perf_counter()
-            wall0 = time.time()
-            result = analyze_many(specs, serial=True, results=results, resume=False, show_progress=False)
-            out.update(seconds=time.perf_counter() - t0, bytes=_io_read() - io0)
-        else:
-            import distributed
-
-            t_start = time.perf_counter()
-            cluster = distributed.LocalCluster(n_workers=task["workers"], threads_per_worker=1, processes=True,
-                                               dashboard_address=":0")
-            client = distributed.Client(cluster)
-            try:
-                out["startup_s"] = time.perf_counter() - t_start
-                client.run(_warm, str(root))
-                before = client.run(_worker_io)
-                io0, t0 = _io_read(), time.perf_counter()
-                wall0 = time.time()
-                result = analyze_many(specs, client=client, results=results, resume=False, show_progress=False)
-                batch_seconds = time.perf_counter() - t0
-                after = client.run(_worker_io)
-                worker_bytes = sum(after[w][0] - before[w][0] for w in after if w in before)
-                out.update(seconds=batch_seconds, bytes=worker_bytes + _io_read() - io0,
-                           worker_peak_mb=max(v[1] for v in after.values()))
-            finally:
-                client.close()
-                cluster.close()
-        out.update(fit=_completion_fit(results, wall0), incidents=len(result.outcomes), failed=len(result.failed),
-                   top1=result.top_k(1), top1_fused=result.top_k(1, fused=True))
+        out.update(_measure_batch(root, faults, what, task))
     else:  # pragma: no cover - the parent names the task
         raise ValueError(what)
     out["peak_mb"] = max(_peak_mb(), out.get("worker_peak_mb", 0.0))
     return out
+
+
+def _measure_eager(root: Path) -> dict[str, Any]:
+    """The whole store read eagerly: seconds, bytes read, rows."""
+    import glob
+    import time
+
+    from rcakit.telemetry.loaders import read_tables
+
+    files = {k: sorted(glob.glob(f"{root}/{k}/**/*.parquet", recursive=True)) for k in ("spans", "logs", "metrics")}
+    io0, t0 = _io_read(), time.perf_counter()
+    tel = read_tables(spans=files["spans"], logs=files["logs"], metrics=files["metrics"])
+    return {"seconds": time.perf_counter() - t0, "bytes": _io_read() - io0,
+            "rows": tel.spans.height + tel.logs.height + tel.metrics.height}
+
+
+def _measure_incident(root: Path, faults: list[StoreFault], what: str, repeat: int) -> dict[str, Any]:
+    """One incident read lazily from the store (``read``) or read and analysed (``analyze``); medians of ``repeat``."""
+    import time
+
+    from rcakit.scale import run_incident
+    from rcakit.telemetry.loaders.lazy import TelemetryStore
+
+    out: dict[str, Any] = {}
+    fault = faults[len(faults) // 2]
+    spec = _specs(root, [fault])[0]
+    # warm up the imports and polars' thread pool on another incident of the same store
+    if what == "read":
+        TelemetryStore.open(root).incident(faults[0].window)
+    else:
+        _warm(str(root))
+    seconds, reads = [], []
+    for _ in range(repeat):
+        io0, t0 = _io_read(), time.perf_counter()
+        if what == "read":
+            tel = TelemetryStore.open(root).incident(fault.window)
+            rows = tel.spans.height + tel.logs.height + tel.metrics.height
+        else:
+            outcome = run_incident(spec)
+            if outcome["status"] != "ok":
+                raise RuntimeError(outcome["error"])
+            rows = sum(outcome["rows"].values())
+            out["truth_rank"] = outcome["truth_rank"]
+        seconds.append(time.perf_counter() - t0)
+        reads.append(_io_read() - io0)
+    out.update(seconds=float(np.median(seconds)), bytes=int(np.median(reads)), rows=rows)
+    return out
+
+
+def _measure_batch(root: Path, faults: list[StoreFault], what: str, task: dict[str, Any]) -> dict[str, Any]:
+    """A batch of incidents analysed in this process (``batch``) or on a LocalCluster (``batch-dask``)."""
+    import tempfile
+    import time
+
+    from rcakit.scale import analyze_many
+
+    out: dict[str, Any] = {}
+    chosen = faults[: task["batch"]] if task["batch"] > 1 else [faults[len(faults) // 2]]
+    specs = _specs(root, chosen)
+    results = Path(tempfile.mkdtemp(prefix="rcakit-scale-results-"))
+    if what == "batch":
+        _warm(str(root))
+        io0, t0 = _io_read(), time.perf_counter()
+        wall0 = time.time()
+        result = analyze_many(specs, serial=True, results=results, resume=False, show_progress=False)
+        out.update(seconds=time.perf_counter() - t0, bytes=_io_read() - io0)
+    else:
+        result, wall0 = _batch_on_dask(root, specs, results, task["workers"], out)
+    out.update(fit=_completion_fit(results, wall0), incidents=len(result.outcomes), failed=len(result.failed),
+               top1=result.top_k(1), top1_fused=result.top_k(1, fused=True))
+    return out
+
+
+def _batch_on_dask(root: Path, specs: list[Any], results: Path, workers: int, out: dict[str, Any]) -> tuple[Any, float]:
+    """The batch on a fresh LocalCluster of ``workers`` processes; its figures go into ``out``.
+
+    Returns the batch's result and the wall-clock time it started at.
+    """
+    import time
+
+    import distributed
+
+    from rcakit.scale import analyze_many
+
+    t_start = time.perf_counter()
+    cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                       dashboard_address=":0")
+    client = distributed.Client(cluster)
+    try:
+        out["startup_s"] = time.perf_counter() - t_start
+        client.run(_warm, str(root))
+        before = client.run(_worker_io)
+        io0, t0 = _io_read(), time.perf_counter()
+        wall0 = time.time()
+        result = analyze_many(specs, client=client, results=results, resume=False, show_progress=False)
+        batch_seconds = time.perf_counter() - t0
+        after = client.run(_worker_io)
+        worker_bytes = sum(after[w][0] - before[w][0] for w in after if w in before)
+        out.update(seconds=batch_seconds, bytes=worker_bytes + _io_read() - io0,
+                   worker_peak_mb=max(v[1] for v in after.values()))
+    finally:
+        client.close()
+        cluster.close()
+    return result, wall0
 
 
 def _run_child(task: dict[str, Any]) -> dict[str, Any]:
@@ -302,26 +337,13 @@ def _plot_svg(series: dict[str, list[tuple[float, float, float]]], path: Path) -
 
 
 def main(argv: list[str]) -> int:
-    import argparse
     import os
     import shutil
     import tempfile
 
     from rcakit.bench._common import markdown_table
 
-    parser = argparse.ArgumentParser(prog="python -m rcakit.bench scale")
-    parser.add_argument("--sizes", default="1,10,100", help="store sizes in millions of spans")
-    parser.add_argument("--dir", default=None, help="where the stores are written (and reused); default a temp dir")
-    parser.add_argument("--keep", action="store_true", help="keep the stores of a temp dir")
-    parser.add_argument("--batch", type=int, default=50, help="incidents in a batch")
-    parser.add_argument("--workers", type=int, default=2, help="LocalCluster workers of the Dask batch")
-    parser.add_argument("--eager-upto", type=float, default=10.0,
-                        help="also read the whole store eagerly, for stores up to this many M spans")
-    parser.add_argument("--no-dask", action="store_true", help="skip the Dask batch")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--plot", default="docs/scale-curve.png", help="where to write the plot ('' for none)")
-    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     if args.child is not None:
         print(json.dumps(_child(json.loads(args.child))))
         return 0
@@ -336,30 +358,9 @@ def main(argv: list[str]) -> int:
             on_disk = _size_on_disk(root)
             print(f"store {millions:g} M spans: {doc['hours']:.0f} hours, {on_disk / 1e9:.2f} GB of Parquet"
                   + (f", written in {made:.0f} s" if made is not None else " (reused)"), flush=True)
-            tasks: list[tuple[str, dict[str, Any]]] = [
-                ("one incident: read", {"what": "read"}),
-                ("one incident: read + analyze", {"what": "analyze"}),
-                (f"batch of {args.batch}: 1 process", {"what": "batch", "batch": args.batch}),
-            ]
-            if not args.no_dask:
-                tasks.insert(2, (f"one incident: read + analyze, Dask {args.workers} workers",
-                                 {"what": "batch-dask", "batch": 1, "workers": args.workers}))
-                tasks.append((f"batch of {args.batch}: Dask, {args.workers} workers",
-                              {"what": "batch-dask", "batch": args.batch, "workers": args.workers}))
-            if millions <= args.eager_upto:
-                tasks.append(("whole store, eager read", {"what": "eager"}))
-            for case, task in tasks:
+            for case, task in _tasks(args, millions):
                 got = _run_child({**task, "root": str(root)})
-                row = {"case": case, "M spans": millions, "store GB": on_disk / 1e9, "wall s": got["seconds"],
-                       "peak MB": got["peak_mb"], "MB read": got["bytes"] / 1e6}
-                if got.get("fit"):
-                    row["s per incident (fit)"] = got["fit"]["per_incident_s"]
-                    row["fit R2"] = got["fit"]["r2"]
-                    row["top1"] = f"{got['top1']:.2f}"
-                if "startup_s" in got:
-                    row["note"] = f"+ {got['startup_s']:.1f} s cluster start"
-                if got.get("failed"):
-                    row["note"] = f"{got['failed']} failed"
+                row = _result_row(case, millions, on_disk, got)
                 rows.append(row)
                 print(markdown_table([row], list(row)), flush=True)
     finally:
@@ -369,6 +370,69 @@ def main(argv: list[str]) -> int:
                "top1", "note"]
     print("\n" + markdown_table(rows, columns))
     print("\nAgainst store size (exponent a of cost ~ size^a; 0 = flat, 1 = linear; ratio largest/smallest):")
+    print(markdown_table(_size_fits(rows)))
+    largest = max(sizes)
+    peak = max((r["peak MB"] for r in rows if r["M spans"] == largest and "eager" not in r["case"]), default=0.0)
+    load = os.getloadavg()
+    print(f"\nLargest store ({largest:g} M spans): peak memory {peak:,.0f} MB (goal <= 4096 MB); "
+          f"load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}, {os.cpu_count()} cores")
+    if args.plot and len({r['M spans'] for r in rows}) > 1:
+        print(f"plot: {_plot(rows, Path(args.plot))}")
+    return 0
+
+
+def _parser() -> Any:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m rcakit.bench scale")
+    parser.add_argument("--sizes", default="1,10,100", help="store sizes in millions of spans")
+    parser.add_argument("--dir", default=None, help="where the stores are written (and reused); default a temp dir")
+    parser.add_argument("--keep", action="store_true", help="keep the stores of a temp dir")
+    parser.add_argument("--batch", type=int, default=50, help="incidents in a batch")
+    parser.add_argument("--workers", type=int, default=2, help="LocalCluster workers of the Dask batch")
+    parser.add_argument("--eager-upto", type=float, default=10.0,
+                        help="also read the whole store eagerly, for stores up to this many M spans")
+    parser.add_argument("--no-dask", action="store_true", help="skip the Dask batch")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--plot", default="docs/scale-curve.png", help="where to write the plot ('' for none)")
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    return parser
+
+
+def _tasks(args: Any, millions: float) -> list[tuple[str, dict[str, Any]]]:
+    """The measurements on a store of ``millions`` M spans, in the order they run: (case, task)."""
+    tasks: list[tuple[str, dict[str, Any]]] = [
+        ("one incident: read", {"what": "read"}),
+        ("one incident: read + analyze", {"what": "analyze"}),
+        (f"batch of {args.batch}: 1 process", {"what": "batch", "batch": args.batch}),
+    ]
+    if not args.no_dask:
+        tasks.insert(2, (f"one incident: read + analyze, Dask {args.workers} workers",
+                         {"what": "batch-dask", "batch": 1, "workers": args.workers}))
+        tasks.append((f"batch of {args.batch}: Dask, {args.workers} workers",
+                      {"what": "batch-dask", "batch": args.batch, "workers": args.workers}))
+    if millions <= args.eager_upto:
+        tasks.append(("whole store, eager read", {"what": "eager"}))
+    return tasks
+
+
+def _result_row(case: str, millions: float, on_disk: int, got: dict[str, Any]) -> dict[str, Any]:
+    """One row of the table from a child's measurement."""
+    row = {"case": case, "M spans": millions, "store GB": on_disk / 1e9, "wall s": got["seconds"],
+           "peak MB": got["peak_mb"], "MB read": got["bytes"] / 1e6}
+    if got.get("fit"):
+        row["s per incident (fit)"] = got["fit"]["per_incident_s"]
+        row["fit R2"] = got["fit"]["r2"]
+        row["top1"] = f"{got['top1']:.2f}"
+    if "startup_s" in got:
+        row["note"] = f"+ {got['startup_s']:.1f} s cluster start"
+    if got.get("failed"):
+        row["note"] = f"{got['failed']} failed"
+    return row
+
+
+def _size_fits(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per case measured on two sizes or more: exponents and ratios of time, memory and bytes read against size."""
     fits = []
     for case in dict.fromkeys(r["case"] for r in rows):
         mine = [r for r in rows if r["case"] == case]
@@ -380,12 +444,4 @@ def main(argv: list[str]) -> int:
                      "memory exponent": _fit_power(x, [r["peak MB"] for r in mine]),
                      "memory ratio": mine[-1]["peak MB"] / mine[0]["peak MB"],
                      "read ratio": mine[-1]["MB read"] / max(mine[0]["MB read"], 1e-9)})
-    print(markdown_table(fits))
-    largest = max(sizes)
-    peak = max((r["peak MB"] for r in rows if r["M spans"] == largest and "eager" not in r["case"]), default=0.0)
-    load = os.getloadavg()
-    print(f"\nLargest store ({largest:g} M spans): peak memory {peak:,.0f} MB (goal <= 4096 MB); "
-          f"load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}, {os.cpu_count()} cores")
-    if args.plot and len({r['M spans'] for r in rows}) > 1:
-        print(f"plot: {_plot(rows, Path(args.plot))}")
-    return 0
+    return fits
