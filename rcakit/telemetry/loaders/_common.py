@@ -5,9 +5,9 @@ from __future__ import annotations
 import gzip
 import os
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Literal, cast
 
 import numpy as np
 import polars as pl
@@ -30,6 +30,7 @@ __all__ = [
     "decompress_gzip",
     "gather",
     "is_gzip",
+    "path_list",
     "read_bytes",
     "read_head",
     "time_column",
@@ -90,6 +91,13 @@ def as_path(path: PathLike) -> Path:
         raise DataError("the file is empty (0 bytes)", source=str(p),
                         hint="The export or copy produced nothing; export the data again")
     return p
+
+
+def path_list(value: PathLike | Sequence[PathLike]) -> list[PathLike]:
+    """One path, or a sequence of paths, as a list."""
+    if isinstance(value, str | Path) or not isinstance(value, Sequence):
+        return [value]  # type: ignore[list-item]
+    return list(value)
 
 
 def is_gzip(path: Path) -> bool:
@@ -403,11 +411,6 @@ def gzip_open_error(path: Path, exc: BaseException) -> DataError:
         return _truncated_gzip(path)
     return DataError(f"cannot read the file ({text.splitlines()[0] if text else type(exc).__name__})",
                      source=str(path), hint="Check that the file is complete and in the format you named")
-
-
-def describe_value(value: Any, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def combine(parts: list[Telemetry], report: LoadReport) -> Telemetry:

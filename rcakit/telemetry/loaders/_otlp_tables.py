@@ -97,7 +97,7 @@ class OtlpTables:
         self._count("upper-case id")
         return text.lower() if text.strip("0") else None
 
-    def _service(self, resource: dict[str, Any] | None) -> tuple[str, tuple[Any, ...]]:
+    def _service(self, resource: dict[str, Any] | None) -> tuple[str, tuple[tuple[str, str], ...]]:
         attrs = attributes((resource or {}).get("attributes"))
         identity = tuple(sorted((k, str(v)) for k, v in attrs.items()))
         for key in self.entity_attributes:
@@ -210,7 +210,7 @@ class OtlpTables:
                 logs["span_id"].append(spans["span_id"][-1])
             self._count("span events", len(events))
 
-    def _metric(self, metric: dict[str, Any], entity: str, identity: tuple[Any, ...], number: int) -> None:
+    def _metric(self, metric: dict[str, Any], entity: str, identity: tuple[tuple[str, str], ...], number: int) -> None:
         name = metric.get("name") or ""
         if not name:
             raise DataError("a metric has no name", source=self.source, column="metric", row=number,
@@ -274,7 +274,7 @@ class OtlpTables:
         return t
 
     def _histogram_point(self, point: dict[str, Any], kind: str, name: str, entity: str,
-                         identity: tuple[Any, ...], cumulative: bool, number: int) -> None:
+                         identity: tuple[tuple[str, str], ...], cumulative: bool, number: int) -> None:
         t = self._time(point, name, entity, number)
         attrs = attributes(point.get("attributes"))
         empty = bool(int(point.get("flags", 0) or 0) & 1)

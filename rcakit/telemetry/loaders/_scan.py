@@ -65,7 +65,7 @@ class ScanPlan:
         return [self._scan(files) for files in self.groups]
 
     def _scan(self, files: list[str]) -> pl.LazyFrame:
-        source: Any = files if len(files) > 1 else files[0]
+        source: str | list[str] = files if len(files) > 1 else files[0]
         storage = self.storage or None
         if self.table.fmt == "parquet":
             lf = pl.scan_parquet(source, hive_partitioning=self.table.hive or None, include_file_paths=FILE_COLUMN,
@@ -180,7 +180,7 @@ def entity_predicate(names: list[str], dtype: pl.DataType) -> pl.Expr:
     return col.is_in(sorted(variants))
 
 
-def to_instant(value: Any, unit: str | None) -> datetime | None:
+def to_instant(value: object, unit: str | None) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, datetime):

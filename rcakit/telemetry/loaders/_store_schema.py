@@ -70,12 +70,12 @@ def check_schemas(table: Table, files: list[str], schemas: list[list[str] | dict
     return [[f] for f in files]
 
 
-def _key(schema: list[str] | dict[str, pl.DataType]) -> tuple[Any, ...]:
+def _key(schema: list[str] | dict[str, pl.DataType]) -> tuple[object, ...]:
     return tuple(schema.items()) if isinstance(schema, dict) else tuple(schema)
 
 
 def remote_schema(table: Table, files: list[str], separator: str, storage: dict[str, Any]) -> dict[str, pl.DataType]:
-    source: Any = files if len(files) > 1 else files[0]
+    source: str | list[str] = files if len(files) > 1 else files[0]
     try:
         if table.fmt == "parquet":
             return dict(pl.scan_parquet(source, storage_options=storage or None).collect_schema())

@@ -65,7 +65,7 @@ def _scrapes(text: str) -> list[tuple[str, bool]]:
     return out
 
 
-def _time_ns(value: Any, file_mtime: int) -> int:
+def _time_ns(value: datetime | str | float | None, file_mtime: int) -> int:
     if value is None:
         return file_mtime
     if isinstance(value, datetime):
@@ -83,7 +83,7 @@ def _time_ns(value: Any, file_mtime: int) -> int:
 def read_openmetrics(
     path: PathLike,
     *,
-    time: Any = None,
+    time: datetime | str | float | None = None,
     entity: str | None = None,
     entity_label: str | None = None,
     quantiles: Sequence[float] = DEFAULT_QUANTILES,

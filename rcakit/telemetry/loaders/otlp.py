@@ -30,7 +30,6 @@ from rcakit.telemetry.loaders._common import PathLike, as_path
 from rcakit.telemetry.loaders._histograms import DEFAULT_QUANTILES, check_quantiles
 from rcakit.telemetry.loaders._json import read_json_documents
 from rcakit.telemetry.loaders._otlp_tables import UNKNOWN_SERVICE, OtlpTables
-from rcakit.telemetry.loaders._otlp_values import unwrap
 from rcakit.telemetry.model import Telemetry
 from rcakit.telemetry.report import LoadReport
 
@@ -80,16 +79,12 @@ def read_otlp_json(
     return tables.telemetry(report)
 
 
-def looks_like_otlp_json(document: Any) -> bool:
-    return unwrap(document)[0] is not None
-
-
 # -- writing -----------------------------------------------------------------------------------
 def _resource(entity: str) -> dict[str, Any]:
     return {"attributes": [{"key": "service.name", "value": {"stringValue": entity}}]}
 
 
-def _ns(value: Any) -> str:
+def _ns(value: int) -> str:
     return str(int(value))
 
 

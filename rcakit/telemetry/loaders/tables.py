@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from rcakit._progress import CancelToken
 from rcakit.errors import DataError
-from rcakit.telemetry.loaders._common import PathLike
+from rcakit.telemetry.loaders._common import PathLike, path_list
 from rcakit.telemetry.loaders._pool import run_parallel
 from rcakit.telemetry.loaders._restrict import restrict
 from rcakit.telemetry.loaders.formats import sniff_format
@@ -33,17 +32,12 @@ _LARGE_TABLE_BYTES = 128 << 20
 # are all busy (load 8) at once was slower (0.22 against 0.19 s): threads only help with free cores.
 
 
-def _as_list(value: PathLike | Sequence[PathLike]) -> list[PathLike]:
-    if isinstance(value, str | Path) or not isinstance(value, Sequence):
-        return [value]  # type: ignore[list-item]
-    return list(value)
-
-
 def _size(paths: list[PathLike]) -> int:
     return sum(os.path.getsize(p) for p in paths)
 
 
-def _check_keys(name: str, given: Mapping[str, Any] | None, tables: dict[str, list[PathLike]]) -> dict[str, Any]:
+def _check_keys(name: str, given: Mapping[str, Mapping[str, Any]] | None,
+                tables: dict[str, list[PathLike]]) -> dict[str, Mapping[str, Any]]:
     out = dict(given or {})
     for key in out:
         if key not in KINDS:
@@ -145,7 +139,7 @@ def read_tables(
         return restrict(read_tables(spans, logs, metrics, columns=columns, options=options, workers=workers,
                                     cancel=cancel), window, entities)
     given = {"spans": spans, "logs": logs, "metrics": metrics}
-    tables = {kind: _as_list(value) for kind, value in given.items() if value is not None}
+    tables = {kind: path_list(value) for kind, value in given.items() if value is not None}
     tables = {kind: paths for kind, paths in tables.items() if paths}
     if not tables:
         raise DataError("no files given", hint="Pass spans=, logs= and/or metrics= (a path or a list of paths)")
@@ -160,7 +154,8 @@ def read_tables(
     return parts[0].merge(*parts[1:])
 
 
-def _tasks(tables: dict[str, list[PathLike]], column_maps: dict[str, Any], extra: dict[str, Any]) -> list[_Task]:
+def _tasks(tables: dict[str, list[PathLike]], column_maps: dict[str, Mapping[str, Any]],
+           extra: dict[str, Mapping[str, Any]]) -> list[_Task]:
     """One read per table kind and format (files of one tabular format together, each JSON file alone)."""
     tasks: list[_Task] = []
     for kind, paths in tables.items():

@@ -19,6 +19,7 @@ from rcakit.telemetry.loaders._common import (
     as_path,
     build_telemetry,
     check_kind,
+    path_list,
     read_parquet_sorted,
 )
 from rcakit.telemetry.loaders._delimited import SEPARATORS, read_csv_raw, sniff_separator
@@ -30,12 +31,6 @@ from rcakit.telemetry.report import LoadReport
 __all__ = ["SEPARATORS", "read_csv", "read_parquet", "sniff_separator"]
 
 Layout = Literal["long", "wide"]
-
-
-def _paths(path: PathLike | Sequence[PathLike]) -> list[PathLike]:
-    if isinstance(path, str | Path) or not isinstance(path, Sequence):
-        return [path]  # type: ignore[list-item]
-    return list(path)
 
 
 def read_csv(
@@ -67,7 +62,7 @@ def read_csv(
     >>> tel = read_csv("spans.csv.gz", kind="spans", columns={"trace_id": "TraceID", "start": "StartTimeUnixNano"})
     """
     check_kind(kind)
-    paths = _paths(path)
+    paths = path_list(path)
     if not paths:
         raise DataError("no files given", hint="Pass a path or a list of paths")
 
@@ -97,7 +92,7 @@ def read_parquet(
     >>> tel = read_parquet("spans.parquet", kind="spans")
     """
     check_kind(kind)
-    paths = _paths(path)
+    paths = path_list(path)
     if not paths:
         raise DataError("no files given", hint="Pass a path or a list of paths")
     if len(paths) > 1:
