@@ -111,18 +111,9 @@ def test_module_level_imports_have_no_circle() -> None:
     assert not circles, f"module-level import circles: {circles}"
 
 
-#: Circles of lazy imports being taken apart by their owners (a pair of modules each); nothing else may join.
-#: rcakit.telemetry.loaders.lazy <-> .dispatch: issue 17, being removed in rcakit/telemetry/loaders.
-KNOWN_CIRCLES: set[frozenset[str]] = {
-    frozenset({"rcakit.telemetry.loaders.lazy", "rcakit.telemetry.loaders.dispatch"}),
-}
-
-
 def test_no_import_circle_counting_imports_inside_functions() -> None:
     """A lazy import only hides a circle: two modules that need each other are one job in two files."""
-    graph = _import_graph(top_level_only=False)
-    graph.remove_edges_from([(a, b) for pair in KNOWN_CIRCLES for a in pair for b in pair if a != b])
-    circles = list(itertools.islice(nx.simple_cycles(graph), 5))
+    circles = list(itertools.islice(nx.simple_cycles(_import_graph(top_level_only=False)), 5))
     assert not circles, f"import circles (lazy imports counted): {circles}"
 
 
