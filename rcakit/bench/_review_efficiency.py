@@ -188,13 +188,6 @@ def load_case(name: str, seed: int, sim_baseline: str, *, family_seed: int | Non
     return incident, graph, wide_metrics(incident.telemetry)
 
 
-def _call_graph(source: Any) -> Any:
-    # A GraphDataset keeps its call graph in meta; an Incident in its call_graph field.
-    found = getattr(source, "call_graph", None)
-    meta = getattr(source, "meta", None)
-    return found or (meta.get("call_graph") if isinstance(meta, dict) else None)
-
-
 def _draft_for(kind: str, source: Any, truth: nx.DiGraph, data: Any, knowledge: Any, s: int, seed: int,
                data_seconds: float) -> Any:
     if kind == "knowledge":
@@ -231,7 +224,7 @@ def run_efficiency(datasets: list[str], drafts: list[str], *, seed: int, seeds: 
     rows = []
     for name in datasets:
         source, truth, data = load_case(name, seed, sim_baseline, family_seed=family_seed)
-        knowledge = draft_graph(source, suggesters=[KnowledgeSuggester()], call_graph=_call_graph(source)) if (
+        knowledge = draft_graph(source, suggesters=[KnowledgeSuggester()]) if (
             "knowledge" in drafts or "knowledge-perturbed" in drafts) else None
         for kind in drafts:
             runs = []

@@ -60,6 +60,12 @@ class GraphDataset:
     description: str = ""
     system: dict[str, Any] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    #: ``(caller, callee)`` entity pairs known from outside the metrics (as ``Incident.call_graph``); drafting
+    #: turns them into candidate interactions between the entities' metrics.
+    call_graph: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        self.call_graph = tuple((str(a), str(b)) for a, b in self.call_graph)
 
     @property
     def nodes(self) -> list[str]:
@@ -72,6 +78,7 @@ class GraphDataset:
             "nodes": self.nodes,
             "edges": [list(e) for e in self.graph.edges],
             "telemetry": self.telemetry.summary(),
+            "call_graph": [list(pair) for pair in self.call_graph],
             "meta": self.meta,
         }
 

@@ -477,6 +477,6 @@ def petshop_graph_dataset(path: str | os.PathLike[str], scenario: str = "low_tra
                      "(5-minute rows); true graph = call graph reversed (callee latency -> caller latency), components "
                      "without latency data in the normal recording collapsed out."),
         system=None,
-        meta={"dataset": "petshop", "scenario": scenario, "call_graph": [list(e) for e in call_graph.edges],
-              "collapsed_nodes_without_data": unobserved},
+        meta={"dataset": "petshop", "scenario": scenario, "collapsed_nodes_without_data": unobserved},
+        call_graph=tuple(call_graph.edges),
     )
