@@ -230,7 +230,12 @@ def graph_figure(draft: Any, *, attribution: Any = None, alarm: str | None = Non
     keep = _nodes_to_draw(full, path, alarm, causes, max_nodes)
     if not keep:
         return None
-    g = full.subgraph(keep).copy()
+    # Nodes and edges in name order: the layout then does not depend on set order (PYTHONHASHSEED), so two
+    # runs draw the same picture.
+    sub = full.subgraph(keep)
+    g = nx.DiGraph()
+    g.add_nodes_from(sorted(sub.nodes(data=True), key=lambda item: str(item[0])))
+    g.add_edges_from(sorted(sub.edges(data=True), key=lambda edge: (str(edge[0]), str(edge[1]))))
     pos = _layers(g)
     fig = go.Figure()
     _draw_edges(fig, g, pos, set(itertools.pairwise(path)))

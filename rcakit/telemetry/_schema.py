@@ -22,7 +22,7 @@ from typing import Any
 import polars as pl
 
 from rcakit.errors import DataError, SchemaError
-from rcakit.telemetry._times import _EPOCH_UNITS as _EPOCH_UNITS  # loaders.lazy reads the units here
+from rcakit.telemetry._times import _EPOCH_UNITS as _EPOCH_UNITS  # loaders._scan reads the units here
 from rcakit.telemetry._times import TIME_DTYPE, coerce_time, parse_zoned_times
 from rcakit.telemetry.report import LoadReport
 
