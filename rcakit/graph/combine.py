@@ -220,7 +220,7 @@ def _backing(src: str, dst: str, props: list[Proposal], win: list[Proposal], los
 # -- the whole draft ---------------------------------------------------------------------------------
 def _with_data(suggester: Suggester, data: Any) -> Suggester:
     if data is not None and getattr(suggester, "data", 0) is None and hasattr(suggester, "with_data"):
-        return suggester.with_data(data)  # type: ignore[no-any-return, attr-defined]
+        return suggester.with_data(data)  # type: ignore[no-any-return]
     return suggester
 
 

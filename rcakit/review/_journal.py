@@ -91,7 +91,7 @@ class DecisionJournal:
         return unsubscribe
 
     # -- recording a decision -----------------------------------------------------------------
-    def _snapshot(self, keys: Iterable[Edge] | None) -> tuple[dict[Edge, dict | None], set[str]]:
+    def _snapshot(self, keys: Iterable[Edge] | None) -> tuple[dict[Edge, dict[str, Any] | None], set[str]]:
         edges = self.draft.edges
         if keys is None:
             return {k: e.to_dict() for k, e in edges.items()}, set(self.draft.nodes)

@@ -274,7 +274,7 @@ class ReviewSession(DecisionJournal):
         out: set[Edge] = set()
         for d in self.undo_stack:
             if d.edge is not None:
-                out |= {d.edge, d.edge[::-1]}  # type: ignore[arg-type]
+                out |= {d.edge, d.edge[::-1]}
         return out | self.skipped | self.forbidden | self.required
 
     def next_batch(self, k: int = 5) -> list[QueueItem]:
