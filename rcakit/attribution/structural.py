@@ -12,7 +12,7 @@ from rcakit.attribution.config import Method
 from rcakit.attribution.model import FittedModel, fit
 from rcakit.attribution.registry import register
 from rcakit.attribution.result import Attribution
-from rcakit.graph.meanings import Meaning, metric_meaning, tokens
+from rcakit.graph.meanings import is_accumulator
 from rcakit.telemetry import split_node
 
 __all__ = ["fit_after_structural", "run_structural", "structural_scores"]
@@ -44,7 +44,7 @@ def structural_scores(graph: nx.DiGraph, candidates: list[str], anomaly: NodeAno
     anomalous = {n for n in graph.nodes if z.get(n, 0.0) > threshold}
     moved = {n for n in graph.nodes if z_any.get(n, 0.0) > threshold}
     hot = graph.subgraph(moved)
-    accumulators = {n for n in graph.nodes if _is_backlog(n)}
+    accumulators = {n for n in graph.nodes if is_accumulator(split_node(n)[1])}
     scores: dict[str, float] = {}
 
     def share(cause: str, effect: str, zs: pd.Series, deltas: pd.Series) -> float:
@@ -68,16 +68,6 @@ def structural_scores(graph: nx.DiGraph, candidates: list[str], anomaly: NodeAno
                       for d in nx.descendants(hot, node))
         scores[node] = (1.0 - 0.9 * explained) * (own + effects)
     return scores
-
-
-_NOT_BACKLOG = {"pool", "pools", "inflight", "flight", "saturation"}
-
-
-def _is_backlog(node: str) -> bool:
-    """A node whose metric means a backlog that integrates (queue length, pending messages, consumer lag); a pool
-    or requests in flight are saturation too, but proportional to load times latency, not an integral."""
-    metric = split_node(node)[1]
-    return metric_meaning(metric) is Meaning.SATURATION and not _NOT_BACKLOG & set(tokens(metric))
 
 
 @register(Method.STRUCTURAL)

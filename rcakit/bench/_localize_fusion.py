@@ -110,9 +110,9 @@ def fusion_rows(root: Path, *, family_seeds: int = 2) -> list[dict[str, Any]]:
     """One row per set: top-1 of each view; the candidate chosen on the tuning sets; printed as it goes."""
     sets = _sets(root, family_seeds)
     systems = _tuning_systems(sets)
-    worst = {c: min(float(np.mean([h[_label(c)] for h in hits])) for hits in systems.values())
+    worst = {c: min(_top1(hits, _label(c)) for hits in systems.values())
              for c in FUSION_CANDIDATES}
-    means = {c: float(np.mean([np.mean([h[_label(c)] for h in hits]) for hits in systems.values()]))
+    means = {c: float(np.mean([_top1(hits, _label(c)) for hits in systems.values()]))
              for c in FUSION_CANDIDATES}
     # The default must hold on systems it never saw: the candidate whose worst tuning system is best wins,
     # then the best mean over the tuning systems, then the shipped one.
@@ -130,9 +130,9 @@ def fusion_rows(root: Path, *, family_seeds: int = 2) -> list[dict[str, Any]]:
         hits = s["hits"]
         row: dict[str, Any] = {"dataset": s["name"], "role": s["role"], "n": len(hits)}
         for view in ("structural (drafted)", "multimodal"):
-            row[view] = f"{np.mean([h[view] for h in hits]):.2f}"
-        row[f"fused ({_label(_SHIPPED)}, shipped)"] = f"{np.mean([h[_label(_SHIPPED)] for h in hits]):.2f}"
-        row[f"fused ({_label(chosen)}, chosen on tuning)"] = f"{np.mean([h[_label(chosen)] for h in hits]):.2f}"
+            row[view] = f"{_top1(hits, view):.2f}"
+        row[f"fused ({_label(_SHIPPED)}, shipped)"] = f"{_top1(hits, _label(_SHIPPED)):.2f}"
+        row[f"fused ({_label(chosen)}, chosen on tuning)"] = f"{_top1(hits, _label(chosen)):.2f}"
         row["seconds"] = f"{s['seconds']:.0f}"
         rows.append(row)
     return rows

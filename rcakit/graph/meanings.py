@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-__all__ = ["Meaning", "metric_meaning", "tokens"]
+__all__ = ["Meaning", "is_accumulator", "metric_meaning", "tokens"]
 
 
 class Meaning(StrEnum):
@@ -114,3 +114,14 @@ def _refine(meaning: Meaning, text: str) -> Meaning:
             return Meaning.DEQUEUE_RATE
         return Meaning.THROUGHPUT
     return meaning
+
+
+# Saturation that is proportional (load x latency), not integrated: a pool in use, requests in flight.
+_PROPORTIONAL_SATURATION = frozenset({"pool", "pools", "inflight", "flight", "saturation"})
+
+
+def is_accumulator(metric: str) -> bool:
+    """Whether ``metric`` integrates what arrives minus what is served (a queue's length, pending messages,
+    consumer lag): saturation that is not a pool in use or a count of requests in flight, which follow load
+    times latency instead of summing a difference over time."""
+    return metric_meaning(metric) is Meaning.SATURATION and not _PROPORTIONAL_SATURATION & set(tokens(metric))

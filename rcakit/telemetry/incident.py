@@ -19,7 +19,7 @@ from rcakit.telemetry._schema import split_node
 from rcakit.telemetry.model import AlignedMetrics, Telemetry, _did_you_mean
 from rcakit.telemetry.window import TimeWindow, to_utc
 
-__all__ = ["FORMAT_VERSION", "TABLES", "GroundTruth", "Incident"]
+__all__ = ["FORMAT_VERSION", "TABLES", "GroundTruth", "Incident", "call_pairs"]
 
 #: Version of the incident folder's ``incident.json``.
 FORMAT_VERSION = 1
@@ -74,14 +74,15 @@ class GroundTruth:
 _TYPED_META = ("reference_window", "call_graph", "placement")
 
 
-def _pairs(value: Any, name: str) -> tuple[tuple[str, str], ...]:
-    """``(caller, callee)`` pairs from any iterable of two-element sequences, or a DiGraph's edges."""
+def call_pairs(value: Any, name: str) -> tuple[tuple[str, str], ...]:
+    """``(caller, callee)`` pairs from any iterable of two-element sequences, or a DiGraph's edges (repeats
+    dropped, order kept); ``name`` (an incident's or a dataset's) goes into the error."""
     if isinstance(value, nx.DiGraph):
         value = value.edges
     out: list[tuple[str, str]] = []
     for item in value or ():
         if isinstance(item, str) or len(item) != 2:
-            raise DataError(f"call_graph of incident {name!r} holds {item!r}, not a (caller, callee) pair",
+            raise DataError(f"call_graph of {name!r} holds {item!r}, not a (caller, callee) pair",
                             hint="Pass pairs of entity names, e.g. [('frontend', 'cart')]")
         out.append((str(item[0]), str(item[1])))
     return tuple(dict.fromkeys(out))
@@ -168,7 +169,7 @@ class Incident:
                 setattr(self, key, self.meta.pop(key))
         if self.reference_window is not None:
             self.reference_window = TimeWindow.of(self.reference_window)
-        self.call_graph = _pairs(self.call_graph, self.name)
+        self.call_graph = call_pairs(self.call_graph, self.name)
         self.placement = _placement(self.placement, self.name)
         if self.alarm_time is not None:
             self.alarm_time = to_utc(self.alarm_time)

@@ -15,6 +15,7 @@ import polars as pl
 
 from rcakit.errors import DataError, DatasetLayoutError
 from rcakit.telemetry._schema import LOG_SCHEMA, METRIC_SCHEMA, SPAN_SCHEMA
+from rcakit.telemetry.incident import call_pairs
 from rcakit.telemetry.model import Telemetry
 from rcakit.telemetry.report import LoadReport
 
@@ -65,7 +66,7 @@ class GraphDataset:
     call_graph: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
-        self.call_graph = tuple((str(a), str(b)) for a, b in self.call_graph)
+        self.call_graph = call_pairs(self.call_graph, self.name)
 
     @property
     def nodes(self) -> list[str]:
