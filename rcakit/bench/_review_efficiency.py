@@ -219,7 +219,6 @@ def run_efficiency(datasets: list[str], drafts: list[str], *, seed: int, seeds: 
     ``family_seed``: simulate the ``fam-*`` datasets with this family seed (see :func:`load_case`).
     """
     from rcakit.graph import KnowledgeSuggester, draft_graph
-    from rcakit.review._ranking import ranking_source
 
     rows = []
     for name in datasets:
@@ -236,7 +235,7 @@ def run_efficiency(datasets: list[str], drafts: list[str], *, seed: int, seeds: 
                 label = f"{kind} seed {s}" if kind in SEEDED_DRAFTS else kind
                 print(f"  {name:16s} {label:26s} " + " ".join(f"{f:.2f}@{a}" for a, f, _ in run["curve"])
                       + f"  (edges decided @{GOAL_ANSWERS}: {edges_at(run['curve'], GOAL_ANSWERS)}; best possible "
-                        f"@{GOAL_ANSWERS}, one edge per answer: {run['bound']:.2f}; {ranking_source()} ranking, "
+                        f"@{GOAL_ANSWERS}, one edge per answer: {run['bound']:.2f}; validate ranking, "
                         f"{run['seconds']:.1f} s)", flush=True)
             row = _row(name, kind, truth, runs)
             rows.append(row)

@@ -197,11 +197,9 @@ def goal_lines(rows: list[dict[str, Any]], drafts: list[str]) -> list[str]:
 
 
 def _efficiency(opts: Options, folder: Path) -> None:
-    from rcakit.review._ranking import ranking_source
-
     args = opts.args
     propagate = not args.no_propagate
-    print(f"## Review efficiency (oracle answers batches of 5; ranking: {ranking_source()}; propagated "
+    print(f"## Review efficiency (oracle answers batches of 5; ranking: validate; propagated "
           f"suggestions {'on' if propagate else 'off'})\n", flush=True)
     common = {"drafts": opts.drafts, "batches": args.batches, "sim_baseline": args.sim_baseline, "folder": folder,
               "data_seconds": args.data_seconds, "order": args.order, "propagate": propagate}
