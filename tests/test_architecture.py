@@ -22,7 +22,7 @@ ROOT = Path(rcakit.__file__).parent
 
 #: The layer of each top-level part of rcakit; a part may import only parts of a lower layer (or its own).
 LAYERS: dict[str, int] = {
-    **dict.fromkeys(["errors", "_progress", "_version", "_paths", "_io"], 0),
+    **dict.fromkeys(["errors", "_progress", "_version", "_paths", "_io", "_types"], 0),
     "telemetry": 1,
     **dict.fromkeys(["llm", "sim", "samples"], 2),  # beside the flow: they read telemetry only
     "detect": 3,

@@ -17,7 +17,7 @@ dropped without a line there. Reading instants is :mod:`rcakit.telemetry._times`
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -25,6 +25,9 @@ from rcakit.errors import DataError, SchemaError
 from rcakit.telemetry._times import _EPOCH_UNITS as _EPOCH_UNITS  # loaders._scan reads the units here
 from rcakit.telemetry._times import TIME_DTYPE, coerce_time, parse_zoned_times
 from rcakit.telemetry.report import LoadReport
+
+if TYPE_CHECKING:
+    from rcakit._types import FrameLike
 
 __all__ = [
     "LOG_SCHEMA",
@@ -95,7 +98,7 @@ def split_node(node: str) -> tuple[str, str]:
     return entity, metric
 
 
-def _to_polars(frame: Any, what: str, source: str) -> pl.DataFrame:
+def _to_polars(frame: FrameLike, what: str, source: str) -> pl.DataFrame:
     if isinstance(frame, pl.DataFrame):
         return frame
     if isinstance(frame, pl.LazyFrame):
@@ -204,7 +207,7 @@ def _sort_by_time(df: pl.DataFrame, column: str, source: str, report: LoadReport
     return df
 
 
-def normalize_metrics(frame: Any, *, source: str, report: LoadReport, time_unit: str | None = None) -> pl.DataFrame:
+def normalize_metrics(frame: FrameLike, *, source: str, report: LoadReport, time_unit: str | None = None) -> pl.DataFrame:
     df = _to_polars(frame, "metrics", source)
     _require(df, ["time", "entity", "metric", "value"], "metrics", source)
     if df.height == 0:
@@ -227,7 +230,7 @@ def normalize_metrics(frame: Any, *, source: str, report: LoadReport, time_unit:
     return _order(df, METRIC_SCHEMA)
 
 
-def normalize_logs(frame: Any, *, source: str, report: LoadReport, time_unit: str | None = None) -> pl.DataFrame:
+def normalize_logs(frame: FrameLike, *, source: str, report: LoadReport, time_unit: str | None = None) -> pl.DataFrame:
     df = _to_polars(frame, "logs", source)
     _require(df, ["time", "entity", "message"], "logs", source)
     if df.height == 0:
@@ -252,7 +255,7 @@ def normalize_logs(frame: Any, *, source: str, report: LoadReport, time_unit: st
     return _order(df, LOG_SCHEMA)
 
 
-def normalize_spans(frame: Any, *, source: str, report: LoadReport, time_unit: str | None = None,
+def normalize_spans(frame: FrameLike, *, source: str, report: LoadReport, time_unit: str | None = None,
                     find_roots: bool = True) -> pl.DataFrame:
     """The spans table in canonical form. ``find_roots=False`` leaves parent ids that spell a root
     ('root', '0', ...) to the caller: the loaders read them only among the parent ids no span has

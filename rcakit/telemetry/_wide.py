@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -10,11 +10,14 @@ from rcakit.errors import DataError, SchemaError
 from rcakit.telemetry._schema import NODE_SEPARATOR, _to_polars
 from rcakit.telemetry.report import LoadReport
 
+if TYPE_CHECKING:
+    from rcakit._types import FrameLike
+
 __all__ = ["wide_to_long"]
 
 
 def wide_to_long(
-    frame: Any,
+    frame: FrameLike,
     *,
     time: str,
     source: str,

@@ -6,18 +6,22 @@ import gzip
 import html
 import io
 import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import networkx as nx
 
 from rcakit._io import atomic_write_bytes, atomic_write_json
 from rcakit.errors import DataError
 from rcakit.telemetry._schema import split_node
-from rcakit.telemetry.model import AlignedMetrics, Telemetry, _did_you_mean
+from rcakit.telemetry.model import AlignedMetrics, Fill, Telemetry, _did_you_mean
 from rcakit.telemetry.window import TimeWindow, to_utc
+
+if TYPE_CHECKING:
+    from rcakit._types import JSONObject, TimeLike
 
 __all__ = ["FORMAT_VERSION", "TABLES", "GroundTruth", "Incident", "call_pairs"]
 
@@ -45,7 +49,7 @@ class GroundTruth:
         if not self.root_cause_entities and self.root_cause_nodes:
             self.root_cause_entities = tuple(dict.fromkeys(split_node(n)[0] for n in self.root_cause_nodes))
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "root_cause_entities": list(self.root_cause_entities),
             "root_cause_nodes": list(self.root_cause_nodes),
@@ -55,7 +59,7 @@ class GroundTruth:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> GroundTruth:
+    def from_dict(cls, data: JSONObject) -> GroundTruth:
         graph = None
         if data.get("graph") is not None:
             graph = _graph_from_dict(data["graph"])
@@ -74,7 +78,7 @@ class GroundTruth:
 _TYPED_META = ("reference_window", "call_graph", "placement")
 
 
-def call_pairs(value: Any, name: str) -> tuple[tuple[str, str], ...]:
+def call_pairs(value: nx.DiGraph | Iterable[Sequence[object]] | None, name: str) -> tuple[tuple[str, str], ...]:
     """``(caller, callee)`` pairs from any iterable of two-element sequences, or a DiGraph's edges (repeats
     dropped, order kept); ``name`` (an incident's or a dataset's) goes into the error."""
     if isinstance(value, nx.DiGraph):
@@ -88,7 +92,7 @@ def call_pairs(value: Any, name: str) -> tuple[tuple[str, str], ...]:
     return tuple(dict.fromkeys(out))
 
 
-def _placement(value: Any, name: str) -> dict[str, tuple[str, ...]]:
+def _placement(value: object, name: str) -> dict[str, tuple[str, ...]]:
     """``{service: (resource, ...)}`` from a mapping whose values are one name or several."""
     if not value:
         return {}
@@ -99,7 +103,7 @@ def _placement(value: Any, name: str) -> dict[str, tuple[str, ...]]:
             for service, hosts in value.items()}
 
 
-def _graph_to_dict(graph: nx.DiGraph) -> dict[str, Any]:
+def _graph_to_dict(graph: nx.DiGraph) -> JSONObject:
     """Nodes and edges with their attributes (the simulator's ``why``, ``observed``), JSON-ready."""
     return {
         "nodes": [[str(n), dict(a)] for n, a in graph.nodes(data=True)],
@@ -107,7 +111,7 @@ def _graph_to_dict(graph: nx.DiGraph) -> dict[str, Any]:
     }
 
 
-def _graph_from_dict(data: dict[str, Any]) -> nx.DiGraph:
+def _graph_from_dict(data: JSONObject) -> nx.DiGraph:
     graph = nx.DiGraph()
     for name, attrs in data.get("nodes", []):
         graph.add_node(name, **attrs)
@@ -150,8 +154,8 @@ class Incident:
     truth: GroundTruth | None = None
     name: str = "incident"
     description: str = ""
-    system: dict[str, Any] | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
+    system: JSONObject | None = None
+    meta: JSONObject = field(default_factory=dict)
     alarm_time: datetime | None = None
     reference_window: TimeWindow | None = None
     call_graph: tuple[tuple[str, str], ...] = ()
@@ -184,13 +188,15 @@ class Incident:
                             hint=_did_you_mean(node, nodes))
 
     # -- windows -------------------------------------------------------------------------------
-    def set_incident_window(self, start: Any, end: Any | None = None) -> None:
+    def set_incident_window(self, start: TimeWindow | tuple[TimeLike, TimeLike] | TimeLike,
+                            end: TimeLike | None = None) -> None:
         """Move the incident window (the explorer's range selection calls this)."""
-        self.incident_window = TimeWindow.of(start) if end is None else TimeWindow(start, end)
+        self.incident_window = TimeWindow.of(start if end is None else (start, end))
         self._warn_overlap()
 
-    def set_baseline_window(self, start: Any, end: Any | None = None) -> None:
-        self.baseline_window = TimeWindow.of(start) if end is None else TimeWindow(start, end)
+    def set_baseline_window(self, start: TimeWindow | tuple[TimeLike, TimeLike] | TimeLike,
+                            end: TimeLike | None = None) -> None:
+        self.baseline_window = TimeWindow.of(start if end is None else (start, end))
         self._warn_overlap()
 
     def _warn_overlap(self) -> None:
@@ -213,7 +219,8 @@ class Incident:
         return self.telemetry.window(self.incident_window)
 
     def aligned(
-        self, freq: Any, agg: Any, *, nodes: Any = None, fill: Any = None
+        self, freq: str | timedelta, agg: str | Mapping[str, str], *, nodes: Iterable[str] | None = None,
+        fill: Fill = None,
     ) -> tuple[AlignedMetrics, AlignedMetrics]:
         """Baseline and incident metrics on the same grid (each anchored at its window's start)."""
         base = self.telemetry.align(freq, agg, start=self.baseline_window.start, end=self.baseline_window.end,
@@ -268,7 +275,7 @@ class Incident:
         return out
 
     # -- display -------------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "name": self.name,
             "description": self.description,

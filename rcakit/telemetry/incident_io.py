@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
@@ -54,7 +53,7 @@ def load_incident(folder: str | Path) -> Incident:
         raise DatasetLayoutError(f"incident format version {version!r} is not supported (this rcakit reads {FORMAT_VERSION})",
                                  source=str(meta_file), hint="Regenerate the folder with this version of rcakit")
     report = LoadReport()
-    tables: dict[str, Any] = {}
+    tables: dict[str, pl.DataFrame] = {}
     for name in TABLES:
         parquet, csv = root / f"{name}.parquet", root / f"{name}.csv.gz"
         if parquet.is_file():

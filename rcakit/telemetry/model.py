@@ -6,7 +6,7 @@ import html
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 import numpy as np
 import polars as pl
@@ -26,6 +26,11 @@ from rcakit.telemetry._schema import (
 from rcakit.telemetry.grid import AGGREGATIONS
 from rcakit.telemetry.report import LoadReport
 from rcakit.telemetry.window import TimeWindow, parse_duration, to_utc
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from rcakit._types import FrameLike, TimeLike
 
 __all__ = ["AGGREGATIONS", "AlignedMetrics", "Telemetry"]
 
@@ -62,7 +67,7 @@ class AlignedMetrics:
     def to_numpy(self) -> np.ndarray:
         return self.frame.select(self.nodes).to_numpy().astype(float)
 
-    def to_pandas(self) -> Any:
+    def to_pandas(self) -> pd.DataFrame:
         """A pandas frame indexed by UTC time with one column per node (NaN where a gap is)."""
         pdf = self.frame.to_pandas()
         return pdf.set_index("time")
@@ -87,9 +92,9 @@ class Telemetry:
 
     def __init__(
         self,
-        metrics: Any = None,
-        logs: Any = None,
-        spans: Any = None,
+        metrics: FrameLike | None = None,
+        logs: FrameLike | None = None,
+        spans: FrameLike | None = None,
         *,
         source: str = "<DataFrame>",
         report: LoadReport | None = None,
@@ -98,9 +103,10 @@ class Telemetry:
     ) -> None:
         self.report = report if report is not None else LoadReport()
         if validated:
-            self._metrics = metrics if metrics is not None else pl.DataFrame(schema=METRIC_SCHEMA)
-            self._logs = logs if logs is not None else pl.DataFrame(schema=LOG_SCHEMA)
-            self._spans = spans if spans is not None else pl.DataFrame(schema=SPAN_SCHEMA)
+            # validated=True promises canonical polars frames (internal callers only).
+            self._metrics = cast(pl.DataFrame, metrics) if metrics is not None else pl.DataFrame(schema=METRIC_SCHEMA)
+            self._logs = cast(pl.DataFrame, logs) if logs is not None else pl.DataFrame(schema=LOG_SCHEMA)
+            self._spans = cast(pl.DataFrame, spans) if spans is not None else pl.DataFrame(schema=SPAN_SCHEMA)
             return
         self._metrics = (
             normalize_metrics(metrics, source=source, report=self.report, time_unit=time_unit)
@@ -128,7 +134,7 @@ class Telemetry:
     def spans(self) -> pl.DataFrame:
         return self._spans
 
-    def to_pandas(self, kind: Literal["metrics", "logs", "spans"] = "metrics") -> Any:
+    def to_pandas(self, kind: Literal["metrics", "logs", "spans"] = "metrics") -> pd.DataFrame:
         """One of the tables as a pandas frame (times as UTC-aware pandas timestamps)."""
         table = {"metrics": self._metrics, "logs": self._logs, "spans": self._spans}.get(kind)
         if table is None:
@@ -138,7 +144,7 @@ class Telemetry:
     @classmethod
     def from_wide(
         cls,
-        frame: Any,
+        frame: FrameLike,
         *,
         time: str = "time",
         source: str = "<DataFrame>",
@@ -197,9 +203,9 @@ class Telemetry:
         return rows.select("time", "value")
 
     # -- slicing and combining -----------------------------------------------------------------
-    def window(self, start: Any, end: Any | None = None) -> Telemetry:
+    def window(self, start: TimeWindow | tuple[TimeLike, TimeLike] | TimeLike, end: TimeLike | None = None) -> Telemetry:
         """The telemetry inside ``[start, end)``; pass a TimeWindow or the two ends."""
-        win = TimeWindow.of(start) if end is None else TimeWindow(start, end)
+        win = TimeWindow.of(start if end is None else (start, end))
         lo, hi = win.start, win.end
         metrics = self._metrics.filter(pl.col("time").is_between(lo, hi, closed="left"))
         logs = self._logs.filter(pl.col("time").is_between(lo, hi, closed="left"))
@@ -267,8 +273,8 @@ class Telemetry:
         freq: str | timedelta,
         agg: str | Mapping[str, str],
         *,
-        start: Any = None,
-        end: Any = None,
+        start: TimeLike | None = None,
+        end: TimeLike | None = None,
         nodes: Iterable[str] | None = None,
         fill: Fill = None,
     ) -> AlignedMetrics:
@@ -325,7 +331,7 @@ class Telemetry:
         return out
 
     # -- display -------------------------------------------------------------------------------
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> dict[str, int | str]:
         span = self.time_range()
         return {
             "entities": len(self.entities()),
@@ -365,7 +371,7 @@ class Telemetry:
 def _find_gaps(frame: pl.DataFrame, nodes: list[str]) -> pl.DataFrame:
     """Runs of missing steps per node: node, start, end (exclusive, the next present step), steps."""
     times = frame.get_column("time")
-    out: dict[str, list[Any]] = {"node": [], "start": [], "end": [], "steps": []}
+    out: dict[str, list[object]] = {"node": [], "start": [], "end": [], "steps": []}
     n = frame.height
     # One pass for the null mask of every column; only columns with a gap are walked.
     masks = frame.select([pl.col(c).is_null() for c in nodes]).to_numpy() if nodes else np.zeros((n, 0), bool)

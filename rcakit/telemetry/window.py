@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias
 
 from rcakit.errors import DataError
 
-__all__ = ["TimeWindow", "parse_duration", "to_utc"]
+if TYPE_CHECKING:
+    from rcakit._types import TimeLike
+
+__all__ = ["TimeWindow", "WindowLike", "parse_duration", "to_utc"]
+
+#: What :meth:`TimeWindow.of` reads: a TimeWindow, a ``(start, end)`` pair (tuple or list) or a mapping
+#: with ``start`` and ``end``.
+WindowLike: TypeAlias = "TimeWindow | tuple[TimeLike, TimeLike] | list[TimeLike] | Mapping[str, TimeLike]"
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s|sec|m|min|h|hr|d)\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {
@@ -37,7 +45,7 @@ def parse_duration(value: str | timedelta | float | int) -> timedelta:
     return duration
 
 
-def to_utc(value: Any) -> datetime:
+def to_utc(value: TimeLike) -> datetime:
     """A timezone-aware UTC datetime from a datetime, pandas Timestamp, ISO string or epoch seconds.
 
     Naive values are read as UTC (rcakit keeps every instant in UTC).
@@ -79,8 +87,8 @@ class TimeWindow:
                             hint="Swap start and end, or widen the window")
 
     @classmethod
-    def of(cls, value: Any) -> TimeWindow:
-        """A TimeWindow from a TimeWindow, a (start, end) pair or a dict with start and end."""
+    def of(cls, value: object) -> TimeWindow:
+        """A TimeWindow from a TimeWindow, a (start, end) pair or a dict with start and end (else TypeError)."""
         if isinstance(value, TimeWindow):
             return value
         if isinstance(value, dict):
@@ -93,7 +101,7 @@ class TimeWindow:
     def duration(self) -> timedelta:
         return self.end - self.start
 
-    def contains(self, instant: Any) -> bool:
+    def contains(self, instant: TimeLike) -> bool:
         moment = to_utc(instant)
         return self.start <= moment < self.end
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import html
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import networkx as nx
 import polars as pl
@@ -18,6 +18,10 @@ from rcakit.telemetry._schema import LOG_SCHEMA, METRIC_SCHEMA, SPAN_SCHEMA
 from rcakit.telemetry.incident import call_pairs
 from rcakit.telemetry.model import Telemetry
 from rcakit.telemetry.report import LoadReport
+
+if TYPE_CHECKING:
+    from rcakit._types import JSONObject, PolarsSchema
+    from rcakit.telemetry.incident import Incident
 
 __all__ = [
     "SYNTHETIC_EPOCH",
@@ -59,8 +63,8 @@ class GraphDataset:
     telemetry: Telemetry
     graph: nx.DiGraph
     description: str = ""
-    system: dict[str, Any] | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
+    system: JSONObject | None = None
+    meta: JSONObject = field(default_factory=dict)
     #: ``(caller, callee)`` entity pairs known from outside the metrics (as ``Incident.call_graph``); drafting
     #: turns them into candidate interactions between the entities' metrics.
     call_graph: tuple[tuple[str, str], ...] = ()
@@ -72,7 +76,7 @@ class GraphDataset:
     def nodes(self) -> list[str]:
         return sorted(self.graph.nodes)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "name": self.name,
             "description": self.description,
@@ -102,7 +106,7 @@ class GraphDataset:
                 f"<ul>{edges}{tail}</ul>{self.telemetry._repr_html_()}</div>")
 
 
-def incidents_table(incidents: Iterable[Any]) -> pl.DataFrame:
+def incidents_table(incidents: Iterable[Incident]) -> pl.DataFrame:
     """One row per Incident: name, alarm, root causes, fault type and the two windows (a notebook overview)."""
     rows = []
     for incident in incidents:
@@ -118,7 +122,7 @@ def incidents_table(incidents: Iterable[Any]) -> pl.DataFrame:
             "incident_start": incident.incident_window.start,
             "incident_end": incident.incident_window.end,
         })
-    schema: dict[str, Any] = {"name": pl.String, "alarm": pl.String, "root_cause_entities": pl.String, "root_cause_nodes": pl.String,
+    schema: PolarsSchema = {"name": pl.String, "alarm": pl.String, "root_cause_entities": pl.String, "root_cause_nodes": pl.String,
               "fault_type": pl.String, "baseline_start": pl.Datetime("us", "UTC"), "baseline_end": pl.Datetime("us", "UTC"),
               "incident_start": pl.Datetime("us", "UTC"), "incident_end": pl.Datetime("us", "UTC")}
     return pl.DataFrame(rows, schema=schema)
@@ -272,17 +276,21 @@ def epoch_seconds_to_time(expr: pl.Expr) -> pl.Expr:
     return (expr.cast(pl.Float64) * 1e9).round(0).cast(pl.Int64).cast(pl.Datetime("ns")).dt.replace_time_zone("UTC")
 
 
-def epoch_ns_to_time(expr: Any) -> Any:
+_ExprOrSeries = TypeVar("_ExprOrSeries", pl.Expr, pl.Series)
+
+
+def epoch_ns_to_time(expr: _ExprOrSeries) -> _ExprOrSeries:
     """Epoch nanoseconds (an Expr or a Series) to ``Datetime("ns", "UTC")``."""
     return expr.cast(pl.Int64).cast(pl.Datetime("ns")).dt.replace_time_zone("UTC")
 
 
 # -- caching -------------------------------------------------------------------------------------------
 T = TypeVar("T")
-_CACHE: dict[tuple[Any, ...], tuple[tuple[Any, ...], Any]] = {}
+_Signature = tuple[tuple[str, int | None, int | None], ...]
+_CACHE: dict[tuple[Hashable, ...], tuple[_Signature, object]] = {}
 
 
-def _signature(paths: Iterable[Path]) -> tuple[Any, ...]:
+def _signature(paths: Iterable[Path]) -> _Signature:
     out: list[tuple[str, int | None, int | None]] = []
     for path in paths:
         try:
@@ -293,12 +301,12 @@ def _signature(paths: Iterable[Path]) -> tuple[Any, ...]:
     return tuple(out)
 
 
-def cached(key: tuple[Any, ...], files: Iterable[Path], build: Callable[[], T]) -> T:
+def cached(key: tuple[Hashable, ...], files: Iterable[Path], build: Callable[[], T]) -> T:
     """``build()`` once per key while the files it reads are unchanged (same mtime and size)."""
     signature = _signature(files)
     hit = _CACHE.get(key)
     if hit is not None and hit[0] == signature:
-        return hit[1]  # type: ignore[no-any-return]
+        return cast(T, hit[1])  # stored by this function under the same key
     value = build()
     _CACHE[key] = (signature, value)
     return value

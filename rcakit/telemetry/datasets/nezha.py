@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 import polars as pl
 
@@ -49,6 +49,9 @@ from rcakit.telemetry.incident import GroundTruth, Incident
 from rcakit.telemetry.model import Telemetry
 from rcakit.telemetry.report import LoadReport
 from rcakit.telemetry.window import TimeWindow, to_utc
+
+if TYPE_CHECKING:
+    from rcakit._types import JSONObject
 
 __all__ = [
     "NEZHA_ALARM",
@@ -124,7 +127,7 @@ def _day_dir(root: Path, day: str) -> Path:
 
 
 # -- labels -----------------------------------------------------------------------------------------------
-def nezha_faults(path: str | os.PathLike[str], day: str) -> list[dict[str, Any]]:
+def nezha_faults(path: str | os.PathLike[str], day: str) -> list[JSONObject]:
     """The injected faults of a day, in time order, each with its service added."""
     root = _root(path)
     fault_path = _fault_list(_day_dir(root, day))
@@ -165,9 +168,9 @@ def nezha_faults(path: str | os.PathLike[str], day: str) -> list[dict[str, Any]]
     return faults
 
 
-def _inner_labels(root: Path) -> dict[str, Any]:
+def _inner_labels(root: Path) -> JSONObject:
     """Inner-service labels of every namespace (root_cause_ts.json, root_cause_hipster.json), merged."""
-    labels: dict[str, Any] = {}
+    labels: JSONObject = {}
     folder = root / "construct_data"
     for path in sorted(folder.glob("root_cause_*.json")) if folder.is_dir() else []:
         try:
@@ -298,10 +301,10 @@ class _Day:
 
 def _day_incidents(
     day: str,
-    faults: list[dict[str, Any]],
+    faults: list[JSONObject],
     telemetry: Telemetry,
     info: NezhaDayInfo,
-    inner: dict[str, Any],
+    inner: JSONObject,
     baseline_minutes: int,
 ) -> list[Incident]:
     known = info["metric_names"]
@@ -355,7 +358,7 @@ def _unique_name(base_name: str, names: set[str]) -> str:
     return name
 
 
-def _incident(shared: _Day, fault: dict[str, Any], inner: dict[str, Any], name: str, window: TimeWindow,
+def _incident(shared: _Day, fault: JSONObject, inner: JSONObject, name: str, window: TimeWindow,
               baseline: TimeWindow, overlaps_previous: bool) -> Incident:
     day, info = shared.day, shared.info
     reference = info["reference_window"]

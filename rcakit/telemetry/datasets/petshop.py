@@ -24,7 +24,7 @@ import json
 import os
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import polars as pl
@@ -49,6 +49,8 @@ from rcakit.telemetry.window import TimeWindow, to_utc
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from rcakit._types import JSONObject
 
 __all__ = [
     "PETSHOP_STEP",
@@ -305,7 +307,7 @@ def load_petshop(
     return incidents
 
 
-def _read_target(path: Path) -> dict[str, Any]:
+def _read_target(path: Path) -> JSONObject:
     try:
         target = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -8,9 +8,12 @@ went wrong; it becomes a log line of the span's service at level ERROR, linked t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 import polars as pl
+
+if TYPE_CHECKING:
+    from rcakit._types import JSONValue
 
 __all__ = ["LOG_COLUMNS", "event_line", "logs_frame"]
 
@@ -20,7 +23,7 @@ _LEVEL_KEYS = ("level", "log.severity", "severity")
 _MESSAGE_KEYS = ("message", "event", "log.message", "msg")
 
 
-def event_line(name: str | None, attributes: Mapping[str, Any]) -> tuple[str | None, str]:
+def event_line(name: str | None, attributes: Mapping[str, JSONValue]) -> tuple[str | None, str]:
     """(level, message) of one span event with its attributes."""
     attrs = {str(k): v for k, v in attributes.items()}
     if name == "exception" or "exception.type" in attrs or "exception.message" in attrs:
@@ -42,7 +45,7 @@ def event_line(name: str | None, attributes: Mapping[str, Any]) -> tuple[str | N
     return level, (f"{message} {rest}".strip() if rest else message)
 
 
-def logs_frame(columns: Mapping[str, list[Any]], *, time_factor: int = 1) -> pl.DataFrame:
+def logs_frame(columns: Mapping[str, list[object]], *, time_factor: int = 1) -> pl.DataFrame:
     """The logs table of gathered event lines (times as integers; ``time_factor`` turns them into ns)."""
     times = pl.Series(columns["time"], dtype=pl.Int64) * time_factor
     return pl.DataFrame({

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rcakit.errors import DataError
 from rcakit.telemetry.loaders._common import read_bytes
 
+if TYPE_CHECKING:
+    from rcakit._types import JSONValue
+
 __all__ = ["describe_json", "read_json_documents"]
 
 
-def read_json_documents(path: Path, *, what: str) -> list[Any]:
+def read_json_documents(path: Path, *, what: str) -> list[JSONValue]:
     """The JSON documents in a file: one document, or JSON Lines (one per non-empty line)."""
     source = str(path)
     data = read_bytes(path)
@@ -46,7 +49,7 @@ def read_json_documents(path: Path, *, what: str) -> list[Any]:
     return documents
 
 
-def _loads(text: str, source: str, what: str, row: int | None = None) -> Any:
+def _loads(text: str, source: str, what: str, row: int | None = None) -> JSONValue:
     """``json.loads``, with nesting deeper than Python's recursion limit as a DataError (not a RecursionError)."""
     try:
         return json.loads(text)
@@ -64,7 +67,7 @@ def _json_error(exc: json.JSONDecodeError, source: str, what: str) -> DataError:
                      hint=f"Export the {what} again; `python -m json.tool FILE` shows where it breaks")
 
 
-def describe_json(document: Any) -> str:
+def describe_json(document: JSONValue) -> str:
     """A short guess at what a JSON document is, for error messages."""
     if isinstance(document, dict):
         keys = set(document)

@@ -14,7 +14,7 @@ import base64
 import binascii
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -36,6 +36,9 @@ from rcakit.telemetry.loaders._otlp_values import (
 )
 from rcakit.telemetry.model import Telemetry
 from rcakit.telemetry.report import LoadReport
+
+if TYPE_CHECKING:
+    from rcakit._types import JSONObject, JSONValue
 
 __all__ = ["ENTITY_ATTRIBUTES", "SPAN_KINDS", "UNKNOWN_SERVICE", "OtlpTables"]
 
@@ -64,10 +67,10 @@ class OtlpTables:
         self.span_events = span_events
         self.quantiles = tuple(quantiles)
         self.ids = ids  # "auto" (hex or base64, reported), or "base64" (protobuf's mapping, expected)
-        self.metrics: dict[str, list[Any]] = {"time": [], "entity": [], "metric": [], "value": []}
-        self.logs: dict[str, list[Any]] = {k: [] for k in ("time", "entity", "level", "message", "trace_id",
+        self.metrics: dict[str, list[object]] = {"time": [], "entity": [], "metric": [], "value": []}
+        self.logs: dict[str, list[object]] = {k: [] for k in ("time", "entity", "level", "message", "trace_id",
                                                            "span_id")}
-        self.spans: dict[str, list[Any]] = {k: [] for k in ("trace_id", "span_id", "parent_id", "entity",
+        self.spans: dict[str, list[object]] = {k: [] for k in ("trace_id", "span_id", "parent_id", "entity",
                                                             "operation", "start", "end", "status", "error",
                                                             "status_code", "kind")}
         self.histograms: dict[tuple[object, ...], list[HistogramPoint]] = {}
@@ -79,7 +82,7 @@ class OtlpTables:
         self.counts[what] = self.counts.get(what, 0) + n
 
     # -- ids ---------------------------------------------------------------------------------
-    def _id(self, value: Any) -> str | None:
+    def _id(self, value: JSONValue) -> str | None:
         if not value:
             return None
         text = str(value)
@@ -97,7 +100,7 @@ class OtlpTables:
         self._count("upper-case id")
         return text.lower() if text.strip("0") else None
 
-    def _service(self, resource: dict[str, Any] | None) -> tuple[str, tuple[tuple[str, str], ...]]:
+    def _service(self, resource: JSONObject | None) -> tuple[str, tuple[tuple[str, str], ...]]:
         attrs = attributes((resource or {}).get("attributes"))
         identity = tuple(sorted((k, str(v)) for k, v in attrs.items()))
         for key in self.entity_attributes:
@@ -110,7 +113,7 @@ class OtlpTables:
         return UNKNOWN_SERVICE, identity
 
     # -- requests ----------------------------------------------------------------------------
-    def add(self, document: Any, number: int) -> None:
+    def add(self, document: JSONValue, number: int) -> None:
         """One export request (or a document holding several kinds); ``number`` is its line or frame."""
         request, wrapper = unwrap(document)
         if request is None:
@@ -156,7 +159,7 @@ class OtlpTables:
                                  "null, a list where it has an object); export the data again or fix that value"
                             ) from None
 
-    def _log(self, record: dict[str, Any], entity: str, number: int) -> None:
+    def _log(self, record: JSONObject, entity: str, number: int) -> None:
         t = nanos(record.get("timeUnixNano"))
         if t is None:
             t = nanos(record.get("observedTimeUnixNano"))
@@ -172,7 +175,7 @@ class OtlpTables:
         logs["trace_id"].append(self._id(record.get("traceId")))
         logs["span_id"].append(self._id(record.get("spanId")))
 
-    def _span(self, span: dict[str, Any], entity: str, number: int) -> None:
+    def _span(self, span: JSONObject, entity: str, number: int) -> None:
         start = nanos(span.get("startTimeUnixNano"))
         end = nanos(span.get("endTimeUnixNano"))
         if start is None or end is None:
@@ -210,7 +213,7 @@ class OtlpTables:
                 logs["span_id"].append(spans["span_id"][-1])
             self._count("span events", len(events))
 
-    def _metric(self, metric: dict[str, Any], entity: str, identity: tuple[tuple[str, str], ...], number: int) -> None:
+    def _metric(self, metric: JSONObject, entity: str, identity: tuple[tuple[str, str], ...], number: int) -> None:
         name = metric.get("name") or ""
         if not name:
             raise DataError("a metric has no name", source=self.source, column="metric", row=number,
@@ -266,14 +269,14 @@ class OtlpTables:
                             row=number,
                             hint="rcakit reads gauge, sum, histogram, exponentialHistogram and summary metrics")
 
-    def _time(self, point: dict[str, Any], name: str, entity: str, number: int) -> int:
+    def _time(self, point: JSONObject, name: str, entity: str, number: int) -> int:
         t = nanos(point.get("timeUnixNano"))
         if t is None:
             raise DataError(f"a data point of metric {name!r} ({entity}) has no timeUnixNano", source=self.source,
                             column="time", row=number, hint="Every data point needs its time in unix nanoseconds")
         return t
 
-    def _histogram_point(self, point: dict[str, Any], kind: str, name: str, entity: str,
+    def _histogram_point(self, point: JSONObject, kind: str, name: str, entity: str,
                          identity: tuple[tuple[str, str], ...], cumulative: bool, number: int) -> None:
         t = self._time(point, name, entity, number)
         attrs = attributes(point.get("attributes"))

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rcakit._types import JSONObject, JSONValue
 
 __all__ = ["any_value", "attributes", "body_text", "enum_value", "label_text", "nanos", "point_value", "series_name",
            "severity", "unwrap"]
@@ -18,7 +21,7 @@ _SEVERITY = ((4, "TRACE"), (8, "DEBUG"), (12, "INFO"), (16, "WARN"), (20, "ERROR
 _TOP_KEYS = ("resourceSpans", "resourceLogs", "resourceMetrics")
 
 
-def any_value(value: Any) -> Any:
+def any_value(value: JSONValue) -> JSONValue:
     """The Python value of an OTLP AnyValue."""
     if not isinstance(value, dict):
         return value
@@ -39,11 +42,11 @@ def any_value(value: Any) -> Any:
     return None
 
 
-def attributes(items: Iterable[dict[str, Any]] | None) -> dict[str, Any]:
+def attributes(items: Iterable[JSONObject] | None) -> JSONObject:
     return {str(item.get("key")): any_value(item.get("value")) for item in items or () if isinstance(item, dict)}
 
 
-def nanos(value: Any) -> int | None:
+def nanos(value: JSONValue) -> int | None:
     if value in (None, "", 0, "0"):
         return None
     if isinstance(value, dict) and "low" in value:  # OpenTelemetry JS's long bits: {"low": ..., "high": ...}
@@ -51,23 +54,23 @@ def nanos(value: Any) -> int | None:
     return int(value)
 
 
-def enum_value(value: Any, names: dict[str, int]) -> int:
+def enum_value(value: JSONValue, names: dict[str, int]) -> int:
     if isinstance(value, str):
         return names.get(value, int(value) if value.isdigit() else 0)
     return int(value or 0)
 
 
-def series_name(name: str, attrs: dict[str, Any]) -> str:
+def series_name(name: str, attrs: JSONObject) -> str:
     return name + label_text(attrs)
 
 
-def label_text(attrs: dict[str, Any]) -> str:
+def label_text(attrs: JSONObject) -> str:
     if not attrs:
         return ""
     return "{" + ",".join(f'{k}="{v}"' for k, v in sorted(attrs.items(), key=lambda kv: str(kv[0]))) + "}"
 
 
-def unwrap(document: Any) -> tuple[dict[str, Any] | None, str | None]:
+def unwrap(document: JSONValue) -> tuple[JSONObject | None, str | None]:
     """The OTLP request inside a document, and the wrapper it came in (None when it is plain OTLP).
 
     Tempo's ``/api/traces/<id>`` answers ``{"batches": [...]}`` (resource spans under another
@@ -88,7 +91,7 @@ def unwrap(document: Any) -> tuple[dict[str, Any] | None, str | None]:
     return None, None
 
 
-def point_value(point: dict[str, Any]) -> float | None:
+def point_value(point: JSONObject) -> float | None:
     if "asDouble" in point:
         return float(point["asDouble"])  # "NaN", "Infinity" are valid here; the model reports them
     if "asInt" in point:
@@ -96,7 +99,7 @@ def point_value(point: dict[str, Any]) -> float | None:
     return None
 
 
-def severity(record: dict[str, Any]) -> str | None:
+def severity(record: JSONObject) -> str | None:
     text = record.get("severityText")
     if text:
         return str(text)
@@ -108,7 +111,7 @@ def severity(record: dict[str, Any]) -> str | None:
     return None
 
 
-def body_text(record: dict[str, Any]) -> str | None:
+def body_text(record: JSONObject) -> str | None:
     body = record.get("body")
     if body is None:
         return None

@@ -8,13 +8,12 @@ eager read with ``window=``/``entities=`` returns what a lazy one does.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 import polars as pl
 
 from rcakit.errors import DataError
 from rcakit.telemetry.model import Telemetry
-from rcakit.telemetry.window import TimeWindow
+from rcakit.telemetry.window import TimeWindow, WindowLike
 
 __all__ = ["entity_list", "exact_filter", "restrict"]
 
@@ -29,7 +28,7 @@ def entity_list(entities: Iterable[str]) -> list[str]:
     return names
 
 
-def restrict(tel: Telemetry, window: Any = None, entities: Iterable[str] | None = None) -> Telemetry:
+def restrict(tel: Telemetry, window: WindowLike | None = None, entities: Iterable[str] | None = None) -> Telemetry:
     """The rows of ``tel`` inside ``window`` (all when None) of ``entities`` (all when None).
 
     What a lazy read returns, applied to a Telemetry already in memory (an entity absent from the

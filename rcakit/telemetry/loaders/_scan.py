@@ -48,7 +48,7 @@ class ScanPlan:
     time_format: str | None
     separator: str
     overrides: dict[str, pl.DataType]
-    storage: dict[str, Any]
+    storage: dict[str, object]
     drop: tuple[str, ...] = ()
 
     def with_override(self, column: str) -> ScanPlan:
@@ -79,7 +79,7 @@ class ScanPlan:
 
 
 def build_plan(table: Table, files: list[str], columns: Mapping[str, str] | None, options: Mapping[str, Any],
-          storage: dict[str, Any]) -> ScanPlan:
+          storage: dict[str, object]) -> ScanPlan:
     kind = table.kind
     separator = options.get("separator") or ","
     if table.fmt == "csv" and options.get("separator") is None and not table.remote:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from rcakit.telemetry.window import TimeWindow
+
+if TYPE_CHECKING:
+    from rcakit._types import JSONObject
 
 __all__ = ["KindDescription", "ReadStats", "StoreDescription"]
 
@@ -27,7 +30,7 @@ class ReadStats:
     partitions: dict[str, int] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {"files": dict(self.files), "partitions": dict(self.partitions), "rows": dict(self.rows)}
 
 
@@ -46,7 +49,7 @@ class KindDescription:
     missing_partitions: list[str]
     where: str
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {"kind": self.kind, "format": self.format, "files": self.files, "bytes": self.bytes,
                 "rows": self.rows, "columns": dict(self.columns),
                 "time_range": self.time_range.to_dict() if self.time_range else None,
@@ -60,7 +63,7 @@ class StoreDescription:
 
     kinds: list[KindDescription]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {"kinds": [k.to_dict() for k in self.kinds]}
 
     def to_frame(self) -> pl.DataFrame:

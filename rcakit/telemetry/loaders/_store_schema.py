@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
@@ -74,7 +73,7 @@ def _key(schema: list[str] | dict[str, pl.DataType]) -> tuple[object, ...]:
     return tuple(schema.items()) if isinstance(schema, dict) else tuple(schema)
 
 
-def remote_schema(table: Table, files: list[str], separator: str, storage: dict[str, Any]) -> dict[str, pl.DataType]:
+def remote_schema(table: Table, files: list[str], separator: str, storage: dict[str, object]) -> dict[str, pl.DataType]:
     source: str | list[str] = files if len(files) > 1 else files[0]
     try:
         if table.fmt == "parquet":

@@ -14,6 +14,7 @@ from rcakit.telemetry.model import Telemetry
 
 if TYPE_CHECKING:
     from rcakit.telemetry.loaders.lazy import TelemetryStore
+    from rcakit.telemetry.window import WindowLike
 
 __all__ = ["FORMATS", "load", "sniff_format"]
 
@@ -21,15 +22,15 @@ FORMATS = tuple(_FORMAT_INFO)
 
 
 @overload
-def load(path: PathLike, *, lazy: Literal[False] = False, window: Any = None, entities: Iterable[str] | None = None,
+def load(path: PathLike, *, lazy: Literal[False] = False, window: WindowLike | None = None, entities: Iterable[str] | None = None,
          **options: Any) -> Telemetry: ...
 @overload
 def load(path: PathLike, *, lazy: Literal[True], window: None = None, entities: Iterable[str] | None = None,
          **options: Any) -> TelemetryStore: ...
 @overload
-def load(path: PathLike, *, lazy: Literal[True], window: Any, entities: Iterable[str] | None = None,
+def load(path: PathLike, *, lazy: Literal[True], window: WindowLike, entities: Iterable[str] | None = None,
          **options: Any) -> Telemetry: ...
-def load(path: PathLike, *, lazy: bool = False, window: Any = None, entities: Iterable[str] | None = None,
+def load(path: PathLike, *, lazy: bool = False, window: WindowLike | None = None, entities: Iterable[str] | None = None,
          **options: Any) -> Telemetry | TelemetryStore:
     """Load any file rcakit reads, plain or gzip, its format found from its content: CSV or Parquet
     tables (options as in ``read_csv``), OTLP JSON or protobuf (Collector file exporter, Tempo,

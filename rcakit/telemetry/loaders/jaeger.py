@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -13,14 +13,17 @@ from rcakit.telemetry.loaders._json import describe_json, read_json_documents
 from rcakit.telemetry.model import Telemetry
 from rcakit.telemetry.report import LoadReport
 
+if TYPE_CHECKING:
+    from rcakit._types import JSONObject, JSONValue
+
 __all__ = ["read_jaeger_json"]
 
 
-def _tags(items: Any) -> dict[str, Any]:
+def _tags(items: JSONValue) -> JSONObject:
     return {str(t.get("key")): t.get("value") for t in items or () if isinstance(t, dict)}
 
 
-def _truthy(value: Any) -> bool:
+def _truthy(value: JSONValue) -> bool:
     return value is True or (isinstance(value, str) and value.lower() == "true") or value == 1
 
 
@@ -40,10 +43,10 @@ def read_jaeger_json(path: PathLike, *, span_events: bool = True) -> Telemetry:
     source = str(file)
     report = LoadReport()
     traces = _traces(read_json_documents(file, what="Jaeger JSON"), source)
-    columns: dict[str, list[Any]] = {k: [] for k in ("trace_id", "span_id", "parent_id", "entity", "operation",
+    columns: dict[str, list[object]] = {k: [] for k in ("trace_id", "span_id", "parent_id", "entity", "operation",
                                                      "start", "duration_us", "error", "status", "kind")}
     follows = other_trace = 0
-    events: dict[str, list[Any]] = {k: [] for k in LOG_COLUMNS}
+    events: dict[str, list[object]] = {k: [] for k in LOG_COLUMNS}
     for trace_number, trace in enumerate(traces):
         if not isinstance(trace, dict) or not isinstance(trace.get("spans"), list):
             raise DataError(f"trace {trace_number} has no list of spans", source=source, row=trace_number,
@@ -78,9 +81,9 @@ def read_jaeger_json(path: PathLike, *, span_events: bool = True) -> Telemetry:
     return combine([spans, logs], report)
 
 
-def _traces(documents: list[Any], source: str) -> list[Any]:
+def _traces(documents: list[JSONValue], source: str) -> list[JSONValue]:
     """The traces of every document: one trace, a list of traces, or an API response ``{"data": [...]}``."""
-    traces: list[Any] = []
+    traces: list[JSONValue] = []
     for number, document in enumerate(documents):
         if isinstance(document, dict) and "spans" in document and "data" not in document:
             traces.append(document)  # one trace (the UI model, or a JSON Lines file of traces)
@@ -100,8 +103,8 @@ def _traces(documents: list[Any], source: str) -> list[Any]:
     return traces
 
 
-def _add_span(span: dict[str, Any], trace: dict[str, Any], processes: dict[Any, Any], columns: dict[str, list[Any]],
-              events: dict[str, list[Any]] | None, source: str) -> str | None:
+def _add_span(span: JSONObject, trace: JSONObject, processes: JSONObject, columns: dict[str, list[object]],
+              events: dict[str, list[object]] | None, source: str) -> str | None:
     """One span into ``columns`` (its logs into ``events`` unless None); what its parent came from when
     that is reported: ``"FOLLOWS_FROM"``, ``"other trace"`` or None."""
     trace_id = span.get("traceID") or trace.get("traceID")
@@ -109,7 +112,7 @@ def _add_span(span: dict[str, Any], trace: dict[str, Any], processes: dict[Any, 
     process = span.get("process")
     if not isinstance(process, dict):
         pid = span.get("processID")
-        process = processes.get(pid)
+        process = processes.get(pid) if pid is not None else None
         if not isinstance(process, dict):
             known = ", ".join(map(repr, sorted(processes))) or "none"
             raise DataError(
@@ -143,7 +146,7 @@ def _add_span(span: dict[str, Any], trace: dict[str, Any], processes: dict[Any, 
     return parent_from
 
 
-def _add_logs(span: dict[str, Any], entity: Any, trace_id: Any, span_id: Any, events: dict[str, list[Any]]) -> None:
+def _add_logs(span: JSONObject, entity: JSONValue, trace_id: JSONValue, span_id: JSONValue, events: dict[str, list[object]]) -> None:
     """The logs recorded on a span, as log lines of its service linked to it."""
     for log in span.get("logs") or []:
         if not isinstance(log, dict):
@@ -157,7 +160,7 @@ def _add_logs(span: dict[str, Any], entity: Any, trace_id: Any, span_id: Any, ev
         events["span_id"].append(span_id)
 
 
-def _parent(span: dict[str, Any], trace_id: Any) -> tuple[Any, str | None]:
+def _parent(span: JSONObject, trace_id: JSONValue) -> tuple[JSONValue, str | None]:
     """The span's parent id, and ``"FOLLOWS_FROM"`` or ``"other trace"`` when it came from such a reference.
 
     Jaeger's own rule: the CHILD_OF reference in the same trace, else the first CHILD_OF, else the

@@ -62,7 +62,7 @@ from rcakit.telemetry.loaders._scan import (
 from rcakit.telemetry.loaders._store_description import KindDescription, ReadStats, StoreDescription
 from rcakit.telemetry.model import Telemetry
 from rcakit.telemetry.report import LoadReport
-from rcakit.telemetry.window import TimeWindow
+from rcakit.telemetry.window import TimeWindow, WindowLike
 
 __all__ = ["KindDescription", "ReadStats", "StoreDescription", "TelemetryStore", "restrict"]
 
@@ -88,7 +88,7 @@ class TelemetryStore:
         *,
         columns: Mapping[str, Mapping[str, str]] | None = None,
         options: Mapping[str, Mapping[str, Any]] | None = None,
-        storage_options: Mapping[str, Any] | None = None,
+        storage_options: Mapping[str, object] | None = None,
         missing_partitions: str = "raise",
     ) -> None:
         given = {"spans": spans, "logs": logs, "metrics": metrics}
@@ -124,8 +124,8 @@ class TelemetryStore:
         store_keys = {k: options.pop(k) for k in ("storage_options", "missing_partitions") if k in options}
         if kind is not None:
             check_kind(kind)
-            paths: dict[str, Any] = {kind: path}
-            return cls(**paths, columns={kind: columns} if columns else None,
+            return cls(spans=path if kind == "spans" else None, logs=path if kind == "logs" else None,
+                       metrics=path if kind == "metrics" else None, columns={kind: columns} if columns else None,
                        options={kind: options} if options else None, **store_keys)
         if columns or options:
             raise TypeError("columns= and reader options need kind= (they belong to one table); for a store "
@@ -160,7 +160,7 @@ class TelemetryStore:
         return "TelemetryStore(" + ", ".join(f"{k}={t.where!r}" for k, t in self._tables.items()) + ")"
 
     # -- one incident --------------------------------------------------------------------------
-    def incident(self, window: Any, entities: Iterable[str] | None = None) -> Telemetry:
+    def incident(self, window: WindowLike, entities: Iterable[str] | None = None) -> Telemetry:
         """The telemetry of ``window`` (a TimeWindow or a (start, end) pair) and ``entities`` (all when None).
 
         Only the files of time partitions that overlap the window are opened and the filters are
@@ -183,7 +183,7 @@ class TelemetryStore:
         self.last_read = stats
         return parts[0] if len(parts) == 1 else parts[0].merge(*parts[1:])
 
-    def scan(self, kind: str, window: Any = None, entities: Iterable[str] | None = None) -> pl.LazyFrame:
+    def scan(self, kind: str, window: WindowLike | None = None, entities: Iterable[str] | None = None) -> pl.LazyFrame:
         """The raw rows of one kind as a polars LazyFrame, columns renamed to the canonical names, with
         the window and entity filters pushed down (a superset of the rows: the exact filter and the
         normalization happen in :meth:`incident`). For your own polars queries over the store."""

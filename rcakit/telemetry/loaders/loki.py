@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -19,6 +19,9 @@ from rcakit.telemetry.loaders._common import PathLike, as_path, build_telemetry
 from rcakit.telemetry.loaders._json import describe_json, read_json_documents
 from rcakit.telemetry.model import Telemetry
 from rcakit.telemetry.report import LoadReport
+
+if TYPE_CHECKING:
+    from rcakit._types import JSONObject, JSONValue
 
 __all__ = ["ENTITY_LABELS", "LEVEL_LABELS", "read_loki_json"]
 
@@ -30,7 +33,7 @@ SPAN_KEYS = ("span_id", "spanID", "spanId")
 FALLBACK_ENTITY = "loki"
 
 
-def _metadata(extra: Any) -> dict[str, str]:
+def _metadata(extra: JSONValue) -> dict[str, str]:
     """Structured metadata and parsed labels of an entry (the optional third item of a value)."""
     if not isinstance(extra, dict):
         return {}
@@ -84,7 +87,7 @@ def read_loki_json(path: PathLike, *, entity_label: str | Sequence[str] | None =
     return build_telemetry("logs", [frame], source=source, report=report)
 
 
-def _streams(document: Any, number: int, source: str) -> list[Any]:
+def _streams(document: JSONValue, number: int, source: str) -> list[JSONValue]:
     """The log streams of one API response; a DataError for anything else (a metric query, a failure)."""
     if not isinstance(document, dict) or "status" not in document:
         raise DataError(f"this is not a Loki API response: document {number + 1} is {describe_json(document)}",
@@ -113,12 +116,12 @@ class _Lines:
     source: str
     wanted: tuple[str, ...]  # the entity labels, in order of preference
     required: bool  # entity_label= was given: a stream without any of them is an error
-    columns: dict[str, list[Any]] = field(default_factory=lambda: {
+    columns: dict[str, list[object]] = field(default_factory=lambda: {
         k: [] for k in ("time", "entity", "level", "message", "trace_id", "span_id")})
     fallback: int = 0
     label_use: dict[str, int] = field(default_factory=dict)
 
-    def add_stream(self, stream: dict[str, Any], stream_number: int) -> None:
+    def add_stream(self, stream: JSONObject, stream_number: int) -> None:
         """The entries ``[time, line, metadata?]`` of one stream."""
         labels = {str(k): str(v) for k, v in (stream.get("stream") or {}).items()}
         for value in stream.get("values") or []:
@@ -135,7 +138,7 @@ class _Lines:
                                 hint="Loki writes times as strings of nanoseconds") from exc
             self.add(t, value[1], merged, stream_number)
 
-    def add(self, t: int, line: Any, labels: dict[str, str], row: int) -> None:
+    def add(self, t: int, line: JSONValue, labels: dict[str, str], row: int) -> None:
         """One line at ``t`` (unix nanoseconds) with its stream's labels (and its own metadata)."""
         chosen = next((name for name in self.wanted if labels.get(name)), None)
         if chosen is None:
@@ -157,7 +160,7 @@ class _Lines:
         columns["span_id"].append(next((labels[k].lower() for k in SPAN_KEYS if labels.get(k)), None))
 
 
-def _logcli_time(value: Any, source: str, row: int) -> int:
+def _logcli_time(value: JSONValue, source: str, row: int) -> int:
     if isinstance(value, int | float):
         return int(value)
     try:

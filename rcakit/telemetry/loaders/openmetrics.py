@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 import polars as pl
 
@@ -37,9 +37,20 @@ from rcakit.telemetry.report import LoadReport
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
-    from prometheus_client.samples import Sample
+    from prometheus_client.samples import Sample, Timestamp
 
 __all__ = ["read_openmetrics"]
+
+
+class _BucketPoint(TypedDict):
+    """A classic histogram's point gathered from its ``_bucket``, ``_count`` and ``_sum`` samples."""
+
+    labels: dict[str, str]
+    bounds: dict[float, float]
+    count: float | None
+    sum: float | None
+    time: int
+    entity: str
 
 _NS = 1_000_000_000
 
@@ -155,7 +166,7 @@ class _Exposition:
     default_time: int | None  # of samples without a timestamp; None: the file's modification time
     fallback_entity: str
     entity_label: str | None
-    rows: dict[str, list[Any]] = field(default_factory=lambda: {"time": [], "entity": [], "metric": [], "value": []})
+    rows: dict[str, list[object]] = field(default_factory=lambda: {"time": [], "entity": [], "metric": [], "value": []})
     histograms: dict[tuple[object, ...], list[HistogramPoint]] = field(default_factory=dict)
     untimed: int = 0
     fallback: int = 0
@@ -176,13 +187,13 @@ class _Exposition:
                             row=number, hint="Save each scrape in its own file and pass time= for each, or scrape "
                                              "through Prometheus and export /api/v1/query_range")
         for family in families:
-            buckets: dict[tuple[str, str, str, int], dict[str, Any]] = {}
+            buckets: dict[tuple[str, str, str, int], _BucketPoint] = {}
             for sample in family.samples:
                 self._sample(family, sample, with_created, buckets, number)
             self._histogram_points(buckets, starts)
 
     def _sample(self, family: Metric, sample: Sample, with_created: set[str],
-                buckets: dict[tuple[str, str, str, int], dict[str, Any]], number: int) -> None:
+                buckets: dict[tuple[str, str, str, int], _BucketPoint], number: int) -> None:
         """One sample: a row, a part of a classic histogram's point (into ``buckets``), or only counted."""
         labels = dict(sample.labels)
         if _is_created(sample.name, family.type, with_created):
@@ -230,7 +241,7 @@ class _Exposition:
         self.fallback += 1
         return self.fallback_entity
 
-    def _histogram_points(self, buckets: dict[tuple[str, str, str, int], dict[str, Any]],
+    def _histogram_points(self, buckets: dict[tuple[str, str, str, int], _BucketPoint],
                           starts: dict[tuple[str, str], float]) -> None:
         """The classic histograms of one family in one scrape, as histogram points of their series."""
         for (who, name, label_text, t), point in buckets.items():
@@ -286,7 +297,7 @@ def _is_created(name: str, family_type: str, with_created: set[str]) -> bool:
     return name.endswith("_created") and (family_type != "gauge" or name.removesuffix("_created") in with_created)
 
 
-def _sample_ns(stamp: Any) -> int:
+def _sample_ns(stamp: Timestamp | float) -> int:
     """A sample timestamp in unix nanoseconds (OpenMetrics: Timestamp(sec, nsec); Prometheus: float seconds)."""
     if hasattr(stamp, "sec") and hasattr(stamp, "nsec"):
         return int(stamp.sec) * _NS + int(stamp.nsec)

@@ -21,7 +21,7 @@ import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import polars as pl
 
@@ -32,6 +32,9 @@ from rcakit.telemetry.loaders._json import read_json_documents
 from rcakit.telemetry.loaders._otlp_tables import UNKNOWN_SERVICE, OtlpTables
 from rcakit.telemetry.model import Telemetry
 from rcakit.telemetry.report import LoadReport
+
+if TYPE_CHECKING:
+    from rcakit._types import JSONObject
 
 __all__ = ["DEFAULT_QUANTILES", "UNKNOWN_SERVICE", "read_otlp_json", "write_otlp_json"]
 
@@ -80,7 +83,7 @@ def read_otlp_json(
 
 
 # -- writing -----------------------------------------------------------------------------------
-def _resource(entity: str) -> dict[str, Any]:
+def _resource(entity: str) -> JSONObject:
     return {"attributes": [{"key": "service.name", "value": {"stringValue": entity}}]}
 
 
@@ -113,14 +116,14 @@ def write_otlp_json(telemetry: Telemetry, path: PathLike, *, scope: str = "rcaki
     return atomic_write_bytes(target, payload)
 
 
-def _metric_resources(m: pl.DataFrame, scope_obj: dict[str, str]) -> list[dict[str, Any]]:
+def _metric_resources(m: pl.DataFrame, scope_obj: dict[str, str]) -> list[JSONObject]:
     """The metrics as gauges, one resource per entity (a null or non-finite value flagged 'no recorded value')."""
     resources = []
     frame = m.select("entity", "metric", pl.col("time").dt.epoch("ns").alias("t"), "value")
     for (entity,), group in frame.group_by("entity", maintain_order=True):
         metrics = []
         for (metric,), points in group.group_by("metric", maintain_order=True):
-            data: list[dict[str, Any]] = []
+            data: list[JSONObject] = []
             for t, value in points.select("t", "value").iter_rows():
                 if value is None or (isinstance(value, float) and not math.isfinite(value)):
                     data.append({"timeUnixNano": _ns(t), "flags": 1})
@@ -132,7 +135,7 @@ def _metric_resources(m: pl.DataFrame, scope_obj: dict[str, str]) -> list[dict[s
     return resources
 
 
-def _log_resources(lg: pl.DataFrame, scope_obj: dict[str, str]) -> list[dict[str, Any]]:
+def _log_resources(lg: pl.DataFrame, scope_obj: dict[str, str]) -> list[JSONObject]:
     """The log lines as log records, one resource per entity."""
     resources = []
     frame = lg.select("entity", pl.col("time").dt.epoch("ns").alias("t"), "level", "message", "trace_id",
@@ -141,7 +144,7 @@ def _log_resources(lg: pl.DataFrame, scope_obj: dict[str, str]) -> list[dict[str
         records = []
         for t, level, message, trace_id, span_id in group.select("t", "level", "message", "trace_id",
                                                                  "span_id").iter_rows():
-            record: dict[str, Any] = {"timeUnixNano": _ns(t), "body": {"stringValue": message or ""}}
+            record: JSONObject = {"timeUnixNano": _ns(t), "body": {"stringValue": message or ""}}
             if level:
                 record["severityText"] = level
                 number = _SEVERITY_NUMBER.get(level.upper())
@@ -157,7 +160,7 @@ def _log_resources(lg: pl.DataFrame, scope_obj: dict[str, str]) -> list[dict[str
     return resources
 
 
-def _span_resources(sp: pl.DataFrame, scope_obj: dict[str, str]) -> list[dict[str, Any]]:
+def _span_resources(sp: pl.DataFrame, scope_obj: dict[str, str]) -> list[JSONObject]:
     """The spans with their parent, status message and error flag (``status.code`` 2), one resource per entity."""
     resources = []
     frame = sp.select("entity", "trace_id", "span_id", "parent_id", "operation",
@@ -167,11 +170,11 @@ def _span_resources(sp: pl.DataFrame, scope_obj: dict[str, str]) -> list[dict[st
         out = []
         for trace_id, span_id, parent_id, operation, s, e, status, error in group.select(
                 "trace_id", "span_id", "parent_id", "operation", "s", "e", "status", "error").iter_rows():
-            span: dict[str, Any] = {"traceId": trace_id, "spanId": span_id, "name": operation or "",
+            span: JSONObject = {"traceId": trace_id, "spanId": span_id, "name": operation or "",
                                     "startTimeUnixNano": _ns(s), "endTimeUnixNano": _ns(e)}
             if parent_id:
                 span["parentSpanId"] = parent_id
-            st: dict[str, Any] = {}
+            st: JSONObject = {}
             if error:
                 st["code"] = 2
             if status:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -12,6 +12,9 @@ from rcakit.telemetry.loaders._common import PathLike, as_path, build_telemetry
 from rcakit.telemetry.loaders._json import describe_json, read_json_documents
 from rcakit.telemetry.model import Telemetry
 from rcakit.telemetry.report import LoadReport
+
+if TYPE_CHECKING:
+    from rcakit._types import JSONObject, JSONValue
 
 __all__ = ["ENTITY_LABELS", "read_prometheus_json"]
 
@@ -70,7 +73,7 @@ def read_prometheus_json(
     return build_telemetry("metrics", [frame], source=source, report=report)
 
 
-def _result(document: Any, number: int, source: str) -> tuple[str, list[Any]]:
+def _result(document: JSONValue, number: int, source: str) -> tuple[str, list[JSONValue]]:
     """The result type (matrix or vector) and the series of one API response; a DataError for anything else."""
     if not isinstance(document, dict) or "status" not in document:
         raise DataError(f"this is not a Prometheus API response: document {number + 1} is "
@@ -108,7 +111,7 @@ class _Samples:
     fallback_entity: int = 0
     fallback_metric: int = 0
 
-    def add_series(self, series: dict[str, Any], series_number: int, kind: str) -> None:
+    def add_series(self, series: JSONObject, series_number: int, kind: str) -> None:
         """One series of a matrix (its ``values``) or a vector (its ``value``)."""
         entity, name = self._names(series, series_number)
         points = series.get("values") if kind == "matrix" else [series.get("value")]
@@ -128,7 +131,7 @@ class _Samples:
             self.entities.append(str(entity))
             self.metrics.append(name)
 
-    def _names(self, series: dict[str, Any], series_number: int) -> tuple[Any, str]:
+    def _names(self, series: JSONObject, series_number: int) -> tuple[JSONValue, str]:
         """The series' entity (a label, or the fallback) and its metric name with the other labels."""
         labels = dict(series.get("metric") or {})
         metric = labels.pop(self.metric_label, None)
@@ -153,7 +156,7 @@ class _Samples:
         return entity, _label_text(metric, labels)
 
 
-def _label_text(metric: str, labels: dict[str, Any]) -> str:
+def _label_text(metric: str, labels: JSONObject) -> str:
     if not labels:
         return metric
     inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))

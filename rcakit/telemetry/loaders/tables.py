@@ -16,6 +16,7 @@ from rcakit.telemetry.model import Telemetry
 
 if TYPE_CHECKING:
     from rcakit.telemetry.loaders.lazy import TelemetryStore
+    from rcakit.telemetry.window import WindowLike
 
 __all__ = ["KINDS", "read_tables"]
 
@@ -70,7 +71,7 @@ _Paths = PathLike | Sequence[PathLike] | None
 def read_tables(spans: _Paths = None, logs: _Paths = None, metrics: _Paths = None, *,
                 columns: Mapping[str, Mapping[str, str]] | None = None,
                 options: Mapping[str, Mapping[str, Any]] | None = None, workers: int | None = None,
-                cancel: CancelToken | None = None, lazy: Literal[False] = False, window: Any = None,
+                cancel: CancelToken | None = None, lazy: Literal[False] = False, window: WindowLike | None = None,
                 entities: Iterable[str] | None = None) -> Telemetry: ...
 @overload
 def read_tables(spans: _Paths = None, logs: _Paths = None, metrics: _Paths = None, *,
@@ -82,7 +83,7 @@ def read_tables(spans: _Paths = None, logs: _Paths = None, metrics: _Paths = Non
 def read_tables(spans: _Paths = None, logs: _Paths = None, metrics: _Paths = None, *,
                 columns: Mapping[str, Mapping[str, str]] | None = None,
                 options: Mapping[str, Mapping[str, Any]] | None = None, workers: int | None = None,
-                cancel: CancelToken | None = None, lazy: Literal[True], window: Any,
+                cancel: CancelToken | None = None, lazy: Literal[True], window: WindowLike,
                 entities: Iterable[str] | None = None) -> Telemetry: ...
 def read_tables(
     spans: PathLike | Sequence[PathLike] | None = None,
@@ -94,7 +95,7 @@ def read_tables(
     workers: int | None = None,
     cancel: CancelToken | None = None,
     lazy: bool = False,
-    window: Any = None,
+    window: WindowLike | None = None,
     entities: Iterable[str] | None = None,
 ) -> Telemetry | TelemetryStore:
     """Read the spans, logs and metrics of an export at the same time into one Telemetry.

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -17,12 +17,15 @@ from rcakit.telemetry.loaders._json import describe_json, read_json_documents
 from rcakit.telemetry.model import Telemetry
 from rcakit.telemetry.report import LoadReport
 
+if TYPE_CHECKING:
+    from rcakit._types import JSONObject, JSONValue
+
 __all__ = ["looks_like_zipkin", "read_zipkin_json"]
 
 UNKNOWN_SERVICE = "unknown_service"
 
 
-def looks_like_zipkin(document: Any) -> bool:
+def looks_like_zipkin(document: JSONValue) -> bool:
     """A list of Zipkin v2 spans, or a list of such lists."""
     if not isinstance(document, list) or not document:
         return False
@@ -33,8 +36,8 @@ def looks_like_zipkin(document: Any) -> bool:
         "localEndpoint" in first or "timestamp" in first or "name" in first)
 
 
-def _spans(documents: list[Any], source: str) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
+def _spans(documents: list[JSONValue], source: str) -> list[JSONObject]:
+    out: list[JSONObject] = []
     for number, document in enumerate(documents):
         if isinstance(document, dict) and "traceId" in document and "id" in document:
             out.append(document)  # JSON Lines of spans
@@ -68,11 +71,11 @@ def read_zipkin_json(path: PathLike, *, span_events: bool = True) -> Telemetry:
     source = str(file)
     report = LoadReport()
     spans = _spans(read_json_documents(file, what="Zipkin JSON"), source)
-    columns: dict[str, list[Any]] = {k: [] for k in ("trace_id", "span_id", "parent_id", "entity", "operation",
+    columns: dict[str, list[JSONValue]] = {k: [] for k in ("trace_id", "span_id", "parent_id", "entity", "operation",
                                                      "start_us", "duration_us", "error", "status", "kind")}
     counts: Counter[str] = Counter()
     shared_ids: dict[tuple[str, str], tuple[str, str]] = {}  # (trace, id) -> (server id, its service)
-    events: dict[str, list[Any]] = {k: [] for k in LOG_COLUMNS}
+    events: dict[str, list[JSONValue]] = {k: [] for k in LOG_COLUMNS}
     for row, span in enumerate(spans):
         _add_span(span, row, columns, events if span_events else None, shared_ids, counts, source)
     moved = _move_under_servers(columns, shared_ids) if shared_ids else 0
@@ -103,7 +106,7 @@ def read_zipkin_json(path: PathLike, *, span_events: bool = True) -> Telemetry:
     return combine([spans_tel, logs], report)
 
 
-def _add_span(span: Any, row: int, columns: dict[str, list[Any]], events: dict[str, list[Any]] | None,
+def _add_span(span: JSONValue, row: int, columns: dict[str, list[JSONValue]], events: dict[str, list[JSONValue]] | None,
               shared_ids: dict[tuple[str, str], tuple[str, str]], counts: Counter[str], source: str) -> None:
     """One span into ``columns`` (its annotations into ``events`` unless None); a shared server span
     into ``shared_ids``; what the report tells into ``counts``."""
@@ -151,8 +154,8 @@ def _add_span(span: Any, row: int, columns: dict[str, list[Any]], events: dict[s
         _add_annotations(span, service, trace_id, span_id, events)
 
 
-def _add_annotations(span: dict[str, Any], service: str, trace_id: str, span_id: str,
-                     events: dict[str, list[Any]]) -> None:
+def _add_annotations(span: JSONObject, service: str, trace_id: str, span_id: str,
+                     events: dict[str, list[JSONValue]]) -> None:
     """A span's annotations, as log lines of its service linked to it."""
     for note in span.get("annotations") or []:
         if not isinstance(note, dict):
@@ -166,7 +169,7 @@ def _add_annotations(span: dict[str, Any], service: str, trace_id: str, span_id:
         events["span_id"].append(span_id)
 
 
-def _move_under_servers(columns: dict[str, list[Any]], shared_ids: dict[tuple[str, str], tuple[str, str]]) -> int:
+def _move_under_servers(columns: dict[str, list[JSONValue]], shared_ids: dict[tuple[str, str], tuple[str, str]]) -> int:
     """Spans of a shared server span's service that name the shared id as parent go under the server half;
     how many moved."""
     moved = 0
@@ -192,7 +195,7 @@ def _annotation(value: str) -> tuple[str | None, str]:
     return event_line(value, {})
 
 
-def _id(value: Any) -> str | None:
+def _id(value: JSONValue) -> str | None:
     if value in (None, ""):
         return None
     return str(value).lower()
