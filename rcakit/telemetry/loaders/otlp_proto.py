@@ -16,8 +16,8 @@ import base64
 import contextlib
 import copy
 import gzip
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Literal, TypeAlias, cast
 
 from rcakit.errors import DataError, MissingDependencyError
 from rcakit.telemetry.loaders._common import PathLike, as_path, read_bytes
@@ -28,15 +28,37 @@ from rcakit.telemetry.loaders._otlp_values import unwrap
 from rcakit.telemetry.model import Telemetry
 from rcakit.telemetry.report import LoadReport
 
+if TYPE_CHECKING:
+    from google.protobuf.message import Message
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+    from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs
+    from opentelemetry.proto.metrics.v1.metrics_pb2 import (
+        ExponentialHistogramDataPoint,
+        HistogramDataPoint,
+        NumberDataPoint,
+        ResourceMetrics,
+    )
+    from opentelemetry.proto.metrics.v1.metrics_pb2 import Metric as MetricMessage
+    from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, Span
+
+    from rcakit._types import JSONObject, JSONValue
+
+    #: One OTLP export request, of traces, metrics or logs.
+    _Request: TypeAlias = ExportTraceServiceRequest | ExportMetricsServiceRequest | ExportLogsServiceRequest
+
 __all__ = ["SIGNALS", "looks_like_otlp_proto", "read_otlp_proto", "split_frames", "tables_from_json_documents"]
 
 SIGNALS = ("traces", "metrics", "logs")
+_OPTIONAL_FIELDS: tuple[Literal["sum", "min", "max"], ...] = ("sum", "min", "max")
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _GZIP_MAGIC = b"\x1f\x8b"
 _TOP = {"traces": "resourceSpans", "metrics": "resourceMetrics", "logs": "resourceLogs"}
 
 
-def _requests() -> dict[str, Any]:
+def _requests() -> dict[str, type[_Request]]:
     """The three export request classes of opentelemetry-proto."""
     try:
         from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
@@ -92,13 +114,13 @@ def _inflate(frame: bytes, source: str, number: int) -> bytes:
     return frame
 
 
-def _decode(frame: bytes, signal: str | None, source: str, number: int) -> tuple[str, Any]:
+def _decode(frame: bytes, signal: str | None, source: str, number: int) -> tuple[str, _Request]:
     """The signal and message that explain every byte of ``frame``."""
     from google.protobuf.message import DecodeError
 
     classes = _requests()
     candidates = [signal] if signal is not None else list(SIGNALS)
-    fits: list[tuple[str, Any]] = []
+    fits: list[tuple[str, _Request]] = []
     understood: dict[str, int] = {}
     for name in candidates:
         message = classes[name]()
@@ -124,7 +146,7 @@ def _decode(frame: bytes, signal: str | None, source: str, number: int) -> tuple
              "request) or one ExportTrace/Metrics/LogsServiceRequest; pass signal= if you know the kind")
 
 
-def _to_dict(message: Any, signal: str) -> dict[str, Any]:
+def _to_dict(message: Message, signal: str) -> JSONObject:
     from google.protobuf import json_format
 
     out = json_format.MessageToDict(message, use_integers_for_enums=True)
@@ -135,7 +157,7 @@ def _to_dict(message: Any, signal: str) -> dict[str, Any]:
 # -- messages to the dicts OtlpTables reads ---------------------------------------------------------------
 # json_format.MessageToDict walks every field by reflection (about 100 us a span); these read only what
 # the tables need, straight from the message (ids as hex), and give the same tables (tested).
-def _any(value: Any) -> dict[str, Any]:
+def _any(value: AnyValue) -> JSONObject:
     kind = value.WhichOneof("value")
     if kind is None:
         return {}
@@ -154,16 +176,16 @@ def _any(value: Any) -> dict[str, Any]:
     return {"kvlistValue": {"values": _attrs(value.kvlist_value.values)}}
 
 
-def _attrs(items: Any) -> list[dict[str, Any]]:
+def _attrs(items: Iterable[KeyValue]) -> list[JSONObject]:
     return [{"key": kv.key, "value": _any(kv.value)} for kv in items]
 
 
-def _resource(item: Any) -> dict[str, Any]:
+def _resource(item: ResourceSpans | ResourceLogs | ResourceMetrics) -> JSONObject:
     return {"attributes": _attrs(item.resource.attributes)}
 
 
-def _span(span: Any) -> dict[str, Any]:
-    out = {"traceId": span.trace_id.hex(), "spanId": span.span_id.hex(), "parentSpanId": span.parent_span_id.hex(),
+def _span(span: Span) -> JSONObject:
+    out: JSONObject = {"traceId": span.trace_id.hex(), "spanId": span.span_id.hex(), "parentSpanId": span.parent_span_id.hex(),
            "name": span.name, "kind": span.kind, "startTimeUnixNano": span.start_time_unix_nano,
            "endTimeUnixNano": span.end_time_unix_nano,
            "status": {"code": span.status.code, "message": span.status.message}}
@@ -173,8 +195,8 @@ def _span(span: Any) -> dict[str, Any]:
     return out
 
 
-def _log(record: Any) -> dict[str, Any]:
-    out = {"timeUnixNano": record.time_unix_nano, "observedTimeUnixNano": record.observed_time_unix_nano,
+def _log(record: LogRecord) -> JSONObject:
+    out: JSONObject = {"timeUnixNano": record.time_unix_nano, "observedTimeUnixNano": record.observed_time_unix_nano,
            "severityText": record.severity_text, "severityNumber": record.severity_number,
            "traceId": record.trace_id.hex(), "spanId": record.span_id.hex()}
     if record.HasField("body"):
@@ -182,8 +204,8 @@ def _log(record: Any) -> dict[str, Any]:
     return out
 
 
-def _number_point(point: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {"attributes": _attrs(point.attributes), "timeUnixNano": point.time_unix_nano,
+def _number_point(point: NumberDataPoint) -> JSONObject:
+    out: JSONObject = {"attributes": _attrs(point.attributes), "timeUnixNano": point.time_unix_nano,
                            "startTimeUnixNano": point.start_time_unix_nano, "flags": point.flags}
     kind = point.WhichOneof("value")
     if kind == "as_double":
@@ -193,24 +215,26 @@ def _number_point(point: Any) -> dict[str, Any]:
     return out
 
 
-def _histogram_point(point: Any, exponential: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {"attributes": _attrs(point.attributes), "timeUnixNano": point.time_unix_nano,
+def _histogram_point(point: HistogramDataPoint | ExponentialHistogramDataPoint, exponential: bool) -> JSONObject:
+    out: JSONObject = {"attributes": _attrs(point.attributes), "timeUnixNano": point.time_unix_nano,
                            "startTimeUnixNano": point.start_time_unix_nano, "flags": point.flags,
                            "count": point.count}
-    for name in ("sum", "min", "max"):
+    for name in _OPTIONAL_FIELDS:
         if point.HasField(name):
             out[name] = getattr(point, name)
     if exponential:
-        out.update(scale=point.scale, zeroCount=point.zero_count, zeroThreshold=point.zero_threshold,
-                   positive={"offset": point.positive.offset, "bucketCounts": list(point.positive.bucket_counts)},
-                   negative={"offset": point.negative.offset, "bucketCounts": list(point.negative.bucket_counts)})
+        exp = cast("ExponentialHistogramDataPoint", point)
+        out.update(scale=exp.scale, zeroCount=exp.zero_count, zeroThreshold=exp.zero_threshold,
+                   positive={"offset": exp.positive.offset, "bucketCounts": list(exp.positive.bucket_counts)},
+                   negative={"offset": exp.negative.offset, "bucketCounts": list(exp.negative.bucket_counts)})
     else:
-        out.update(bucketCounts=list(point.bucket_counts), explicitBounds=list(point.explicit_bounds))
+        explicit = cast("HistogramDataPoint", point)
+        out.update(bucketCounts=list(explicit.bucket_counts), explicitBounds=list(explicit.explicit_bounds))
     return out
 
 
-def _metric(metric: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": metric.name}
+def _metric(metric: MetricMessage) -> JSONObject:
+    out: JSONObject = {"name": metric.name}
     kind = metric.WhichOneof("data")
     if kind in ("gauge", "sum"):
         body = getattr(metric, kind)
@@ -229,19 +253,19 @@ def _metric(metric: Any) -> dict[str, Any]:
     return out
 
 
-def message_to_tables_dict(message: Any, signal: str) -> dict[str, Any]:
+def message_to_tables_dict(message: _Request, signal: str) -> JSONObject:
     """The request as the dict :class:`OtlpTables` reads (ids in hex), without json_format's reflection."""
     if signal == "traces":
         return {"resourceSpans": [{"resource": _resource(rs), "scopeSpans": [
             {"spans": [_span(span) for span in ss.spans]} for ss in rs.scope_spans]}
-            for rs in message.resource_spans]}
+            for rs in cast("ExportTraceServiceRequest", message).resource_spans]}
     if signal == "logs":
         return {"resourceLogs": [{"resource": _resource(rl), "scopeLogs": [
             {"logRecords": [_log(r) for r in sl.log_records]} for sl in rl.scope_logs]}
-            for rl in message.resource_logs]}
+            for rl in cast("ExportLogsServiceRequest", message).resource_logs]}
     return {"resourceMetrics": [{"resource": _resource(rm), "scopeMetrics": [
         {"metrics": [_metric(m) for m in sm.metrics]} for sm in rm.scope_metrics]}
-        for rm in message.resource_metrics]}
+        for rm in cast("ExportMetricsServiceRequest", message).resource_metrics]}
 
 
 def read_otlp_proto(
@@ -290,7 +314,7 @@ def read_otlp_proto(
     return telemetry
 
 
-def _ids_to_base64(node: Any) -> Any:
+def _ids_to_base64(node: JSONValue) -> JSONValue:
     """OTLP/JSON writes ids as hex, protobuf's JSON mapping expects base64: convert before parsing."""
     if isinstance(node, dict):
         out = {}
@@ -309,7 +333,7 @@ _LEGACY = {"instrumentationLibrarySpans": "scopeSpans", "instrumentationLibraryM
            "instrumentationLibraryLogs": "scopeLogs", "instrumentationLibrary": "scope"}
 
 
-def _modern_names(node: Any) -> Any:
+def _modern_names(node: JSONValue) -> JSONValue:
     if isinstance(node, dict):
         return {_LEGACY.get(k, k): _modern_names(v) for k, v in node.items()}
     if isinstance(node, list):
@@ -317,7 +341,7 @@ def _modern_names(node: Any) -> Any:
     return node
 
 
-def tables_from_json_documents(documents: list[Any], source: str, *, quantiles: Sequence[float],
+def tables_from_json_documents(documents: list[JSONValue], source: str, *, quantiles: Sequence[float],
                                span_events: bool = True,
                                entity_attribute: str | Sequence[str] | None = None) -> OtlpTables:
     """OTLP/JSON documents parsed strictly by opentelemetry-proto, gathered into tables."""
