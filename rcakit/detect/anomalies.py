@@ -6,7 +6,7 @@ import html
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, SupportsFloat, cast
 
 import numpy as np
 import polars as pl
@@ -19,9 +19,12 @@ from rcakit.errors import DataError
 from rcakit.telemetry import Incident, grid
 from rcakit.telemetry.window import TimeWindow
 
+if TYPE_CHECKING:
+    from rcakit._types import DurationLike, JSONObject, PolarsSchema, TimeLike
+
 __all__ = ["Anomalies", "Anomaly", "detect_anomalies", "score_timeline"]
 
-_COLUMNS: dict[str, Any] = {
+_COLUMNS: PolarsSchema = {
     "node": pl.String, "entity": pl.String, "metric": pl.String, "modality": pl.String,
     "status": pl.String, "anomalous": pl.Boolean, "score": pl.Float64, "direction": pl.String,
     "pattern": pl.String, "start": pl.Datetime("ns", "UTC"), "end": pl.Datetime("ns", "UTC"),
@@ -154,8 +157,8 @@ class Anomalies:
         """One row per series (polars); ``.to_pandas()`` on it for pandas."""
         return self.table
 
-    def to_dict(self) -> dict[str, Any]:
-        def plain(value: Any) -> Any:
+    def to_dict(self) -> JSONObject:
+        def plain(value: object) -> object:
             return value.isoformat() if isinstance(value, datetime) else value
 
         return {
@@ -204,11 +207,11 @@ class Anomalies:
         )
 
 
-def _fmt_time(value: Any) -> str:
+def _fmt_time(value: object) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if isinstance(value, datetime) else "-"
 
 
-def _fmt_num(value: Any) -> str:
+def _fmt_num(value: object) -> str:
     return f"{value:.4g}" if isinstance(value, float) else "-"
 
 
@@ -218,7 +221,7 @@ def detect_anomalies(
     *,
     method: Method | str | Detector = Method.NSIGMA,
     config: DetectConfig | None = None,
-    freq: Any = None,
+    freq: DurationLike | None = None,
 ) -> Anomalies:
     """Judge every series of the incident window against the baseline window.
 
@@ -272,6 +275,7 @@ def _judge(
     zdet.fit(base)
     base_z = zdet.score(base)
     inc_z = zdet.score(inc)
+    z_centre, z_spread = cast(np.ndarray, zdet.centre), cast(np.ndarray, zdet.spread)  # set by fit
 
     detector.fit(base)
     scores = np.asarray(detector.score(inc), dtype=float)
@@ -280,17 +284,17 @@ def _judge(
                         hint="Detector.score must return one signed score per input cell")
     mask = np.asarray(detector.anomalous_mask(scores), dtype=bool) & ~np.isnan(inc)
     series_scores = np.asarray(detector.series_score(scores), dtype=float)
-    centre: Any = getattr(detector, "centre", None)
-    spread: Any = getattr(detector, "spread", None)
+    centre: np.ndarray | None = getattr(detector, "centre", None)
+    spread: np.ndarray | None = getattr(detector, "spread", None)
     if centre is None or spread is None:
-        centre, spread = zdet.centre, zdet.spread
+        centre, spread = z_centre, z_spread
     constant = np.nan_to_num(std, nan=0.0) <= spread_floor(mean, cfg)
 
-    rows: list[dict[str, Any]] = []
+    rows: list[dict[str, object]] = []
     notes: list[str] = []
     for j, node in enumerate(nodes):
         entity, _, metric = node.partition(":")
-        row: dict[str, Any] = dict.fromkeys(_COLUMNS)
+        row: dict[str, object] = dict.fromkeys(_COLUMNS)
         row.update(node=node, entity=entity, metric=metric, modality=modality.get(node, "metrics"),
                    anomalous=False, pattern=Pattern.NONE.value, anomalous_points=0,
                    baseline_points=int(base_n[j]), incident_points=int(inc_n[j]))
@@ -315,7 +319,7 @@ def _judge(
             row["anomalous_points"] = count
             if count >= cfg.min_anomalous_points:
                 _fill_anomaly(row, inc[:, j], inc_z[:, j], base_z[:, j], flagged, inc_times, step, mean[j],
-                              zdet, j, cfg)
+                              z_centre, j, cfg)
         rows.append(row)
     unscored = sum(1 for r in rows if r["score"] is None)
     if unscored:
@@ -323,7 +327,7 @@ def _judge(
     return pl.DataFrame(rows, schema=_COLUMNS), notes
 
 
-def _f(value: Any) -> float | None:
+def _f(value: SupportsFloat | None) -> float | None:
     if value is None:
         return None
     value = float(value)
@@ -331,7 +335,7 @@ def _f(value: Any) -> float | None:
 
 
 def _fill_anomaly(
-    row: dict[str, Any],
+    row: dict[str, object],
     values: np.ndarray,
     z: np.ndarray,
     base_z: np.ndarray,
@@ -339,7 +343,7 @@ def _fill_anomaly(
     times: list[datetime],
     step: timedelta,
     mean: float,
-    zdet: Any,
+    z_centre: np.ndarray,
     j: int,
     cfg: DetectConfig,
 ) -> None:
@@ -349,7 +353,7 @@ def _fill_anomaly(
     direction = "up" if z[peak_i] >= 0 else "down"
     peak = float(values[peak_i])
     before = values[:first][~np.isnan(values[:first])]
-    previous = float(before[-1]) if before.size else float(zdet.centre[j])
+    previous = float(before[-1]) if before.size else float(z_centre[j])
     start, end = times[first], times[last] + step
     row.update(
         anomalous=True,
@@ -376,9 +380,9 @@ def score_timeline(
     *,
     method: Method | str | Detector = Method.NSIGMA,
     config: DetectConfig | None = None,
-    freq: Any = None,
-    start: Any = None,
-    end: Any = None,
+    freq: DurationLike | None = None,
+    start: TimeLike | None = None,
+    end: TimeLike | None = None,
     entities: list[str] | None = None,
 ) -> pl.DataFrame:
     """Per entity and grid step, the largest absolute point score of its metrics (long: time, entity, score).
@@ -399,7 +403,7 @@ def score_timeline(
     nodes = tel.nodes()
     keyed = tel.metrics.select("time", grid.node_key(), "value")
     base = grid.to_wide(keyed, incident.baseline_window, step, agg=cfg.agg, columns=nodes)
-    whole = grid.to_wide(keyed, TimeWindow(lo, hi), step, agg=cfg.agg, columns=nodes)
+    whole = grid.to_wide(keyed, TimeWindow.of((lo, hi)), step, agg=cfg.agg, columns=nodes)
     detector = get_detector(method, cfg)
     detector.fit(base.select(nodes).to_numpy().astype(float))
     scores = np.abs(np.asarray(detector.score(whole.select(nodes).to_numpy().astype(float)), dtype=float))

@@ -8,7 +8,7 @@ sentence), ``"entity"`` (one line per entity), ``"series"`` (one sentence per an
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, cast
 
 import polars as pl
 
@@ -111,7 +111,7 @@ def describe_anomalies(anomalies: Anomalies, *, level: str = "series", top: int 
             mine = flagged.filter(pl.col("entity") == r["entity"]).head(3)
             parts = "; ".join(f"{m['metric']} {m['pattern']} ({m['direction']}, score {m['score']:.1f})"
                               for m in mine.iter_rows(named=True))
-            start: Any = mine.get_column("start").min() if mine.height else None
+            start = cast("datetime | None", mine.get_column("start").min()) if mine.height else None
             lines.append(f"{r['entity']}: {r['anomalous_series']} of {r['scored_series']} series anomalous from "
                          f"{_when(start)}; top: {parts}.")
         return lines
@@ -168,7 +168,7 @@ def describe_logs(analysis: LogAnalysis, *, top: int = 10) -> list[str]:
         ents = ", ".join(r["entities"][:5]) + (f" and {len(r['entities']) - 5} more" if len(r["entities"]) > 5 else "")
         out.append(f"Log template {r['template_id']} ({kinds}) occurred {r['incident_count']} times in the incident "
                    f"window and {r['baseline_count']} times in the baseline, logged by {ents}: {r['template']}")
-    keywords: dict[str, list[Any]] = {}
+    keywords: dict[str, list[str]] = {}
     for r in analysis.keyword_tfidf.filter(pl.col("rank") <= 5).iter_rows(named=True):
         keywords.setdefault(r["entity"], []).append(r["keyword"])
     for entity in sorted(keywords):

@@ -8,7 +8,7 @@ subclassing :class:`Detector` and passing an instance as ``method=`` to ``detect
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 
@@ -88,7 +88,7 @@ class _CentreSpread(Detector):
         return np.clip(z, -cap, cap)
 
 
-def _all_nan_safe(fn: Any, matrix: np.ndarray) -> np.ndarray:
+def _all_nan_safe(fn: Callable[..., np.ndarray], matrix: np.ndarray) -> np.ndarray:
     out = np.full(matrix.shape[1], np.nan)
     has = np.sum(~np.isnan(matrix), axis=0) > 0
     if has.any():

@@ -12,7 +12,7 @@ in collection is never read as silence.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -21,9 +21,13 @@ from rcakit.errors import DataError
 from rcakit.telemetry import Incident, Telemetry, grid
 from rcakit.telemetry.window import TimeWindow, parse_duration
 
+if TYPE_CHECKING:
+    from rcakit._types import PolarsSchema
+    from rcakit.detect.logs import LogTemplateMiner
+
 __all__ = ["entity_features", "feature_frame", "feature_table", "keyed_features"]
 
-_LONG: dict[str, Any] = {"time": pl.Datetime("ns", "UTC"), "entity": pl.String, "feature": pl.String, "value": pl.Float64}
+_LONG: PolarsSchema = {"time": pl.Datetime("ns", "UTC"), "entity": pl.String, "feature": pl.String, "value": pl.Float64}
 
 
 def _in(column: str, window: TimeWindow) -> pl.Expr:
@@ -43,7 +47,7 @@ def _zero_fill(long: pl.DataFrame, observed: pl.DataFrame, count_features: list[
 
 
 def _log_features(
-    tel: Telemetry, windows: list[TimeWindow], step: timedelta, top_templates: int, miner: Any
+    tel: Telemetry, windows: list[TimeWindow], step: timedelta, top_templates: int, miner: LogTemplateMiner | None
 ) -> pl.DataFrame:
     from rcakit.detect.logs import _ERROR_LEVELS, ERROR_PATTERN, LogTemplateMiner, prepare_logs
 
@@ -122,7 +126,7 @@ def feature_table(
     modalities: tuple[Modality | str, ...] = (Modality.METRICS, Modality.LOGS, Modality.TRACES),
     top_templates: int = 20,
     agg: str = "mean",
-    miner: Any = None,
+    miner: LogTemplateMiner | None = None,
 ) -> pl.DataFrame:
     """All features as one long table ``time, entity, feature, value`` (``time`` = bin start).
 

@@ -13,13 +13,18 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, cast
 
 import polars as pl
 
 from rcakit.errors import DataError
 from rcakit.telemetry import Incident, Telemetry, grid
 from rcakit.telemetry.window import TimeWindow, parse_duration
+
+if TYPE_CHECKING:
+    from drain3.drain import Node
+
+    from rcakit._types import JSONObject, JSONValue
 
 __all__ = [
     "ERROR_PATTERN",
@@ -222,12 +227,12 @@ class LogTemplateMiner:
         return f"LogTemplateMiner({len(self)} templates, sim_th={self.sim_th}, depth={self.depth})"
 
 
-def _tree_to_json(node: Any) -> dict[str, Any]:
+def _tree_to_json(node: Node) -> JSONObject:
     return {"ids": list(node.cluster_ids),
             "children": {str(k): _tree_to_json(child) for k, child in node.key_to_child_node.items()}}
 
 
-def _tree_from_json(data: Any, depth: int = 0) -> Any:
+def _tree_from_json(data: JSONValue, depth: int = 0) -> Node:
     from drain3.drain import Node
 
     if not isinstance(data, dict) or depth > 1000:
@@ -306,7 +311,7 @@ class LogAnalysis:
     def to_frame(self) -> pl.DataFrame:
         return self.templates
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {"templates": self.templates.to_dicts(), "notes": list(self.notes),
                 "freq_seconds": self.freq.total_seconds()}
 

@@ -17,10 +17,13 @@ span). Exclusive time minus the gaps is the segment's *local* time.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
+
+if TYPE_CHECKING:
+    from rcakit._types import PolarsSchema
 
 __all__ = ["failing_spans", "trace_observations"]
 
@@ -54,7 +57,7 @@ def trace_observations(spans: pl.DataFrame) -> pl.DataFrame:
     Columns: kind (``local`` / ``gap``), credit (the entity credited), key1, key2 (the reference key:
     entity and entry operation, or caller and callee|operation), start, x (seconds), trace_id.
     """
-    schema: dict[str, Any] = {"kind": pl.String, "credit": pl.String, "key1": pl.String, "key2": pl.String,
+    schema: PolarsSchema = {"kind": pl.String, "credit": pl.String, "key1": pl.String, "key2": pl.String,
                               "start": pl.Datetime("ns", "UTC"), "x": pl.Float64, "trace_id": pl.String}
     if spans.height == 0:
         return pl.DataFrame(schema=schema)
@@ -150,7 +153,7 @@ def _below(calls: pl.DataFrame) -> pl.DataFrame:
 def failing_spans(spans: pl.DataFrame) -> pl.DataFrame:
     """(trace_id, span_id, entity, start) of the *deepest* failing spans: spans flagged ``error`` (or with a
     status containing ERROR) with no failing span below them in their trace, where the failure began."""
-    schema: dict[str, Any] = {"trace_id": pl.String, "span_id": pl.String, "entity": pl.String,
+    schema: PolarsSchema = {"trace_id": pl.String, "span_id": pl.String, "entity": pl.String,
                               "start": pl.Datetime("ns", "UTC")}
     flags = []
     if "error" in spans.columns:

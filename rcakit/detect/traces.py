@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import TYPE_CHECKING, cast
 
 import networkx as nx
 import polars as pl
@@ -21,6 +21,9 @@ import polars as pl
 from rcakit.errors import DataError
 from rcakit.telemetry import Incident, grid
 from rcakit.telemetry.window import TimeWindow, parse_duration
+
+if TYPE_CHECKING:
+    from rcakit._types import JSONObject, PolarsSchema
 
 __all__ = [
     "PATH_SEPARATOR",
@@ -80,7 +83,7 @@ def service_series(spans: pl.DataFrame, freq: str | timedelta, *, start: datetim
     """Per entity and time bin (span start): ``latency_mean``, ``latency_p90`` (seconds, entry spans),
     ``calls`` (entry spans) and ``errors`` (spans with ``error``); long: time, entity, feature, value."""
     step = parse_duration(freq)
-    schema: dict[str, Any] = {"time": pl.Datetime("ns", "UTC"), "entity": pl.String, "feature": pl.String,
+    schema: PolarsSchema = {"time": pl.Datetime("ns", "UTC"), "entity": pl.String, "feature": pl.String,
                               "value": pl.Float64}
     if spans.height == 0:
         return pl.DataFrame(schema=schema)
@@ -175,7 +178,7 @@ class TraceAnalysis:
 
         Columns: rank, entity, score (that share, 0..1), slow_entry_spans, entry_spans, max_excess_s.
         """
-        schema: dict[str, Any] = {"rank": pl.Int64, "entity": pl.String, "score": pl.Float64, "slow_entry_spans": pl.Int64,
+        schema: PolarsSchema = {"rank": pl.Int64, "entity": pl.String, "score": pl.Float64, "slow_entry_spans": pl.Int64,
                   "entry_spans": pl.Int64, "max_excess_s": pl.Float64}
         if self.entry_spans is None or self.entry_spans.height == 0:
             return pl.DataFrame(schema=schema)
@@ -210,7 +213,7 @@ class TraceAnalysis:
     def to_frame(self) -> pl.DataFrame:
         return self.slow_traces
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "edges": [{"caller": u, "callee": v, **d} for u, v, d in self.graph.edges(data=True)],
             "slow_traces": self.slow_traces.to_dicts(),
@@ -350,7 +353,7 @@ def _path_changes(inc_spans: pl.DataFrame, base_spans: pl.DataFrame) -> tuple[pl
 
 
 def _slow_traces(inc_spans: pl.DataFrame, slow_spans: pl.DataFrame, max_traces: int) -> pl.DataFrame:
-    schema: dict[str, Any] = {"trace_id": pl.String, "start": pl.Datetime("ns", "UTC"), "end": pl.Datetime("ns", "UTC"),
+    schema: PolarsSchema = {"trace_id": pl.String, "start": pl.Datetime("ns", "UTC"), "end": pl.Datetime("ns", "UTC"),
               "duration_s": pl.Float64, "path": pl.String, "slow_entities": pl.List(pl.String),
               "slow_nodes": pl.List(pl.Struct({"entity": pl.String, "duration_s": pl.Float64,
                                                "upper_s": pl.Float64, "excess_s": pl.Float64})),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import weakref
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -18,6 +18,9 @@ from rcakit.detect.reference import reference_window, rows_in
 from rcakit.errors import DataError
 from rcakit.telemetry import Incident, Telemetry, grid
 from rcakit.telemetry.window import parse_duration
+
+if TYPE_CHECKING:
+    from rcakit._types import DurationLike
 
 __all__ = ["check_windows", "infer_freq", "resolve_freq", "window_frames"]
 
@@ -54,7 +57,7 @@ def _infer_freq(metrics: pl.DataFrame) -> timedelta:
     return timedelta(microseconds=median)
 
 
-def resolve_freq(incident: Incident, config: DetectConfig, freq: Any = None) -> timedelta:
+def resolve_freq(incident: Incident, config: DetectConfig, freq: DurationLike | None = None) -> timedelta:
     """The grid step: ``freq`` when given, else the config's, else :func:`infer_freq`."""
     if freq is not None:
         return parse_duration(freq)
