@@ -12,18 +12,26 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rcakit._io import atomic_write_text
 from rcakit.report.facts import ReportFacts
 from rcakit.report.figures import ReportFigure, figure_html, plotlyjs_script, report_figures
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from rcakit.attribution import Attribution
+    from rcakit.detect import Anomalies
+    from rcakit.graph import CausalDraft
+    from rcakit.telemetry import Incident
 
 __all__ = ["Report", "md_code", "md_escape"]
 
 _MD_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*[]<>|"})
 
 
-def md_escape(text: Any) -> str:
+def md_escape(text: object) -> str:
     """Escape a name or a log line for Markdown: its characters show as they are, never as markup.
 
     Only the characters that start markup or raw HTML are escaped (intraword ``_`` is plain text in
@@ -32,7 +40,7 @@ def md_escape(text: Any) -> str:
     return str(text).translate(_MD_SPECIAL)
 
 
-def md_code(text: Any) -> str:
+def md_code(text: object) -> str:
     """``text`` as a Markdown code span that no backtick in it can close (its characters shown as they are).
 
     The fence is one backtick longer than the longest run inside; a space pads text that starts or ends
@@ -86,8 +94,8 @@ class Report:
     notes: list[str] = field(default_factory=list)
     figures: list[ReportFigure] = field(default_factory=list)
 
-    def add_figures(self, incident: Any, *, attribution: Any = None, draft: Any = None,
-                    anomalies: Any = None) -> Report:
+    def add_figures(self, incident: Incident, *, attribution: Attribution | None = None,
+                    draft: CausalDraft | nx.DiGraph | None = None, anomalies: Anomalies | None = None) -> Report:
         """Make the report's charts from the results it was written from (replacing any); returns the report.
 
         ``write_report`` calls this; call it yourself on a report built another way. A chart that fails is

@@ -10,13 +10,21 @@ instructions found inside it.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from rcakit.report.document import Report
 from rcakit.report.facts import ReportFacts
 from rcakit.report.gather import gather_facts
 from rcakit.report.template import template_report
 from rcakit.telemetry import Incident
+
+if TYPE_CHECKING:
+    from rcakit.attribution import Attribution, FaultGuess
+    from rcakit.detect import Anomalies
+    from rcakit.detect.logs import LogAnalysis
+    from rcakit.detect.traces import TraceAnalysis
+    from rcakit.graph import CausalDraft
+    from rcakit.llm import LLMClient
 
 __all__ = ["PROMPT_VERSION", "expert_messages", "expert_report", "steering_lines", "write_report"]
 
@@ -96,7 +104,7 @@ def _parse_sections(text: str) -> list[tuple[str, str]]:
     return sections
 
 
-def expert_report(facts: ReportFacts, client: Any) -> Report:
+def expert_report(facts: ReportFacts, client: LLMClient) -> Report:
     """The report written by the LLM behind ``client`` (an :class:`rcakit.llm.LLMClient`).
 
     If the answer lacks the required sections, the template report is returned with a note, so a
@@ -132,14 +140,14 @@ def expert_report(facts: ReportFacts, client: Any) -> Report:
 def write_report(
     incident: Incident,
     *,
-    attribution: Any = None,
-    anomalies: Any = None,
-    draft: Any = None,
-    fault: Any = None,
-    logs: Any = None,
-    traces: Any = None,
-    services: Any = None,
-    llm: Any = "auto",
+    attribution: Attribution | None = None,
+    anomalies: Anomalies | None = None,
+    draft: CausalDraft | None = None,
+    fault: FaultGuess | str | None = None,
+    logs: LogAnalysis | None = None,
+    traces: TraceAnalysis | None = None,
+    services: Attribution | None = None,
+    llm: LLMClient | str | None = "auto",
 ) -> Report:
     """The incident report: by the LLM expert when an endpoint is configured, by the template otherwise.
 
@@ -158,7 +166,8 @@ def write_report(
         report = template_report(facts)
     else:
         try:
-            report = expert_report(facts, client)
+            # Another string than "auto" fails in expert_report like any broken client: the template, with a note.
+            report = expert_report(facts, cast("LLMClient", client))
         except Exception as exc:
             report = template_report(facts)
             report.notes.append(f"The language model could not be used ({type(exc).__name__}: {str(exc)[:200]}); "

@@ -7,7 +7,10 @@ never disagree on what was observed; only the prose differs.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rcakit._types import JSONObject
 
 __all__ = ["Cause", "ReportFacts"]
 
@@ -58,7 +61,7 @@ class ReportFacts:
     unmeasured_suspects: list[str] = field(default_factory=list)
     graph_summary: str = ""
     description: str = ""
-    truth: dict[str, Any] | None = None
+    truth: JSONObject | None = None
 
     @property
     def modalities_missing(self) -> list[str]:
@@ -80,7 +83,7 @@ class ReportFacts:
             level -= 1
         return ("low", "medium", "high")[max(0, min(2, level))]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         out = asdict(self)
         out["modalities_missing"] = self.modalities_missing
         out["confidence"] = self.confidence()

@@ -18,12 +18,23 @@ import html
 import itertools
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+    from rcakit._types import JSONObject
+    from rcakit.attribution import Attribution, RankedCause
+    from rcakit.detect import Anomalies
+    from rcakit.graph import CausalDraft
+    from rcakit.telemetry import Incident
+    from rcakit.telemetry.window import TimeWindow
 
 __all__ = [
     "ReportFigure",
@@ -57,34 +68,34 @@ class ReportFigure:
 
     name: str
     title: str
-    figure: dict[str, Any]
+    figure: JSONObject
     caption: str = ""
-    shows: dict[str, Any] = field(default_factory=dict)
+    shows: JSONObject = field(default_factory=dict)
 
-    def to_plotly(self) -> Any:
+    def to_plotly(self) -> go.Figure:
         import plotly.graph_objects as go
 
         return go.Figure(self.figure)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {"name": self.name, "title": self.title, "caption": self.caption, "shows": self.shows,
                 "figure": self.figure}
 
-    def mimebundle(self) -> dict[str, Any]:
+    def mimebundle(self) -> JSONObject:
         """The figure as a notebook output: plotly's own mime type (JupyterLab, Notebook 7, Voila, VS Code)."""
         spec = json.loads(_to_json(self.figure))
         spec["config"] = {"displaylogo": False}
         return {"application/vnd.plotly.v1+json": spec, "text/plain": f"<plotly chart: {self.title}>"}
 
 
-def _to_json(figure: dict[str, Any]) -> str:
+def _to_json(figure: JSONObject) -> str:
     import plotly.io as pio
 
     return str(pio.to_json(figure, validate=False, remove_uids=True))
 
 
 # -- time helpers ---------------------------------------------------------------------------------------
-def _times(values: Any) -> list[str]:
+def _times(values: object) -> list[str]:
     """Datetimes as plotly date strings in UTC (datetime64 arrays reach plotly 7 as raw integers)."""
     arr = np.asarray(values)
     if arr.dtype.kind == "M":
@@ -99,7 +110,7 @@ def _times(values: Any) -> list[str]:
     return out
 
 
-def _window_strings(window: Any) -> tuple[str, str]:
+def _window_strings(window: TimeWindow) -> tuple[str, str]:
     return _times([window.start, window.end])[0], _times([window.start, window.end])[1]
 
 
@@ -124,13 +135,13 @@ def _finite(values: np.ndarray) -> list[float | None]:
 
 
 # -- the charts -----------------------------------------------------------------------------------------
-def chosen_series(incident: Any, *, attribution: Any = None, anomalies: Any = None,
+def chosen_series(incident: Incident, *, attribution: Attribution | None = None, anomalies: Anomalies | None = None,
                   max_series: int = MAX_SERIES) -> list[str]:
     """The series a person looks at first: the alarm, the top cause and its path, then the most anomalous."""
     known = set(incident.telemetry.nodes())
     order: list[str] = []
 
-    def add(node: Any) -> None:
+    def add(node: object) -> None:
         if isinstance(node, str) and node in known and node not in order:
             order.append(node)
 
@@ -148,7 +159,7 @@ def chosen_series(incident: Any, *, attribution: Any = None, anomalies: Any = No
     return order[:max_series]
 
 
-def series_figure(incident: Any, *, attribution: Any = None, anomalies: Any = None,
+def series_figure(incident: Incident, *, attribution: Attribution | None = None, anomalies: Anomalies | None = None,
                   nodes: list[str] | None = None, max_series: int = MAX_SERIES,
                   max_points: int = MAX_POINTS) -> ReportFigure | None:
     """The anomalous series with both windows shaded, one row each (None when there is no metric)."""
@@ -194,7 +205,7 @@ def series_figure(incident: Any, *, attribution: Any = None, anomalies: Any = No
                                "incident_window": list(_window_strings(inc))})
 
 
-def _graph_of(draft: Any) -> nx.DiGraph:
+def _graph_of(draft: CausalDraft | nx.DiGraph) -> nx.DiGraph:
     if hasattr(draft, "observed_graph"):
         return draft.observed_graph()
     if isinstance(draft, nx.DiGraph):
@@ -216,7 +227,7 @@ def _layers(g: nx.DiGraph) -> dict[str, tuple[float, float]]:
     return {str(k): (float(x), float(y)) for k, (x, y) in pos.items()}
 
 
-def graph_figure(draft: Any, *, attribution: Any = None, alarm: str | None = None,
+def graph_figure(draft: CausalDraft | nx.DiGraph, *, attribution: Attribution | None = None, alarm: str | None = None,
                  max_nodes: int = MAX_GRAPH_NODES) -> ReportFigure | None:
     """The reviewed graph around the alarm with the top cause's path to it highlighted (None when empty)."""
     import plotly.graph_objects as go
@@ -261,18 +272,18 @@ def graph_figure(draft: Any, *, attribution: Any = None, alarm: str | None = Non
                                "edges": [list(e) for e in g.edges], "path_edges": [list(e) for e in itertools.pairwise(path)]})
 
 
-def _nodes_to_draw(full: nx.DiGraph, path: list[str], alarm: str | None, causes: list[Any],
+def _nodes_to_draw(full: nx.DiGraph, path: list[str], alarm: str | None, causes: list[RankedCause],
                    max_nodes: int) -> list[str]:
     """Which nodes: the path, the other top causes' paths, the alarm's ancestors, nearest first; at most max_nodes."""
     keep: list[str] = []
 
-    def add(nodes: Any) -> None:
+    def add(nodes: Iterable[str]) -> None:
         for n in nodes:
             if n in full and n not in keep and len(keep) < max_nodes:
                 keep.append(n)
 
     add(path)
-    if alarm in full:
+    if alarm is not None and alarm in full:
         add([alarm])
     for cause in causes[1:5]:
         add(cause.path or [cause.node])
@@ -285,11 +296,11 @@ def _nodes_to_draw(full: nx.DiGraph, path: list[str], alarm: str | None, causes:
     return keep
 
 
-def _draw_edges(fig: Any, g: nx.DiGraph, pos: dict[str, tuple[float, float]], on_path: set[tuple[str, str]]) -> None:
+def _draw_edges(fig: go.Figure, g: nx.DiGraph, pos: dict[str, tuple[float, float]], on_path: set[tuple[str, str]]) -> None:
     """The edges, one trace per kind (on the path or not, accepted or proposed), and an arrow head on each."""
     import plotly.graph_objects as go
 
-    groups: dict[tuple[bool, str], tuple[list[Any], list[Any]]] = {}
+    groups: dict[tuple[bool, str], tuple[list[float | None], list[float | None]]] = {}
     for u, v, data in g.edges(data=True):
         kind = (u, v) in on_path, "dash" if data.get("status") == "proposed" else "solid"
         xs, ys = groups.setdefault(kind, ([], []))
@@ -311,7 +322,7 @@ def _draw_edges(fig: Any, g: nx.DiGraph, pos: dict[str, tuple[float, float]], on
                            arrowcolor=_PATH if highlight else _EDGE)
 
 
-def _draw_nodes(fig: Any, nodes: list[str], pos: dict[str, tuple[float, float]], path: list[str],
+def _draw_nodes(fig: go.Figure, nodes: list[str], pos: dict[str, tuple[float, float]], path: list[str],
                 alarm: str | None) -> dict[float, list[str]]:
     """The nodes with their labels, the path ringed; returns the nodes of each column (top to bottom)."""
     import plotly.graph_objects as go
@@ -335,7 +346,7 @@ def _draw_nodes(fig: Any, nodes: list[str], pos: dict[str, tuple[float, float]],
     return column
 
 
-def score_figure(attribution: Any, *, top_k: int = 10) -> ReportFigure | None:
+def score_figure(attribution: Attribution | None, *, top_k: int = 10) -> ReportFigure | None:
     """The top ``top_k`` root-cause scores with their intervals (None when nothing was ranked)."""
     import plotly.graph_objects as go
 
@@ -362,7 +373,7 @@ def score_figure(attribution: Any, *, top_k: int = 10) -> ReportFigure | None:
                         shows={"causes": names[::-1], "intervals": has_interval})
 
 
-def report_figures(incident: Any, *, attribution: Any = None, draft: Any = None, anomalies: Any = None) -> list[ReportFigure]:
+def report_figures(incident: Incident | None, *, attribution: Attribution | None = None, draft: CausalDraft | nx.DiGraph | None = None, anomalies: Anomalies | None = None) -> list[ReportFigure]:
     """Every chart the given results allow, in reading order: series, graph, scores."""
     figures: list[ReportFigure | None] = []
     if incident is not None and incident.telemetry.metrics.height:

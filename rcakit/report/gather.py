@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import networkx as nx
 
 from rcakit.report.facts import Cause, ReportFacts
 from rcakit.telemetry import Incident
+
+if TYPE_CHECKING:
+    from rcakit.attribution import Attribution, FaultGuess
+    from rcakit.detect import Anomalies
+    from rcakit.detect.logs import LogAnalysis
+    from rcakit.detect.traces import TraceAnalysis
+    from rcakit.graph import CausalDraft
 
 __all__ = ["gather_facts"]
 
@@ -15,13 +22,13 @@ __all__ = ["gather_facts"]
 def gather_facts(
     incident: Incident,
     *,
-    attribution: Any = None,
-    anomalies: Any = None,
-    draft: Any = None,
-    fault: Any = None,
-    logs: Any = None,
-    traces: Any = None,
-    services: Any = None,
+    attribution: Attribution | None = None,
+    anomalies: Anomalies | None = None,
+    draft: CausalDraft | None = None,
+    fault: FaultGuess | str | None = None,
+    logs: LogAnalysis | None = None,
+    traces: TraceAnalysis | None = None,
+    services: Attribution | None = None,
     top: int = 5,
     include_truth: bool = True,
 ) -> ReportFacts:
@@ -97,7 +104,7 @@ def _modalities(incident: Incident) -> list[str]:
     return present
 
 
-def _add_causes(facts: ReportFacts, attribution: Any, top: int) -> None:
+def _add_causes(facts: ReportFacts, attribution: Attribution, top: int) -> None:
     """The method and the ``top`` ranked causes, one per entity (its best node speaks for it)."""
     facts.method = _method_name(attribution)
     seen_entities: set[str] = set()
@@ -116,7 +123,7 @@ def _add_causes(facts: ReportFacts, attribution: Any, top: int) -> None:
     facts.unmeasured_suspects = [f"{name}, unmeasured, may be the cause" for name in attribution.unobserved_culprits]
 
 
-def _add_fault_type(facts: ReportFacts, fault: Any) -> None:
+def _add_fault_type(facts: ReportFacts, fault: FaultGuess | str) -> None:
     """The fault type, its confidence and the metrics it was read from."""
     facts.fault_type = getattr(fault, "fault_type", None) or str(fault)
     facts.fault_type_confidence = getattr(fault, "confidence", None)
@@ -124,7 +131,7 @@ def _add_fault_type(facts: ReportFacts, fault: Any) -> None:
         facts.fault_type_evidence.append(f"{metric} moved {float(z):.1f} robust standard deviations")
 
 
-def _graph_summary(draft: Any) -> str:
+def _graph_summary(draft: CausalDraft) -> str:
     """The causal graph in one sentence: its size, the review's decisions and who proposed the edges."""
     counts = draft.counts()
     return (
@@ -134,7 +141,7 @@ def _graph_summary(draft: Any) -> str:
     )
 
 
-def _add_service_ranking(facts: ReportFacts, attribution: Any, services: Any, alarm: str | None, top: int) -> None:
+def _add_service_ranking(facts: ReportFacts, attribution: Attribution | None, services: Attribution, alarm: str | None, top: int) -> None:
     """The service ranking from traces, logs and resource shares, its evidence, and which ranking leads."""
     facts.service_ranking = [Cause(name=entity, score=float(score), entity=entity)
                              for entity, score in services.entities[:top]]
@@ -143,7 +150,7 @@ def _add_service_ranking(facts: ReportFacts, attribution: Any, services: Any, al
     _lead_with_fused(facts, attribution, services, alarm, top)
 
 
-def _method_name(attribution: Any) -> str:
+def _method_name(attribution: Attribution) -> str:
     method = str(getattr(attribution, "method", ""))
     return {
         "structural": "the structural method (robust anomaly of each ancestor of the alarm, discounted when its "
@@ -194,7 +201,7 @@ def coverage_limits(incident: Incident, points: list[str] | None = None) -> list
     return limits
 
 
-def _lead_with_fused(facts: ReportFacts, attribution: Any, services: Any, alarm: str | None, top: int) -> None:
+def _lead_with_fused(facts: ReportFacts, attribution: Attribution | None, services: Attribution, alarm: str | None, top: int) -> None:
     """Lead with the fused ranking (:func:`rcakit.attribution.fuse`, the one ``analyze`` reports) when its first
     entity is not the graph ranking's first; say why the graph's first does not lead."""
     from rcakit.attribution.fusion import fuse
@@ -253,6 +260,6 @@ def _architecture(incident: Incident) -> list[str]:
     return lines
 
 
-def _described(result: Any, top: int) -> list[str]:
+def _described(result: LogAnalysis | TraceAnalysis, top: int) -> list[str]:
     """The first ``top`` sentences of a LogAnalysis or TraceAnalysis (both have ``describe(top=)``)."""
     return [str(line) for line in result.describe(top=top)][:top]
