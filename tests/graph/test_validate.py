@@ -231,3 +231,36 @@ def test_a_review_session_reuses_the_cache_between_batches(tmp_path) -> None:  #
     session.next_batch(5)
     assert cache.hits > 0
     assert cache.misses - misses < misses  # the second batch reran fewer tests than the first ran
+
+
+def test_the_cycle_cut_is_the_edge_the_data_say_points_the_wrong_way() -> None:
+    # b -> c in the data (c = b**3 + noise), renamed so that the true edge sorts after the wrong one;
+    # the draft holds both directions, equally confident and equally supported by the correlation:
+    # the cut must be the direction an additive noise model rejects, not the last in name order.
+    data = _chain_data().rename(columns={"s:b": "s:y"})
+    draft = _draft([("s:a", "s:y"), ("s:y", "s:c"), ("s:c", "s:y"), ("s:c", "s:d")])
+    cuts = [s.edge for s in rank_suspicious(draft, data) if s.kind == "cycle"]
+    assert cuts == [("s:c", "s:y")]
+    assert max([("s:y", "s:c"), ("s:c", "s:y")]) == ("s:y", "s:c"), "name order alone would cut the true edge"
+
+
+def test_a_rate_that_fills_a_queue_is_not_questioned_for_the_queue_level() -> None:
+    # arrivals fluctuate; the queue's length integrates arrivals minus a steady service: its level
+    # barely correlates with the arrival rate, its change per step does.
+    rng = np.random.default_rng(3)
+    n = 1500
+    arrivals = 10 + rng.normal(0, 1, n)
+    served = 10 + rng.normal(0, 0.3, n)
+    queue = np.cumsum(arrivals - served)
+    other = rng.normal(0, 1, n)
+    data = pd.DataFrame({"q:enqueue_rate": arrivals, "q:queue_length": queue, "q:other": other})
+    level_r = abs(np.corrcoef(arrivals, queue)[0, 1])
+    assert level_r < 0.1, "the level must hide the dependence for this test to mean anything"
+    draft = CausalDraft(alarm="q:queue_length")
+    draft.add_edge("q:enqueue_rate", "q:queue_length", provenance="knowledge", confidence=0.8)
+    draft.add_edge("q:other", "q:queue_length", provenance="knowledge", confidence=0.8)
+    by_edge = {s.edge: s for s in rank_suspicious(draft, data)}
+    fills, unrelated = by_edge[("q:enqueue_rate", "q:queue_length")], by_edge[("q:other", "q:queue_length")]
+    assert fills.evidence["p_value"] < 1e-6 and abs(fills.evidence["partial_correlation"]) > 0.5
+    assert unrelated.evidence["p_value"] > 1e-3
+    assert fills.score < unrelated.score

@@ -15,7 +15,8 @@ Four kinds of suspicion, each with its reasons and evidence:
   and v's other parents independent given u's parents; v and u's other parents independent given
   v's parents); or the suggesters disagreed on the direction.
 * ``cycle``: the edge belongs to a minimal set of edges whose removal makes the draft acyclic
-  (greedy: the edge on most cycles, least confident and least supported by data first);
+  (greedy: the edge on most cycles, least confident, then the one an additive noise model most
+  prefers reversed, then least supported by data);
 * ``missing``: two metrics the draft does not connect are clearly dependent given their parents,
   and an edge between them would add connectivity (candidate pairs only when the draft has a system).
 

@@ -21,6 +21,12 @@ class _Data:
     candidates it was given (the pair's neighbourhood in the draft), an ANM check by the ordered
     pair. A review decision that changes an edge's neighbourhood changes its key, so only that
     edge's test runs again. :meth:`end_round` drops tests the latest ranking did not ask for.
+
+    A metric that accumulates (a queue's length, consumer lag: :func:`rcakit.graph.meanings.is_accumulator`)
+    integrates the difference of the rates that feed it, so its *level* barely co-varies with a rate that
+    causes it while its change per step does. A test that involves an accumulator is therefore run twice,
+    on the level and on the first difference, and the stronger dependence counts (the conditioning set
+    stays on levels).
     """
 
     def __init__(self, data: Any, nodes: list[str], seed: int) -> None:
@@ -32,6 +38,7 @@ class _Data:
         self.seed = seed
         self.corr = np.corrcoef(self.x, rowvar=False) if self.x.shape[1] > 1 else np.ones((1, 1))
         self.corr = np.nan_to_num(self.corr)
+        self._diff_index, self._corr_ext = _with_differences(self.x, kept)
         self.tests: dict[tuple[str, str, frozenset[str]], tuple[float, float, list[str]]] = {}
         self.anms: dict[tuple[str, str], dict[str, Any]] = {}
         self.hits = self.misses = 0
@@ -56,7 +63,14 @@ class _Data:
         # The strongest neighbours of either end, at most max_cond of them (keeps the test powerful).
         ranked = sorted(cands, key=lambda c: (-max(abs(self.corr[self.index[c], i]),
                                                    abs(self.corr[self.index[c], j])), c))[:max_cond]
-        r = partial_correlation(self.corr, i, j, [self.index[c] for c in ranked])
+        cond_idx = [self.index[c] for c in ranked]
+        r = partial_correlation(self.corr, i, j, cond_idx)
+        # An accumulator end: its change per step may carry the dependence its level hides.
+        for di, dj in ((self._diff_index.get(a), j), (i, self._diff_index.get(b))):
+            if di is not None and dj is not None:
+                r_diff = partial_correlation(self._corr_ext, di, dj, cond_idx)
+                if abs(r_diff) > abs(r):
+                    r = r_diff
         out = (r, fisher_p(r, self.n, len(ranked)), ranked)
         self.tests[key] = out
         return out
@@ -80,6 +94,19 @@ class _Data:
 
     def end_round(self) -> None:
         self.tests = {k: t for k, t in self.tests.items() if k in self._used}
+
+
+def _with_differences(x: np.ndarray, nodes: list[str]) -> tuple[dict[str, int], np.ndarray]:
+    """(column of each accumulator's first difference, correlations of the levels and those differences)."""
+    from rcakit.graph.meanings import is_accumulator
+    from rcakit.telemetry import split_node
+
+    acc = [j for j, n in enumerate(nodes) if is_accumulator(split_node(n)[1])]
+    if not acc or x.shape[0] < 4:
+        return {}, np.nan_to_num(np.corrcoef(x, rowvar=False)) if x.shape[1] > 1 else np.ones((1, 1))
+    diffs = np.diff(x[:, acc], axis=0, prepend=x[:1, acc])
+    ext = np.nan_to_num(np.corrcoef(np.hstack([x, diffs]), rowvar=False))
+    return {nodes[j]: x.shape[1] + k for k, j in enumerate(acc)}, ext
 
 
 class ValidationCache:

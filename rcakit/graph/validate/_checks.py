@@ -124,7 +124,12 @@ def cycle_cut(draft: CausalDraft, d: _Data | None, excluded: set[tuple[str, str]
                 return 0.0
             return abs(float(d.corr[d.index[e[0]], d.index[e[1]]]))
 
-        best = max(cuttable, key=lambda e: (counts[e], -draft.edge(*e).confidence, -support(e), e))
+        def reversal(e: tuple[str, str]) -> float:
+            if d is None or not d.has(*e):
+                return 0.0
+            return round(float(d.anm(*e)["reverse_preference"]), 2)
+
+        best = max(cuttable, key=lambda e: (counts[e], -draft.edge(*e).confidence, reversal(e), -support(e), e))
         g.remove_edge(*best)
         if best not in excluded:
             cuts[best] = {"cycles": counts[best]}
