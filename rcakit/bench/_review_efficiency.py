@@ -120,9 +120,10 @@ def _answer_item(session: Any, edge: tuple[str, str], truth: nx.DiGraph, propaga
 def oracle_review(session: Any, truth: nx.DiGraph, *, batches: int, k: int = 5, propagate: bool = True) -> list[Point]:
     """Answer up to ``batches * k`` questions as a reviewer who knows ``truth``, ``k`` at a time.
 
-    Returns (answers, F1, edges decided) after each batch. A question a confirmed propagation
-    already decided is not asked, so a batch may hold fewer answers than ``k``; batches are asked
-    until ``batches * k`` answers are given or none is left.
+    Returns (answers, F1, edges decided) after every answer: the reviewer clicks one answer at a
+    time, so F1 "after 10 answers" is read after the tenth click even when it falls inside a batch.
+    A question a confirmed propagation already decided is not asked, so a batch may hold fewer
+    answers than ``k``; batches are asked until ``batches * k`` answers are given or none is left.
     """
     curve: list[Point] = [(0, _f1(session, truth), 0)]
     answers = decided = 0
@@ -135,7 +136,7 @@ def oracle_review(session: Any, truth: nx.DiGraph, *, batches: int, k: int = 5, 
                 continue
             answers += 1
             decided += _answer_item(session, tuple(item.edge), truth, propagate)
-        curve.append((answers, _f1(session, truth), decided))
+            curve.append((answers, _f1(session, truth), decided))
     return curve
 
 
@@ -233,7 +234,7 @@ def run_efficiency(datasets: list[str], drafts: list[str], *, seed: int, seeds: 
                 run = review_run(draft, truth, data, batches=batches, folder=folder, order=order, propagate=propagate)
                 runs.append(run)
                 label = f"{kind} seed {s}" if kind in SEEDED_DRAFTS else kind
-                print(f"  {name:16s} {label:26s} " + " ".join(f"{f:.2f}@{a}" for a, f, _ in run["curve"])
+                print(f"  {name:16s} {label:26s} " + " ".join(f"{f1_at(run['curve'], a):.2f}@{a}" for a in CHECKPOINTS)
                       + f"  (edges decided @{GOAL_ANSWERS}: {edges_at(run['curve'], GOAL_ANSWERS)}; best possible "
                         f"@{GOAL_ANSWERS}, one edge per answer: {run['bound']:.2f}; validate ranking, "
                         f"{run['seconds']:.1f} s)", flush=True)
