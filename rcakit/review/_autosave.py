@@ -37,9 +37,9 @@ import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from rcakit._io import atomic_write_text
+from rcakit._types import JSONObject, JSONValue
 from rcakit.errors import DataError
 from rcakit.graph.draft import CausalDraft
 
@@ -70,12 +70,12 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def plain(obj: Any) -> Any:
+def plain(obj: object) -> JSONValue:
     """JSON fallback: numpy scalars as Python numbers, anything else as text."""
     return obj.item() if hasattr(obj, "item") else str(obj)
 
 
-def draft_dict(draft: CausalDraft) -> dict[str, Any]:
+def draft_dict(draft: CausalDraft) -> JSONObject:
     """``draft.to_dict()`` without its per-edge JSON round trip (the session file is dumped once, numpy-safe).
 
     Everything but the edges still goes through the draft's own ``to_dict``, so its format stays the
@@ -107,7 +107,7 @@ def default_session_path(draft: CausalDraft, folder: str | Path | None = None) -
     return Path(folder or Path.cwd()) / f"{slug[:80]}{SESSION_SUFFIX}"
 
 
-def read_session_file(path: Path) -> dict[str, Any]:
+def read_session_file(path: Path) -> JSONObject:
     """The parsed session file, or a :class:`DataError` naming the file and what is wrong with it."""
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
@@ -221,7 +221,7 @@ class SessionFile:
         self._acquire(takeover=takeover)
 
     # -- the lock ----------------------------------------------------------------------------------
-    def _info(self) -> dict[str, Any]:
+    def _info(self) -> JSONObject:
         pid = os.getpid()
         return {"pid": pid, "host": _host(), "token": self.token, "since": now(), "start": _start_time(pid),
                 "file": self.path.name}
@@ -284,7 +284,7 @@ class SessionFile:
             handle.write(json.dumps(self._info()))
         return True
 
-    def _read_lock(self) -> dict[str, Any]:
+    def _read_lock(self) -> JSONObject:
         try:
             data = json.loads(self.lock_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):

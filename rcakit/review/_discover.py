@@ -8,13 +8,17 @@ one direction, and otherwise left out (the reviewer is shown directed proposals 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING
 
+from rcakit._types import JSONObject
 from rcakit.errors import DataError
 from rcakit.graph.data import Background
 from rcakit.graph.data import discover as graph_discover
 from rcakit.graph.draft import CausalDraft
 from rcakit.review._ranking import wide_frame
+
+if TYPE_CHECKING:
+    from rcakit.graph.data import WideData
 
 __all__ = ["discover"]
 
@@ -22,9 +26,9 @@ Edge = tuple[str, str]
 
 
 def discover(
-    draft: CausalDraft, data: Any, *, method: str = "pc", alpha: float = 0.05,
+    draft: CausalDraft, data: WideData, *, method: str = "pc", alpha: float = 0.05,
     required: Iterable[Edge] = (), forbidden: Iterable[Edge] = (),
-) -> tuple[dict[Edge, dict[str, Any]], str]:
+) -> tuple[dict[Edge, JSONObject], str]:
     """Directed edges the data support, each with a small evidence dict, and the method's name."""
     method = method.lower()
     observed = [n for n, node in draft.nodes.items() if node.observed]
@@ -35,7 +39,7 @@ def discover(
                         hint="Pass a wide frame whose columns are the draft's 'entity:metric' node names")
     background = Background(required=set(map(tuple, required)), forbidden=set(map(tuple, forbidden)))  # type: ignore[arg-type]
     result = graph_discover(frame, method=method, nodes=present, background=background, alpha=alpha)
-    found: dict[Edge, dict[str, Any]] = {}
+    found: dict[Edge, JSONObject] = {}
     for u, v in result.graph.edges:
         found[(u, v)] = {"directed": True, "confidence": 0.6, "seconds": result.seconds}
     for u, v in result.undirected:  # direction unknown: follow the draft when it has one, else skip

@@ -11,18 +11,23 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, overload
 
 import networkx as nx
 
+from rcakit._types import JSONObject, JSONValue
 from rcakit.errors import DataError
 from rcakit.graph.draft import CausalDraft, DraftEdge, DraftNode, EdgeStatus
 from rcakit.graph.proposal import Provenance
 from rcakit.review._interchange_attrs import _EDGE_KEYS, _EXTRA, _NODE_KEYS, _STYLE, _draft_of
 
 if TYPE_CHECKING:
+    from causallearn.graph.GeneralGraph import GeneralGraph
+    from causallearn.graph.GraphClass import CausalGraph
+    from typing_extensions import Unpack
+
     from rcakit.review.session import ReviewSession
 
 __all__ = [
@@ -36,10 +41,21 @@ __all__ = [
 ]
 
 IMPORT_FORMATS = ("networkx", "node-link", "dot", "gml")
+_T = TypeVar("_T")
+
+
+class ImportOptions(TypedDict, total=False):
+    """The keywords every reader passes on to :func:`from_networkx`."""
+
+    status: EdgeStatus | str
+    alarm: str | None
+    entity: str | None
+    rename: Mapping[str, str] | None
+    source: str
 
 
 # -- in ---------------------------------------------------------------------------------------------------
-def _bool(value: Any, default: bool = True) -> bool:
+def _bool(value: object, default: bool = True) -> bool:
     if value is None:
         return default
     if isinstance(value, bool):
@@ -54,7 +70,7 @@ def _bool(value: Any, default: bool = True) -> bool:
     return default
 
 
-def _list(value: Any) -> list[str]:
+def _list(value: object) -> list[str]:
     if value is None or value == "":
         return []
     if isinstance(value, list | tuple):
@@ -70,7 +86,7 @@ def _list(value: Any) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def _dict(value: Any) -> dict[str, Any]:
+def _dict(value: object) -> JSONObject:
     if isinstance(value, Mapping):
         return dict(value)
     if value in (None, ""):
@@ -82,7 +98,7 @@ def _dict(value: Any) -> dict[str, Any]:
     return loaded if isinstance(loaded, dict) else {"value": loaded}
 
 
-def _name(node: Any, entity: str | None, rename: Mapping[str, str] | None) -> str:
+def _name(node: Hashable, entity: str | None, rename: Mapping[str, str] | None) -> str:
     name = str(node)
     if rename and name in rename:
         return rename[name]
@@ -124,7 +140,7 @@ def from_networkx(
                         column=bad[0], hint="Pass entity='<component>' to prefix names without a colon, or "
                                             "rename={'old': 'entity:metric'}")
     g_alarm = graph.graph.get("alarm") if isinstance(graph.graph, dict) else None
-    meta: dict[str, Any] = {"imported_from": source}
+    meta: JSONObject = {"imported_from": source}
     if graph.graph.get("name"):
         meta["name"] = str(graph.graph["name"])
     nodes, node_extra, flagged_alarm = _read_nodes(graph, names)
@@ -152,11 +168,11 @@ def from_networkx(
     return CausalDraft(nodes, edges.values(), alarm=str(chosen) if chosen else None, meta=meta)
 
 
-def _read_nodes(graph: nx.Graph, names: Mapping[Any, str]
-                ) -> tuple[list[DraftNode], dict[str, dict[str, Any]], str | None]:
+def _read_nodes(graph: nx.Graph, names: Mapping[Hashable, str]
+                ) -> tuple[list[DraftNode], dict[str, JSONObject], str | None]:
     """The graph's nodes as draft nodes, the attributes a draft has no field for, and the node flagged as alarm."""
     nodes: list[DraftNode] = []
-    node_extra: dict[str, dict[str, Any]] = {}
+    node_extra: dict[str, JSONObject] = {}
     flagged_alarm = None
     for node, attrs in graph.nodes(data=True):
         name = names[node]
@@ -172,6 +188,7 @@ def _read_nodes(graph: nx.Graph, names: Mapping[Any, str]
     return nodes, node_extra, flagged_alarm
 
 
+# A user's graph carries any Python value as an attribute (read with float()/str() where rcakit has a field).
 def _read_edge(a: str, b: str, attrs: Mapping[str, Any], default_status: EdgeStatus, source: str) -> DraftEdge:
     """One edge: the attributes rcakit writes read back (as text too), any other kept in its evidence."""
     try:
@@ -203,7 +220,7 @@ def _read_edge(a: str, b: str, attrs: Mapping[str, Any], default_status: EdgeSta
                      str(attrs.get("rationale") or ""), _list(attrs.get("rules")), evidence, susp)
 
 
-def from_node_link(data: Mapping[str, Any] | str | Path, **options: Any) -> CausalDraft:
+def from_node_link(data: Mapping[str, JSONValue] | str | Path, **options: Unpack[ImportOptions]) -> CausalDraft:
     """A draft from networkx's node-link JSON (a dict, JSON text or a file); see :func:`from_networkx`."""
     source = "node-link"
     if isinstance(data, Path) or (isinstance(data, str) and not data.lstrip().startswith("{")):
@@ -221,7 +238,11 @@ def from_node_link(data: Mapping[str, Any] | str | Path, **options: Any) -> Caus
     return from_networkx(graph, **options)
 
 
-def _unquote(value: Any) -> Any:
+@overload
+def _unquote(value: str) -> str: ...
+@overload
+def _unquote(value: _T) -> _T: ...
+def _unquote(value: object) -> object:
     if not isinstance(value, str):
         return value
     text = value
@@ -242,7 +263,7 @@ def _unquote(value: Any) -> Any:
     return text
 
 
-def from_dot(data: str | Path, **options: Any) -> CausalDraft:
+def from_dot(data: str | Path, **options: Unpack[ImportOptions]) -> CausalDraft:
     """A draft from Graphviz DOT (a file or the text), parsed by pydot; see :func:`from_networkx`."""
     import pydot
 
@@ -286,7 +307,7 @@ def from_dot(data: str | Path, **options: Any) -> CausalDraft:
     return from_networkx(graph, **options)
 
 
-def from_gml(data: str | Path, **options: Any) -> CausalDraft:
+def from_gml(data: str | Path, **options: Unpack[ImportOptions]) -> CausalDraft:
     """A draft from GML (a file or the text), parsed by networkx; see :func:`from_networkx`."""
     source = "gml"
     text = str(data)
@@ -303,7 +324,7 @@ def from_gml(data: str | Path, **options: Any) -> CausalDraft:
 
 
 def from_causallearn(
-    result: Any,
+    result: CausalGraph | GeneralGraph | Mapping[str, object],
     *,
     nodes: Iterable[str] | None = None,
     draft: CausalDraft | ReviewSession | None = None,
@@ -321,7 +342,7 @@ def from_causallearn(
     """
     from causallearn.graph.Endpoint import Endpoint
 
-    graph: Any = result.get("G") if isinstance(result, Mapping) else getattr(result, "G", result)
+    graph: GeneralGraph = result.get("G") if isinstance(result, Mapping) else getattr(result, "G", result)
     if not hasattr(graph, "get_graph_edges"):
         raise TypeError(f"expected a causal-learn result (CausalGraph, GES dict or GeneralGraph), got "
                         f"{type(result).__name__}")
@@ -360,7 +381,8 @@ def from_causallearn(
     return base
 
 
-def import_graph(graph_or_path: Any, *, format: str | None = None, **options: Any) -> CausalDraft:
+def import_graph(graph_or_path: nx.Graph | Mapping[str, JSONValue] | str | Path, *, format: str | None = None,
+                 **options: Unpack[ImportOptions]) -> CausalDraft:
     """A draft to review from a networkx graph or a DOT, GML or node-link JSON file (by suffix or ``format``).
 
     >>> draft = import_graph("our-architecture.dot", entity=None)  # doctest: +SKIP
@@ -384,6 +406,7 @@ def import_graph(graph_or_path: Any, *, format: str | None = None, **options: An
         document = json.loads(text)
         if isinstance(document, dict) and "rcakit_draft" in document:
             return CausalDraft.from_dict(document)  # a draft saved by rcakit
-        return from_node_link(document, **{"source": str(path), **options})
+        merged: ImportOptions = {"source": str(path), **options}
+        return from_node_link(document, **merged)
     raise DataError(f"cannot import a graph from a {fmt or 'suffix-less'} file", source=str(path),
                     hint="Use a .dot/.gv, .gml or .json (node-link) file, or pass format=")

@@ -15,16 +15,22 @@ import re
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeAlias, cast
 
 import networkx as nx
 
 from rcakit._io import atomic_write_text
+from rcakit._types import JSONObject
 from rcakit.errors import DataError
 from rcakit.graph.draft import CausalDraft, EdgeStatus
 from rcakit.review._interchange_attrs import _EXTRA, _STYLE, _draft_of
 
 if TYPE_CHECKING:
+    import pandas as pd
+    from causallearn.utils.PCUtils.BackgroundKnowledge import BackgroundKnowledge
+    from dowhy.gcm import StructuralCausalModel
+
+    from rcakit.graph.data import WideData
     from rcakit.review.session import ReviewSession
 
 __all__ = [
@@ -40,10 +46,13 @@ __all__ = [
 
 EXPORT_FORMATS = ("networkx", "node-link", "dot", "gml", "dowhy", "causal-learn")
 _DOT_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: What :func:`export_graph` returns, by format: a networkx graph, a node-link document, DOT or GML text, a DoWhy
+#: model, causal-learn background knowledge.
+_Exported: TypeAlias = "nx.DiGraph | JSONObject | str | StructuralCausalModel | BackgroundKnowledge"
 
 
 # -- out: networkx and node-link ----------------------------------------------------------------------
-def _node_extra(draft: CausalDraft, name: str) -> dict[str, Any]:
+def _node_extra(draft: CausalDraft, name: str) -> JSONObject:
     return dict((draft.meta.get("node_attributes") or {}).get(name) or {})
 
 
@@ -71,14 +80,14 @@ def to_networkx(draft: CausalDraft | ReviewSession, *, include_rejected: bool = 
     return g
 
 
-def to_node_link(draft: CausalDraft | ReviewSession, *, include_rejected: bool = True) -> dict[str, Any]:
+def to_node_link(draft: CausalDraft | ReviewSession, *, include_rejected: bool = True) -> JSONObject:
     """networkx's node-link document (``nodes``, ``edges``) of :func:`to_networkx`; JSON-serialisable."""
     data = nx.node_link_data(to_networkx(draft, include_rejected=include_rejected), edges="edges")
     return json.loads(json.dumps(data, default=str))
 
 
 # -- out: DOT and GML -------------------------------------------------------------------------------------
-def _flat(value: Any) -> str | int | float:
+def _flat(value: object) -> str | int | float:
     """A DOT/GML attribute value: lists joined by commas, dicts and None as JSON, booleans as true/false."""
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -101,7 +110,7 @@ def _flat_graph(draft: CausalDraft | ReviewSession, include_rejected: bool) -> n
     return flat
 
 
-def _dot_quote(text: Any) -> str:
+def _dot_quote(text: object) -> str:
     return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
@@ -109,7 +118,7 @@ def _dot_key(key: str) -> str:
     return key if _DOT_ID.fullmatch(key) else _dot_quote(key)
 
 
-def _dot_attrs(attrs: Mapping[str, Any]) -> str:
+def _dot_attrs(attrs: Mapping[str, object]) -> str:
     return ", ".join(f"{_dot_key(str(k))}={_dot_quote(v)}" for k, v in attrs.items())
 
 
@@ -140,7 +149,7 @@ def render_gml(draft: CausalDraft | ReviewSession, *, include_rejected: bool = T
 
 
 # -- out: DoWhy ------------------------------------------------------------------------------------------
-def _wide(data: Any, nodes: list[str]) -> Any:
+def _wide(data: WideData, nodes: list[str]) -> pd.DataFrame:
     import pandas as pd
 
     frame = data
@@ -165,12 +174,12 @@ def _wide(data: Any, nodes: list[str]) -> Any:
 
 def to_dowhy(
     draft: CausalDraft | ReviewSession,
-    data: Any = None,
+    data: WideData | None = None,
     *,
     invertible: bool = True,
     include_proposed: bool = True,
     quality: str = "good",
-) -> Any:
+) -> StructuralCausalModel:
     """A DoWhy gcm causal model on the draft's observed graph, its mechanisms assigned (and fitted on ``data``).
 
     The graph is the observed graph (accepted and, with ``include_proposed``, proposed edges;
@@ -219,7 +228,7 @@ def to_dowhy(
 
 # -- out: causal-learn -------------------------------------------------------------------------------------
 def to_background_knowledge(draft: CausalDraft | ReviewSession, *, nodes: Iterable[str] | None = None,
-                            x_names: bool = False) -> Any:
+                            x_names: bool = False) -> BackgroundKnowledge:
     """causal-learn ``BackgroundKnowledge``: the review's decisions as constraints for discovery.
 
     Required: accepted edges (and a session's ``require`` decisions). Forbidden: rejected edges (and
@@ -255,7 +264,7 @@ def to_background_knowledge(draft: CausalDraft | ReviewSession, *, nodes: Iterab
 
 # -- out: one call ---------------------------------------------------------------------------------------
 def export_graph(draft: CausalDraft | ReviewSession, format: str, path: str | Path | None = None,
-                 **options: Any) -> Any:
+                 **options: object) -> _Exported:
     """The draft (or a session's draft) in ``format``: one of ``EXPORT_FORMATS``.
 
     Returns the object (networkx graph, node-link dict, DOT or GML text, DoWhy model, causal-learn
@@ -264,7 +273,7 @@ def export_graph(draft: CausalDraft | ReviewSession, format: str, path: str | Pa
     >>> scm = export_graph(session, "dowhy", data=baseline_frame)  # doctest: +SKIP
     >>> export_graph(session, "dot", "reviewed.dot")  # doctest: +SKIP
     """
-    writers: dict[str, Callable[..., Any]] = {
+    writers: dict[str, Callable[..., _Exported]] = {
         "networkx": to_networkx, "node-link": to_node_link, "dot": render_dot, "gml": render_gml,
         "dowhy": to_dowhy, "causal-learn": to_background_knowledge,
     }
@@ -276,7 +285,7 @@ def export_graph(draft: CausalDraft | ReviewSession, format: str, path: str | Pa
     result = writers[key](draft, **options)
     if path is not None:
         if key in ("dot", "gml"):
-            atomic_write_text(Path(path), result)
+            atomic_write_text(Path(path), cast(str, result))
         elif key == "node-link":
             atomic_write_text(Path(path), json.dumps(result, indent=2) + "\n")
         else:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
 
+from rcakit._types import JSONObject
 from rcakit.graph.draft import CausalDraft
 from rcakit.review._autosave import now as _now
 from rcakit.review._records import Decision, DecisionKind, Edge, QueueItem, ReviewEvent, apply_changes
@@ -29,7 +29,7 @@ class DecisionJournal:
     """Decisions with exact undo/redo and subscribers; the base of :class:`~rcakit.review.session.ReviewSession`."""
 
     draft: CausalDraft
-    history: list[dict[str, Any]]
+    history: list[JSONObject]
     undo_stack: list[Decision]
     redo_stack: list[Decision]
     forbidden: set[Edge]
@@ -38,7 +38,7 @@ class DecisionJournal:
     queue: list[QueueItem]
     cursor: int
     _next_id: int
-    _subscribers: list[Callable[[ReviewEvent], Any]]
+    _subscribers: list[Callable[[ReviewEvent], object]]
 
     def _save(self) -> None:
         """Write the session after a change (the session's autosave)."""
@@ -81,7 +81,7 @@ class DecisionJournal:
         return decision
 
     # -- subscribers ---------------------------------------------------------------------------
-    def subscribe(self, callback: Callable[[ReviewEvent], Any]) -> Callable[[], None]:
+    def subscribe(self, callback: Callable[[ReviewEvent], object]) -> Callable[[], None]:
         """Call ``callback(event)`` after every change; returns a function that unsubscribes."""
         self._subscribers.append(callback)
 
@@ -91,13 +91,13 @@ class DecisionJournal:
         return unsubscribe
 
     # -- recording a decision -----------------------------------------------------------------
-    def _snapshot(self, keys: Iterable[Edge] | None) -> tuple[dict[Edge, dict[str, Any] | None], set[str]]:
+    def _snapshot(self, keys: Iterable[Edge] | None) -> tuple[dict[Edge, JSONObject | None], set[str]]:
         edges = self.draft.edges
         if keys is None:
             return {k: e.to_dict() for k, e in edges.items()}, set(self.draft.nodes)
         return {k: (edges[k].to_dict() if k in edges else None) for k in keys}, set(self.draft.nodes)
 
-    def _queue_state(self) -> dict[str, Any]:
+    def _queue_state(self) -> JSONObject:
         return {"done": [q.done for q in self.queue], "cursor": self.cursor}
 
     def _decide(self, kind: DecisionKind, edge: Edge | None, reason: str, act: Callable[[], None], *,
@@ -113,7 +113,7 @@ class DecisionJournal:
                     item.done = kind.value
             self._advance()
         after_edges, after_nodes = self._snapshot(None if full else keys)
-        changes: list[dict[str, Any]] = []
+        changes: list[JSONObject] = []
         for name in sorted(after_nodes - before_nodes):
             node = self.draft.nodes[name]
             changes.append({"type": "node", "name": name, "before": None,
@@ -139,7 +139,7 @@ class DecisionJournal:
         while self.cursor < len(self.queue) and self.queue[self.cursor].done is not None:
             self.cursor += 1
 
-    def _apply(self, changes: list[dict[str, Any]], side: str) -> None:
+    def _apply(self, changes: list[JSONObject], side: str) -> None:
         apply_changes(self, changes, side)
 
     def _after(self, kind: str, decision: Decision | None, *, graph_changed: bool | None = None) -> None:

@@ -6,16 +6,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, overload
 
 from rcakit.graph.draft import CausalDraft
 from rcakit.graph.validate import SuspectEdge, next_batch
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from rcakit.graph.data import WideData
 
 __all__ = ["rank", "wide_frame"]
 
 
 def rank(
-    draft: CausalDraft, data: Any = None, *, k: int = 5, alarm: str | None = None,
+    draft: CausalDraft, data: WideData | None = None, *, k: int = 5, alarm: str | None = None,
     exclude: Iterable[tuple[str, str]] = (), order: str = "expected_gain",
 ) -> tuple[list[SuspectEdge], str]:
     """The next ``k`` suspicious edges (in ``order``, a ``QuestionOrder`` value) and the ranking's name, ``"validate"``."""
@@ -25,7 +30,11 @@ def rank(
     return [s for s in found if tuple(s.edge) not in excluded][:k], "validate"
 
 
-def wide_frame(data: Any, nodes: Iterable[str]) -> Any:
+@overload
+def wide_frame(data: None, nodes: Iterable[str]) -> None: ...
+@overload
+def wide_frame(data: WideData, nodes: Iterable[str]) -> pd.DataFrame: ...
+def wide_frame(data: WideData | None, nodes: Iterable[str]) -> pd.DataFrame | None:
     """A pandas frame with one column per node found in ``data`` (pandas, polars or AlignedMetrics)."""
     import pandas as pd
 

@@ -10,10 +10,16 @@ import copy
 import json
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING
 
+from rcakit._types import JSONObject
 from rcakit.graph.draft import CausalDraft, DraftEdge, DraftNode
 from rcakit.review._autosave import FORMAT_VERSION, draft_dict, now, plain
+
+if TYPE_CHECKING:
+    from rcakit.graph.validate import SuspectEdge
+    from rcakit.review._journal import DecisionJournal
+    from rcakit.review.session import ReviewSession
 
 __all__ = ["Decision", "DecisionKind", "Edge", "QueueItem", "ReviewEvent", "apply_changes", "restore_state",
            "session_state"]
@@ -41,14 +47,14 @@ class Decision:
     edge: Edge | None
     time: str
     reason: str = ""
-    changes: list[dict[str, Any]] = field(default_factory=list)
+    changes: list[JSONObject] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {"id": self.id, "kind": self.kind.value, "edge": list(self.edge) if self.edge else None,
                 "time": self.time, "reason": self.reason, "changes": self.changes}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Decision:
+    def from_dict(cls, data: JSONObject) -> Decision:
         edge = tuple(data["edge"]) if data.get("edge") else None
         return cls(int(data["id"]), DecisionKind(data["kind"]), edge, data["time"],  # type: ignore[arg-type]
                    data.get("reason", ""), list(data.get("changes") or []))
@@ -66,20 +72,20 @@ class QueueItem:
     kind: str
     score: float
     reasons: list[str] = field(default_factory=list)
-    evidence: dict[str, Any] = field(default_factory=dict)
+    evidence: JSONObject = field(default_factory=dict)
     done: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {"edge": list(self.edge), "kind": self.kind, "score": float(self.score), "reasons": list(self.reasons),
                 "evidence": json.loads(json.dumps(self.evidence, default=plain)), "done": self.done}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> QueueItem:
+    def from_dict(cls, data: JSONObject) -> QueueItem:
         return cls(tuple(data["edge"]), data["kind"], float(data["score"]),  # type: ignore[arg-type]
                    list(data.get("reasons") or []), dict(data.get("evidence") or {}), data.get("done"))
 
     @classmethod
-    def of(cls, suspect: Any) -> QueueItem:
+    def of(cls, suspect: SuspectEdge) -> QueueItem:
         return cls(tuple(suspect.edge), str(suspect.kind), float(suspect.score), list(suspect.reasons),  # type: ignore[arg-type]
                    dict(suspect.evidence or {}))
 
@@ -93,7 +99,7 @@ class ReviewEvent:
     graph_changed: bool
 
 
-def session_state(session: Any) -> dict[str, Any]:
+def session_state(session: ReviewSession) -> JSONObject:
     """Everything a session file holds (``ReviewSession.to_dict``)."""
     return {
         "rcakit_review": FORMAT_VERSION,
@@ -114,7 +120,7 @@ def session_state(session: Any) -> dict[str, Any]:
     }
 
 
-def restore_state(session: Any, data: dict[str, Any]) -> None:
+def restore_state(session: ReviewSession, data: JSONObject) -> None:
     """Set a session's review state from a session file's dict (the inverse of :func:`session_state`)."""
     session.draft = CausalDraft.from_dict(data["draft"])
     session.created = data.get("created", now())
@@ -131,7 +137,7 @@ def restore_state(session: Any, data: dict[str, Any]) -> None:
     session._next_id = int(data.get("next_id", len(session.undo_stack) + len(session.redo_stack) + 1))
 
 
-def apply_changes(session: Any, changes: list[dict[str, Any]], side: str) -> None:
+def apply_changes(session: DecisionJournal, changes: list[JSONObject], side: str) -> None:
     """Put a decision's changes back (``side="before"``, undo) or again (``"after"``, redo), exactly."""
     order = changes if side == "after" else list(reversed(changes))
     nodes = [c for c in order if c["type"] == "node"]

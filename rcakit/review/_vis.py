@@ -13,10 +13,10 @@ Names travel as data (JSON strings drawn on a canvas or set with ``textContent``
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import networkx as nx
 
+from rcakit._types import JSONObject, JSONValue
 from rcakit.graph.draft import CausalDraft, DraftEdge, EdgeStatus
 from rcakit.telemetry import split_node
 
@@ -26,7 +26,7 @@ PROVENANCE_COLORS = {
     "knowledge": "#1f77b4", "llm": "#9467bd", "data": "#2ca02c", "human": "#ff7f0e", "truth": "#555555",
     "several": "#17becf", "unknown": "#7f7f7f",
 }
-STATUS_DASHES: dict[str, Any] = {"accepted": False, "proposed": [8, 6], "rejected": [2, 6]}
+STATUS_DASHES: dict[str, bool | list[int]] = {"accepted": False, "proposed": [8, 6], "rejected": [2, 6]}
 
 
 def _provenance_key(edge: DraftEdge) -> str:
@@ -38,7 +38,7 @@ def _provenance_key(edge: DraftEdge) -> str:
     return values[0] if values else "unknown"
 
 
-def edge_style(edge: DraftEdge) -> dict[str, Any]:
+def edge_style(edge: DraftEdge) -> JSONObject:
     prov = _provenance_key(edge)
     status = edge.status.value
     conf = max(0.0, min(1.0, float(edge.confidence)))
@@ -92,7 +92,7 @@ def vis_elements(
     selected: tuple[str, str] | str | None = None,
     queue: list[tuple[str, str]] | None = None,
     positions: dict[str, tuple[float, float]] | None = None,
-) -> dict[str, Any]:
+) -> JSONObject:
     """Nodes and edges for vis-network, filtered by provenance, status and component (either end)."""
     ancestors = _ancestors(draft)
     queued = {tuple(e) for e in (queue or [])}
@@ -105,7 +105,7 @@ def vis_elements(
             continue
         if component and component not in (split_node(edge.source)[0], split_node(edge.target)[0]):
             continue
-        item: dict[str, Any] = {"id": f"e{i}", "from": edge.source, "to": edge.target, "status": edge.status.value,
+        item: JSONObject = {"id": f"e{i}", "from": edge.source, "to": edge.target, "status": edge.status.value,
                 "provenance": [p.value for p in edge.provenance], "confidence": round(float(edge.confidence), 3),
                 **edge_style(edge)}
         if edge.key in queued:
@@ -123,7 +123,7 @@ def vis_elements(
         entity, metric = split_node(name)
         role = "alarm" if name == draft.alarm else ("ancestor" if name in ancestors else "node")
         background = {"alarm": "#d62728", "ancestor": "#ffd27f", "node": "#dbe9f6"}[role]
-        node_item: dict[str, Any] = {
+        node_item: JSONObject = {
             "id": name, "label": f"{entity}\n{metric}", "role": role, "observed": node.observed,
             "color": {"background": background, "border": "#8c564b" if not node.observed else "#444444"},
             "font": {"color": "#ffffff" if role == "alarm" else "#111111", "size": 13},
@@ -136,14 +136,14 @@ def vis_elements(
     return {"nodes": nodes, "edges": edges}
 
 
-def edge_details(draft: CausalDraft, source: str, target: str) -> dict[str, Any]:
+def edge_details(draft: CausalDraft, source: str, target: str) -> JSONObject:
     """Everything known about one edge, for the details panel (plain data)."""
     edge = draft.edge(source, target)
     via = draft.collapsed_places().get(edge.key, []) if any(not n.observed for n in draft.nodes.values()) else []
     return {"kind": "edge", **edge.to_dict(), "provenance_key": _provenance_key(edge), "collapsed_via": via}
 
 
-def json_for_script(obj: Any) -> str:
+def json_for_script(obj: JSONValue) -> str:
     """JSON safe to place inside an HTML ``<script>`` element: ``<``, ``>`` and ``&`` become escapes."""
     text = json.dumps(obj, default=str, ensure_ascii=False)
     return (text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")

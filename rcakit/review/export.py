@@ -10,10 +10,10 @@ and ``&`` are escaped, and the page only ever sets ``textContent``.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 from rcakit._io import atomic_write_text
 from rcakit.errors import DataError, MissingDependencyError
@@ -140,7 +140,7 @@ def to_html(draft: CausalDraft, *, title: str | None = None) -> str:
                         vis_js=vis_js, data=json_for_script({"graph": graph, "details": details}))
 
 
-def export(draft: CausalDraft, path: str | Path, *, format: str | None = None, **options: Any) -> Path:
+def export(draft: CausalDraft, path: str | Path, *, format: str | None = None, **options: object) -> Path:
     """Write ``draft`` to ``path`` as json, dot, gml or html (chosen from the suffix unless given)."""
     target = Path(path)
     fmt = (format or target.suffix.lstrip(".")).lower()
@@ -148,12 +148,7 @@ def export(draft: CausalDraft, path: str | Path, *, format: str | None = None, *
     if fmt not in FORMATS:
         raise DataError(f"cannot export to format {fmt!r}", source=str(target),
                         hint=f"Use a file ending in one of {', '.join('.' + f for f in FORMATS)} or pass format=")
-    if fmt == "json":
-        text = to_json(draft)
-    elif fmt == "dot":
-        text = to_dot(draft, **options)
-    elif fmt == "gml":
-        text = to_gml(draft, **options)
-    else:
-        text = to_html(draft, **options)
+    # The options belong to the chosen writer (include_rejected= for dot and gml, title= for html), which checks them.
+    writers: dict[str, Callable[..., str]] = {"dot": to_dot, "gml": to_gml, "html": to_html}
+    text = to_json(draft) if fmt == "json" else writers[fmt](draft, **options)
     return atomic_write_text(target, text)

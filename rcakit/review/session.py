@@ -18,11 +18,12 @@ import html
 import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import networkx as nx
 
 from rcakit._io import atomic_write_text
+from rcakit._types import JSONObject
 from rcakit.errors import DataError
 from rcakit.graph.draft import CausalDraft, EdgeStatus
 from rcakit.graph.proposal import Provenance
@@ -48,6 +49,9 @@ from rcakit.review._records import (
     restore_state,
     session_state,
 )
+
+if TYPE_CHECKING:
+    from rcakit.graph.data import WideData
 
 __all__ = [
     "SESSION_SUFFIX",
@@ -81,7 +85,7 @@ class ReviewSession(DecisionJournal):
         draft: CausalDraft,
         *,
         path: str | Path | None = None,
-        data: Any = None,
+        data: WideData | None = None,
         alarm: str | None = None,
         autosave: bool = True,
         question_order: str = "expected_gain",
@@ -102,7 +106,7 @@ class ReviewSession(DecisionJournal):
         self.question_order = question_order
         self.path: Path | None = Path(path) if path is not None else (default_session_path(draft) if autosave else None)
         self.created = _now()
-        self.history: list[dict[str, Any]] = []
+        self.history: list[JSONObject] = []
         self.undo_stack: list[Decision] = []
         self.redo_stack: list[Decision] = []
         self.forbidden: set[Edge] = set()
@@ -112,7 +116,7 @@ class ReviewSession(DecisionJournal):
         self.cursor = 0
         self.ranking = "none"
         self._next_id = 1
-        self._subscribers: list[Callable[[ReviewEvent], Any]] = []
+        self._subscribers: list[Callable[[ReviewEvent], object]] = []
         self._file: SessionFile | None = None
         self.notes: list[str] = []
         if self.autosave and self.path is not None:
@@ -307,7 +311,7 @@ class ReviewSession(DecisionJournal):
         forbidden |= {(v, u) for u, v in required}
         return {"required": sorted(required), "forbidden": sorted(forbidden - required)}
 
-    def rediscover(self, method: str = "pc", *, data: Any = None, alpha: float = 0.05, reason: str = "") -> Decision:
+    def rediscover(self, method: str = "pc", *, data: WideData | None = None, alpha: float = 0.05, reason: str = "") -> Decision:
         """Re-run data-driven discovery with the decisions as background knowledge; merge what it finds.
 
         Edges the data support gain the ``data`` provenance; new ones come in as *proposed* (never
@@ -344,7 +348,7 @@ class ReviewSession(DecisionJournal):
                                 hint="Use add(source, target) to add an edge between new nodes")
 
     # -- persistence ---------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return session_state(self)
 
     def _text(self) -> str:
@@ -387,7 +391,7 @@ class ReviewSession(DecisionJournal):
             self._file = None
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], *, path: str | Path | None = None, data_frame: Any = None,
+    def from_dict(cls, data: JSONObject, *, path: str | Path | None = None, data_frame: WideData | None = None,
                   autosave: bool = True, takeover: bool = False) -> ReviewSession:
         version = data.get("rcakit_review")
         if version != FORMAT_VERSION:
@@ -407,7 +411,7 @@ class ReviewSession(DecisionJournal):
         return session
 
     @classmethod
-    def open(cls, path: str | Path, *, data: Any = None, autosave: bool = True,
+    def open(cls, path: str | Path, *, data: WideData | None = None, autosave: bool = True,
              takeover: bool = False) -> ReviewSession:
         """Reload a session file: the draft, decisions, undo/redo stacks and queue position, exactly.
 
@@ -433,7 +437,7 @@ class ReviewSession(DecisionJournal):
     def fingerprint(self) -> str:
         return self.draft.fingerprint()
 
-    def export(self, path: str | Path, format: str | None = None, **options: Any) -> Path:
+    def export(self, path: str | Path, format: str | None = None, **options: object) -> Path:
         """Write the draft as ``json``, ``dot``, ``gml`` or ``html`` (by default from the file suffix)."""
         from rcakit.review.export import export as export_draft
 
