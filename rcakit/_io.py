@@ -7,7 +7,10 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rcakit._types import JSONValue
 
 __all__ = ["atomic_write_bytes", "atomic_write_json", "atomic_write_text"]
 
@@ -51,5 +54,5 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, *, durable: bool 
     return atomic_write_bytes(path, text.encode("utf-8"), durable=durable)
 
 
-def atomic_write_json(path: str | os.PathLike[str], obj: Any, *, indent: int | None = 2) -> Path:
+def atomic_write_json(path: str | os.PathLike[str], obj: JSONValue, *, indent: int | None = 2) -> Path:
     return atomic_write_text(path, json.dumps(obj, indent=indent, sort_keys=False, default=str) + "\n")

@@ -12,8 +12,9 @@ rows before it as a local pre-fault reference, and ranks with the structural met
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeAlias
 
 import networkx as nx
 import numpy as np
@@ -23,7 +24,7 @@ from rcakit.attribution.api import attribute
 from rcakit.attribution.config import AttributionConfig, Direction, Method
 from rcakit.errors import DataError
 
-__all__ = ["PotentialRootCause", "analyze_root_causes", "make_analyze_root_causes"]
+__all__ = ["AnalyzeRootCauses", "PotentialRootCause", "analyze_root_causes", "make_analyze_root_causes"]
 
 
 @dataclass
@@ -33,6 +34,12 @@ class PotentialRootCause:
     node: str
     metric: str
     score: float
+
+
+#: PetShop's ``analyze_root_causes(graph, target_node, target_metric, target_statistic, normal_metrics,
+#: abnormal_metrics)``: the call graph, the alarm, and the two metrics.csv frames in; ranked causes out.
+AnalyzeRootCauses: TypeAlias = Callable[
+    [nx.DiGraph, str, str, str, pd.DataFrame, pd.DataFrame], list[PotentialRootCause]]
 
 
 def _reduce(frame: pd.DataFrame, metric: str, statistic: str, what: str) -> pd.DataFrame:
@@ -51,7 +58,7 @@ def _reduce(frame: pd.DataFrame, metric: str, statistic: str, what: str) -> pd.D
 
 
 def make_analyze_root_causes(*, method: Method | str = Method.STRUCTURAL, threshold: float = 3.0,
-                             first_row: int = 2, n_bootstrap: int = 0, seed: int = 0) -> Any:
+                             first_row: int = 2, n_bootstrap: int = 0, seed: int = 0) -> AnalyzeRootCauses:
     """A PetShop-compatible ``analyze_root_causes`` with other options (method, threshold, row).
 
     Nothing in it knows PetShop's components: the harness hands over the call graph and the alarm,

@@ -8,16 +8,19 @@ answer cannot be used; :func:`_error_text`, :func:`_retry_after` and :func:`_hin
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rcakit.llm.usage import CHARS_PER_TOKEN
+
+if TYPE_CHECKING:
+    from openai import DefaultHttpxClient
 
 __all__ = ["_answer_limit", "_error_text", "_guarded_http_client", "_hint", "_retry_after", "_unusable"]
 
 
-def _unusable(response: Any) -> str:
+def _unusable(response: object) -> str:
     """Why a 200 answer cannot be used (asked again), or "" when it can."""
     choices = getattr(response, "choices", None)
     if not choices:
@@ -33,7 +36,7 @@ def _answer_limit(max_output_tokens: int) -> int:
     return 16 * max(int(max_output_tokens), 1) * CHARS_PER_TOKEN // 4 + (64 << 10)
 
 
-def _guarded_http_client(total: float, max_bytes: int) -> Any:
+def _guarded_http_client(total: float, max_bytes: int) -> DefaultHttpxClient:
     """The SDK's own HTTP client with two guards on every answer: the whole of it within ``total`` seconds (a
     server trickling bytes never trips a per-read timeout) and at most ``max_bytes`` (a server ignoring max_tokens).
 
@@ -55,7 +58,7 @@ def _guarded_http_client(total: float, max_bytes: int) -> Any:
             self.inner = inner
             self.deadline = deadline
 
-        def __iter__(self) -> Any:
+        def __iter__(self) -> Iterator[bytes]:
             size = 0
             for chunk in self.inner:
                 size += len(chunk)
@@ -84,7 +87,7 @@ def _guarded_http_client(total: float, max_bytes: int) -> Any:
     return base(transport=Transport())
 
 
-def _error_text(exc: Any) -> str:
+def _error_text(exc: BaseException) -> str:
     body = getattr(exc, "body", None)
     if isinstance(body, Mapping):
         err = body.get("error", body)
@@ -94,7 +97,7 @@ def _error_text(exc: Any) -> str:
     return str(getattr(exc, "message", "") or type(exc).__name__)
 
 
-def _retry_after(exc: Any) -> float | None:
+def _retry_after(exc: BaseException) -> float | None:
     response = getattr(exc, "response", None)
     headers = getattr(response, "headers", None)
     if headers is None:

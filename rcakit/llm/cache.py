@@ -16,9 +16,12 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rcakit._io import atomic_write_json
+
+if TYPE_CHECKING:
+    from rcakit._types import JSONValue
 
 __all__ = ["CacheEntry", "ResponseCache", "cache_key"]
 
@@ -27,11 +30,11 @@ _DIGEST = re.compile(r"[0-9a-f]{64}")
 log = logging.getLogger("rcakit.llm")
 
 
-def _canonical(obj: Any) -> str:
+def _canonical(obj: JSONValue) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def cache_key(semantic: Any, *, model: str, prompt_version: str, params: Mapping[str, Any] | None = None) -> str:
+def cache_key(semantic: JSONValue, *, model: str, prompt_version: str, params: Mapping[str, JSONValue] | None = None) -> str:
     """The hex digest naming one cached answer."""
     doc = {"semantic": semantic, "model": model, "prompt_version": prompt_version, "params": dict(params or {})}
     return hashlib.sha256(_canonical(doc).encode("utf-8")).hexdigest()
@@ -44,7 +47,7 @@ class CacheEntry:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     model: str = ""
-    meta: Mapping[str, Any] = field(default_factory=dict)
+    meta: Mapping[str, JSONValue] = field(default_factory=dict)
 
 
 class ResponseCache:
@@ -79,7 +82,7 @@ class ResponseCache:
                           completion_tokens=int(usage.get("completion_tokens", 0)), model=str(data.get("model", "")),
                           meta=data.get("semantic") or {})
 
-    def put(self, key: str, text: str, *, model: str, prompt_version: str, semantic: Any,
+    def put(self, key: str, text: str, *, model: str, prompt_version: str, semantic: JSONValue,
             messages: list[dict[str, str]], prompt_tokens: int, completion_tokens: int) -> Path:
         doc = {
             "rcakit_llm_cache": CACHE_FORMAT,

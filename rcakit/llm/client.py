@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from rcakit.llm._errors import BudgetExceeded, LLMError, LLMNotConfigured
 from rcakit.llm._http import _answer_limit, _error_text, _guarded_http_client, _hint, _retry_after, _unusable
@@ -36,7 +36,11 @@ from rcakit.llm.usage import (
 )
 
 if TYPE_CHECKING:
+    from openai import OpenAI
+    from openai.types.chat import ChatCompletion
+
     from rcakit._progress import CancelToken
+    from rcakit._types import JSONObject, JSONValue
 
 __all__ = ["ChatResult", "Estimate", "LLMClient", "Usage", "estimate_message_tokens", "estimate_tokens"]
 
@@ -68,7 +72,7 @@ class LLMClient:
         self._usage = Usage()
         self._reserved_calls = 0
         self._reserved_tokens = 0
-        self._sdk: Any = None
+        self._sdk: OpenAI | None = None
         self._sdk_lock = threading.Lock()
         self._token_param = "max_tokens"
         self._stop = threading.Event()
@@ -98,14 +102,14 @@ class LLMClient:
     def name(self) -> str:
         return self.config.model
 
-    def key_for(self, semantic: Any, prompt_version: str = "") -> str:
+    def key_for(self, semantic: JSONValue, prompt_version: str = "") -> str:
         """The cache key of a question with this client's model and sampling settings."""
         return cache_key(semantic, model=self.config.model, prompt_version=prompt_version, params=self._params())
 
-    def is_cached(self, semantic: Any, prompt_version: str = "") -> bool:
+    def is_cached(self, semantic: JSONValue, prompt_version: str = "") -> bool:
         return self.config.use_cache and self.key_for(semantic, prompt_version) in self.cache
 
-    def _params(self) -> dict[str, Any]:
+    def _params(self) -> JSONObject:
         return {"temperature": self.config.temperature, "max_output_tokens": self.config.max_output_tokens}
 
     # -- budget ----------------------------------------------------------------------------------
@@ -169,11 +173,11 @@ class LLMClient:
                                 completion_tokens=u.completion_tokens + completion_tokens)
 
     # -- the call --------------------------------------------------------------------------------
-    def _client(self) -> Any:
+    def _client(self) -> OpenAI:
         with self._sdk_lock:  # one SDK client (one connection pool) shared by the worker threads
             return self._make_client()
 
-    def _make_client(self) -> Any:
+    def _make_client(self) -> OpenAI:
         if self._sdk is None:
             import openai
 
@@ -203,7 +207,7 @@ class LLMClient:
             return min(max(retry_after, 0.0), cfg.backoff_max)
         return min(cfg.backoff_base * (2 ** attempt), cfg.backoff_max)
 
-    def chat(self, messages: Sequence[Message], *, cache_key: Any = None, prompt_version: str = "",
+    def chat(self, messages: Sequence[Message], *, cache_key: JSONValue = None, prompt_version: str = "",
              use_cache: bool | None = None, max_output_tokens: int | None = None) -> ChatResult:
         """Send one chat completion (or answer from the cache) and return its text.
 
@@ -230,7 +234,7 @@ class LLMClient:
                            messages=msgs, prompt_tokens=p_tok, completion_tokens=c_tok)
         return ChatResult(text, False, key, p_tok, c_tok, attempts)
 
-    def complete(self, prompt: str, *, system: str | None = None, cache_key: Any = None, prompt_version: str = "",
+    def complete(self, prompt: str, *, system: str | None = None, cache_key: JSONValue = None, prompt_version: str = "",
                  max_output_tokens: int | None = None) -> str:
         """The answer text to one user prompt (with an optional system prompt); see :meth:`chat`."""
         messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
@@ -249,7 +253,7 @@ class LLMClient:
         switched_param = False
         while True:
             self._reserve(reserve)
-            kwargs: dict[str, Any] = {"model": model, "messages": msgs, self._token_param: out_tokens}
+            kwargs: JSONObject = {"model": model, "messages": msgs, self._token_param: out_tokens}
             if cfg.temperature is not None:
                 kwargs["temperature"] = cfg.temperature
             retry_after: float | None = None
@@ -301,7 +305,7 @@ class LLMClient:
             self._wait_to_retry(attempt, retry_after, last_error, status)
             attempt += 1
 
-    def _take_answer(self, response: Any, msgs: list[dict[str, str]], reserve: int, out_tokens: int,
+    def _take_answer(self, response: ChatCompletion, msgs: list[dict[str, str]], reserve: int, out_tokens: int,
                      attempt: int) -> tuple[str, int, int, int] | str:
         """A 200 answer's text, tokens and attempts, settled in the budget; or why it cannot be used (asked again)."""
         cfg = self.config
@@ -348,7 +352,7 @@ class LLMClient:
 
         todo = list(items)
         total = len(todo)
-        results: list[Any] = [None] * total
+        results: list[R | None] = [None] * total
         if not todo:
             return []
 
@@ -382,7 +386,7 @@ class LLMClient:
             raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-        return results
+        return cast("list[R]", results)  # every slot is filled once all futures finished
 
     def close(self) -> None:
         """Stop waiting retries and close the HTTP connections."""

@@ -26,9 +26,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rcakit.llm._errors import LLMConfigError
+
+if TYPE_CHECKING:
+    from rcakit._types import JSONObject
 
 __all__ = ["DEFAULT_OPENAI_MODEL", "LLMConfig", "Provider", "default_cache_dir", "is_configured", "offline_reason"]
 
@@ -115,9 +118,9 @@ class LLMConfig:
         """Where requests go (no secrets): the base URL, or OpenAI's default."""
         return self.base_url or "https://api.openai.com/v1"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         """The settings without the API key (safe to show, log or save)."""
-        out: dict[str, Any] = {}
+        out: JSONObject = {}
         for f in fields(self):
             if f.name == "api_key":
                 continue

@@ -18,7 +18,10 @@ import threading
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rcakit._types import JSONObject
 
 __all__ = ["ChatServer", "Reply", "Request", "first_user", "options_of", "prompt_of"]
 
@@ -30,7 +33,7 @@ def options_of(prompt: str) -> dict[str, str]:
     return {m.group(1): m.group(2) for m in _OPTION.finditer(prompt)}
 
 
-def first_user(body: dict[str, Any]) -> str:
+def first_user(body: JSONObject) -> str:
     """The first user message of a chat request body."""
     for message in body.get("messages", []):
         if message.get("role") == "user":
@@ -38,7 +41,7 @@ def first_user(body: dict[str, Any]) -> str:
     return ""
 
 
-def prompt_of(body: dict[str, Any]) -> str:
+def prompt_of(body: JSONObject) -> str:
     """The system messages and the first user message, joined: what rules match against."""
     system = " ".join(str(m.get("content", "")) for m in body.get("messages", []) if m.get("role") == "system")
     return system + "\n" + first_user(body)
@@ -49,7 +52,7 @@ class Request:
     """One request the server received; ``rule`` is whatever the answering :class:`Reply` named."""
 
     path: str
-    body: dict[str, Any]
+    body: JSONObject
     headers: dict[str, str]
     rule: int | None
 
@@ -94,7 +97,7 @@ class ChatServer:
         self._thread: threading.Thread | None = None
 
     # -- what to answer (subclasses) --------------------------------------------------------------
-    def reply(self, body: dict[str, Any]) -> Reply:
+    def reply(self, body: JSONObject) -> Reply:
         """The answer to one chat request body (called once per request, before it is recorded)."""
         raise NotImplementedError
 
@@ -224,7 +227,7 @@ class ChatServer:
                 self._in_flight -= 1
 
     @staticmethod
-    def _send(handler: BaseHTTPRequestHandler, status: int, payload: dict[str, Any],
+    def _send(handler: BaseHTTPRequestHandler, status: int, payload: JSONObject,
               headers: dict[str, str] | None = None) -> None:
         ChatServer._send_bytes(handler, status, json.dumps(payload).encode("utf-8"), headers)
 

@@ -10,7 +10,10 @@ import html
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rcakit._types import JSONObject
 
 __all__ = ["CHARS_PER_TOKEN", "TOKENS_PER_MESSAGE", "ChatResult", "Estimate", "Message", "Usage",
            "estimate_message_tokens", "estimate_tokens"]
@@ -82,7 +85,7 @@ class Estimate:
     model: str = ""
     stop_at_majority: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return asdict(self)
 
     def summary(self) -> str:
