@@ -11,12 +11,20 @@ Importing this package does not import Dask; the functions raise an ImportError 
 when it is missing.
 """
 
-from rcakit.scale.batch import BatchError, BatchResult, IncidentOutcome, analyze_many, run_incident
+from rcakit.scale.batch import (
+    AnalyzeOptions,
+    BatchError,
+    BatchResult,
+    IncidentOutcome,
+    analyze_many,
+    run_incident,
+)
 from rcakit.scale.features import featurize_many, featurize_window, split_window
 from rcakit.scale.runner import Pending, TaskRunner
 from rcakit.scale.specs import IncidentSpec, incident_from_store
 
 __all__ = [
+    "AnalyzeOptions",
     "BatchError",
     "BatchResult",
     "IncidentOutcome",

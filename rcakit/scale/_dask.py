@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from rcakit.errors import MissingDependencyError
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 __all__ = ["open_client", "require_distributed"]
 
 
-def require_distributed() -> Any:
+def require_distributed() -> ModuleType:
     """The ``distributed`` module, or an ImportError that names the extra to install."""
     try:
         import distributed
@@ -23,8 +27,8 @@ def require_distributed() -> Any:
 
 
 @contextlib.contextmanager
-def open_client(client: Any = None, *, address: str | None = None, n_workers: int = 2, threads_per_worker: int = 1,
-                memory_limit: str | float | None = "auto", show_link: bool = True) -> Iterator[Any]:
+def open_client(client: Client | None = None, *, address: str | None = None, n_workers: int = 2, threads_per_worker: int = 1,
+                memory_limit: str | float | None = "auto", show_link: bool = True) -> Iterator[Client]:
     """A ``distributed.Client``: ``client`` itself when given, else one connected to ``address`` (a
     scheduler such as ``tcp://10.0.0.5:8786``), else a new LocalCluster of ``n_workers`` processes
     with ``threads_per_worker`` threads each. Whatever this opened is closed on exit; a client or
@@ -54,7 +58,7 @@ def open_client(client: Any = None, *, address: str | None = None, n_workers: in
             cluster.close()
 
 
-def _show_link(client: Any) -> None:
+def _show_link(client: Client) -> None:
     link = getattr(client, "dashboard_link", None)
     workers = len(client.scheduler_info().get("workers", {}))
     print(f"Dask: {workers} workers; dashboard {link or '(not available)'}", flush=True)

@@ -15,22 +15,44 @@ import math
 import os
 import time
 import traceback
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict, cast
 
 import polars as pl
 
 from rcakit._io import atomic_write_json
 from rcakit._progress import CancelToken, progress
+from rcakit._types import JSONObject, JSONValue
 from rcakit.errors import RcakitError
 from rcakit.scale._dask import open_client
 from rcakit.scale.specs import IncidentSpec
 
-__all__ = ["BatchError", "BatchResult", "IncidentOutcome", "analyze_many", "run_incident"]
+if TYPE_CHECKING:
+    import networkx as nx
+    from distributed import Client
+
+    from rcakit.attribution import Attribution, Method
+    from rcakit.graph import CausalDraft
+    from rcakit.graph.proposal import Suggester
+    from rcakit.llm import LLMClient
+
+__all__ = ["AnalyzeOptions", "BatchError", "BatchResult", "IncidentOutcome", "analyze_many", "run_incident"]
 
 _FORMAT = 1
+
+
+class AnalyzeOptions(TypedDict, total=False):
+    """The keywords of :func:`rcakit.pipeline.analyze` a batch passes on (``llm`` defaults to None in a batch)."""
+
+    graph: nx.DiGraph | CausalDraft | None
+    suggesters: Sequence[Suggester] | None
+    method: Method | None
+    llm: LLMClient | str | None
+    multimodal: bool
+    on_step: Callable[[str], None] | None
+    cancel: CancelToken | None
 
 
 @dataclass
@@ -69,7 +91,7 @@ class IncidentOutcome:
     def ok(self) -> bool:
         return self.status == "ok"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         out = asdict(self)
         out.pop("resumed")
         for name in ("ranking", "entities", "services", "fused"):
@@ -77,7 +99,7 @@ class IncidentOutcome:
         return {"rcakit_outcome": _FORMAT, **out}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, resumed: bool = False) -> IncidentOutcome:
+    def from_dict(cls, data: Mapping[str, JSONValue], *, resumed: bool = False) -> IncidentOutcome:
         fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k != "resumed"}
         for name in ("ranking", "entities", "services", "fused"):
             fields[name] = [(str(n), float("nan") if s is None else float(s)) for n, s in fields.get(name, [])]
@@ -124,7 +146,7 @@ class BatchResult:
         rank = (lambda o: o.fused_truth_rank) if fused else (lambda o: o.truth_rank)
         return sum(1 for o in scored if rank(o) is not None and rank(o) <= k) / len(scored)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {"folder": str(self.folder) if self.folder else None, "seconds": self.seconds,
                 "outcomes": [o.to_dict() for o in self.outcomes]}
 
@@ -175,7 +197,7 @@ class BatchError(RcakitError, RuntimeError):
 
 
 # -- one incident (runs on a worker) ---------------------------------------------------------------
-def _pairs(attribution: Any, entities: bool = False) -> list[tuple[str, float]]:
+def _pairs(attribution: Attribution | None, entities: bool = False) -> list[tuple[str, float]]:
     if attribution is None:
         return []
     if entities:
@@ -183,7 +205,7 @@ def _pairs(attribution: Any, entities: bool = False) -> list[tuple[str, float]]:
     return [(str(c.node), float(c.score)) for c in attribution.causes]
 
 
-def run_incident(spec: IncidentSpec, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def run_incident(spec: IncidentSpec, options: AnalyzeOptions | Mapping[str, object] | None = None) -> JSONObject:
     """Load and analyse one incident; the outcome as a dict (what a worker sends back).
 
     ``options`` go to :func:`rcakit.pipeline.analyze` (``llm`` defaults to None: a batch runs
@@ -200,7 +222,7 @@ def run_incident(spec: IncidentSpec, options: Mapping[str, Any] | None = None) -
     try:
         incident = spec.load()
         loaded = time.perf_counter() - t0
-        analysis = analyze(incident, **opts)
+        analysis = analyze(incident, **cast(AnalyzeOptions, opts))  # analyze checks the keywords it is given
     except Exception as exc:
         return IncidentOutcome(spec.name, spec.key, "failed", worker=worker,
                                error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}").to_dict()
@@ -264,7 +286,7 @@ def _worker_died(spec: IncidentSpec, exc: BaseException) -> IncidentOutcome:
 def analyze_many(
     specs: Iterable[IncidentSpec],
     *,
-    client: Any = None,
+    client: Client | None = None,
     address: str | None = None,
     n_workers: int = 2,
     threads_per_worker: int = 1,
@@ -272,7 +294,7 @@ def analyze_many(
     results: str | Path | None = None,
     resume: bool = True,
     errors: str = "raise",
-    options: Mapping[str, Any] | None = None,
+    options: AnalyzeOptions | None = None,
     cancel: CancelToken | None = None,
     show_progress: bool = True,
 ) -> BatchResult:
@@ -331,7 +353,8 @@ def analyze_many(
     return result
 
 
-def _run_on_dask(todo: list[IncidentSpec], opts: dict[str, Any], record: Any, *, client: Any, address: str | None,
+def _run_on_dask(todo: list[IncidentSpec], opts: Mapping[str, object], record: Callable[[IncidentSpec, IncidentOutcome], None],
+                 *, client: Client | None, address: str | None,
                  n_workers: int, threads_per_worker: int, cancel: CancelToken | None, show_progress: bool
                  ) -> str | None:
     from rcakit.scale._dask import require_distributed

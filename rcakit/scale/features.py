@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 import polars as pl
 
@@ -13,10 +13,27 @@ from rcakit._progress import progress
 from rcakit.scale._dask import open_client
 from rcakit.telemetry.window import TimeWindow, parse_duration
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from distributed import Client
+
+    from rcakit.detect.config import Modality
+    from rcakit.telemetry.loaders.lazy import TelemetryStore
+    from rcakit.telemetry.window import WindowLike
+
 __all__ = ["featurize_many", "featurize_window", "split_window"]
 
 
-def split_window(window: Any, every: str | timedelta) -> list[TimeWindow]:
+class _FeatureOptions(TypedDict, total=False):
+    """The keywords of :func:`rcakit.detect.features.entity_features` a window is featurized with."""
+
+    freq: str | timedelta
+    modalities: tuple[Modality | str, ...]
+    top_templates: int
+
+
+def split_window(window: WindowLike, every: str | timedelta) -> list[TimeWindow]:
     """Consecutive windows of length ``every`` covering ``window`` (the last one may be shorter)."""
     win = TimeWindow.of(window)
     step = parse_duration(every)
@@ -29,7 +46,8 @@ def split_window(window: Any, every: str | timedelta) -> list[TimeWindow]:
     return out
 
 
-def featurize_window(store: Any, window: Any, entities: list[str] | None, options: dict[str, Any]
+def featurize_window(store: TelemetryStore | str | Path, window: WindowLike, entities: list[str] | None,
+                     options: _FeatureOptions
                      ) -> dict[str, pl.DataFrame]:
     """One window's per-entity feature tables, read lazily from ``store`` (this runs on a worker)."""
     from rcakit.detect.features import entity_features
@@ -42,14 +60,14 @@ def featurize_window(store: Any, window: Any, entities: list[str] | None, option
 
 
 def featurize_many(
-    store: Any,
-    windows: Sequence[Any],
+    store: TelemetryStore | str | Path,
+    windows: Sequence[WindowLike],
     *,
     entities: Iterable[str] | None = None,
     freq: str | timedelta = "1m",
-    modalities: tuple[Any, ...] | None = None,
+    modalities: tuple[Modality | str, ...] | None = None,
     top_templates: int = 20,
-    client: Any = None,
+    client: Client | None = None,
     address: str | None = None,
     n_workers: int = 2,
     serial: bool = False,
@@ -70,7 +88,7 @@ def featurize_many(
         store = TelemetryStore.open(store)
     wins = [TimeWindow.of(w) for w in windows]
     names = None if entities is None else list(entities)
-    options: dict[str, Any] = {"freq": freq, "top_templates": top_templates}
+    options: _FeatureOptions = {"freq": freq, "top_templates": top_templates}
     if modalities is not None:
         options["modalities"] = tuple(modalities)
     if serial:

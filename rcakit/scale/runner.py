@@ -5,12 +5,17 @@ from __future__ import annotations
 import contextlib
 import io
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Generic, TypeVar, cast
+
+if TYPE_CHECKING:
+    from distributed import Client, Future
 
 __all__ = ["Pending", "TaskRunner"]
 
+_T = TypeVar("_T")
 
-def _captured(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, Any]:
+
+def _captured(fn: Callable[..., _T], args: tuple[object, ...], kwargs: dict[str, object]) -> tuple[str, _T]:
     """Run ``fn`` on a worker with its printed output captured (printed by the client in order)."""
     from rcakit._progress import set_progress
 
@@ -21,24 +26,25 @@ def _captured(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, A
     return buffer.getvalue(), value
 
 
-class Pending:
+class Pending(Generic[_T]):
     """A submitted call; :meth:`result` waits for it and prints what it printed on the worker.
 
     Without a cluster the call runs when its result is asked for, so a serial run prints each
     result as soon as it is computed, as a plain loop would.
     """
 
-    def __init__(self, future: Any = None, call: tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]] | None = None
-                 ) -> None:
+    def __init__(self, future: Future[tuple[str, _T]] | None = None,
+                 call: tuple[Callable[..., _T], tuple[object, ...], dict[str, object]] | None = None) -> None:
         self._future, self._call = future, call
-        self._done, self._value = False, None
+        self._done = False
+        self._value: _T | None = None
 
-    def result(self) -> Any:
+    def result(self) -> _T:
         if self._future is None:
             if not self._done and self._call is not None:
                 fn, args, kwargs = self._call
                 self._value, self._done, self._call = fn(*args, **kwargs), True, None
-            return self._value
+            return cast(_T, self._value)  # None only for a Pending made with neither future nor call
         text, value = self._future.result()
         if text:
             print(text, end="", flush=True)
@@ -56,9 +62,9 @@ class TaskRunner:
     picklable (module-level functions, paths rather than loaded data).
     """
 
-    def __init__(self, dask: Any = None, *, n_workers: int = 2) -> None:
+    def __init__(self, dask: str | Client | None = None, *, n_workers: int = 2) -> None:
         self._stack = contextlib.ExitStack()
-        self.client: Any = None
+        self.client: Client | None = None
         if dask is None:
             return
         from rcakit.scale._dask import open_client
@@ -73,7 +79,7 @@ class TaskRunner:
     def serial(self) -> bool:
         return self.client is None
 
-    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Pending:
+    def submit(self, fn: Callable[..., _T], *args: object, **kwargs: object) -> Pending[_T]:
         if self.client is None:
             return Pending(call=(fn, args, kwargs))
         return Pending(self.client.submit(_captured, fn, args, kwargs, pure=False))

@@ -13,9 +13,14 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
+from rcakit._types import JSONObject, JSONValue
 from rcakit.telemetry import GroundTruth, Incident
+
+if TYPE_CHECKING:
+    from rcakit.telemetry.loaders.lazy import TelemetryStore
+    from rcakit.telemetry.window import WindowLike
 
 __all__ = ["IncidentSpec", "incident_from_store"]
 
@@ -32,7 +37,7 @@ class IncidentSpec:
 
     name: str
     loader: str | Callable[..., Incident]
-    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    kwargs: Mapping[str, object] = field(default_factory=dict)  # the loader's keywords, checked by it
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -46,9 +51,9 @@ class IncidentSpec:
         return cls(name or Path(path).name, "rcakit.telemetry.incident_io:load_incident", {"folder": str(path)})
 
     @classmethod
-    def store(cls, store: Any, *, name: str, baseline: Any, window: Any, alarm: str | None = None,
-              entities: Iterable[str] | None = None, truth: GroundTruth | Mapping[str, Any] | None = None,
-              description: str = "", meta: Mapping[str, Any] | None = None) -> IncidentSpec:
+    def store(cls, store: TelemetryStore | str | Path, *, name: str, baseline: WindowLike, window: WindowLike, alarm: str | None = None,
+              entities: Iterable[str] | None = None, truth: GroundTruth | Mapping[str, JSONValue] | None = None,
+              description: str = "", meta: Mapping[str, JSONValue] | None = None) -> IncidentSpec:
         """One incident read lazily from ``store`` (a TelemetryStore or a store folder path): the rows of
         ``baseline`` and ``window`` (each a (start, end) pair) and ``entities`` (all when None)."""
         truth_dict = truth.to_dict() if isinstance(truth, GroundTruth) else (dict(truth) if truth else None)
@@ -59,7 +64,7 @@ class IncidentSpec:
         })
 
     @classmethod
-    def call(cls, loader: str | Callable[..., Incident], *, name: str, **kwargs: Any) -> IncidentSpec:
+    def call(cls, loader: str | Callable[..., Incident], *, name: str, **kwargs: object) -> IncidentSpec:
         """``loader(**kwargs)`` on the worker, e.g. ``IncidentSpec.call(rcakit.sim.make_incident,
         name="gpu-1", topology=Topology.small(), fault=GpuThrottle("GPU_0"), seed=1)``."""
         return cls(name, loader, kwargs)
@@ -89,7 +94,7 @@ class IncidentSpec:
         return safe + ".json"
 
 
-def _pair(value: Any) -> tuple[str, str]:
+def _pair(value: WindowLike) -> tuple[str, str]:
     from rcakit.telemetry.window import TimeWindow
 
     window = TimeWindow.of(value)
@@ -106,9 +111,9 @@ def _resolve(loader: str | Callable[..., Incident]) -> Callable[..., Incident]:
     return function  # type: ignore[no-any-return]
 
 
-def incident_from_store(*, store: Any, baseline: tuple[str, str], window: tuple[str, str], alarm: str | None,
-                        entities: list[str] | None, truth: dict[str, Any] | None, name: str, description: str = "",
-                        meta: dict[str, Any] | None = None) -> Incident:
+def incident_from_store(*, store: TelemetryStore | str | Path, baseline: tuple[str, str], window: tuple[str, str], alarm: str | None,
+                        entities: list[str] | None, truth: JSONObject | None, name: str, description: str = "",
+                        meta: JSONObject | None = None) -> Incident:
     """An Incident whose telemetry is read lazily from the store: the rows from the baseline's start to
     the window's end (one read), of ``entities``."""
     from rcakit.telemetry.loaders.lazy import TelemetryStore
