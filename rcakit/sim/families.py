@@ -77,7 +77,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
@@ -90,6 +90,9 @@ from rcakit.sim._family_systems import FAMILIES, check_choice, family_topology, 
 from rcakit.sim._family_truth import true_family_graph
 from rcakit.telemetry import METRIC_SCHEMA, GroundTruth, Incident, Telemetry, TimeWindow
 from rcakit.telemetry.window import to_utc
+
+if TYPE_CHECKING:
+    from rcakit._types import JSONObject, TimeLike
 
 __all__ = [
     "DEFAULT_NOISE",
@@ -237,7 +240,7 @@ def _season(noise: Sequence[str], steps: int, step_s: float, rng: np.random.Gene
 
 
 def _drop_scrapes(frame: pl.DataFrame, topo: Topo, steps: int, step_s: float, t0: datetime,
-                  rng: np.random.Generator) -> tuple[pl.DataFrame, dict[str, Any]]:
+                  rng: np.random.Generator) -> tuple[pl.DataFrame, JSONObject]:
     entity = str(rng.choice([n for n, s in topo.services.items() if s.instrumented]))
     length = int(rng.integers(3, 7)) * max(1, round(60 / step_s))
     first = int(rng.integers(0, steps - length))
@@ -314,7 +317,7 @@ def family_incident(
     baseline_minutes: int = 60,
     incident_minutes: int = 20,
     traces_per_step: int = 5,
-    start: Any = DEFAULT_START,
+    start: TimeLike = DEFAULT_START,
 ) -> Incident:
     """One incident of ``family`` with a ``fault`` (see the module docstring for both), with ground truth.
 
@@ -351,7 +354,7 @@ def family_incident(
     if logs:
         frames["logs"] = build_logs(topo, st, start=t0, step_s=step, base_steps=base,
                                     events=_events(topo, st, inj, deploy), rng=streams[4])
-    detail: dict[str, Any] = {}
+    detail: JSONObject = {}
     if season_info:
         detail["seasonality"] = season_info
     if deploy is not None:
@@ -369,7 +372,7 @@ def family_incident(
 
 def _assemble(topo: Topo, st: State, inj: Injection, frames: dict[str, pl.DataFrame], t0: datetime, base: int,
               steps: int, step: float, *, seed: int, family: str, size: str, noise: tuple[str, ...],
-              detail: dict[str, Any]) -> Incident:
+              detail: JSONObject) -> Incident:
     telemetry = Telemetry(frames["metrics"], frames.get("logs"), frames.get("spans"),
                           source=f"rcakit.sim.families {family} {inj.kind} seed={seed}", validated=True)
     where = f"{inj.target} (link from {inj.caller})" if inj.caller else inj.target

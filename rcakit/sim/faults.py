@@ -23,16 +23,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rcakit.errors import DataError
 from rcakit.sim.topology import Topology
 from rcakit.telemetry.window import parse_duration
 
+if TYPE_CHECKING:
+    from rcakit._types import DurationLike, JSONObject
+
 __all__ = ["BatchSizeMisconfig", "ErrorBurst", "Fault", "GpuThrottle", "NetworkSlowdown", "WorkloadSpike"]
 
 
-def _seconds(value: Any, what: str) -> float:
+def _seconds(value: object, what: str) -> float:
     if isinstance(value, int | float) and not isinstance(value, bool):
         if value < 0:
             raise DataError(f"{what} must not be negative, got {value!r}")
@@ -84,7 +87,7 @@ class Fault:
         return (f"{self.fault_type} on {self.target} x{self.magnitude:g} from {self.start:g} s "
                 f"for {self.duration:g} s")
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {"fault_type": self.fault_type, "target": self.target, "start": self.start,
                 "duration": self.duration, "magnitude": self.magnitude}
 
@@ -114,7 +117,7 @@ class NetworkSlowdown(Fault):
 
     fault_type: ClassVar[str] = "network_slowdown"
 
-    def __init__(self, src: str, dst: str, *, start: Any = 0.0, duration: Any = 600.0,
+    def __init__(self, src: str, dst: str, *, start: DurationLike = 0.0, duration: DurationLike = 600.0,
                  magnitude: float = 20.0) -> None:
         object.__setattr__(self, "target", _link_name(src, dst))
         object.__setattr__(self, "start", start)
@@ -229,7 +232,7 @@ class ErrorBurst(Fault):
         return (f"error burst: {self.target} crashes on {self.magnitude:.0%} of batches (restart "
                 f"{self.restart:g} s) from {self.start:g} s for {self.duration:g} s")
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {**super().to_dict(), "restart": self.restart}
 
 

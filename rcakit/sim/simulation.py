@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,19 +18,22 @@ from rcakit.sim.truth import system_description, true_graph
 from rcakit.telemetry import GroundTruth, Incident, Telemetry, TimeWindow
 from rcakit.telemetry.window import parse_duration, to_utc
 
+if TYPE_CHECKING:
+    from rcakit._types import DurationLike, TimeLike
+
 __all__ = ["DEFAULT_START", "make_incident", "simulate", "write_otlp"]
 
 DEFAULT_START = "2025-01-06T09:00:00Z"
 
 
-def _seconds(value: Any, what: str) -> float:
+def _seconds(value: DurationLike, what: str) -> float:
     try:
         return parse_duration(value).total_seconds()
     except (DataError, TypeError) as exc:
         raise DataError(f"{what}: {exc}", hint="Give seconds or a duration such as '30min'") from exc
 
 
-def _check(topology: Topology, faults: Sequence[Fault], rate: float, seed: Any) -> None:
+def _check(topology: Topology, faults: Sequence[Fault], rate: float, seed: int) -> None:
     if not isinstance(topology, Topology):
         raise TypeError(f"topology must be a rcakit.sim.Topology (Topology.small() ...), got {type(topology).__name__}")
     if not isinstance(rate, int | float) or isinstance(rate, bool) or rate <= 0:
@@ -46,15 +49,15 @@ def _check(topology: Topology, faults: Sequence[Fault], rate: float, seed: Any) 
 def simulate(
     topology: Topology,
     *,
-    duration: Any = "1h",
+    duration: DurationLike = "1h",
     rate: float | None = None,
     faults: Iterable[Fault] = (),
     seed: int = 0,
-    step: Any = "10s",
+    step: DurationLike = "10s",
     trace_sample: int | None = 20,
     logs: bool = True,
     hide: Iterable[str] = ("power",),
-    start: Any = DEFAULT_START,
+    start: TimeLike = DEFAULT_START,
     otlp: str | Path | None = None,
 ) -> Telemetry:
     """Simulate the model-serving system and return its metrics, logs and traces.
@@ -97,14 +100,14 @@ def make_incident(
     fault: Fault | Sequence[Fault],
     *,
     seed: int = 0,
-    baseline: Any = "30min",
-    after: Any = 0,
+    baseline: DurationLike = "30min",
+    after: DurationLike = 0,
     rate: float | None = None,
-    step: Any = "10s",
+    step: DurationLike = "10s",
     trace_sample: int | None = None,
     logs: bool = True,
     hide: Iterable[str] = ("power",),
-    start: Any = DEFAULT_START,
+    start: TimeLike = DEFAULT_START,
     name: str | None = None,
     alarm: str = "Client:latency",
 ) -> Incident:

@@ -12,7 +12,6 @@ configured maximum, the GPU clock) rather than on the queue length. See the tabl
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 import networkx as nx
 
@@ -88,7 +87,7 @@ EDGE_TYPES: tuple[tuple[str, str, str, str], ...] = (
 )
 
 # Metric names per component kind with their descriptions (Atlas Appendix A.2 plus what rcakit adds).
-METRICS: dict[str, dict[str, Any]] = {
+METRICS: dict[str, dict[str, dict[str, str] | dict[str, list[str]]]] = {
     "Client": {
         "request_level": {
             "latency": "The time taken for a request to be processed from the time it is sent to the time "
