@@ -83,7 +83,8 @@ def to_networkx(draft: CausalDraft | ReviewSession, *, include_rejected: bool = 
 def to_node_link(draft: CausalDraft | ReviewSession, *, include_rejected: bool = True) -> JSONObject:
     """networkx's node-link document (``nodes``, ``edges``) of :func:`to_networkx`; JSON-serialisable."""
     data = nx.node_link_data(to_networkx(draft, include_rejected=include_rejected), edges="edges")
-    return json.loads(json.dumps(data, default=str))
+    document: JSONObject = json.loads(json.dumps(data, default=str))
+    return document
 
 
 # -- out: DOT and GML -------------------------------------------------------------------------------------

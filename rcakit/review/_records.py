@@ -56,7 +56,7 @@ class Decision:
     @classmethod
     def from_dict(cls, data: JSONObject) -> Decision:
         edge = tuple(data["edge"]) if data.get("edge") else None
-        return cls(int(data["id"]), DecisionKind(data["kind"]), edge, data["time"],  # type: ignore[arg-type]
+        return cls(int(data["id"]), DecisionKind(data["kind"]), edge, data["time"],
                    data.get("reason", ""), list(data.get("changes") or []))
 
     def describe(self) -> str:
@@ -81,7 +81,7 @@ class QueueItem:
 
     @classmethod
     def from_dict(cls, data: JSONObject) -> QueueItem:
-        return cls(tuple(data["edge"]), data["kind"], float(data["score"]),  # type: ignore[arg-type]
+        return cls(tuple(data["edge"]), data["kind"], float(data["score"]),
                    list(data.get("reasons") or []), dict(data.get("evidence") or {}), data.get("done"))
 
     @classmethod

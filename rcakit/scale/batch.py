@@ -143,8 +143,10 @@ class BatchResult:
         scored = [o for o in self.ok if o.truth]
         if not scored:
             return float("nan")
-        rank = (lambda o: o.fused_truth_rank) if fused else (lambda o: o.truth_rank)
-        return sum(1 for o in scored if rank(o) is not None and rank(o) <= k) / len(scored)
+        def rank(o: IncidentOutcome) -> int | None:
+            return o.fused_truth_rank if fused else o.truth_rank
+
+        return sum(1 for o in scored if (r := rank(o)) is not None and r <= k) / len(scored)
 
     def to_dict(self) -> JSONObject:
         return {"folder": str(self.folder) if self.folder else None, "seconds": self.seconds,
@@ -377,9 +379,11 @@ def _run_on_dask(todo: list[IncidentSpec], opts: Mapping[str, object], record: C
                 record(spec, outcome)
                 future.release()
                 if cancel is not None and cancel.cancelled:
-                    c.cancel([f for f in futures if not f.done()])
+                    # distributed leaves Client.cancel and Future.done unannotated
+                    c.cancel([f for f in futures if not f.done()])  # type: ignore[no-untyped-call]
                     cancel.raise_if_cancelled()
         except BaseException:
-            c.cancel(list(futures))  # Ctrl-C or cancel: stop the rest; what finished is on disk
+            # Ctrl-C or cancel: stop the rest; what finished is on disk
+            c.cancel(list(futures))  # type: ignore[no-untyped-call]
             raise
         return str(getattr(c, "dashboard_link", "") or "") or None
