@@ -8,7 +8,14 @@ method that tests call without a browser.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rcakit.ui.attribution_panel import AttributionPanel
+    from rcakit.ui.dashboard import IncidentDashboard
+    from rcakit.ui.explorer import TelemetryExplorer
+    from rcakit.ui.report_panel import ReportPanel
+    from rcakit.ui.reviewer import GraphReviewer
 
 __all__ = ["AttributionPanel", "GraphReviewer", "IncidentDashboard", "ReportPanel", "TelemetryExplorer"]
 
@@ -21,7 +28,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> type:  # every lazy name is a widget class
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'rcakit.ui' has no attribute {name!r}")

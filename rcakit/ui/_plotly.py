@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import ipywidgets as widgets
+    import plotly.graph_objects as go
 
 __all__ = ["show_figure"]
 
 
-def show_figure(figure: Any, output: Any) -> None:
+def show_figure(figure: go.Figure, output: widgets.Output) -> None:
     """Show ``figure`` (a plotly Figure) as the only output of ``output`` (an ipywidgets Output)."""
     import plotly.io as pio
 

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from rcakit.errors import DataError
 from rcakit.telemetry.window import to_utc
+
+if TYPE_CHECKING:
+    from rcakit._types import TimeLike
 
 __all__ = ["_finite_or_none", "_parse_plotly_time", "_plotly_time", "_plotly_times", "downsample"]
 
@@ -41,7 +45,7 @@ _PLOTLY_DATE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2})(?::(
                           r"\s*(Z|[+-]\d{2}:?\d{2})?\s*$")
 
 
-def _parse_plotly_time(value: Any) -> datetime:
+def _parse_plotly_time(value: TimeLike | np.integer | np.floating) -> datetime:
     """A selection end as plotly sends it, in UTC.
 
     On a date axis plotly sends strings like ``'2025-01-06 09:21:30.5'`` (any number of fraction digits,
@@ -67,7 +71,7 @@ def _parse_plotly_time(value: Any) -> datetime:
     return to_utc(value)
 
 
-def _plotly_time(value: Any) -> str:
+def _plotly_time(value: TimeLike) -> str:
     """One instant as plotly's date-axis string in UTC ('2025-01-06 09:21:30.500000'), no offset."""
     return to_utc(value).astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
 
@@ -84,6 +88,6 @@ def _plotly_times(times: np.ndarray) -> list[str]:
     return [_plotly_time(t) for t in arr.tolist()]
 
 
-def _finite_or_none(values: Any) -> list[float | None]:
+def _finite_or_none(values: npt.ArrayLike) -> list[float | None]:
     """Numbers with NaN/inf as None: plotly draws a gap for None, but NaN reached SVG paths as 'MNaN'."""
     return [float(v) if v is not None and np.isfinite(v) else None for v in np.asarray(values, dtype=float).tolist()]

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import html
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, TypeAlias, cast
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
@@ -25,16 +26,31 @@ from rcakit._progress import Cancelled, CancelToken
 from rcakit.attribution import Attribution, AttributionConfig, Method, attribute
 from rcakit.ui._plotly import show_figure
 
+if TYPE_CHECKING:
+    from rcakit.attribution._run import GraphLike, IncidentLike
+    from rcakit.graph.draft import CausalDraft
+
 __all__ = ["AttributionPanel"]
 
 # the rankings a run sends, in order (graph-free methods skip "structural"): the bar counts them
 _STAGES = ("quick", "structural", "final")
 
 
+class _HasDraft(Protocol):
+    """What holds a draft under review: a ReviewSession, a GraphReviewer's session, ..."""
+
+    @property
+    def draft(self) -> CausalDraft: ...
+
+
+#: Where the panel takes its graph from: an object with ``.draft``, a function returning a graph, or a graph.
+GraphSource: TypeAlias = "_HasDraft | Callable[[], GraphLike] | GraphLike"
+
+
 class AttributionPanel(widgets.VBox):
     """A live bar chart of root-cause scores with intervals, a progress line and a ranking history."""
 
-    def __init__(self, source: Any, incident: Any, *, method: Method | str = Method.STRUCTURAL,
+    def __init__(self, source: GraphSource, incident: IncidentLike, *, method: Method | str = Method.STRUCTURAL,
                  config: AttributionConfig | None = None, top_k: int = 10) -> None:
         self.source = source
         self.incident = incident
@@ -75,10 +91,10 @@ class AttributionPanel(widgets.VBox):
         show_figure(self.chart, self.chart_output)
 
     # -- public API (the buttons call these) -------------------------------------------------------
-    def graph(self) -> Any:
+    def graph(self) -> GraphLike:
         """The graph to attribute on now: the source's draft, the callable's answer, or the source."""
         if hasattr(self.source, "draft"):
-            return self.source.draft
+            return cast(_HasDraft, self.source).draft
         if callable(self.source):
             return self.source()
         return self.source
@@ -116,7 +132,7 @@ class AttributionPanel(widgets.VBox):
         return self.result if self.error is None and not (self._token and self._token.cancelled) else None
 
     # -- worker -----------------------------------------------------------------------------------------
-    def _work(self, graph: Any, token: CancelToken) -> None:
+    def _work(self, graph: GraphLike, token: CancelToken) -> None:
         try:
             result = attribute(graph if self.method.needs_graph else None, self.incident, method=self.method,
                                config=self.config, on_progress=self._on_partial, cancel=token)
@@ -152,7 +168,7 @@ class AttributionPanel(widgets.VBox):
                          + (f"; now the {following} ..." if following else " ..."))
         self._draw(partial)
 
-    def _on_graph_change(self, *args: Any, **kwargs: Any) -> None:
+    def _on_graph_change(self, *args: object, **kwargs: object) -> None:
         self.stale = True
         self._set_status("the graph changed since the last run: press Run to update")
 

@@ -19,12 +19,27 @@ import html
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import TYPE_CHECKING
 
 import ipywidgets as W
 
 from rcakit._progress import Cancelled, CancelToken
 from rcakit.errors import DataError, RcakitError
+
+if TYPE_CHECKING:
+    import polars as pl
+    from traitlets.utils.bunch import Bunch
+
+    from rcakit.detect import Anomalies
+    from rcakit.graph import CausalDraft
+    from rcakit.report import Report
+    from rcakit.review import ReviewSession
+    from rcakit.telemetry import Incident
+    from rcakit.ui.attribution_panel import AttributionPanel
+    from rcakit.ui.explorer import TelemetryExplorer
+    from rcakit.ui.report_panel import ReportPanel
+    from rcakit.ui.reviewer import GraphReviewer
 
 __all__ = ["STEPS", "IncidentDashboard"]
 
@@ -57,22 +72,22 @@ class IncidentDashboard(W.VBox):
         from rcakit.samples import sample_names
 
         self.folder = Path(folder)
-        self.incident: Any = None
-        self.anomalies: Any = None
-        self.explorer: Any = None
-        self.draft: Any = None
-        self.session: Any = None
-        self.reviewer: Any = None
-        self.panel: Any = None
-        self.report: Any = None
-        self.report_panel: Any = None
+        self.incident: Incident | None = None
+        self.anomalies: Anomalies | None = None
+        self.explorer: TelemetryExplorer | None = None
+        self.draft: CausalDraft | None = None
+        self.session: ReviewSession | None = None
+        self.reviewer: GraphReviewer | None = None
+        self.panel: AttributionPanel | None = None
+        self.report: Report | None = None
+        self.report_panel: ReportPanel | None = None
         self.error: BaseException | None = None
         self.step: str | None = None
         self.seconds: dict[str, float] = {}
         self.notes: list[str] = []
         self._token = CancelToken()
         self._thread: threading.Thread | None = None
-        self._choices: list[Any] = []
+        self._choices: list[Incident] = []
         self._syncing = False
 
         names = samples if samples is not None else sample_names()
@@ -180,7 +195,7 @@ class IncidentDashboard(W.VBox):
         finally:
             self.load_button.disabled, self.cancel_button.disabled = False, True
 
-    def show(self, incident: Any) -> None:
+    def show(self, incident: Incident) -> None:
         """Run the steps after loading on an Incident you already have (detect, draft, attribute, report)."""
         from rcakit.detect import detect_anomalies
         from rcakit.graph import draft_graph
@@ -207,7 +222,7 @@ class IncidentDashboard(W.VBox):
                 data = incident.telemetry.align(self.anomalies.freq, "mean", start=incident.baseline_window.start,
                                                 end=incident.incident_window.end).frame
             self._close_review()
-            self.session = self._open_session(ReviewSession, incident, data)
+            self.session = self._open_session(ReviewSession, incident, self.draft, data)
             self.reviewer = GraphReviewer(self.session, height="460px")
             self.reviewer_box.children = (self.reviewer,)
         with self._step("attribute"):
@@ -227,7 +242,7 @@ class IncidentDashboard(W.VBox):
                          + (f": top cause <b>{html.escape(top)}</b>" if top else "")
                          + "".join(f"<br><small>{html.escape(note)}</small>" for note in self.notes))
 
-    def write_report(self) -> Any:
+    def write_report(self) -> Report:
         """What Write report does: the report from the latest attribution run and the reviewed graph."""
         from rcakit.report import write_report
         from rcakit.ui.report_panel import ReportPanel
@@ -274,28 +289,31 @@ class IncidentDashboard(W.VBox):
             with contextlib.suppress(Exception):
                 self.session.close()
 
-    def _open_session(self, session_class: Any, incident: Any, data: Any) -> Any:
+    def _open_session(self, session_class: type[ReviewSession], incident: Incident, draft: CausalDraft,
+                      data: pl.DataFrame | None) -> ReviewSession:
         """A review session saved beside the dashboard; a file another session holds (a second visitor of the
         same Voila page, another kernel) is left alone and the next free ``<name>-<n>`` file used instead."""
         from rcakit.review._autosave import SessionLockedError
 
-        alarm = incident.alarm if incident.alarm in self.draft.nodes else None
+        alarm = incident.alarm if incident.alarm in draft.nodes else None
         stem = _safe(incident.name)
         for n in range(1, 100):
             path = self.folder / (f"{stem}.rcakit-review.json" if n == 1 else f"{stem}-{n}.rcakit-review.json")
             try:
-                session = session_class(self.draft, path=path, data=data, alarm=alarm)
+                session = session_class(draft, path=path, data=data, alarm=alarm)
             except SessionLockedError:
                 continue
             if n > 1:
                 self.notes.append(f"{stem}.rcakit-review.json is open in another session; this review is saved "
                                   f"to {path.name}")
             return session
-        return session_class(self.draft, path=None, data=data, alarm=alarm, autosave=False)
+        return session_class(draft, path=None, data=data, alarm=alarm, autosave=False)
 
-    def _rewrite(self) -> Any:
+    def _rewrite(self) -> Report:
         from rcakit.report import write_report
 
+        if self.incident is None:  # the report panel exists only once an incident was shown
+            raise DataError("no incident loaded", hint="Pick a sample or a folder and press Load")
         result = self.panel.result if self.panel is not None else None
         self.report = write_report(self.incident, attribution=result, anomalies=self.anomalies,
                                    draft=self.session.draft if self.session is not None else None)
@@ -306,11 +324,11 @@ class IncidentDashboard(W.VBox):
         name = html.escape(self.incident.name) if self.incident is not None else ""
         self._set_status(f"{name}: {STEPS['draft']}: {done:,} of {total:,} candidate pairs answered ...")
 
-    def _load_quietly(self, source: Any) -> None:
+    def _load_quietly(self, source: str | Path) -> None:
         with contextlib.suppress(Exception):  # shown in the status line; kept in self.error
             self.load(source)
 
-    def _read(self, source: str | Path) -> Any:
+    def _read(self, source: str | Path) -> Incident:
         from rcakit.samples import sample_incident, sample_names
 
         text = str(source).strip()
@@ -334,7 +352,7 @@ class IncidentDashboard(W.VBox):
         self._show_choices(incidents)
         return incidents[0]
 
-    def _show_choices(self, incidents: list[Any]) -> None:
+    def _show_choices(self, incidents: list[Incident]) -> None:
         self._choices = incidents
         self._syncing = True
         try:
@@ -345,7 +363,7 @@ class IncidentDashboard(W.VBox):
             self._syncing = False
         self.incident_select.layout.display = "" if len(incidents) > 1 else "none"
 
-    def _incident_chosen(self, change: dict[str, Any]) -> None:
+    def _incident_chosen(self, change: Bunch) -> None:  # traitlets' change dict
         if self._syncing or not change["new"]:
             return
         try:
@@ -380,7 +398,7 @@ class _Step:
         self.started = time.perf_counter()
         return self
 
-    def __exit__(self, kind: Any, value: Any, tb: Any) -> None:
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
         self.owner.seconds[self.name] = time.perf_counter() - self.started
         if kind is None:
             self.owner.progress.value = list(STEPS).index(self.name) + 1

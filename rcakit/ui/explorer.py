@@ -16,7 +16,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
@@ -27,6 +27,13 @@ from rcakit.errors import DataError
 from rcakit.telemetry import Incident
 from rcakit.telemetry.window import TimeWindow, to_utc
 from rcakit.ui._series import _finite_or_none, _parse_plotly_time, _plotly_time, _plotly_times, downsample
+
+if TYPE_CHECKING:
+    import ipywidgets as widgets
+    import plotly.graph_objects as go
+    from traitlets.utils.bunch import Bunch
+
+    from rcakit._types import DurationLike, JSONObject, TimeLike
 
 __all__ = ["TelemetryExplorer", "downsample"]
 
@@ -52,7 +59,7 @@ class TelemetryExplorer:
         *,
         method: Method | str = Method.NSIGMA,
         config: DetectConfig | None = None,
-        freq: Any = None,
+        freq: DurationLike | None = None,
         max_series: int = 8,
         max_points: int = 1500,
         max_heatmap_entities: int = 50,
@@ -139,7 +146,7 @@ class TelemetryExplorer:
         self._detect()
         self.refresh()
 
-    def set_incident_window(self, start: Any, end: Any) -> None:
+    def set_incident_window(self, start: TimeLike, end: TimeLike) -> None:
         """Move the incident's incident window (the Incident object itself), detect again and redraw."""
         lo, hi = to_utc(start), to_utc(end)
         if hi < lo:
@@ -148,7 +155,7 @@ class TelemetryExplorer:
         self._detect()
         self.refresh()
 
-    def on_range_selected(self, xrange: Sequence[Any]) -> None:
+    def on_range_selected(self, xrange: Sequence[TimeLike]) -> None:
         """What a box selection in the time-series chart does: its x range becomes the incident window."""
         if xrange is None or len(xrange) != 2:
             return
@@ -278,21 +285,21 @@ class TelemetryExplorer:
         finally:
             self._syncing = False
 
-    def _entities_changed(self, change: dict[str, Any]) -> None:
+    def _entities_changed(self, change: Bunch) -> None:  # traitlets' change dict
         if not self._syncing:
             self.select_entities(change["new"])
 
-    def _metrics_changed(self, change: dict[str, Any]) -> None:
+    def _metrics_changed(self, change: Bunch) -> None:
         if not self._syncing:
             self.select_metrics(change["new"])
 
-    def _selection_callback(self, trace: Any, points: Any, selector: Any) -> None:
+    def _selection_callback(self, trace: object, points: object, selector: object) -> None:
         xrange = getattr(selector, "xrange", None)
         if xrange:
             self.on_range_selected(xrange)
 
     # -- drawing ---------------------------------------------------------------------------------
-    def _window_shapes(self) -> list[dict[str, Any]]:
+    def _window_shapes(self) -> list[JSONObject]:
         shapes = []
         view = self._view()
         for window, colour in ((self.incident.baseline_window, _BASELINE_COLOUR),
@@ -303,7 +310,7 @@ class TelemetryExplorer:
                                "y0": 0, "y1": 1, "fillcolor": colour, "line": {"width": 0}, "layer": "below"})
         return shapes
 
-    def _anomaly_shapes(self) -> list[dict[str, Any]]:
+    def _anomaly_shapes(self) -> list[JSONObject]:
         if self.anomalies is None:
             return []
         flagged = self.anomalies.anomalous().filter(pl.col("node").is_in(self.selected_metrics))
@@ -491,7 +498,7 @@ class TelemetryExplorer:
                 f"series={len(self.selected_metrics)}, method={self.method.value})")
 
 
-def _show_static(figure: Any, output: Any) -> None:
+def _show_static(figure: go.Figure, output: widgets.Output) -> None:
     """Render a plain plotly figure in an ipywidgets Output through the front end's plotly mime renderer."""
     from rcakit.ui._plotly import show_figure
 

@@ -15,18 +15,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import anywidget
 import traitlets
 
+from rcakit._types import JSONObject, JSONValue
 from rcakit.errors import DataError
 from rcakit.graph.draft import CausalDraft, EdgeStatus
 from rcakit.graph.proposal import Provenance
-from rcakit.review import ReviewEvent, ReviewSession
+from rcakit.review import Decision, QueueItem, ReviewEvent, ReviewSession
 from rcakit.review._vis import edge_details, layout_positions, vis_elements
 from rcakit.telemetry import split_node
 from rcakit.ui._assets import read_asset, vis_prelude
+
+if TYPE_CHECKING:
+    from rcakit.graph.data import WideData
 
 __all__ = ["GraphReviewer"]
 
@@ -47,7 +51,7 @@ class GraphReviewer(anywidget.AnyWidget):
     # The drawn graph travels as one JSON string: ipywidgets walks dict traitlets element by element
     # looking for binary buffers, which for 200 edges cost more than the whole decision.
     graph_json = traitlets.Unicode("{}").tag(sync=True)
-    queue: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
+    queue: traitlets.List[JSONObject] = traitlets.List().tag(sync=True)
     details = traitlets.Dict().tag(sync=True)
     selected: traitlets.List[str] = traitlets.List().tag(sync=True)
     filters = traitlets.Dict({"provenance": "", "status": "", "component": ""}).tag(sync=True)
@@ -63,12 +67,12 @@ class GraphReviewer(anywidget.AnyWidget):
         draft_or_session: CausalDraft | ReviewSession,
         *,
         path: str | Path | None = None,
-        data: Any = None,
+        data: WideData | None = None,
         alarm: str | None = None,
         batch_size: int = 5,
         height: str = "560px",
         start: bool = True,
-        **kwargs: Any,
+        **kwargs: object,  # further traits of the widget
     ) -> None:
         if isinstance(draft_or_session, ReviewSession):
             session = draft_or_session
@@ -80,7 +84,7 @@ class GraphReviewer(anywidget.AnyWidget):
         super().__init__(_esm=vis_prelude() + read_asset("graph_reviewer.js"), _css=read_asset("graph_reviewer.css"),
                          height=height, batch_size=batch_size, **kwargs)
         self.session = session
-        self.graph: dict[str, Any] = {"nodes": [], "edges": []}
+        self.graph: JSONObject = {"nodes": [], "edges": []}
         self.message = ""
         self._positions: dict[str, tuple[float, float]] = {}
         self._unsubscribe = session.subscribe(self._on_session_event)
@@ -95,7 +99,7 @@ class GraphReviewer(anywidget.AnyWidget):
             self._refresh_summary()
 
     # -- public actions (each front-end event calls one of these) ------------------------------
-    def select_edge(self, source: str, target: str) -> dict[str, Any]:
+    def select_edge(self, source: str, target: str) -> JSONObject:
         """Show an edge's details (rationale, votes, evidence, rules); an edge offered as missing too."""
         if self.session.draft.has_edge(source, target):
             info = edge_details(self.session.draft, source, target)
@@ -117,7 +121,7 @@ class GraphReviewer(anywidget.AnyWidget):
         self._refresh_summary()
         return info
 
-    def select_node(self, name: str) -> dict[str, Any]:
+    def select_node(self, name: str) -> JSONObject:
         draft = self.session.draft
         if name not in draft.nodes:
             raise DataError(f"node {name!r} is not in the draft")
@@ -138,31 +142,31 @@ class GraphReviewer(anywidget.AnyWidget):
         self.details = {}
         self._refresh_summary()
 
-    def accept(self, source: str | None = None, target: str | None = None, *, reason: str = "") -> Any:
+    def accept(self, source: str | None = None, target: str | None = None, *, reason: str = "") -> Decision | None:
         return self._decide("accept", source, target, reason)
 
-    def reject(self, source: str | None = None, target: str | None = None, *, reason: str = "") -> Any:
+    def reject(self, source: str | None = None, target: str | None = None, *, reason: str = "") -> Decision | None:
         return self._decide("reject", source, target, reason)
 
-    def reverse(self, source: str | None = None, target: str | None = None, *, reason: str = "") -> Any:
+    def reverse(self, source: str | None = None, target: str | None = None, *, reason: str = "") -> Decision | None:
         return self._decide("reverse", source, target, reason)
 
-    def skip(self, source: str | None = None, target: str | None = None, *, reason: str = "") -> Any:
+    def skip(self, source: str | None = None, target: str | None = None, *, reason: str = "") -> Decision | None:
         return self._decide("skip", source, target, reason)
 
-    def undo(self) -> Any:
+    def undo(self) -> Decision | None:
         decision = self.session.undo()
         self.message = f"undid {decision.describe()}" if decision else "nothing to undo"
         self._refresh_summary()
         return decision
 
-    def redo(self) -> Any:
+    def redo(self) -> Decision | None:
         decision = self.session.redo()
         self.message = f"redid {decision.describe()}" if decision else "nothing to redo"
         self._refresh_summary()
         return decision
 
-    def add_edge(self, source: str, target: str, *, reason: str = "") -> Any:
+    def add_edge(self, source: str, target: str, *, reason: str = "") -> Decision:
         """Add ``source -> target`` by hand (accepted, provenance human); names are ``entity:metric``."""
         source, target = str(source).strip(), str(target).strip()
         split_node(source)
@@ -200,7 +204,7 @@ class GraphReviewer(anywidget.AnyWidget):
         self.filters = new
         self._refresh_graph()
 
-    def next_batch(self, k: int | None = None) -> list[Any]:
+    def next_batch(self, k: int | None = None) -> list[QueueItem]:
         """Ask validation for the next ``k`` (default 5) suspicious edges and select the first."""
         # Validation with data can take seconds: say so before the kernel is busy with it.
         self.message = "looking for the next suspicious edges…"
@@ -251,10 +255,10 @@ class GraphReviewer(anywidget.AnyWidget):
                 out[answer] = [f"{a} {s} -> {t}" for s, t, a in found.changes]
         return out
 
-    def _decide(self, kind: str, source: str | None, target: str | None, reason: str) -> Any:
+    def _decide(self, kind: str, source: str | None, target: str | None, reason: str) -> Decision | None:
         edge = self._target(source, target)
         changes = self._similar_preview(edge).get(kind) if self.propagate else None
-        decision: Any
+        decision: Decision | None
         if changes:
             from rcakit.graph.validate import similar_changes
 
@@ -344,7 +348,7 @@ class GraphReviewer(anywidget.AnyWidget):
                         "notes": list(s.notes),
                         "has_target": bool(self.selected[:1] == ["edge"] or s.current is not None)}
 
-    def _handle_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+    def _handle_message(self, _widget: object, content: JSONValue, _buffers: object) -> None:
         if not isinstance(content, dict) or "action" not in content:
             return
         action = content["action"]
