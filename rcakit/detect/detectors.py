@@ -47,14 +47,17 @@ class Detector(ABC):
 
     def anomalous_mask(self, scores: np.ndarray) -> np.ndarray:
         with np.errstate(invalid="ignore"):
-            return np.abs(np.nan_to_num(scores, nan=0.0)) > self.threshold
+            mask: np.ndarray = np.abs(np.nan_to_num(scores, nan=0.0)) > self.threshold
+        return mask
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(threshold={self.threshold})"
 
 
 def spread_floor(centre: np.ndarray, config: DetectConfig) -> np.ndarray:
-    return np.maximum(config.relative_spread_floor * np.abs(np.nan_to_num(centre)), config.absolute_spread_floor)
+    floor: np.ndarray = np.maximum(config.relative_spread_floor * np.abs(np.nan_to_num(centre)),
+                                   config.absolute_spread_floor)
+    return floor
 
 
 class _CentreSpread(Detector):
@@ -85,7 +88,8 @@ class _CentreSpread(Detector):
             raise RuntimeError("call fit(baseline) before score(incident)")
         z = (np.asarray(incident, dtype=float) - self.centre) / self.spread
         cap = self.config.max_score
-        return np.clip(z, -cap, cap)
+        clipped: np.ndarray = np.clip(z, -cap, cap)
+        return clipped
 
 
 def _all_nan_safe(fn: Callable[..., np.ndarray], matrix: np.ndarray) -> np.ndarray:

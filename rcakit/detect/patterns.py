@@ -36,7 +36,8 @@ def _block_mean(y: np.ndarray, max_points: int) -> np.ndarray:
     width = int(np.ceil(y.size / max_points))
     pad = (-y.size) % width
     padded = np.concatenate([y, np.full(pad, y[-1])])
-    return padded.reshape(-1, width).mean(axis=1)
+    means: np.ndarray = padded.reshape(-1, width).mean(axis=1)
+    return means
 
 
 def step_vs_hinge(y: np.ndarray) -> tuple[float, float]:

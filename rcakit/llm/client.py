@@ -205,7 +205,8 @@ class LLMClient:
         cfg = self.config
         if retry_after is not None:
             return min(max(retry_after, 0.0), cfg.backoff_max)
-        return min(cfg.backoff_base * (2 ** attempt), cfg.backoff_max)
+        delay: float = min(cfg.backoff_base * (2 ** attempt), cfg.backoff_max)
+        return delay
 
     def chat(self, messages: Sequence[Message], *, cache_key: JSONValue = None, prompt_version: str = "",
              use_cache: bool | None = None, max_output_tokens: int | None = None) -> ChatResult:

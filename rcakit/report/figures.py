@@ -396,7 +396,7 @@ def plotlyjs_script() -> str:
     """
     from plotly.offline import get_plotlyjs
 
-    source = get_plotlyjs().replace("</script", "<\\/script")
+    source: str = get_plotlyjs().replace("</script", "<\\/script")
     return ("<script type='text/javascript'>if (!window.Plotly) { (function (module, exports, define) {\n"
             + source + "\n}).call(window); }</script>")
 

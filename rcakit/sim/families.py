@@ -205,14 +205,16 @@ def _root_nodes(topo: Topo, inj: Injection) -> tuple[str, ...]:
 def _measure(metric: str, v: np.ndarray, calls: np.ndarray, step_s: float, rng: np.random.Generator) -> np.ndarray:
     """What a scrape reads: the step's mean with sampling noise of its kind."""
     if metric in ("request_rate", "enqueue_rate", "dequeue_rate", "net_retransmits"):
-        return rng.poisson(np.maximum(v, 0) * step_s) / step_s
+        rate: np.ndarray = rng.poisson(np.maximum(v, 0) * step_s) / step_s
+        return rate
     if metric in ("error_rate", "errors"):
         n = np.maximum(1, np.round(calls * step_s)).astype(np.int64)
         return rng.binomial(n, np.clip(v, 0, 1)) / n
     if metric in ("cpu", "disk_io", "pool_utilization"):
         return np.clip(v + rng.normal(0, 0.5 if metric != "pool_utilization" else 0.2, v.shape), 0, 100)
     if metric == "queue_length":
-        return rng.poisson(np.maximum(v, 0)).astype(float)
+        length: np.ndarray = rng.poisson(np.maximum(v, 0)).astype(float)
+        return length
     if metric == "memory":
         return v * (1 + rng.normal(0, 0.004, v.shape))
     return v * np.exp(rng.normal(0, 0.04 if metric == "latency" else 0.03, v.shape))

@@ -68,7 +68,8 @@ class Fault:
         return float(self.start) + float(self.duration)
 
     def active(self, t: float) -> bool:
-        return self.start <= t < self.end
+        inside: bool = self.start <= t < self.end
+        return inside
 
     def validate(self, topology: Topology) -> None:
         """Raise a DataError when the target does not exist in ``topology``."""

@@ -12,10 +12,14 @@ configured maximum, the GPU clock) rather than on the queue length. See the tabl
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import networkx as nx
 
 from rcakit.sim.topology import Topology
+
+if TYPE_CHECKING:
+    from rcakit._types import JSONObject
 
 __all__ = ["EDGE_TYPES", "METRICS", "system_description", "true_graph"]
 
@@ -221,7 +225,7 @@ def _same(c_w: int, c_g: int, e_w: int, e_g: int) -> bool:
     return True
 
 
-def system_description(topology: Topology, *, hidden: Iterable[str] = ("power",)) -> dict:
+def system_description(topology: Topology, *, hidden: Iterable[str] = ("power",)) -> JSONObject:
     """The system in Atlas's input format (Appendix A): trace file, measurement descriptions, common metrics.
 
     Returns ``{"atlas_version": 1, "trace": {...}, "measurements": {...}, "common_metrics": {...}}``.
@@ -229,7 +233,7 @@ def system_description(topology: Topology, *, hidden: Iterable[str] = ("power",)
     metrics, from which Atlas enumerates typical-but-unobserved metrics).
     """
     hidden = tuple(hidden)
-    trace: dict[str, dict] = {
+    trace: dict[str, JSONObject] = {
         "request.Client": {"service_description": "client that sends inference requests to the router",
                            "resources": {}, "callees": ["Client-Router"]},
         "request.Client.Client-Router": {"service_description": "network communication that sends requests "
@@ -264,9 +268,9 @@ def system_description(topology: Topology, *, hidden: Iterable[str] = ("power",)
                 "service_description": "network communication that sends the model inference result back to "
                                        "the client",
                 "resources": {}, "callees": []}
-    measurements: dict[str, dict] = {}
+    measurements: dict[str, JSONObject] = {}
     for kind, levels in METRICS.items():
-        entry: dict[str, dict] = {}
+        entry: JSONObject = {}
         for level, metrics in levels.items():
             if level == "to_exclude":
                 entry[level] = metrics

@@ -309,7 +309,7 @@ def load_petshop(
 
 def _read_target(path: Path) -> JSONObject:
     try:
-        target = json.loads(path.read_text(encoding="utf-8"))
+        target: JSONObject = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DataError(f"cannot read target.json: {exc}", source=str(path),
                         hint="It should be JSON with 'target' and 'root_cause'") from exc

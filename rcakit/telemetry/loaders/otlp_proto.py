@@ -149,7 +149,7 @@ def _decode(frame: bytes, signal: str | None, source: str, number: int) -> tuple
 def _to_dict(message: Message, signal: str) -> JSONObject:
     from google.protobuf import json_format
 
-    out = json_format.MessageToDict(message, use_integers_for_enums=True)
+    out: JSONObject = json_format.MessageToDict(message, use_integers_for_enums=True)
     out.setdefault(_TOP[signal], [])  # an empty request is still a request of its kind
     return out
 
