@@ -32,7 +32,8 @@ def __getattr__(name: str) -> type:  # every lazy name is a widget class
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'rcakit.ui' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+    widget_class: type = getattr(importlib.import_module(module), name)
+    return widget_class
 
 
 def __dir__() -> list[str]:

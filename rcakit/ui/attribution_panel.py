@@ -47,7 +47,7 @@ class _HasDraft(Protocol):
 GraphSource: TypeAlias = "_HasDraft | Callable[[], GraphLike] | GraphLike"
 
 
-class AttributionPanel(widgets.VBox):
+class AttributionPanel(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type information
     """A live bar chart of root-cause scores with intervals, a progress line and a ranking history."""
 
     def __init__(self, source: GraphSource, incident: IncidentLike, *, method: Method | str = Method.STRUCTURAL,

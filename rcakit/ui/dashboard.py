@@ -60,7 +60,7 @@ def _heading(number: int, text: str, hint: str) -> W.HTML:
                   f"<div style='color:#555;margin-bottom:4px'>{html.escape(hint)}</div>")
 
 
-class IncidentDashboard(W.VBox):
+class IncidentDashboard(W.VBox):  # type: ignore[misc]  # ipywidgets ships no type information
     """Load an incident and review it end to end; see the module doc.
 
     ``source``: a sample name or a folder to load at once (``None``: wait for the Load button).

@@ -491,7 +491,7 @@ class TelemetryExplorer:
     def _ipython_display_(self) -> None:
         from IPython import display as ipy_display
 
-        ipy_display.display(self.widget)
+        ipy_display.display(self.widget)  # type: ignore[no-untyped-call]  # IPython leaves display unannotated
 
     def __repr__(self) -> str:
         return (f"TelemetryExplorer({self.incident.name!r}, entities={self.selected_entities}, "

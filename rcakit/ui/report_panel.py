@@ -17,7 +17,7 @@ from rcakit.report import Report
 __all__ = ["ReportPanel"]
 
 
-class ReportPanel(W.VBox):
+class ReportPanel(W.VBox):  # type: ignore[misc]  # ipywidgets ships no type information
     """Shows a :class:`rcakit.report.Report`; every button calls a public method.
 
     ``rewrite`` is an optional callable returning a new Report (for example

@@ -14,6 +14,7 @@ draws a few hundred edges on a canvas with dashed/coloured/weighted edges and cl
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -353,7 +354,7 @@ class GraphReviewer(anywidget.AnyWidget):
             return
         action = content["action"]
         args = {k: v for k, v in content.items() if k != "action"}
-        methods = {
+        methods: dict[str, Callable[[], object]] = {
             "select_edge": lambda: self.select_edge(args["source"], args["target"]),
             "select_node": lambda: self.select_node(args["name"]),
             "accept": lambda: self.accept(), "reject": lambda: self.reject(), "reverse": lambda: self.reverse(),
