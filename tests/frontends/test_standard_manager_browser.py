@@ -19,7 +19,13 @@ It then checks what a person sees and does, in Debian's headless chromium (drive
 every widget drew (charts with traces, the reviewer's canvas; non-empty areas that do not overlap, screenshots
 not blank), no widget or rcakit error in the console, no request left the machine, and a click on the reviewer's
 Accept button reaches Python: the dashboard's ReviewSession records the decision (read back by running code in
-the same kernel, and from its session file), and the new state comes back to the page.
+the same kernel, and from its session file), and the new state comes back to the page. Last, the explorer as the
+quickstart builds it (``interactive=True``: the series chart is plotly's ``FigureWidget``, itself an anywidget)
+draws its four charts, and a box selection dragged on the series moves the incident window in Python.
+
+The page is served by the Jupyter server itself (``--ServerApp.extra_static_paths``), so it is same-origin with
+the REST API and the kernel websocket, as a front end served by Jupyter is; a page answered by Playwright instead
+has no address, and chromium's local-network-access checks then refuse its websocket to 127.0.0.1.
 
 What it does not prove: anything about VS Code's webview, its message relay or its own plotly renderer.
 The bundle is built on first use (``npm ci`` from the registry, then esbuild) into gitignored
@@ -244,6 +250,8 @@ def drive_page(server: dict, shots: Path) -> dict:
                 area.screenshot(path=str(path), timeout=30_000)
                 result["shots"].append(path)
             result["round_trip"] = _accept_in_the_page(page, server)
+            result["interactive"] = _interactive_explorer(page, shots)
+            result["shots"].append(shots / "interactive.png")
             page.screenshot(path=str(shots / "after-accept.png"), full_page=True)
             result["shots"].append(shots / "after-accept.png")
             result["page_text"] = page.evaluate("document.body.innerText")
@@ -282,6 +290,52 @@ def _accept_in_the_page(page, server: dict) -> dict:
                                          ".dataset.decisions") == str(len(decisions)), None), ROUND_TRIP, 0.5)
     return {"edge": before["edge"], "decisions": decisions, "saved": [[d["kind"], d["edge"]] for d in saved],
             "shown": shown[0]}
+
+
+INTERACTIVE = """
+from rcakit.ui import TelemetryExplorer
+explorer = TelemetryExplorer(dash.incident, anomalies=dash.anomalies)  # interactive=True: plotly's FigureWidget
+explorer
+"""
+
+PLOTS_JS = """
+(id) => [...document.querySelectorAll('#' + id + ' .js-plotly-plot')].map((p) => ({
+    title: (p._fullLayout && p._fullLayout.title && p._fullLayout.title.text) || '',
+    traces: (p.data || []).length, drawn: !!p.querySelector('.main-svg'),
+    height: Math.round(p.getBoundingClientRect().height)}))
+"""
+
+
+def _interactive_explorer(page, shots: Path) -> dict:
+    """The explorer as the quickstart builds it in JupyterLab, Notebook 7 and VS Code: its series chart is plotly's
+    FigureWidget, an anywidget whose module carries plotly.js."""
+    _execute(page, INTERACTIVE, "interactive")
+
+    def drawn():
+        plots = page.evaluate(PLOTS_JS, "interactive")
+        return (len(plots) >= 4 and all(p["traces"] and p["drawn"] for p in plots), plots)
+
+    with contextlib.suppress(TimeoutError):
+        _wait(page, "the interactive explorer did not draw", drawn, 60)
+    page.wait_for_timeout(1000)
+    page.locator("#interactive").screenshot(path=str(shots / "interactive.png"), timeout=30_000)
+    plots = page.evaluate(PLOTS_JS, "interactive")
+    # a box selection on the series chart (dragmode "select") goes to Python and moves the incident window
+    window = "print(explorer.incident.incident_window)"
+    before = _execute(page, window, "probe").strip()
+    drag = page.locator("#interactive .js-plotly-plot").first.locator(".nsewdrag").first
+    drag.scroll_into_view_if_needed()
+    box = drag.bounding_box() or {"x": 0, "y": 0, "width": 0, "height": 0}
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.15, y)
+    page.mouse.down()
+    for step in range(1, 11):
+        page.mouse.move(box["x"] + box["width"] * (0.15 + 0.03 * step), y + step)
+    page.mouse.up()
+    with contextlib.suppress(TimeoutError):
+        _wait(page, "the box selection never moved the incident window",
+              lambda: (_execute(page, window, "probe").strip() != before, None), 30, 0.5)
+    return {"plots": plots, "window_before": before, "window_after": _execute(page, window, "probe").strip()}
 
 
 def test_widgets_work_under_a_standard_html_manager(bundle, server) -> None:
@@ -326,7 +380,15 @@ def test_widgets_work_under_a_standard_html_manager(bundle, server) -> None:
             ok, why = _not_blank(path)
             assert ok, f"the {path.stem} screenshot looks blank ({why}): {path}"
 
+    print(f"  interactive explorer: {result['interactive']}")
     trip = result["round_trip"]
     assert trip["decisions"][-1] == ["accept", trip["edge"]], f"the session recorded {trip['decisions']}"
     assert trip["saved"][-1] == ["accept", trip["edge"]], f"the session file holds {trip['saved']}"
     assert trip["shown"], "the page did not show the decision the kernel recorded"
+
+    interactive = result["interactive"]
+    assert len(interactive["plots"]) == 4 and all(p["traces"] and p["drawn"] and p["height"] >= 100
+                                                  for p in interactive["plots"]), \
+        f"the interactive explorer (plotly FigureWidget) did not draw: {interactive['plots']} (see {shots})"
+    assert interactive["window_after"] != interactive["window_before"], \
+        f"a box selection on the FigureWidget did not move the incident window ({interactive['window_before']})"
