@@ -46,6 +46,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -66,7 +67,7 @@ def _ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes") or os.environ.get("RCAKIT_REQUIRE_SHARED") == "1"
 
 
-def _missing(message: str) -> None:
+def _missing(message: str) -> NoReturn:
     if _ci():
         pytest.fail(message + " (CI=true or RCAKIT_REQUIRE_SHARED=1 makes this a failure)")
     pytest.skip(message)
@@ -149,6 +150,11 @@ def base_environment(lock: Path) -> dict[str, str]:
     return out
 
 
+def _locked_python(lock: Path) -> str:
+    found = re.search(r"/python-(3\.[0-9]+\.[0-9]+)-[^/#]*_cpython\.", lock.read_text())
+    return found.group(1) if found else "?"
+
+
 @pytest.fixture(scope="module")
 def cache() -> Iterator[Path]:
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -225,9 +231,10 @@ class Built:
 @pytest.fixture(scope="module")
 def built(plan: Plan, clean_copy: Path, cache: Path) -> Built:
     runtime = (clean_copy / "binder" / "runtime.txt").read_text().strip()
-    python = shutil.which("python" + runtime.removeprefix("python-"))
+    wanted = "python" + runtime.removeprefix("python-")
+    python = shutil.which(wanted)
     if python is None:
-        _missing(f"{'python' + runtime.removeprefix('python-')} (binder/runtime.txt says {runtime}) is not on PATH")
+        _missing(f"{wanted} (binder/runtime.txt says {runtime}) is not on PATH")
     prefix, home = cache / "build" / "notebook-env", cache / "build" / "home"
     home.mkdir(parents=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(_FOREIGN_ENV)}
@@ -245,7 +252,13 @@ def built(plan: Plan, clean_copy: Path, cache: Path) -> Built:
           "-r", str(cache / "build" / "base-environment.txt")], env=env)
     # the assemble steps, verbatim, as the notebook user in the repository
     for command in plan.assemble():
-        _run([*NICE, "bash", "-c", command], cwd=clean_copy, env=env, timeout=900)
+        try:
+            _run([*NICE, "bash", "-c", command], cwd=clean_copy, env=env, timeout=900)
+        except pytest.fail.Exception as failure:
+            local = _run([python, "-c", "import platform; print(platform.python_version())"]).stdout.strip()
+            pytest.fail(f"{failure}\n(this build used {python}, Python {local}; Binder's is conda's "
+                        f"Python {_locked_python(plan.environment_lock())}: a `Requires-Python` above the local "
+                        "micro version fails here only)")
     return Built(repo=clean_copy, prefix=prefix, env=env, plan=plan)
 
 
