@@ -20,7 +20,8 @@ help:
 	@echo "make lint           ruff and mypy"
 
 $(STAMP): pyproject.toml binder/requirements.txt
-	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "rcakit needs Python >= 3.11, found " + sys.version' 
+	@# 3.11.5: the pinned docs stack (pymdown-extensions, soupsieve) needs it; Debian bookworm's 3.11.2 is too old.
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11, 5), "rcakit needs Python >= 3.11.5 (the pinned stack in binder/requirements.txt needs it), found " + sys.version + "; set PYTHON=/path/to/python3.11"' 
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@# uv installs the stack in ~20 s instead of minutes (plain pip is the fallback); bytecode is compiled at
 	@# install time because PYTHONDONTWRITEBYTECODE=1 environments otherwise re-parse DoWhy on every import.
@@ -40,12 +41,14 @@ demo-headless: $(STAMP)
 	$(BIN)/rcakit demo --headless --report quickstart-report.html
 
 browser-deps:
-	@# Browser tests drive Debian's chromium (never a downloaded browser).
-	@if ! command -v chromium >/dev/null 2>&1; then \
+	@# Browser tests drive Debian's chromium (never a downloaded browser); the standard-widget-manager test
+	@# (tests/frontends/test_standard_manager_browser.py) bundles its page with node and npm from Debian.
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium nodejs npm >/dev/null; \
 	fi
 	@command -v chromium >/dev/null && chromium --version
+	@command -v npm >/dev/null && echo "node $$(node --version), npm $$(npm --version)"
 
 test: $(STAMP) browser-deps
 	$(BIN)/ruff check rcakit tests
