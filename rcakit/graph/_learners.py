@@ -10,14 +10,18 @@ so both import this module and neither imports the other.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TypedDict
+from typing import TypeAlias, TypedDict
 
 import numpy as np
 
 from rcakit.errors import DataError, MissingDependencyError
 from rcakit.graph.notears import notears
 
-__all__ = ["DiscoveryMethod", "_Learned", "_learn"]
+__all__ = ["DiscoveryMethod", "_Job", "_Learned", "_learn"]
+
+#: One learner run as sent to the child process: method, data, alpha, required and forbidden edges (node
+#: indices), deadline (time.monotonic) and seed; the arguments of :func:`_learn`.
+_Job: TypeAlias = "tuple[str, np.ndarray, float, list[tuple[int, int]], list[tuple[int, int]], float | None, int]"
 
 
 class DiscoveryMethod(StrEnum):

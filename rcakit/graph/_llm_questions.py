@@ -15,11 +15,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rcakit.errors import DataError
 from rcakit.graph.proposal import CandidatePair
 from rcakit.graph.system import Component, ComponentKind, InteractionKind, SystemModel, template_of
+
+if TYPE_CHECKING:
+    from rcakit._types import JSONObject
 
 __all__ = [
     "LETTERS",
@@ -125,7 +128,7 @@ class Question:
     order: tuple[str, str, str]
     sample: int = 0
 
-    def semantic(self) -> dict[str, Any]:
+    def semantic(self) -> JSONObject:
         return {
             "agent": {"template": self.agent, "kind": self.agent_kind, "description": self.agent_description},
             "other": {"template": self.other, "kind": self.other_kind, "description": self.other_description},

@@ -16,14 +16,17 @@ from __future__ import annotations
 import json
 import struct
 import sys
-from typing import Any
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from rcakit.graph._learners import _Job, _Learned
 
 __all__ = ["decode_job", "decode_result", "encode_job", "encode_result", "read_frame", "write_frame"]
 
 
-def read_frame(stream: Any) -> bytes | None:
+def read_frame(stream: IO[bytes]) -> bytes | None:
     head = stream.read(8)
     if len(head) < 8:
         return None
@@ -31,7 +34,7 @@ def read_frame(stream: Any) -> bytes | None:
     return bytes(stream.read(size))
 
 
-def write_frame(stream: Any, payload: bytes) -> None:
+def write_frame(stream: IO[bytes], payload: bytes) -> None:
     stream.write(struct.pack(">Q", len(payload)) + payload)
     stream.flush()
 
@@ -46,7 +49,7 @@ def encode_job(method: str, x: np.ndarray, alpha: float, required: list[tuple[in
     return struct.pack(">Q", len(head)) + head + matrix.tobytes()
 
 
-def decode_job(frame: bytes) -> tuple[Any, ...]:
+def decode_job(frame: bytes) -> _Job:
     (size,) = struct.unpack(">Q", frame[:8])
     head = json.loads(frame[8:8 + size])
     rows, cols = (int(n) for n in head["shape"])
@@ -56,11 +59,12 @@ def decode_job(frame: bytes) -> tuple[Any, ...]:
     return str(head["method"]), x, float(head["alpha"]), pairs[0], pairs[1], deadline, int(head["seed"])
 
 
-def encode_result(status: str, payload: Any) -> bytes:
+def encode_result(status: str, payload: _Learned | str) -> bytes:
     return json.dumps({"status": status, "payload": payload}).encode()
 
 
-def decode_result(frame: bytes) -> tuple[str, Any]:
+def decode_result(frame: bytes) -> tuple[str, _Learned | str]:
+    """(status, payload): the learned edges when the status is ``"ok"``, else the error message."""
     data = json.loads(frame)
     payload = data["payload"]
     if data["status"] == "ok":

@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import networkx as nx
 
@@ -22,6 +22,9 @@ from rcakit.graph.meanings import Meaning, metric_meaning
 from rcakit.graph.proposal import CandidatePair
 from rcakit.graph.system import ComponentKind, InteractionKind, SystemModel
 from rcakit.telemetry import split_node
+
+if TYPE_CHECKING:
+    from rcakit._types import JSONObject, JSONValue
 
 __all__ = ["COMMON_METRICS", "InteractionMap", "candidate_pairs", "enumerate_metrics", "infer_hosts",
            "interaction_map", "relation_between"]
@@ -70,7 +73,7 @@ def _kind_of(system: SystemModel, entity: str) -> str:
     return comp.kind.value
 
 
-def _corpus_for(kind: str, extra: Mapping[str, Any]) -> dict[str, str]:
+def _corpus_for(kind: str, extra: Mapping[str, JSONValue]) -> dict[str, str]:
     """Metric name -> description for a component kind, the system's corpus overriding the built-in one."""
     out: dict[str, str] = {}
     for source in (COMMON_METRICS, extra):
@@ -81,7 +84,7 @@ def _corpus_for(kind: str, extra: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-def enumerate_metrics(system: SystemModel, *, corpus: Mapping[str, Any] | None = None,
+def enumerate_metrics(system: SystemModel, *, corpus: Mapping[str, JSONValue] | None = None,
                       kinds: Iterable[str] | None = None) -> SystemModel:
     """A copy of ``system`` with the usual metrics of each component added as unobserved nodes.
 
@@ -92,7 +95,7 @@ def enumerate_metrics(system: SystemModel, *, corpus: Mapping[str, Any] | None =
     interactions are left alone: nothing could connect them to the rest.
     """
     out = copy.deepcopy(system)
-    extra: dict[str, Any] = {**(system.common_metrics or {}), **dict(corpus or {})}
+    extra: JSONObject = {**(system.common_metrics or {}), **dict(corpus or {})}
     allowed = set(kinds) if kinds is not None else None
     imap = interaction_map(out)
     for name in list(out.components):

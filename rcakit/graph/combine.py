@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeAlias, TypedDict, cast
 
 from rcakit.errors import DataError
 from rcakit.graph.candidates import candidate_pairs, enumerate_metrics, infer_hosts
@@ -27,9 +27,21 @@ from rcakit.graph.system import SystemModel
 from rcakit.telemetry import split_node
 
 if TYPE_CHECKING:
-    from rcakit._progress import CancelToken
+    import networkx as nx
 
-__all__ = ["build_system", "combine_proposals", "default_suggesters", "draft_graph", "llm_suggester_if_configured"]
+    from rcakit._progress import CancelToken
+    from rcakit._types import JSONObject, JSONValue
+    from rcakit.graph.data import WideData
+    from rcakit.telemetry import Incident, Telemetry
+    from rcakit.telemetry.datasets import GraphDataset
+
+__all__ = ["CallGraph", "SystemSource", "build_system", "combine_proposals", "default_suggesters", "draft_graph",
+           "llm_suggester_if_configured"]
+
+#: What a system model is built from: an Incident, a GraphDataset, a Telemetry, a SystemModel or an Atlas dict.
+SystemSource: TypeAlias = "Incident | GraphDataset | Telemetry | SystemModel | Mapping[str, JSONValue]"
+#: Caller -> callee entities: a networkx graph or (caller, callee) pairs.
+CallGraph: TypeAlias = "nx.DiGraph | Iterable[tuple[str, str]]"
 
 
 def llm_suggester_if_configured() -> Suggester | None:
@@ -66,14 +78,14 @@ def default_suggesters() -> list[Suggester]:
 
 
 # -- the system model ---------------------------------------------------------------------------------
-def _observed_nodes(telemetry: Any) -> list[str]:
+def _observed_nodes(telemetry: Telemetry) -> list[str]:
     try:
         return list(telemetry.nodes())
     except Exception:
         return []
 
 
-def build_system(source: Any, *, call_graph: Any = None) -> SystemModel:
+def build_system(source: SystemSource, *, call_graph: CallGraph | None = None) -> SystemModel:
     """The SystemModel of an Incident, GraphDataset, Telemetry, Atlas dict or SystemModel.
 
     An Atlas-format ``system`` (Incident.system) is used when present, its metrics that the
@@ -83,14 +95,14 @@ def build_system(source: Any, *, call_graph: Any = None) -> SystemModel:
     """
     if isinstance(source, SystemModel):
         system = source
-        telemetry = None
+        telemetry: Telemetry | None = None
     elif isinstance(source, Mapping):
         system = SystemModel.from_atlas(source)
         telemetry = None
     else:
         telemetry = getattr(source, "telemetry", None)
         if telemetry is None and hasattr(source, "nodes") and hasattr(source, "spans"):
-            telemetry = source
+            telemetry = cast("Telemetry", source)  # anything with nodes() and spans reads as one
         if telemetry is None:
             raise DataError(f"cannot build a system model from {type(source).__name__}",
                             hint="Pass an Incident, a Telemetry, a SystemModel or an Atlas-format dict")
@@ -108,8 +120,9 @@ def build_system(source: Any, *, call_graph: Any = None) -> SystemModel:
                 system.add_metric(entity, metric)
         else:
             system = SystemModel.from_telemetry(telemetry, name=str(getattr(source, "name", "system") or "system"))
-        if call_graph is None and getattr(source, "call_graph", None):
-            call_graph = source.call_graph
+        known: CallGraph | None = getattr(source, "call_graph", None)
+        if call_graph is None and known:
+            call_graph = known
     if call_graph is not None:
         edges = call_graph.edges if hasattr(call_graph, "edges") else call_graph
         for caller, callee in edges:
@@ -145,7 +158,7 @@ def combine_proposals(
         key = (p.a, p.b) if p.a <= p.b else (p.b, p.a)
         groups.setdefault(key, []).append(p)
     declined = 0
-    unanswered: list[dict[str, Any]] = []
+    unanswered: list[JSONObject] = []
     for (u, v), props in groups.items():
         # A suggester that got no answer (an LLM that kept failing) abstained: say so, on the edge and the draft.
         failed = {p.suggester or p.provenance.value: p.evidence["unanswered"]["reason"] for p in props
@@ -176,8 +189,18 @@ def combine_proposals(
     return draft
 
 
+class _Backing(TypedDict):
+    """The keyword arguments of ``CausalDraft.add_edge`` that :func:`_backing` fills."""
+
+    provenance: list[Provenance]
+    votes: dict[str, int]
+    rationale: str
+    rules: list[str]
+    evidence: JSONObject
+
+
 def _backing(src: str, dst: str, props: list[Proposal], win: list[Proposal], lose: list[Proposal],
-             none: list[Proposal], weights: tuple[float, float, float], failed: dict[str, Any]) -> dict[str, Any]:
+             none: list[Proposal], weights: tuple[float, float, float], failed: dict[str, JSONValue]) -> _Backing:
     """What the kept edge ``src -> dst`` carries from the proposals that back it (``win``) and the others.
 
     Provenance, rules and rationale of the backers; every suggester's verdict, the backers' evidence, the
@@ -192,7 +215,7 @@ def _backing(src: str, dst: str, props: list[Proposal], win: list[Proposal], los
     rules = list(dict.fromkeys(p.rule for p in win if p.rule))
     rationale = "\n".join(dict.fromkeys(f"[{p.suggester or p.provenance.value}] {p.rationale}".strip()
                                         for p in win if p.rationale))
-    evidence: dict[str, Any] = {"suggesters": {p.suggester or p.provenance.value: p.verdict.value
+    evidence: JSONObject = {"suggesters": {p.suggester or p.provenance.value: p.verdict.value
                                                if p.edge is None else f"{p.edge[0]} -> {p.edge[1]}"
                                                for p in props}}
     for p in win:
@@ -218,23 +241,23 @@ def _backing(src: str, dst: str, props: list[Proposal], win: list[Proposal], los
 
 
 # -- the whole draft ---------------------------------------------------------------------------------
-def _with_data(suggester: Suggester, data: Any) -> Suggester:
+def _with_data(suggester: Suggester, data: WideData | None) -> Suggester:
     if data is not None and getattr(suggester, "data", 0) is None and hasattr(suggester, "with_data"):
         return suggester.with_data(data)  # type: ignore[no-any-return]
     return suggester
 
 
 def draft_graph(
-    incident_or_system: Any,
+    incident_or_system: SystemSource,
     *,
     suggesters: Sequence[Suggester] | None = None,
-    data: Any = None,
+    data: WideData | None = None,
     alarm: str | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     enumerate_unobserved: bool = True,
     infer_resources: bool = True,
-    corpus: Mapping[str, Any] | None = None,
-    call_graph: Any = None,
+    corpus: Mapping[str, JSONValue] | None = None,
+    call_graph: CallGraph | None = None,
     cancel: CancelToken | None = None,
 ) -> CausalDraft:
     """Draft the causal graph of a system's metrics.

@@ -17,13 +17,13 @@ import html
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any, TypeAlias, cast
+from typing import IO, TYPE_CHECKING, TypeAlias, cast
 
 import networkx as nx
 import numpy as np
 
 from rcakit.errors import DataError
-from rcakit.graph._learners import DiscoveryMethod, _learn, _Learned
+from rcakit.graph._learners import DiscoveryMethod, _Job, _learn, _Learned
 from rcakit.graph.notears import notears
 from rcakit.graph.proposal import CandidatePair, Proposal, Provenance, Verdict
 from rcakit.graph.system import SystemModel
@@ -35,17 +35,16 @@ if TYPE_CHECKING:
     import polars as pl
 
     from rcakit._progress import CancelToken
+    from rcakit._types import JSONObject
     from rcakit.graph.draft import CausalDraft
     from rcakit.telemetry import AlignedMetrics
 
-__all__ = ["Background", "DataSuggester", "DiscoveryMethod", "DiscoveryResult", "discover", "notears", "wide_matrix"]
+__all__ = ["Background", "DataSuggester", "DiscoveryMethod", "DiscoveryResult", "WideData", "discover", "notears",
+           "wide_matrix"]
 
 
 #: A wide frame with one column per node (and maybe ``time``): polars, pandas, or ``Telemetry.align``'s result.
 WideData: TypeAlias = "pl.DataFrame | pd.DataFrame | AlignedMetrics"
-#: One learner run as sent to the child process: method, data, alpha, required and forbidden edges (node
-#: indices), deadline (time.monotonic) and seed; the arguments of :func:`_learn`.
-_Job: TypeAlias = "tuple[str, np.ndarray, float, list[tuple[int, int]], list[tuple[int, int]], float | None, int]"
 
 
 @dataclass
@@ -104,7 +103,7 @@ class DiscoveryResult:
     weights: dict[tuple[str, str], float] = field(default_factory=dict)
     dropped: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {"method": self.method, "edges": [list(e) for e in self.graph.edges],
                 "undirected": [list(e) for e in self.undirected], "nodes": self.nodes, "seconds": self.seconds,
                 "n_samples": self.n_samples, "timed_out": self.timed_out, "dropped": self.dropped}
@@ -192,8 +191,8 @@ class _Worker:
 
             atexit.register(cls.stop)
         proc = cls.proc
-        stdout = cast("IO[bytes]", proc.stdout)  # both pipes exist: Popen was given PIPE
-        write_frame(proc.stdin, encode_job(*args))
+        stdin, stdout = cast("IO[bytes]", proc.stdin), cast("IO[bytes]", proc.stdout)  # Popen was given PIPE
+        write_frame(stdin, encode_job(*args))
         ready, _, _ = select.select([stdout], [], [], max_seconds)
         if not ready:
             cls.stop()
@@ -207,8 +206,7 @@ class _Worker:
         if status != "ok":
             raise DataError(f"structure learning failed: {payload}",
                             hint="Check the data for duplicated or constant columns, or try another method")
-        learned: _Learned = payload
-        return learned
+        return cast("_Learned", payload)  # an "ok" result's payload is the learner's
 
     @classmethod
     def stop(cls) -> None:
@@ -378,7 +376,7 @@ class DataSuggester:
         out = []
         for i, pair in enumerate(pairs):
             a, b = pair.a, pair.b
-            ev: dict[str, Any] = {"method": self.method.value, "n_samples": result.n_samples}
+            ev: JSONObject = {"method": self.method.value, "n_samples": result.n_samples}
             if a not in have or b not in have:
                 out.append(Proposal(a, b, Verdict.ABSTAIN, self.provenance, 0.0, rationale="no data for this pair",
                                     evidence=ev, suggester=self.name))

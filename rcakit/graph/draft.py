@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import networkx as nx
 
@@ -30,6 +30,9 @@ from rcakit.errors import DataError
 from rcakit.graph.proposal import Provenance
 from rcakit.graph.system import SystemModel
 from rcakit.telemetry import split_node
+
+if TYPE_CHECKING:
+    from rcakit._types import JSONObject, JSONValue
 
 __all__ = ["CausalDraft", "DraftEdge", "DraftNode", "EdgeStatus"]
 
@@ -67,7 +70,7 @@ class DraftEdge:
     votes: dict[str, int] = field(default_factory=dict)
     rationale: str = ""
     rules: list[str] = field(default_factory=list)
-    evidence: dict[str, Any] = field(default_factory=dict)
+    evidence: JSONObject = field(default_factory=dict)
     suspicion: float | None = None
 
     def __post_init__(self) -> None:
@@ -78,7 +81,7 @@ class DraftEdge:
     def key(self) -> tuple[str, str]:
         return (self.source, self.target)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "source": self.source, "target": self.target, "status": self.status.value,
             "provenance": [p.value for p in self.provenance], "confidence": float(self.confidence),
@@ -87,7 +90,7 @@ class DraftEdge:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> DraftEdge:
+    def from_dict(cls, data: Mapping[str, JSONValue]) -> DraftEdge:
         return cls(
             source=data["source"], target=data["target"], status=EdgeStatus(data.get("status", "proposed")),
             provenance=[Provenance(p) for p in data.get("provenance", [])],
@@ -107,12 +110,12 @@ class CausalDraft:
         *,
         alarm: str | None = None,
         system: SystemModel | None = None,
-        meta: Mapping[str, Any] | None = None,
+        meta: Mapping[str, JSONValue] | None = None,
     ) -> None:
         self.nodes: dict[str, DraftNode] = {}
         self.edges: dict[tuple[str, str], DraftEdge] = {}
         self.system = system
-        self.meta: dict[str, Any] = dict(meta or {})
+        self.meta: JSONObject = dict(meta or {})
         for node in nodes:
             if isinstance(node, DraftNode):
                 self.nodes[node.name] = node
@@ -151,7 +154,7 @@ class CausalDraft:
         votes: Mapping[str, int] | None = None,
         rationale: str = "",
         rules: Iterable[str] = (),
-        evidence: Mapping[str, Any] | None = None,
+        evidence: Mapping[str, JSONValue] | None = None,
     ) -> DraftEdge:
         """Add an edge, or merge into the existing one (provenance and rules united, max confidence)."""
         if source == target:
@@ -327,7 +330,7 @@ class CausalDraft:
         return CausalDraft.from_dict(self.to_dict())
 
     # -- persistence ---------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "rcakit_draft": FORMAT_VERSION,
             "alarm": self.alarm,
@@ -338,7 +341,7 @@ class CausalDraft:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> CausalDraft:
+    def from_dict(cls, data: Mapping[str, JSONValue]) -> CausalDraft:
         version = data.get("rcakit_draft")
         if version != FORMAT_VERSION:
             raise DataError(f"draft format version {version!r} is not supported",
@@ -382,6 +385,6 @@ class CausalDraft:
                 f"{c['rejected']} rejected. Proposed by {html.escape(prov)}. Alarm: <code>{alarm}</code></div>")
 
 
-def _jsonable(obj: Any) -> Any:
+def _jsonable(obj: object) -> JSONValue:
     """Evidence and meta may hold numpy numbers; keep JSON files readable and exact."""
     return json.loads(json.dumps(obj, default=lambda o: o.item() if hasattr(o, "item") else str(o)))

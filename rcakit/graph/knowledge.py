@@ -15,7 +15,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 from rcakit.graph.candidates import InteractionMap, interaction_map
 from rcakit.graph.meanings import Meaning, metric_meaning
@@ -24,6 +24,7 @@ from rcakit.graph.system import SystemModel
 
 if TYPE_CHECKING:
     from rcakit._progress import CancelToken
+    from rcakit._types import JSONObject
 
 __all__ = ["RULES", "KnowledgeSuggester", "Rule", "meaning_of_node"]
 
@@ -60,14 +61,26 @@ class Rule:
     guard: str | None = None
     needs_observed: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {"name": self.name, "relation": self.relation, "cause": sorted(self.cause),
                 "effect": sorted(self.effect), "cause_side": self.cause_side, "confidence": self.confidence,
                 "text": self.text, "mediators": sorted(self.mediators), "guard": self.guard,
                 "needs_observed": self.needs_observed}
 
 
-def _r(name: str, relation: str, cause: Iterable[Meaning], effect: Iterable[Meaning], text: str, **kw: Any) -> Rule:
+class _RuleOptions(TypedDict, total=False):
+    """The optional fields of a :class:`Rule`, as :func:`_r` takes them."""
+
+    cause_side: str
+    confidence: float
+    mediators: frozenset[Meaning]
+    mediator_side: str
+    guard: str | None
+    needs_observed: bool
+
+
+def _r(name: str, relation: str, cause: Iterable[Meaning], effect: Iterable[Meaning], text: str,
+       **kw: Unpack[_RuleOptions]) -> Rule:
     return Rule(name, relation, frozenset(cause), frozenset(effect), text, **kw)
 
 
@@ -266,7 +279,7 @@ class KnowledgeSuggester:
         a, b = pair.a, pair.b
         ma, mb = meaning(a), meaning(b)
         rel = imap.relation(split_node(a)[0], split_node(b)[0])
-        evidence: dict[str, Any] = {"meanings": [ma.value, mb.value]}
+        evidence: JSONObject = {"meanings": [ma.value, mb.value]}
         if rel is None:
             return Proposal(a, b, Verdict.NO_EDGE, self.provenance, 0.9, rule="not_interacting",
                             rationale="the two components do not interact directly", evidence=evidence,

@@ -5,11 +5,17 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias
 
 import networkx as nx
 
-__all__ = ["GraphScore", "compare_graphs"]
+if TYPE_CHECKING:
+    from rcakit.graph.draft import CausalDraft
+
+__all__ = ["GraphScore", "ScoredGraph", "compare_graphs"]
+
+#: What :func:`compare_graphs` scores: a networkx graph, a CausalDraft (its observed graph) or (cause, effect) pairs.
+ScoredGraph: TypeAlias = "nx.Graph | CausalDraft | Iterable[tuple[str, str]]"
 
 
 @dataclass(frozen=True)
@@ -44,7 +50,7 @@ class GraphScore:
     n_true: int
     undirected: int = 0
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, float]:
         return asdict(self)
 
     def _repr_html_(self) -> str:
@@ -57,7 +63,7 @@ class GraphScore:
         return html.unescape(self._repr_html_().replace("<b>", "").replace("</b>", ""))
 
 
-def _edges(graph: Any) -> set[tuple[str, str]]:
+def _edges(graph: ScoredGraph) -> set[tuple[str, str]]:
     if isinstance(graph, nx.Graph):
         g = graph
     elif hasattr(graph, "observed_graph"):
@@ -74,7 +80,7 @@ def _prf(tp: int, n_pred: int, n_true: int) -> tuple[float, float, float]:
     return precision, recall, f1
 
 
-def compare_graphs(predicted: Any, truth: Any, *, nodes: Iterable[str] | None = None,
+def compare_graphs(predicted: ScoredGraph, truth: ScoredGraph, *, nodes: Iterable[str] | None = None,
                    undirected: Iterable[tuple[str, str]] = ()) -> GraphScore:
     """Score ``predicted`` against ``truth``: each a networkx graph, a CausalDraft or an iterable of edges.
 

@@ -47,7 +47,8 @@ def _notears(x: np.ndarray, lambda1: float, w_threshold: float, max_iter: int, h
     zero = {(i, i) for i in range(d)} | {(int(i), int(j)) for i, j in forbidden}
 
     def adj(w: np.ndarray) -> np.ndarray:
-        return (w[: d * d] - w[d * d:]).reshape(d, d)
+        mat: np.ndarray = (w[: d * d] - w[d * d:]).reshape(d, d)
+        return mat
 
     def h_of(w_mat: np.ndarray) -> tuple[float, np.ndarray]:
         e = slin.expm(w_mat * w_mat)

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from rcakit._progress import CancelToken
+    from rcakit._types import JSONObject, JSONValue
     from rcakit.graph.system import SystemModel
 
 __all__ = ["CandidatePair", "Proposal", "Provenance", "Suggester", "Verdict"]
@@ -63,7 +64,7 @@ class Proposal:
     votes: Mapping[str, int] = field(default_factory=dict)
     rationale: str = ""
     rule: str | None = None
-    evidence: Mapping[str, Any] = field(default_factory=dict)
+    evidence: Mapping[str, JSONValue] = field(default_factory=dict)
     suggester: str = ""
 
     def __post_init__(self) -> None:
@@ -79,7 +80,7 @@ class Proposal:
             return (self.b, self.a)
         return None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "a": self.a, "b": self.b, "verdict": self.verdict.value, "provenance": self.provenance.value,
             "confidence": float(self.confidence), "votes": dict(self.votes), "rationale": self.rationale,
@@ -87,7 +88,7 @@ class Proposal:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Proposal:
+    def from_dict(cls, data: Mapping[str, JSONValue]) -> Proposal:
         return cls(
             a=data["a"], b=data["b"], verdict=Verdict(data["verdict"]), provenance=Provenance(data["provenance"]),
             confidence=float(data.get("confidence", 0.5)), votes=dict(data.get("votes") or {}),

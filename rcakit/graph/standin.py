@@ -32,9 +32,13 @@ graph's); the server plumbing is :mod:`rcakit.llm.server`.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rcakit.llm.server import ChatServer, Reply, first_user, options_of
+
+if TYPE_CHECKING:
+    from rcakit._types import JSONObject
+    from rcakit.llm.client import LLMClient
 
 __all__ = ["STANDIN_MODEL", "StandInModel"]
 
@@ -106,7 +110,7 @@ class StandInModel(ChatServer):
     def __enter__(self) -> StandInModel:
         return self.start()
 
-    def client(self, **options: Any) -> Any:
+    def client(self, **options: Any) -> LLMClient:  # Any: LLMConfig's keyword options, forwarded as given
         """An :class:`~rcakit.llm.LLMClient` for this server (``options`` go to :class:`~rcakit.llm.LLMConfig`)."""
         from rcakit.llm.client import LLMClient
         from rcakit.llm.config import LLMConfig
@@ -114,7 +118,7 @@ class StandInModel(ChatServer):
         return LLMClient(LLMConfig(model=self.model, base_url=self.base_url, api_key="not-needed", **options))
 
     # -- answering -------------------------------------------------------------------------------
-    def reply(self, body: dict[str, Any]) -> Reply:
+    def reply(self, body: JSONObject) -> Reply:
         messages = body.get("messages", [])
         system = " ".join(str(m.get("content", "")) for m in messages if m.get("role") == "system")
         user = first_user(body)

@@ -38,7 +38,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 from rcakit.graph._llm_questions import (
     MAX_RATIONALE,
@@ -67,6 +67,7 @@ from rcakit.llm import (
 
 if TYPE_CHECKING:
     from rcakit._progress import CancelToken
+    from rcakit._types import JSONObject
 
 __all__ = ["PROMPT_VERSION", "LLMSuggester", "Question", "build_question", "default_suggester", "majority_settled",
            "parse_choice"]
@@ -355,7 +356,7 @@ class LLMSuggester:
         if verdict is Verdict.ABSTAIN and not rationale:
             rationale = ("no majority: " + ", ".join(f"{k}={v}" for k, v in votes.items() if v)) if decided else \
                 f"the model gave no usable answer ({failures[0]})" if failures else "no answer could be parsed"
-        evidence: dict[str, Any] = {}
+        evidence: JSONObject = {}
         if failures:  # said on the proposal: an unanswered vote is an abstain, never a silent "no edge"
             evidence["unanswered"] = {"votes": len(failures), "reason": failures[0]}
         return Proposal(
@@ -376,7 +377,15 @@ def _groups(per_pair: Sequence[Sequence[tuple[str, bool]]]) -> list[tuple[str, .
     return list(seen)
 
 
-def default_suggester(**options: Any) -> LLMSuggester | None:
+class _SuggesterOptions(TypedDict, total=False):
+    """The keyword options of :class:`LLMSuggester`, as :func:`default_suggester` forwards them."""
+
+    n_votes: int
+    parse_retries: int
+    stop_at_majority: bool
+
+
+def default_suggester(**options: Unpack[_SuggesterOptions]) -> LLMSuggester | None:
     """The LLM suggester for the configured endpoint, or None offline (the draft then uses systems knowledge).
 
     ``options`` go to :class:`LLMSuggester` (``n_votes``, ``parse_retries``). A half-done configuration

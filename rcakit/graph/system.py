@@ -14,13 +14,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import networkx as nx
 
 from rcakit._io import atomic_write_json
 from rcakit.errors import DataError
 from rcakit.telemetry import node_name, split_node
+
+if TYPE_CHECKING:
+    from rcakit._types import JSONObject, JSONValue
+    from rcakit.telemetry import Telemetry
 
 __all__ = ["Component", "ComponentKind", "Interaction", "InteractionKind", "MetricInfo", "SystemModel"]
 
@@ -88,7 +92,7 @@ class SystemModel:
     metrics: dict[str, MetricInfo] = field(default_factory=dict)
     interactions: list[Interaction] = field(default_factory=list)
     name: str = "system"
-    common_metrics: dict[str, Any] = field(default_factory=dict)
+    common_metrics: JSONObject = field(default_factory=dict)
 
     # -- editing ---------------------------------------------------------------------------------
     def add_component(self, name: str, kind: ComponentKind | str = ComponentKind.SERVICE, description: str = "",
@@ -203,7 +207,7 @@ class SystemModel:
         return model
 
     @classmethod
-    def from_telemetry(cls, telemetry: Any, *, name: str = "system") -> SystemModel:
+    def from_telemetry(cls, telemetry: Telemetry, *, name: str = "system") -> SystemModel:
         """Metric nodes from the telemetry; interactions from its spans' parent -> child entities."""
         import polars as pl
 
@@ -222,8 +226,8 @@ class SystemModel:
         return model
 
     @classmethod
-    def from_atlas(cls, trace: Mapping[str, Any], measurements: Mapping[str, Any] | None = None,
-                   common_metrics: Mapping[str, Any] | None = None, *, name: str = "system") -> SystemModel:
+    def from_atlas(cls, trace: Mapping[str, JSONValue], measurements: Mapping[str, JSONValue] | None = None,
+                   common_metrics: Mapping[str, JSONValue] | None = None, *, name: str = "system") -> SystemModel:
         """From Atlas's input files (Appendix A): the trace file and the measurement descriptions.
 
         Also accepts one dict ``{"trace": ..., "measurements": ..., "common_metrics": ...}`` as the first
@@ -265,7 +269,7 @@ class SystemModel:
         return model
 
     # -- persistence -----------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "rcakit_system": FORMAT_VERSION,
             "name": self.name,
@@ -276,7 +280,7 @@ class SystemModel:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> SystemModel:
+    def from_dict(cls, data: Mapping[str, JSONValue]) -> SystemModel:
         if data.get("rcakit_system") != FORMAT_VERSION:
             raise DataError(f"system model format {data.get('rcakit_system')!r} is not supported",
                             hint=f"This rcakit reads version {FORMAT_VERSION}")

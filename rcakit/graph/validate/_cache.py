@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rcakit.graph.draft import CausalDraft
-from rcakit.graph.validate._stats import anm_direction, fisher_p, partial_correlation
+from rcakit.graph.validate._stats import ANMResult, anm_direction, fisher_p, partial_correlation
+
+if TYPE_CHECKING:
+    from rcakit.graph.data import WideData
 
 __all__ = ["ValidationCache", "validation_cache"]
 
@@ -29,7 +32,7 @@ class _Data:
     stays on levels).
     """
 
-    def __init__(self, data: Any, nodes: list[str], seed: int) -> None:
+    def __init__(self, data: WideData, nodes: list[str], seed: int) -> None:
         from rcakit.graph.data import wide_matrix
 
         self.x, kept, self.dropped = wide_matrix(data, [n for n in nodes], max_samples=5000, seed=seed)
@@ -40,7 +43,7 @@ class _Data:
         self.corr = np.nan_to_num(self.corr)
         self._diff_index, self._corr_ext = _with_differences(self.x, kept)
         self.tests: dict[tuple[str, str, frozenset[str]], tuple[float, float, list[str]]] = {}
-        self.anms: dict[tuple[str, str], dict[str, Any]] = {}
+        self.anms: dict[tuple[str, str], ANMResult] = {}
         self.hits = self.misses = 0
         self.recomputed: set[tuple[str, str]] = set()
         self._used: set[tuple[str, str, frozenset[str]]] = set()
@@ -75,14 +78,15 @@ class _Data:
         self.tests[key] = out
         return out
 
-    def anm(self, u: str, v: str) -> dict[str, Any]:
+    def anm(self, u: str, v: str) -> ANMResult:
         found = self.anms.get((u, v))
         if found is None:
             back = self.anms.get((v, u))
             if back is not None:  # the same fits seen from the other end
-                found = {"hsic_forward": back["hsic_backward"], "hsic_backward": back["hsic_forward"],
-                         "reverse_preference": -back["reverse_preference"],
-                         **({"degenerate": back["degenerate"]} if "degenerate" in back else {})}
+                found = ANMResult(hsic_forward=back["hsic_backward"], hsic_backward=back["hsic_forward"],
+                                  reverse_preference=-back["reverse_preference"])
+                if "degenerate" in back:
+                    found["degenerate"] = back["degenerate"]
             else:
                 found = anm_direction(self.x[:, self.index[u]], self.x[:, self.index[v]], seed=self.seed)
             self.anms[(u, v)] = found
@@ -123,11 +127,11 @@ class ValidationCache:
     """
 
     def __init__(self) -> None:
-        self._key: tuple[Any, ...] | None = None
-        self._obj: Any = None
+        self._key: tuple[int, object, tuple[str, ...], int] | None = None
+        self._obj: WideData | None = None
         self.data: _Data | None = None
 
-    def data_for(self, data: Any, nodes: list[str], seed: int) -> _Data:
+    def data_for(self, data: WideData, nodes: list[str], seed: int) -> _Data:
         shape = getattr(data, "shape", None)
         key = (id(data), shape, tuple(nodes), seed)
         if self.data is None or self._obj is not data or self._key != key:

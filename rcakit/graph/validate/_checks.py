@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TypedDict
 
 import networkx as nx
 
@@ -21,7 +22,8 @@ def review_graph(draft: CausalDraft) -> nx.DiGraph:
 def alarm_reach(g: nx.DiGraph, alarm: str | None) -> set[str]:
     if alarm is None or alarm not in g:
         return set()
-    return nx.ancestors(g, alarm)
+    reach: set[str] = nx.ancestors(g, alarm)
+    return reach
 
 
 def impact_of_removal(g: nx.DiGraph, edge: tuple[str, str], alarm: str | None, before: set[str]) -> float:
@@ -71,7 +73,23 @@ def candidate_set(draft: CausalDraft) -> set[frozenset[str]] | None:
         return None
 
 
-def local_markov(d: _Data, g: nx.DiGraph, u: str, v: str, desc: Any, alpha: float) -> list[dict[str, Any]]:
+class MarkovViolation(TypedDict):
+    """An independence the draft implies next to an edge that the data break (see :func:`local_markov`)."""
+
+    check: str
+    other: str
+    partial_correlation: float
+    p_value: float
+
+
+class CycleCut(TypedDict):
+    """Why :func:`cycle_cut` cuts an edge: the number of the draft's cycles it is on."""
+
+    cycles: int
+
+
+def local_markov(d: _Data, g: nx.DiGraph, u: str, v: str, desc: Callable[[str], set[str]],
+                 alpha: float) -> list[MarkovViolation]:
     """Independences the draft implies next to u -> v that a reversed edge (v -> u) would break.
 
     (A) Another parent w of v, not adjacent to u and not u's descendant, is independent of u given
@@ -80,7 +98,7 @@ def local_markov(d: _Data, g: nx.DiGraph, u: str, v: str, desc: Any, alpha: floa
     parents (which hold u); with v -> u <- q in truth, conditioning on the collider u links them.
     Returns the violated ones (p < alpha), strongest first.
     """
-    out = []
+    out: list[MarkovViolation] = []
     # (A) tests u against v's other parents, (B) tests v against u's other parents: one loop, two roles.
     for x, y, why in ((u, v, "{x} and {o} (both causes of {y}) independent given {x}'s parents"),
                       (v, u, "{x} and {o} independent given {x}'s parents")):
@@ -98,9 +116,9 @@ def local_markov(d: _Data, g: nx.DiGraph, u: str, v: str, desc: Any, alpha: floa
 
 
 def cycle_cut(draft: CausalDraft, d: _Data | None, excluded: set[tuple[str, str]],
-               max_cycles: int = 2000) -> dict[tuple[str, str], dict[str, Any]]:
+               max_cycles: int = 2000) -> dict[tuple[str, str], CycleCut]:
     g = draft.confounder_graph(include_proposed=True)
-    cuts: dict[tuple[str, str], dict[str, Any]] = {}
+    cuts: dict[tuple[str, str], CycleCut] = {}
     while True:
         sccs = [c for c in nx.strongly_connected_components(g) if len(c) > 1]
         if not sccs:

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
 
 import networkx as nx
 
-from rcakit.graph.draft import CausalDraft, EdgeStatus
+from rcakit.graph.draft import CausalDraft, DraftEdge, EdgeStatus
 from rcakit.graph.proposal import Provenance
 
 __all__ = ["Kind", "Patterns", "completion_candidates", "node_kind", "pair_kind", "reverse_kind", "sigmoid",
@@ -47,7 +46,7 @@ def sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, x))))
 
 
-def was_reversed_by_review(edge: Any) -> bool:
+def was_reversed_by_review(edge: DraftEdge) -> bool:
     # ReviewSession.reverse keeps the drafter's provenance and adds the human's.
     return edge.status is EdgeStatus.ACCEPTED and Provenance.HUMAN in edge.provenance and len(edge.provenance) > 1
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any
+from typing import NotRequired, TypedDict
 
 import numpy as np
 
@@ -38,7 +38,8 @@ def _hsic(x: np.ndarray, y: np.ndarray) -> float:
         med = float(np.median(pos)) if pos.size else 1.0
         k = np.exp(-d / med)
         row = k.mean(axis=0)
-        return k - row[None, :] - row[:, None] + row.mean()  # H K H without the two n^3 products
+        gram: np.ndarray = k - row[None, :] - row[:, None] + row.mean()
+        return gram  # H K H without the two n^3 products
 
     k, lm = centred_gram(x), centred_gram(y)
     num = float((k * lm).sum())
@@ -60,10 +61,20 @@ def _residual(cause: np.ndarray, effect: np.ndarray, degree: int = 3) -> np.ndar
     span = float(np.max(np.abs(cause))) or 1.0
     vander = np.vander(cause / span, degree + 1)
     coef, *_ = np.linalg.lstsq(vander, effect, rcond=None)
-    return effect - vander @ coef
+    residual: np.ndarray = effect - vander @ coef
+    return residual
 
 
-def anm_direction(x: np.ndarray, y: np.ndarray, *, max_samples: int = 300, seed: int = 0) -> dict[str, Any]:
+class ANMResult(TypedDict):
+    """What :func:`anm_direction` returns: both HSIC statistics (None when degenerate), the preference, why not."""
+
+    hsic_forward: float | None
+    hsic_backward: float | None
+    reverse_preference: float
+    degenerate: NotRequired[str]
+
+
+def anm_direction(x: np.ndarray, y: np.ndarray, *, max_samples: int = 300, seed: int = 0) -> ANMResult:
     """Additive-noise-model check of x -> y against y -> x.
 
     Fits each direction with a cubic regression and measures the dependence between the cause and

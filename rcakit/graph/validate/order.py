@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING
 
 import networkx as nx
 
@@ -23,6 +23,9 @@ from rcakit.graph.validate._propagation_gain import TYPICAL_F1, similar_gain
 from rcakit.graph.validate.propagate import relations
 from rcakit.graph.validate.suspect import SuspectEdge
 from rcakit.graph.validate.suspicion import rank_suspicious
+
+if TYPE_CHECKING:
+    from rcakit.graph.data import WideData
 
 __all__ = ["GAIN_WEIGHTS", "QuestionOrder", "expected_gain_order", "next_batch"]
 
@@ -80,7 +83,7 @@ _TYPICAL_F1 = TYPICAL_F1
 
 def next_batch(
     draft: CausalDraft,
-    data: Any = None,
+    data: WideData | None = None,
     *,
     k: int = 5,
     alarm: str | None = None,

@@ -24,10 +24,13 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from rcakit.graph.draft import CausalDraft, EdgeStatus
 from rcakit.graph.validate._patterns import node_kind, pair_kind
+
+if TYPE_CHECKING:
+    from rcakit._types import JSONObject
 
 __all__ = ["ANSWERS", "SCOPES", "Propagation", "relations", "similar_changes", "similar_pairs"]
 
@@ -74,13 +77,13 @@ class Propagation:
         pairs = "replicas" if self.scope == "replicas" else "pairs of components related the same way"
         return f"the same for the similar {pairs} as for {what}: {parts or 'nothing to change'}"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {"anchor": list(self.anchor), "answer": self.answer, "kind": list(self.kind), "scope": self.scope,
                 "changes": [[s, t, a] for s, t, a in self.changes], "conflicts": [list(c) for c in self.conflicts]}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Propagation:
-        return cls(tuple(data["anchor"]), data["answer"], tuple(data["kind"]),  # type: ignore[arg-type]
+    def from_dict(cls, data: JSONObject) -> Propagation:
+        return cls(tuple(data["anchor"]), data["answer"], tuple(data["kind"]),
                    [(s, t, a) for s, t, a in data.get("changes") or []],
                    [(a, b) for a, b in data.get("conflicts") or []], data.get("scope", "replicas"))
 
@@ -157,7 +160,7 @@ def similar_changes(draft: CausalDraft, edge: tuple[str, str], answer: Answer | 
         kind: tuple[str, ...] = _role(src, dst, related)
     else:
         kind = pair_kind(src, dst)
-    out = Propagation((u, v), answer, kind, scope=scope)  # type: ignore[arg-type]
+    out = Propagation((u, v), answer, kind, scope=scope)
     banned = {tuple(p) for p in forbidden}
     for a, b in similar_pairs(draft, src, dst, scope, related=related):
         if (a, b) == (dst, src):

@@ -5,12 +5,15 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from rcakit.graph.draft import CausalDraft, EdgeStatus
 from rcakit.graph.proposal import Provenance
+
+if TYPE_CHECKING:
+    from rcakit._types import JSONObject, JSONValue
 
 __all__ = ["SuspectEdge", "SuspectKind", "annotate_suspicion", "apply_suspects"]
 
@@ -25,9 +28,9 @@ class SuspectEdge:
     kind: SuspectKind
     score: float
     reasons: list[str] = field(default_factory=list)
-    evidence: dict[str, Any] = field(default_factory=dict)
+    evidence: JSONObject = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {"edge": list(self.edge), "kind": self.kind, "score": float(self.score), "reasons": list(self.reasons),
                 "evidence": _plain(self.evidence)}
 
@@ -37,7 +40,7 @@ class SuspectEdge:
         return f"<div><b>{html.escape(self.kind)}</b> {u} &rarr; {v} (score {self.score:.2f})<ul>{reasons}</ul></div>"
 
 
-def _plain(obj: Any) -> Any:
+def _plain(obj: object) -> JSONValue:
     if isinstance(obj, dict):
         return {str(k): _plain(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import networkx as nx
 
@@ -24,12 +24,16 @@ from rcakit.graph.validate._checks import (
 )
 from rcakit.graph.validate.suspect import SuspectEdge, SuspectKind
 
+if TYPE_CHECKING:
+    from rcakit._types import JSONObject
+    from rcakit.graph.data import WideData
+
 __all__ = ["rank_suspicious"]
 
 
 def rank_suspicious(
     draft: CausalDraft,
-    data: Any = None,
+    data: WideData | None = None,
     *,
     alarm: str | None = None,
     exclude: Iterable[tuple[str, str]] = (),
@@ -81,7 +85,7 @@ class _Context:
         return self.descendants[node]
 
 
-def _rank(draft: CausalDraft, data: Any, alarm: str | None, exclude: Iterable[tuple[str, str]], alpha: float,
+def _rank(draft: CausalDraft, data: WideData | None, alarm: str | None, exclude: Iterable[tuple[str, str]], alpha: float,
           missing_alpha: float, min_missing_correlation: float, seed: int,
           store: ValidationCache | None) -> list[SuspectEdge]:
     alarm = alarm if alarm is not None else draft.alarm
@@ -137,7 +141,7 @@ def _edge_suspect(ctx: _Context, e: DraftEdge) -> SuspectEdge:
     impact = impact_of_removal(ctx.g, e.key, ctx.alarm, ctx.before)
     on_path = ctx.alarm is None or ctx.alarm not in ctx.g or v == ctx.alarm or v in ctx.before
     reasons: list[str] = []
-    evidence: dict[str, Any] = {"alarm_impact": impact, "on_alarm_path": on_path, "confidence": e.confidence}
+    evidence: JSONObject = {"alarm_impact": impact, "on_alarm_path": on_path, "confidence": e.confidence}
     q_score = 0.1 * (1.0 - float(e.confidence)) + _structural(ctx, e, reasons, evidence)
     r_score = 0.0
     conflict = e.evidence.get("conflict")
@@ -160,7 +164,7 @@ def _edge_suspect(ctx: _Context, e: DraftEdge) -> SuspectEdge:
     return SuspectEdge(e.key, kind, score, reasons, evidence)
 
 
-def _structural(ctx: _Context, e: DraftEdge, reasons: list[str], evidence: dict[str, Any]) -> float:
+def _structural(ctx: _Context, e: DraftEdge, reasons: list[str], evidence: JSONObject) -> float:
     """What the draft's structure says against the edge: only the data suggested it, no interaction behind it."""
     u, v = e.key
     q = 0.0
@@ -182,7 +186,7 @@ def _structural(ctx: _Context, e: DraftEdge, reasons: list[str], evidence: dict[
 
 
 def _data_evidence(ctx: _Context, d: _Data, e: DraftEdge, q_score: float, reasons: list[str],
-                   evidence: dict[str, Any]) -> tuple[float, float | None]:
+                   evidence: JSONObject) -> tuple[float, float | None]:
     """(questionable score with the data's word, reversal score from the data or None when not dependent)."""
     g, alpha = ctx.g, ctx.alpha
     u, v = e.key
