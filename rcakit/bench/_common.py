@@ -7,11 +7,19 @@ import resource
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias, TypeVar, cast
+
+if TYPE_CHECKING:
+    import networkx as nx
+    import polars as pl
+
+    from rcakit.telemetry import Incident, Telemetry
+    from rcakit.telemetry.datasets import GraphDataset
 
 __all__ = [
+    "Row",
     "available_benchmarks",
     "graph_case",
     "markdown_table",
@@ -21,20 +29,25 @@ __all__ = [
     "wide_metrics",
 ]
 
+#: One row of a printed table: column name -> value (a number, a string, a list of ranks...).
+Row: TypeAlias = dict[str, object]
+_T = TypeVar("_T")
+
 
 def available_benchmarks() -> list[str]:
     here = Path(__file__).parent
     return sorted(m.name for m in pkgutil.iter_modules([str(here)]) if not m.name.startswith("_"))
 
 
-def median_time(fn: Callable[[], Any], *, repeat: int = 3) -> tuple[float, Any]:
+def median_time(fn: Callable[[], _T], *, repeat: int = 3) -> tuple[float, _T]:
     """Median wall-clock seconds of ``repeat`` calls, and the last call's result."""
-    times, result = [], None
+    times: list[float] = []
+    result: _T | None = None
     for _ in range(repeat):
         t0 = time.perf_counter()
         result = fn()
         times.append(time.perf_counter() - t0)
-    return statistics.median(times), result
+    return statistics.median(times), cast("_T", result)  # median() raised if no call ran
 
 
 def peak_rss_mb() -> float:
@@ -43,12 +56,12 @@ def peak_rss_mb() -> float:
     return peak / 1024 if sys.platform != "darwin" else peak / 1024 / 1024
 
 
-def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> str:
+def markdown_table(rows: Sequence[Mapping[str, object]], columns: Sequence[str] | None = None) -> str:
     if not rows:
         return "(no rows)"
     cols = list(columns or rows[0].keys())
 
-    def cell(value: Any) -> str:
+    def cell(value: object) -> str:
         if isinstance(value, float):
             return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
         return str(value)
@@ -67,7 +80,7 @@ def require_datasets() -> Path:
     return path
 
 
-def wide_metrics(telemetry: Any) -> Any:
+def wide_metrics(telemetry: Telemetry) -> pl.DataFrame:
     """Every metric node as a column, one row per recorded time (no grid, no fill)."""
     import polars as pl
 
@@ -76,10 +89,10 @@ def wide_metrics(telemetry: Any) -> Any:
     return m.pivot(on="node", index="time", values="value", aggregate_function="mean").sort("time")
 
 
-_GRAPH_DATASETS: dict[str, Any] = {}
+_GRAPH_DATASETS: dict[str, dict[str, GraphDataset]] = {}
 
 
-def graph_case(name: str, seed: int, sim_baseline: str) -> tuple[Any, Any, Any]:
+def graph_case(name: str, seed: int, sim_baseline: str) -> tuple[Incident | GraphDataset, nx.DiGraph, pl.DataFrame]:
     """A system with a true graph, shared by the graph and review benchmarks.
 
     ``sim-S``/``sim-M``/``sim-L`` simulate a GPU-throttle incident of that topology; ``fam-<family>`` a

@@ -8,8 +8,8 @@ simulator) or a draft (:func:`_drafted`), and the simulator sections draw their 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
@@ -18,6 +18,7 @@ from rcakit.bench._protocol import role_of
 from rcakit.telemetry import GroundTruth, Incident
 
 if TYPE_CHECKING:
+    from rcakit.bench._common import Row
     from rcakit.graph import CausalDraft
     from rcakit.sim import Fault, Topology
 
@@ -34,7 +35,7 @@ PEERS = {
 
 
 def _row(dataset: str, graph: str, method: str, ranks: list[int | None], seconds: list[float],
-         extra: dict[str, Any] | None = None) -> dict[str, Any]:
+         extra: Mapping[str, object] | None = None) -> Row:
     r = np.array([99 if x is None else x for x in ranks])
     return {"dataset": dataset, "graph": graph, "method": method, "n": len(ranks),
             "top1": float(np.mean(r <= 1)) if len(r) else float("nan"),

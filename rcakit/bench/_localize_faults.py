@@ -11,10 +11,9 @@ misses; the scoring seeds were not looked at.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
 from rcakit.attribution.faults import canonical_fault_type, classify_fault
-from rcakit.bench._common import markdown_table
+from rcakit.bench._common import Row, markdown_table
 
 __all__ = ["family_fault_rows"]
 
@@ -30,15 +29,15 @@ def _confusion(seeds: tuple[int, ...]) -> Counter[tuple[str, str]]:
     return counts
 
 
-def family_fault_rows(family_seeds: int = 2) -> list[dict[str, Any]]:
+def family_fault_rows(family_seeds: int = 2) -> list[Row]:
     """One row per seed set (tuning, scoring): accuracy per fault kind and overall; prints the confusions."""
     from rcakit.sim import families
 
-    rows = []
+    rows: list[Row] = []
     for role, seeds in (("tuning", tuple(families.TUNING_SEEDS)[:family_seeds]),
                         ("scored", tuple(families.SCORING_SEEDS)[:family_seeds])):
         counts = _confusion(seeds)
-        row: dict[str, Any] = {"dataset": "sim families: fault type", "role": f"{role} (seeds "
+        row: Row = {"dataset": "sim families: fault type", "role": f"{role} (seeds "
                                f"{', '.join(map(str, seeds))})"}
         right = total = 0
         for kind in families.FAULT_KINDS:

@@ -13,12 +13,17 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias, TypedDict
 
 import numpy as np
 
 from rcakit.attribution import Attribution, AttributionConfig, Method, attribute
 from rcakit.attribution.fusion import FUSION_CANDIDATES, FUSION_FOLLOW_CALLS, FUSION_WEIGHT, fuse
+from rcakit.bench._localize_common import _truth
+
+if TYPE_CHECKING:
+    from rcakit.bench._common import Row
+    from rcakit.telemetry import Incident
 
 __all__ = ["TUNING_SEEDS", "fusion_rows"]
 
@@ -27,6 +32,17 @@ _CFG = AttributionConfig(n_bootstrap=0, fault_type=False)
 #: disjoint from the held-out seeds 3000-3005).
 TUNING_SEEDS: tuple[int, ...] = tuple(range(1000, 1010))
 _SHIPPED = (FUSION_WEIGHT, FUSION_FOLLOW_CALLS)
+#: One incident's top-1 hit per view (structural, multimodal, each fusion candidate), and its ``system``.
+_Hits: TypeAlias = dict[str, bool | str]
+
+
+class _Set(TypedDict):
+    """The hits of one set of incidents, with its name, role and seconds."""
+
+    name: str
+    role: str
+    hits: list[_Hits]
+    seconds: float
 
 
 def _label(candidate: tuple[float, bool]) -> str:
@@ -34,11 +50,11 @@ def _label(candidate: tuple[float, bool]) -> str:
     return f"w={weight:g}{', calls' if follow_calls else ''}"
 
 
-def _views(incident: Any) -> dict[str, bool]:
+def _views(incident: Incident) -> _Hits:
     """Top-1 hits of each ranking of one incident: structural, multimodal, fused for each candidate."""
     from rcakit.graph import draft_graph
 
-    truth = incident.truth.root_cause_entities
+    truth = _truth(incident).root_cause_entities
     graph: Attribution | None
     try:
         graph = attribute(draft_graph(incident, alarm=incident.alarm), incident, config=_CFG)
@@ -52,7 +68,7 @@ def _views(incident: Any) -> dict[str, bool]:
     def hit(result: Attribution | None) -> bool:
         return result is not None and bool(result.causes) and result.causes[0].entity in truth
 
-    out: dict[str, Any] = {"structural (drafted)": hit(graph), "multimodal": hit(services),
+    out: _Hits = {"structural (drafted)": hit(graph), "multimodal": hit(services),
                            "system": str(incident.meta.get("family") or incident.meta.get("topology") or "")}
     for weight, follow_calls in FUSION_CANDIDATES:
         out[_label((weight, follow_calls))] = hit(fuse(graph, services, alarm=incident.alarm, weight=weight,
@@ -60,14 +76,14 @@ def _views(incident: Any) -> dict[str, bool]:
     return out
 
 
-def _set(name: str, role: str, incidents: Iterable[Any]) -> dict[str, Any]:
+def _set(name: str, role: str, incidents: Iterable[Incident]) -> _Set:
     t0 = time.perf_counter()
     hits = [_views(inc) for inc in incidents]
     print(f"  fusion: {name} ({role}): {len(hits)} incidents, {time.perf_counter() - t0:.0f} s", flush=True)
     return {"name": name, "role": role, "hits": hits, "seconds": time.perf_counter() - t0}
 
 
-def _sets(root: Path, family_seeds: int) -> list[dict[str, Any]]:
+def _sets(root: Path, family_seeds: int) -> list[_Set]:
     from rcakit.bench._localize_multimodal_sim import HELD_OUT_SEEDS, multimodal_sim_incidents
     from rcakit.sim import families
 
@@ -91,13 +107,13 @@ def _sets(root: Path, family_seeds: int) -> list[dict[str, Any]]:
     return sets
 
 
-def _top1(hits: list[dict[str, Any]], view: str) -> float:
+def _top1(hits: list[_Hits], view: str) -> float:
     return float(np.mean([h[view] for h in hits]))
 
 
-def _tuning_systems(sets: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+def _tuning_systems(sets: list[_Set]) -> dict[str, list[_Hits]]:
     """The tuning incidents' hits by system: each simulator family on its own, the model-serving simulator."""
-    systems: dict[str, list[dict[str, Any]]] = {}
+    systems: dict[str, list[_Hits]] = {}
     for s in sets:
         if s["role"].startswith("tuning"):
             for h in s["hits"]:
@@ -106,7 +122,7 @@ def _tuning_systems(sets: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]
     return systems
 
 
-def fusion_rows(root: Path, *, family_seeds: int = 2) -> list[dict[str, Any]]:
+def fusion_rows(root: Path, *, family_seeds: int = 2) -> list[Row]:
     """One row per set: top-1 of each view; the candidate chosen on the tuning sets; printed as it goes."""
     sets = _sets(root, family_seeds)
     systems = _tuning_systems(sets)
@@ -125,10 +141,10 @@ def fusion_rows(root: Path, *, family_seeds: int = 2) -> list[dict[str, Any]]:
     print("  per tuning system with the chosen one (the graph alone in brackets): " + ", ".join(
         f"{name} {_top1(hits, _label(chosen)):.2f} ({_top1(hits, 'structural (drafted)'):.2f})"
         for name, hits in systems.items()))
-    rows = []
+    rows: list[Row] = []
     for s in sets:
         hits = s["hits"]
-        row: dict[str, Any] = {"dataset": s["name"], "role": s["role"], "n": len(hits)}
+        row: Row = {"dataset": s["name"], "role": s["role"], "n": len(hits)}
         for view in ("structural (drafted)", "multimodal"):
             row[view] = f"{_top1(hits, view):.2f}"
         row[f"fused ({_label(_SHIPPED)}, shipped)"] = f"{_top1(hits, _label(_SHIPPED)):.2f}"

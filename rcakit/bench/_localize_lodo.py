@@ -15,10 +15,16 @@ The rules of the protocol are in :mod:`rcakit.bench._protocol`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rcakit.bench._protocol import CaseSet, drafted_cases, lodo_rows, with_alarm_lead
+
+if TYPE_CHECKING:
+    from rcakit.bench._common import Row
+    from rcakit.graph import CausalDraft
+    from rcakit.telemetry import Incident
 
 __all__ = ["LEAD_ROWS", "SIM_SCORING_SEEDS", "SIM_TUNING_SEEDS", "lodo_sets", "lodo_table_rows"]
 
@@ -27,7 +33,7 @@ SIM_SCORING_SEEDS = (30, 31)
 LEAD_ROWS = 6
 
 
-def _draft(inc: Any) -> Any:
+def _draft(inc: Incident) -> CausalDraft:
     from rcakit.graph import draft_graph
 
     return draft_graph(inc, alarm=inc.alarm)
@@ -49,7 +55,7 @@ def _real_sets(root: Path) -> list[CaseSet]:
     return sets
 
 
-def _model_sim(size: str, seeds: tuple[int, ...]) -> list[Any]:
+def _model_sim(size: str, seeds: tuple[int, ...]) -> list[Incident]:
     from rcakit.bench._localize_common import sim_fault_cases
     from rcakit.sim import Topology, make_incident
 
@@ -62,7 +68,7 @@ def _model_sim(size: str, seeds: tuple[int, ...]) -> list[Any]:
     return out
 
 
-def _families(seeds: Any) -> list[Any]:
+def _families(seeds: Iterable[int]) -> list[Incident]:
     from rcakit.sim import families
 
     return [families.family_incident(family, fault, seed=seed)
@@ -91,5 +97,5 @@ def lodo_sets(root: Path, *, families_seeds: int = 1) -> list[CaseSet]:
     return sets
 
 
-def lodo_table_rows(root: Path, *, families_seeds: int = 1) -> list[dict[str, Any]]:
+def lodo_table_rows(root: Path, *, families_seeds: int = 1) -> list[Row]:
     return lodo_rows(lodo_sets(root, families_seeds=families_seeds))

@@ -21,11 +21,15 @@ import argparse
 import dataclasses
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rcakit.attribution import AttributionConfig, Method, attribute
 from rcakit.bench._localize_common import _row, _truth, sim_fault_cases
 from rcakit.bench._protocol import role_of
+
+if TYPE_CHECKING:
+    from rcakit.bench._common import Row
+    from rcakit.telemetry import Incident
 
 __all__ = ["HELD_OUT_SEEDS", "THROTTLES", "TUNING_SEEDS", "main", "multimodal_sim_incidents", "multimodal_sim_rows"]
 
@@ -39,7 +43,7 @@ _VARIANTS = (("multimodal, before (no placement)", False), ("multimodal (placeme
 
 
 def multimodal_sim_incidents(seeds: tuple[int, ...], sizes: tuple[str, ...] = ("S", "M"),
-                             throttles: tuple[float, ...] = THROTTLES) -> list[tuple[str, str, Any]]:
+                             throttles: tuple[float, ...] = THROTTLES) -> list[tuple[str, str, Incident]]:
     """(size, kind, incident) for each size, seed and simulator fault kind: 15 min baseline, 10 min fault, 5 min
     after, logs and 1 request in 200 traced (the shape of ``sample_data/sim-M-multimodal``). The kinds are
     :func:`~rcakit.bench._localize_common.sim_fault_cases` (a GPU throttle of 2.5x among them) plus a throttle of the same
@@ -66,7 +70,7 @@ def multimodal_sim_incidents(seeds: tuple[int, ...], sizes: tuple[str, ...] = ("
 
 def multimodal_sim_rows(seeds: tuple[int, ...] = HELD_OUT_SEEDS, sizes: tuple[str, ...] = ("S", "M"),
                         cfg: AttributionConfig | None = None, verbose: bool = False,
-                        throttles: tuple[float, ...] = THROTTLES) -> list[dict[str, Any]]:
+                        throttles: tuple[float, ...] = THROTTLES) -> list[Row]:
     """One row per topology, fault kind and variant (before / after placement), plus an "all kinds" row per
     topology and variant; the row format of :func:`rcakit.bench._localize_common._row` (dataset, graph, method, n,
     top1, top3, ..., median s) with ``seeds``."""
@@ -90,13 +94,13 @@ def multimodal_sim_rows(seeds: tuple[int, ...] = HELD_OUT_SEEDS, sizes: tuple[st
                 print(f"  {inc.name} [{label}]: truth {truth.root_cause_entities[0]} rank {rank}; top {top}",
                       flush=True)
     seed_text = ",".join(map(str, seeds))
-    rows = []
+    rows: list[Row] = []
     for (size, kind, label), r in ranks.items():
         rows.append(_row(f"sim {size} {kind}", "none (entity level)", label, r, secs[(size, kind, label)],
                          {"seeds": seed_text, "role": role_of("simmm")}))
     order = {label: i for i, (label, _) in enumerate(_VARIANTS)}
-    rows.sort(key=lambda row: (row["dataset"].split()[1], row["dataset"].endswith("all kinds"), row["dataset"],
-                               order[row["method"]]))
+    rows.sort(key=lambda row: (str(row["dataset"]).split()[1], str(row["dataset"]).endswith("all kinds"),
+                               str(row["dataset"]), order[str(row["method"])]))
     return rows
 
 

@@ -12,19 +12,23 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rcakit.attribution import AttributionConfig, Method, attribute
 from rcakit.bench._localize_common import _row, _truth
 
+if TYPE_CHECKING:
+    from rcakit.bench._common import Row
+    from rcakit.telemetry import Incident
+
 __all__ = ["NEZHA_METHODS", "nezha_rows"]
 
 NEZHA_METHODS = (Method.ROBUST_Z, Method.N_SIGMA, Method.MULTIMODAL)
 
 
-def nezha_rows(root: Path, cfg: AttributionConfig) -> list[dict[str, Any]]:
+def nezha_rows(root: Path, cfg: AttributionConfig) -> list[Row]:
     folder = root / "nezha-trainticket"
     try:
         from rcakit.telemetry.datasets.nezha import load_nezha
@@ -54,7 +58,7 @@ def nezha_rows(root: Path, cfg: AttributionConfig) -> list[dict[str, Any]]:
     return rows
 
 
-def _pipeline_row(incs: list[Any], type_acc: float) -> dict[str, Any]:
+def _pipeline_row(incs: list[Incident], type_acc: float) -> Row:
     """What ``rcakit analyze`` tells the user: the entity its report leads with (drafted graph + multimodal)."""
     from rcakit.pipeline import analyze
 

@@ -10,7 +10,7 @@ import os
 import time
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict, cast
 
 import networkx as nx
 import numpy as np
@@ -20,13 +20,22 @@ from rcakit.attribution import AttributionConfig, Method, attribute
 from rcakit.bench._localize_common import _row, _truth
 from rcakit.telemetry import Incident
 
+if TYPE_CHECKING:
+    from rcakit._types import JSONObject
+    from rcakit.bench._common import Row
+
 __all__ = ["petshop_rows", "plain_comparison"]
 
 #: One issue as PetShop's harness reads it: its metrics.csv (3-level columns) and its target.json (with "name").
-Issue = tuple[pd.DataFrame, dict[str, Any]]
+Issue = tuple[pd.DataFrame, "JSONObject"]
+#: One line of the same-run comparison table (rank "absent" when the truth is not ranked).
+_Comparison = TypedDict("_Comparison", {
+    "issue": str, "truth": str, "plain s": float, "plain rank": int | str, "rcakit method": str,
+    "rcakit first s": float, "rcakit final s": float, "rcakit rank": int | str,
+    "speed ratio (plain / rcakit final)": float})
 
 
-def petshop_rows(root: Path, methods: list[Method], plain: int = 0) -> list[dict[str, Any]]:
+def petshop_rows(root: Path, methods: list[Method], plain: int = 0) -> list[Row]:
     """PetShop low_traffic: the generic path first, then PetShop's own harness interface.
 
     ``analyze (default)``: every issue loaded by the dataset adapter and run through
@@ -47,7 +56,7 @@ def petshop_rows(root: Path, methods: list[Method], plain: int = 0) -> list[dict
     return rows
 
 
-def petshop_generic_rows(incidents: list[Incident], methods: list[Method]) -> list[dict[str, Any]]:
+def petshop_generic_rows(incidents: list[Incident], methods: list[Method]) -> list[Row]:
     """``analyze(incident)`` on every PetShop issue, then the other methods on the same drafted graphs."""
     from rcakit.pipeline import analyze
 
@@ -74,7 +83,7 @@ def petshop_generic_rows(incidents: list[Incident], methods: list[Method]) -> li
             ranks, secs = per.setdefault(method.value, {}).setdefault(_petshop_metric(inc), ([], []))
             ranks.append(res.rank_of(_truth(inc).root_cause_entities[0]))
             secs.append(time.perf_counter() - t0)
-    rows = []
+    rows: list[Row] = []
     for label, by_metric in per.items():
         for metric, (ranks, secs) in by_metric.items():
             extra = {"report lead top1": f"{np.mean(leads[metric]):.2f}"} if label.startswith("analyze") else {}
@@ -86,20 +95,20 @@ def _petshop_metric(incident: Incident) -> str:
     return str(incident.meta["target"]["target"]["metric"])
 
 
-def petshop_harness_rows(folder: Path, methods: list[Method], plain: int = 0) -> list[dict[str, Any]]:
+def petshop_harness_rows(folder: Path, methods: list[Method], plain: int = 0) -> list[Row]:
     """Each method through PetShop's harness interface (call graph given, the alarm's metric only)."""
     from rcakit.integrations.petshop import make_analyze_root_causes
 
     graph = nx.from_pandas_adjacency(pd.read_csv(folder / "graph.csv", index_col=0), create_using=nx.DiGraph)
     normal = pd.read_csv(folder / "noissue" / "metrics.csv", header=[0, 1, 2], index_col=0)
-    issues = []
+    issues: list[Issue] = []
     for split in ("train", "test"):
         for issue in sorted((folder / split).iterdir()):
             if issue.is_dir():
-                target = json.loads((issue / "target.json").read_text())
+                target: JSONObject = json.loads((issue / "target.json").read_text())
                 target["name"] = f"{split}/{issue.name}"
                 issues.append((pd.read_csv(issue / "metrics.csv", header=[0, 1, 2], index_col=0), target))
-    rows = []
+    rows: list[Row] = []
     for method in methods:
         analyze = make_analyze_root_causes(method=method)
         per: dict[str, tuple[list[int | None], list[float]]] = {}
@@ -121,7 +130,7 @@ def petshop_harness_rows(folder: Path, methods: list[Method], plain: int = 0) ->
 
 
 def plain_comparison(graph: nx.DiGraph, normal: pd.DataFrame, issues: list[Issue], n_issues: int,
-                     ) -> list[dict[str, Any]]:
+                     ) -> list[Row]:
     """rcakit vs a plain DoWhy attribute_anomalies call on the first ``n_issues`` latency issues, same process.
 
     Prints one line per issue and method: plain seconds and rank of the truth, rcakit's first-ranking
@@ -133,18 +142,20 @@ def plain_comparison(graph: nx.DiGraph, normal: pd.DataFrame, issues: list[Issue
     from rcakit.bench._common import markdown_table
 
     chosen = [x for x in issues if x[1]["target"]["metric"] == "latency"][:n_issues]
-    table, rows = [], []
+    table: list[_Comparison] = []
+    rows: list[Row] = []
     for abnormal, target in chosen:
         truth = target["root_cause"]["node"]
         plain, plain_ranks = _plain_petshop(graph, normal, [(abnormal, target)])
+        plain_s = cast(float, plain["median s"])  # _row's median seconds
         for method in (Method.STRUCTURAL, Method.ANOMALY_ATTRIBUTION):
             first, final, rank = _rcakit_petshop(graph, normal, abnormal, target, method)
             table.append({"issue": target.get("name", ""), "truth": truth.split("_")[0],
-                          "plain s": plain["median s"],
+                          "plain s": plain_s,
                           "plain rank": plain_ranks[0] if plain_ranks[0] is not None else "absent",
                           "rcakit method": method.value, "rcakit first s": first, "rcakit final s": final,
                           "rcakit rank": rank if rank is not None else "absent",
-                          "speed ratio (plain / rcakit final)": plain["median s"] / final})
+                          "speed ratio (plain / rcakit final)": plain_s / final})
         rows.append(plain)
     load = os.getloadavg() if hasattr(os, "getloadavg") else (math.nan,) * 3
     print(f"\nSame-run comparison with a plain DoWhy call (PetShop low_traffic, latency issues; load average "
@@ -160,7 +171,7 @@ def plain_comparison(graph: nx.DiGraph, normal: pd.DataFrame, issues: list[Issue
     return rows
 
 
-def _rcakit_petshop(graph: nx.DiGraph, normal: pd.DataFrame, abnormal: pd.DataFrame, target: dict[str, Any],
+def _rcakit_petshop(graph: nx.DiGraph, normal: pd.DataFrame, abnormal: pd.DataFrame, target: JSONObject,
                     method: Method) -> tuple[float, float, int | None]:
     """(first-ranking s, final s, rank of the truth) of rcakit on one PetShop issue, as the adapter runs it.
 
@@ -195,7 +206,7 @@ def _rcakit_petshop(graph: nx.DiGraph, normal: pd.DataFrame, abnormal: pd.DataFr
 
 
 def _plain_petshop(graph: nx.DiGraph, normal: pd.DataFrame, issues: list[Issue],
-                   ) -> tuple[dict[str, Any], list[int | None]]:
+                   ) -> tuple[Row, list[int | None]]:
     """A plain DoWhy call as a new user writes it (automatic mechanisms, BETTER quality, ancestor subgraph).
 
     DoWhy 0.14 ``InvertibleStructuralCausalModel`` on the alarm's ancestor subgraph of the reversed
@@ -207,11 +218,12 @@ def _plain_petshop(graph: nx.DiGraph, normal: pd.DataFrame, issues: list[Issue],
     from dowhy.gcm.shapley import ShapleyConfig
 
     gcm.config.disable_progress_bars()
-    ranks, secs = [], []
+    ranks: list[int | None] = []
+    secs: list[float] = []
     for abnormal, target in issues:
         t = target["target"]
 
-        def reduce(df: pd.DataFrame, t: dict[str, Any] = t) -> pd.DataFrame:
+        def reduce(df: pd.DataFrame, t: JSONObject = t) -> pd.DataFrame:
             d = df.loc[:, (slice(None), [t["metric"]], [t["agg"]])]
             d.columns = [c[0] for c in d.columns]
             return d

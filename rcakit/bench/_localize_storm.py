@@ -23,12 +23,21 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rcakit.attribution import AttributionConfig, Method, attribute
 from rcakit.attribution.model import as_graph
 from rcakit.bench._protocol import role_of
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from rcakit.bench._common import Row
+    from rcakit.bench._protocol import CaseGraph
+    from rcakit.graph import CausalDraft
+    from rcakit.sim import Fault, Topology
 
 __all__ = ["RULES", "set_f1", "sim_set_cases", "sim_set_rows", "storm_rows"]
 
@@ -47,7 +56,7 @@ def set_f1(found: list[str], truth: list[str] | tuple[str, ...]) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def storm_rows(root: Path, cfg: AttributionConfig, *, drafted: bool = True) -> list[dict[str, Any]]:
+def storm_rows(root: Path, cfg: AttributionConfig, *, drafted: bool = True) -> list[Row]:
     """Rows for the expert graph and the drafted graph (structural method) and the graph-free references."""
     from rcakit.bench._localize_common import _drafted, _row, _truth
 
@@ -60,11 +69,11 @@ def storm_rows(root: Path, cfg: AttributionConfig, *, drafted: bool = True) -> l
     truth = list(_truth(inc).root_cause_nodes)
     expert = _truth(inc).graph
     config = dataclasses.replace(cfg, restrict_to_ancestors=False, fault_type=False)
-    runs: list[tuple[str, Method, Any]] = [("expert graph", Method.STRUCTURAL, lambda: expert)]
+    runs: list[tuple[str, Method, Callable[[], CaseGraph]]] = [("expert graph", Method.STRUCTURAL, lambda: expert)]
     if drafted:
         runs.append(("drafted", Method.STRUCTURAL, lambda: _drafted(inc)))
     runs += [("none", Method.ROBUST_Z, lambda: None), ("none", Method.N_SIGMA, lambda: None)]
-    rows = []
+    rows: list[Row] = []
     for gname, method, make_graph in runs:
         t0 = time.perf_counter()
         try:
@@ -88,7 +97,7 @@ def storm_rows(root: Path, cfg: AttributionConfig, *, drafted: bool = True) -> l
     return rows
 
 
-def sim_set_cases(topology: Any, seed: int, pairs: int = 4) -> list[tuple[int, Any]]:
+def sim_set_cases(topology: Topology, seed: int, pairs: int = 4) -> list[tuple[int, Fault | list[Fault]]]:
     """(number of root causes, fault or faults) for one seed: each single fault, and ``pairs`` random pairs.
 
     The single faults are :func:`rcakit.bench._localize_common.sim_fault_cases` (one of each type); a pair is
@@ -106,7 +115,7 @@ def sim_set_cases(topology: Any, seed: int, pairs: int = 4) -> list[tuple[int, A
 
 
 def sim_set_rows(seeds: tuple[int, ...] = (5, 6, 7, 8, 9), sizes: tuple[str, ...] = ("S", "M"),
-                 drafted: bool = True) -> list[dict[str, Any]]:
+                 drafted: bool = True) -> list[Row]:
     """Set F1 of every rule on simulator incidents with one and two root causes (entity level), per method.
 
     One row per topology, number of root causes, graph and method: mean and median set F1 of each
@@ -128,14 +137,14 @@ def sim_set_rows(seeds: tuple[int, ...] = (5, 6, 7, 8, 9), sizes: tuple[str, ...
     runs = [("true graph", m) for m in (Method.ROBUST_Z, Method.N_SIGMA, Method.STRUCTURAL)]
     if drafted:
         runs.append(("drafted", Method.STRUCTURAL))
-    rows = []
+    rows: list[Row] = []
     for size in sizes:
         topo = topologies[size]()
         results: dict[tuple[int, str, Method], list[tuple[dict[str, list[str]], tuple[str, ...], float]]] = {}
         for seed in seeds:
             for k, fault in sim_set_cases(topo, seed):
                 inc = make_incident(topo, fault, seed=seed, baseline="30min", logs=False)
-                graphs: dict[str, Any] = {"true graph": _sim_graph(inc)}
+                graphs: dict[str, nx.DiGraph | CausalDraft] = {"true graph": _sim_graph(inc)}
                 truth = _truth(inc).root_cause_entities
                 for gname, method in runs:
                     t0 = time.perf_counter()
@@ -151,7 +160,7 @@ def sim_set_rows(seeds: tuple[int, ...] = (5, 6, 7, 8, 9), sizes: tuple[str, ...
                     sets = {rule: res.root_cause_set(rule, graph=g, threshold=config.threshold) for rule in RULES}
                     results.setdefault((k, gname, method), []).append((sets, truth, time.perf_counter() - t0))
         for (k, gname, method), done in sorted(results.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2].value)):
-            row: dict[str, Any] = {"dataset": f"sim {size} set", "graph": gname, "method": method.value,
+            row: Row = {"dataset": f"sim {size} set", "graph": gname, "method": method.value,
                                    "root causes": k, "n": len(done), "role": role_of(f"sim {size} set")}
             for rule in RULES:
                 scores = [set_f1(_entities(sets[rule]), truth) for sets, truth, _ in done]

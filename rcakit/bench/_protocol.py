@@ -21,14 +21,21 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 
 from rcakit.attribution import AttributionConfig, Method, attribute
 from rcakit.attribution.config import Direction
 
-__all__ = ["GRID", "ROLES", "SHIPPED", "Candidate", "CaseSet", "lodo_rows", "role_of", "with_alarm_lead"]
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from rcakit.bench._common import Row
+    from rcakit.graph import CausalDraft
+    from rcakit.telemetry import Incident
+
+__all__ = ["GRID", "ROLES", "SHIPPED", "Candidate", "Case", "CaseGraph", "CaseSet", "lodo_rows", "role_of", "with_alarm_lead"]
 
 #: What each dataset of the bench is used for. "tuning" sets choose defaults; "scored" sets never do
 #: (except inside leave-one-out, where every other set tunes). Caveats say what was seen before.
@@ -82,7 +89,10 @@ GRID: tuple[Candidate, ...] = (SHIPPED, *[
     Candidate(t, a, d) for t in (3.0, 2.5, 4.0) for a in (True, False) for d in (Direction.AUTO, Direction.BOTH)
     if Candidate(t, a, d) != SHIPPED])
 
-Case = tuple[Any, Any]  # (incident, drafted graph)
+#: The graph a case is ranked on: a draft, a networkx graph, or None when drafting failed (a miss).
+CaseGraph: TypeAlias = "CausalDraft | nx.DiGraph | None"
+#: (incident, drafted graph)
+Case: TypeAlias = "tuple[Incident, CaseGraph]"
 
 
 @dataclass
@@ -94,7 +104,7 @@ class CaseSet:
     score: list[Case]
     real: bool
     seeds: str = ""
-    group: Callable[[Any], str] | None = None  # held-out top-1 is also printed per group (PetShop's alarm metric)
+    group: Callable[[Incident], str] | None = None  # held-out top-1 is also printed per group (PetShop's alarm metric)
     _hits: dict[tuple[str, Candidate], list[bool]] = field(default_factory=dict, repr=False)
 
     def hits(self, split: str, candidate: Candidate) -> list[bool]:
@@ -106,7 +116,9 @@ class CaseSet:
         return self._hits[key]
 
 
-def _top1(incident: Any, graph: Any, candidate: Candidate) -> bool:
+def _top1(incident: Incident, graph: CaseGraph, candidate: Candidate) -> bool:
+    if incident.truth is None:
+        raise ValueError(f"incident {incident.name!r} has no ground truth to score against")
     truth = incident.truth.root_cause_entities
     try:
         result = attribute(graph, incident, method=Method.STRUCTURAL, config=candidate.config())
@@ -127,11 +139,11 @@ def _choose(sets: Sequence[CaseSet], held_out: str | None) -> tuple[Candidate, f
     return best, best_score
 
 
-def lodo_rows(sets: Sequence[CaseSet]) -> list[dict[str, Any]]:
+def lodo_rows(sets: Sequence[CaseSet]) -> list[Row]:
     """One row per set: the defaults chosen without it, its top-1 with them and with the shipped default."""
     t0 = time.perf_counter()
     chosen_all, tuned_all = _choose(sets, None)
-    rows = []
+    rows: list[Row] = []
     for s in sets:
         chosen, tuned = _choose(sets, s.name)
         held = s.hits("score", chosen)
@@ -159,7 +171,7 @@ def _grouped(s: CaseSet, hits: list[bool]) -> str:
     return text
 
 
-def with_alarm_lead(incident: Any, lead_rows: int, step_s: float) -> Any:
+def with_alarm_lead(incident: Incident, lead_rows: int, step_s: float) -> Incident:
     """The incident with its window opened ``lead_rows`` steps before the fault and the alarm time at the onset.
 
     What an SRE does when they select a window a little wider than the fault: the first rows are
@@ -178,7 +190,7 @@ def with_alarm_lead(incident: Any, lead_rows: int, step_s: float) -> Any:
                     meta=dict(incident.meta), alarm_time=onset)
 
 
-def drafted_cases(incidents: Sequence[Any], draft: Callable[[Any], Any]) -> list[Case]:
+def drafted_cases(incidents: Sequence[Incident], draft: Callable[[Incident], CaseGraph]) -> list[Case]:
     """(incident, drafted graph) per incident; a failed draft is reported and counts as a miss (graph None)."""
     out: list[Case] = []
     for inc in incidents:

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import TYPE_CHECKING
 
 import networkx as nx
+
+if TYPE_CHECKING:
+    from rcakit.graph import CausalDraft
+    from rcakit.graph.combine import SystemSource
+    from rcakit.graph.data import WideData
 
 __all__ = ["data_draft", "knowledge_perturbed_draft", "perturbed_draft"]
 
 
 def perturbed_draft(truth: nx.DiGraph, *, seed: int, drop: float = 0.15, reverse: float = 0.15,
-                    add: float = 0.15, alarm: str | None = None) -> Any:
+                    add: float = 0.15, alarm: str | None = None) -> CausalDraft:
     """The true graph with a seeded share of edges dropped, reversed and false ones added (all proposed)."""
     from rcakit.graph import CausalDraft, EdgeStatus
 
@@ -41,7 +46,7 @@ def perturbed_draft(truth: nx.DiGraph, *, seed: int, drop: float = 0.15, reverse
     return draft
 
 
-def knowledge_perturbed_draft(draft: Any, *, seed: int, share: float = 0.2) -> Any:
+def knowledge_perturbed_draft(draft: CausalDraft, *, seed: int, share: float = 0.2) -> CausalDraft:
     """A copy of ``draft`` with a seeded ``share`` of its observed edges removed, reversed or added (a third each).
 
     Only edges between two observed nodes are touched (so every change shows in the observed graph);
@@ -91,7 +96,7 @@ def knowledge_perturbed_draft(draft: Any, *, seed: int, share: float = 0.2) -> A
     return out
 
 
-def data_draft(source: Any, data: Any, *, seed: int, max_seconds: float = 60.0) -> Any:
+def data_draft(source: SystemSource, data: WideData, *, seed: int, max_seconds: float = 60.0) -> CausalDraft:
     """A draft from the data alone: PC over all observed nodes (not restricted to the system's candidate pairs)."""
     from rcakit.graph import DataSuggester, draft_graph
 

@@ -13,14 +13,23 @@ from __future__ import annotations
 import statistics
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict, cast
 
 import networkx as nx
 
-from rcakit.bench._common import graph_case, wide_metrics
+from rcakit.bench._common import Row, graph_case, wide_metrics
 from rcakit.bench._review_drafts import data_draft, knowledge_perturbed_draft, perturbed_draft
 
-__all__ = ["CHECKPOINTS", "GOAL_ANSWERS", "GOAL_F1", "SEEDED_DRAFTS", "Point", "answers_to", "best_possible_f1",
+if TYPE_CHECKING:
+    import polars as pl
+
+    from rcakit.graph import CausalDraft
+    from rcakit.graph.data import WideData
+    from rcakit.review import ReviewSession
+    from rcakit.telemetry import Incident
+    from rcakit.telemetry.datasets import GraphDataset
+
+__all__ = ["CHECKPOINTS", "GOAL_ANSWERS", "GOAL_F1", "SEEDED_DRAFTS", "Point", "ReviewRun", "answers_to", "best_possible_f1",
            "edges_at", "f1_at", "load_case", "oracle_answer", "oracle_review", "reached", "review_run", "run_efficiency"]
 
 #: Drafts with a seeded perturbation, run once per ``--seeds`` entry; the goal is stated for these.
@@ -32,7 +41,15 @@ GOAL_F1, GOAL_ANSWERS = 0.9, 10
 Point = tuple[int, float, int]
 
 
-def best_possible_f1(session: Any, truth: nx.DiGraph, answers: int) -> float:
+class ReviewRun(TypedDict):
+    """One oracle review (:func:`review_run`): the F1 curve, the hindsight bound at the goal, the seconds."""
+
+    curve: list[Point]
+    bound: float
+    seconds: float
+
+
+def best_possible_f1(session: ReviewSession, truth: nx.DiGraph, answers: int) -> float:
     """F1 after ``answers`` perfect answers chosen with hindsight (each fixes one wrong edge, best first).
 
     An upper bound for any question order that fixes one edge per answer: a reversal fixed gains one
@@ -41,11 +58,11 @@ def best_possible_f1(session: Any, truth: nx.DiGraph, answers: int) -> float:
     """
     predicted = session.to_networkx()
     pred = {e for e in predicted.edges if e[0] in truth and e[1] in truth}
-    tp = sum(truth.has_edge(*e) for e in pred)
+    tp: int = sum(truth.has_edge(*e) for e in pred)
     reversed_ = sum(1 for u, v in pred if not truth.has_edge(u, v) and truth.has_edge(v, u))
     false = len(pred) - tp - reversed_
     missing = sum(1 for u, v in truth.edges if (u, v) not in pred and (v, u) not in pred)
-    p, t = len(pred), truth.number_of_edges()
+    p, t = len(pred), int(truth.number_of_edges())
     for _ in range(answers):
         options = []
         if reversed_:
@@ -66,7 +83,7 @@ def best_possible_f1(session: Any, truth: nx.DiGraph, answers: int) -> float:
     return 2 * tp / max(p + t, 1)
 
 
-def _f1(session: Any, truth: nx.DiGraph) -> float:
+def _f1(session: ReviewSession, truth: nx.DiGraph) -> float:
     from rcakit.graph import compare_graphs
 
     return float(compare_graphs(session.to_networkx(), truth, nodes=truth.nodes).f1)
@@ -85,14 +102,17 @@ def oracle_answer(edge: tuple[str, str], truth: nx.DiGraph) -> str:
 def _right(change: tuple[str, str, str], truth: nx.DiGraph) -> bool:
     """Is one listed change of a propagated suggestion right in the true graph?"""
     a, b, action = change
+    right: bool
     if action == "reverse":
-        return truth.has_edge(b, a)
-    if action == "reject":
-        return a in truth and b in truth and not truth.has_edge(a, b) and not truth.has_edge(b, a)
-    return truth.has_edge(a, b)  # accept, add
+        right = truth.has_edge(b, a)
+    elif action == "reject":
+        right = a in truth and b in truth and not truth.has_edge(a, b) and not truth.has_edge(b, a)
+    else:
+        right = truth.has_edge(a, b)  # accept, add
+    return right
 
 
-def _answer_item(session: Any, edge: tuple[str, str], truth: nx.DiGraph, propagate: bool) -> int:
+def _answer_item(session: ReviewSession, edge: tuple[str, str], truth: nx.DiGraph, propagate: bool) -> int:
     """Answer one question; returns the edges it decided (the asked one plus a confirmed propagation's).
 
     The reviewer is shown the suggestion of each scope (replicas; same metrics on components related
@@ -117,7 +137,7 @@ def _answer_item(session: Any, edge: tuple[str, str], truth: nx.DiGraph, propaga
     return 1
 
 
-def oracle_review(session: Any, truth: nx.DiGraph, *, batches: int, k: int = 5, propagate: bool = True) -> list[Point]:
+def oracle_review(session: ReviewSession, truth: nx.DiGraph, *, batches: int, k: int = 5, propagate: bool = True) -> list[Point]:
     """Answer up to ``batches * k`` questions as a reviewer who knows ``truth``, ``k`` at a time.
 
     Returns (answers, F1, edges decided) after every answer: the reviewer clicks one answer at a
@@ -135,7 +155,7 @@ def oracle_review(session: Any, truth: nx.DiGraph, *, batches: int, k: int = 5, 
             if item.done is not None:  # decided by a propagation confirmed earlier in this batch
                 continue
             answers += 1
-            decided += _answer_item(session, tuple(item.edge), truth, propagate)
+            decided += _answer_item(session, (item.edge[0], item.edge[1]), truth, propagate)
             curve.append((answers, _f1(session, truth), decided))
     return curve
 
@@ -162,8 +182,8 @@ def reached(curve: list[Point], goal: float = GOAL_F1, answers: int = GOAL_ANSWE
     return any(a <= answers and f >= goal for a, f, _ in curve)
 
 
-def review_run(draft: Any, truth: nx.DiGraph, data: Any, *, batches: int, folder: Path,
-               order: str = "expected_gain", propagate: bool = True) -> dict[str, Any]:
+def review_run(draft: CausalDraft, truth: nx.DiGraph, data: WideData | None, *, batches: int, folder: Path,
+               order: str = "expected_gain", propagate: bool = True) -> ReviewRun:
     """One oracle review of ``draft``: the F1 curve, the hindsight bound at the goal, the seconds."""
     from rcakit.review import ReviewSession
 
@@ -175,7 +195,8 @@ def review_run(draft: Any, truth: nx.DiGraph, data: Any, *, batches: int, folder
     return {"curve": curve, "bound": bound, "seconds": time.perf_counter() - t0}
 
 
-def load_case(name: str, seed: int, sim_baseline: str, *, family_seed: int | None = None) -> tuple[Any, Any, Any]:
+def load_case(name: str, seed: int, sim_baseline: str, *, family_seed: int | None = None
+              ) -> tuple[Incident | GraphDataset, nx.DiGraph, pl.DataFrame]:
     """:func:`~rcakit.bench._common.graph_case`, or a simulator family (``fam-<family>``) simulated with
     ``family_seed`` itself (a tuning seed of :mod:`rcakit.sim.families`) when given."""
     if family_seed is None or not name.startswith("fam-"):
@@ -189,19 +210,19 @@ def load_case(name: str, seed: int, sim_baseline: str, *, family_seed: int | Non
     return incident, graph, wide_metrics(incident.telemetry)
 
 
-def _draft_for(kind: str, source: Any, truth: nx.DiGraph, data: Any, knowledge: Any, s: int, seed: int,
-               data_seconds: float) -> Any:
+def _draft_for(kind: str, source: Incident | GraphDataset, truth: nx.DiGraph, data: pl.DataFrame,
+               knowledge: CausalDraft | None, s: int, seed: int, data_seconds: float) -> CausalDraft:
     if kind == "knowledge":
-        return knowledge.copy()
+        return cast("CausalDraft", knowledge).copy()  # drafted when a knowledge kind is asked for
     if kind == "knowledge-perturbed":
-        return knowledge_perturbed_draft(knowledge, seed=s)
+        return knowledge_perturbed_draft(cast("CausalDraft", knowledge), seed=s)
     if kind == "data":
         return data_draft(source, data, seed=seed, max_seconds=data_seconds)
     return perturbed_draft(truth, seed=s, alarm=getattr(source, "alarm", None))
 
 
-def _row(name: str, kind: str, truth: nx.DiGraph, runs: list[dict[str, Any]]) -> dict[str, Any]:
-    row: dict[str, Any] = {"dataset": name, "draft": kind, "drafts": len(runs), "true edges": truth.number_of_edges()}
+def _row(name: str, kind: str, truth: nx.DiGraph, runs: list[ReviewRun]) -> Row:
+    row: Row = {"dataset": name, "draft": kind, "drafts": len(runs), "true edges": truth.number_of_edges()}
     for c in CHECKPOINTS:
         row[f"F1@{c}"] = statistics.mean(f1_at(r["curve"], c) for r in runs)
     row[f"edges decided @{GOAL_ANSWERS}"] = statistics.mean(edges_at(r["curve"], GOAL_ANSWERS) for r in runs)
@@ -214,14 +235,14 @@ def _row(name: str, kind: str, truth: nx.DiGraph, runs: list[dict[str, Any]]) ->
 
 def run_efficiency(datasets: list[str], drafts: list[str], *, seed: int, seeds: list[int], batches: int,
                    sim_baseline: str, folder: Path, data_seconds: float = 60.0, order: str = "expected_gain",
-                   propagate: bool = True, family_seed: int | None = None) -> list[dict[str, Any]]:
+                   propagate: bool = True, family_seed: int | None = None) -> list[Row]:
     """One row per dataset and kind of draft: mean F1 at the checkpoints over the seeded drafts, the goal.
 
     ``family_seed``: simulate the ``fam-*`` datasets with this family seed (see :func:`load_case`).
     """
     from rcakit.graph import KnowledgeSuggester, draft_graph
 
-    rows = []
+    rows: list[Row] = []
     for name in datasets:
         source, truth, data = load_case(name, seed, sim_baseline, family_seed=family_seed)
         knowledge = draft_graph(source, suggesters=[KnowledgeSuggester()]) if (

@@ -7,14 +7,18 @@ import random
 import statistics
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from rcakit.bench._common import median_time
+from rcakit.bench._common import Row, median_time
+
+if TYPE_CHECKING:
+    from rcakit.graph import CausalDraft
+    from rcakit.review import ReviewSession
 
 __all__ = ["run_speed"]
 
 
-def _big_draft(n_edges: int = 200, seed: int = 0) -> Any:
+def _big_draft(n_edges: int = 200, seed: int = 0) -> CausalDraft:
     from rcakit.graph import CausalDraft
 
     rng = random.Random(seed)
@@ -27,12 +31,12 @@ def _big_draft(n_edges: int = 200, seed: int = 0) -> Any:
     return draft
 
 
-def run_speed(folder: Path, *, decisions: int = 40, browser: bool = False) -> list[dict[str, Any]]:
+def run_speed(folder: Path, *, decisions: int = 40, browser: bool = False) -> list[Row]:
     from rcakit.review import ReviewSession
     from rcakit.review._vis import layout_positions, vis_elements
     from rcakit.ui import GraphReviewer
 
-    rows = []
+    rows: list[Row] = []
     draft = _big_draft()
     keys = list(draft.edges)[:decisions]
     # baseline: the bare data-model call, no session, no file, no view
@@ -74,7 +78,7 @@ def run_speed(folder: Path, *, decisions: int = 40, browser: bool = False) -> li
     return rows
 
 
-def _browser_render(session: Any, folder: Path) -> dict[str, Any]:
+def _browser_render(session: ReviewSession, folder: Path) -> Row:
     """Time from navigation to the first drawing of the 200-edge standalone page in Debian's chromium."""
     from playwright.sync_api import sync_playwright
 

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import statistics
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 import networkx as nx
 
-from rcakit.bench._common import graph_case
+from rcakit.bench._common import Row, graph_case
 from rcakit.bench._review_drafts import perturbed_draft
+
+if TYPE_CHECKING:
+    from rcakit.graph import CausalDraft, SuspectEdge
+    from rcakit.graph.data import WideData
 
 __all__ = ["run_validation", "run_validation_speed"]
 
 
-def _answer(draft: Any, item: Any, truth: nx.DiGraph) -> None:
+def _answer(draft: CausalDraft, item: SuspectEdge, truth: nx.DiGraph) -> None:
     """The oracle's decision on one suspect, applied to the draft directly (no session)."""
     from rcakit.graph import EdgeStatus, Provenance
 
@@ -39,13 +43,13 @@ def _answer(draft: Any, item: Any, truth: nx.DiGraph) -> None:
         draft.set_status(u, v, EdgeStatus.REJECTED)
 
 
-def _validation_run(draft: Any, data: Any, truth: nx.DiGraph, *, batches: int,
-                    k: int = 5) -> tuple[list[list[Any]], list[float]]:
+def _validation_run(draft: CausalDraft, data: WideData, truth: nx.DiGraph, *, batches: int,
+                    k: int = 5) -> tuple[list[list[SuspectEdge]], list[float]]:
     """Batches handed out by ``next_batch`` (oracle answering in between) and the seconds of each call."""
     from rcakit.graph import next_batch
 
     decided: set[tuple[str, str]] = set()
-    handed: list[list[Any]] = []
+    handed: list[list[SuspectEdge]] = []
     seconds: list[float] = []
     for _ in range(batches):
         t0 = time.perf_counter()
@@ -61,7 +65,7 @@ def _validation_run(draft: Any, data: Any, truth: nx.DiGraph, *, batches: int,
     return handed, seconds
 
 
-def run_validation(datasets: list[str], *, seed: int, seeds: int, sim_baseline: str) -> list[dict[str, Any]]:
+def run_validation(datasets: list[str], *, seed: int, seeds: int, sim_baseline: str) -> list[Row]:
     """Precision@5 of the suspicion ranking and wrong edges found within two batches, on perturbed drafts."""
     rows = []
     for name in datasets:
@@ -102,7 +106,7 @@ def run_validation(datasets: list[str], *, seed: int, seeds: int, sim_baseline: 
     return rows
 
 
-def run_validation_speed(name: str, *, seed: int, sim_baseline: str, batches: int = 5) -> dict[str, Any]:
+def run_validation_speed(name: str, *, seed: int, sim_baseline: str, batches: int = 5) -> Row:
     """Seconds per ``next_batch`` call on a perturbed draft of a large system, oracle answering in between."""
     source, truth, data = graph_case(name, seed, sim_baseline)
     draft = perturbed_draft(truth, seed=seed, alarm=getattr(source, "alarm", None))

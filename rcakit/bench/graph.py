@@ -28,12 +28,18 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, TypedDict
 
 import networkx as nx
 import polars as pl
 
 from rcakit.bench._common import graph_case, markdown_table, median_time, peak_rss_mb
+
+if TYPE_CHECKING:
+    from rcakit.graph import CausalDraft
+    from rcakit.graph.combine import SystemSource
+    from rcakit.graph.metrics import ScoredGraph
 
 __all__ = ["main"]
 
@@ -47,10 +53,22 @@ ROLES = {"dowhy": "in-sample (rules written with it in view)", "mom": "in-sample
 OUT_OF_SAMPLE = "out of sample (a system the rules never saw)"
 METHODS = ("knowledge", "pc", "ges", "grasp", "notears", "combined+review")
 
+#: The scores of one drafted graph against the truth (the table's score columns).
+_Scores = TypedDict("_Scores", {"F1": float, "precision": float, "recall": float, "skeleton F1": float, "SHD": int})
+
+#: The table's columns that describe the dataset.
+_Case = TypedDict("_Case", {"dataset": str, "role": str, "nodes": int, "true edges": int})
+
+
+#: One row of the table: the dataset, the method, its scores, the seconds it took and a note.
+GraphRow = TypedDict("GraphRow", {"dataset": str, "role": str, "nodes": int, "true edges": int, "method": str,
+                                  "F1": float, "precision": float, "recall": float, "skeleton F1": float, "SHD": int,
+                                  "seconds": float, "note": str})
 
 
 
-def _oracle_review(draft: Any, data: pl.DataFrame, truth: nx.DiGraph, batches: int, k: int) -> tuple[int, int]:
+
+def _oracle_review(draft: CausalDraft, data: pl.DataFrame, truth: nx.DiGraph, batches: int, k: int) -> tuple[int, int]:
     """Answer ``batches`` batches of suspects as a reviewer who knows the truth; (agreed, handed out)."""
     from rcakit.graph import EdgeStatus, Provenance, next_batch
 
@@ -87,7 +105,7 @@ def _oracle_review(draft: Any, data: pl.DataFrame, truth: nx.DiGraph, batches: i
     return agreed, handed
 
 
-def _score(predicted: Any, truth: nx.DiGraph, undirected: Any = ()) -> dict[str, Any]:
+def _score(predicted: ScoredGraph, truth: nx.DiGraph, undirected: Iterable[tuple[str, str]] = ()) -> _Scores:
     from rcakit.graph import compare_graphs
 
     s = compare_graphs(predicted, truth, nodes=truth.nodes, undirected=undirected)
@@ -95,7 +113,7 @@ def _score(predicted: Any, truth: nx.DiGraph, undirected: Any = ()) -> dict[str,
 
 
 def run(datasets: list[str], methods: list[str], *, seed: int, max_seconds: float, sim_baseline: str,
-        batches: int) -> list[dict[str, Any]]:
+        batches: int) -> list[GraphRow]:
     import numpy as np
 
     from rcakit.graph import DataSuggester, KnowledgeSuggester, discover, draft_graph
@@ -108,15 +126,15 @@ def run(datasets: list[str], methods: list[str], *, seed: int, max_seconds: floa
 
     if any(m in methods for m in ("pc", "ges", "grasp", "notears", "combined+review")):
         warm_up()
-    rows: list[dict[str, Any]] = []
+    rows: list[GraphRow] = []
     for name in datasets:
         source, truth, data = graph_case(name, seed, sim_baseline)
-        base = {"dataset": name, "role": ROLES.get(name, OUT_OF_SAMPLE), "nodes": truth.number_of_nodes(),
+        base: _Case = {"dataset": name, "role": ROLES.get(name, OUT_OF_SAMPLE), "nodes": truth.number_of_nodes(),
                 "true edges": truth.number_of_edges()}
         for method in methods:
             note = ""
             if method == "knowledge":
-                def knowledge_draft(src: Any = source) -> Any:
+                def knowledge_draft(src: SystemSource = source) -> CausalDraft:
                     return draft_graph(src, suggesters=[KnowledgeSuggester()])
 
                 seconds, draft = median_time(knowledge_draft, repeat=3)

@@ -26,12 +26,11 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import networkx as nx
 
 from rcakit.attribution import AttributionConfig, Method, attribute
-from rcakit.bench._common import markdown_table
+from rcakit.bench._common import Row, markdown_table
 from rcakit.bench._localize_common import (
     PEERS,  # noqa: F401 - the peers' figures, still read from here
     MakeGraph,
@@ -51,8 +50,8 @@ FAST = [Method.STRUCTURAL, Method.ATE, Method.ROBUST_Z, Method.N_SIGMA]
 # -- incidents through attribute() --------------------------------------------------------------------
 def incident_rows(dataset: str, incidents: list[Incident], graphs: dict[str, MakeGraph],
                   methods: list[Method], config: AttributionConfig, entity_level: bool = False,
-                  ) -> list[dict[str, Any]]:
-    rows = []
+                  ) -> list[Row]:
+    rows: list[Row] = []
     for gname, make_graph in graphs.items():
         built = []
         for inc in incidents:
@@ -128,14 +127,14 @@ def main(argv: list[str]) -> int:
     root = require_datasets()
     methods = [Method(m) for m in args.methods.split(",") if m]
     wanted = set(args.datasets.split(","))
-    rows: list[dict[str, Any]] = []
+    rows: list[Row] = []
     cfg = AttributionConfig(n_bootstrap=0)
     drafted = not args.no_drafted
     seeds = tuple(int(x) for x in args.fault_seeds.split(",") if x)
     set_seeds = tuple(int(x) for x in args.set_seeds.split(",") if x)
     # Each section is one call: run here one after the other, or side by side on Dask (--dask), where
     # each worker reads its dataset itself; tables print in this order either way.
-    sections: list[tuple[str, Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = [
+    sections: list[tuple[str, Callable[..., list[Row]], tuple[object, ...], dict[str, object]]] = [
         ("dowhy", dowhy_rows, (root, methods, cfg, drafted), {}),
         ("petshop", petshop_rows, (root, methods, args.plain_issues if args.plain_dowhy else 0), {}),
         ("sim", sim_rows, (methods, cfg), {"drafted": drafted, "fault_seeds": seeds}),
@@ -159,7 +158,7 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def dowhy_rows(root: Path, methods: list[Method], cfg: AttributionConfig, drafted: bool) -> list[dict[str, Any]]:
+def dowhy_rows(root: Path, methods: list[Method], cfg: AttributionConfig, drafted: bool) -> list[Row]:
     """The DoWhy microservice incidents on the true graph (and the drafted one)."""
     got = dowhy_incidents(root)
     if not got:
@@ -175,12 +174,12 @@ def dowhy_rows(root: Path, methods: list[Method], cfg: AttributionConfig, drafte
     return incident_rows("dowhy microservice", incs, graphs, [*methods, Method.ANOMALY_ATTRIBUTION], cfg)
 
 
-def _columns(rows: list[dict[str, Any]]) -> list[str]:
+def _columns(rows: list[Row]) -> list[str]:
     """Every column of any row, in first-seen order (datasets add their own columns)."""
     return list(dict.fromkeys(c for r in rows for c in r))
 
 
-def _report(rows: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _report(rows: list[Row], new: list[Row]) -> list[Row]:
     """Add a dataset's rows and print them at once (a long run shows its tables as it goes)."""
     if new:
         print(markdown_table(new, _columns(new)), flush=True)
@@ -188,7 +187,7 @@ def _report(rows: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[
 
 
 def sim_rows(methods: list[Method], cfg: AttributionConfig, drafted: bool,
-             fault_seeds: tuple[int, ...] = (10, 11)) -> list[dict[str, Any]]:
+             fault_seeds: tuple[int, ...] = (10, 11)) -> list[Row]:
     from rcakit.sim import (
         BatchSizeMisconfig,
         ErrorBurst,
@@ -199,7 +198,7 @@ def sim_rows(methods: list[Method], cfg: AttributionConfig, drafted: bool,
         make_incident,
     )
 
-    rows = []
+    rows: list[Row] = []
     accuracy = fault_type_rows(fault_seeds) if fault_seeds else {}
     for size, topo in (("S", Topology.small()), ("M", Topology.medium()), ("L", Topology.large())):
         faults = [GpuThrottle("GPU_0", duration="10min"), WorkloadSpike(duration="10min"),

@@ -48,9 +48,8 @@ import argparse
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from rcakit.bench._common import markdown_table, peak_rss_mb
+from rcakit.bench._common import Row, markdown_table, peak_rss_mb
 from rcakit.bench._review_drafts import data_draft, knowledge_perturbed_draft, perturbed_draft
 from rcakit.bench._review_efficiency import (
     CHECKPOINTS,
@@ -184,13 +183,13 @@ def tuning_line(datasets: list[str], seeds: list[int], sim_seed: int) -> str:
             f"{sim_seed}){warning}")
 
 
-def goal_lines(rows: list[dict[str, Any]], drafts: list[str]) -> list[str]:
+def goal_lines(rows: list[Row], drafts: list[str]) -> list[str]:
     """One line per seeded kind of draft: on how many datasets every draft reached the goal."""
     out = []
     column = f"goal (<= {GOAL_ANSWERS})"
     for kind in (k for k in drafts if k in SEEDED_DRAFTS):
         mine = [r for r in rows if r["draft"] == kind]
-        held = [r["dataset"] for r in mine if r[column].split("/")[0] == r[column].split("/")[1]]
+        held = [str(r["dataset"]) for r in mine if str(r[column]).split("/")[0] == str(r[column]).split("/")[1]]
         out.append(f"goal F1 >= {GOAL_F1} within {GOAL_ANSWERS} answers, {kind} drafts: "
                    f"{len(held)}/{len(mine)} datasets ({', '.join(held) or 'none'})")
     return out
