@@ -13,13 +13,17 @@ its own, so writing 100 M spans needs the memory of one hour. Import the names f
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
+
+if TYPE_CHECKING:
+    from rcakit._types import JSONObject
 
 __all__ = ["BASELINE_MINUTES", "FAULT_MINUTES", "SERVICES", "START", "StoreFault", "read_manifest", "write_store"]
 
@@ -52,7 +56,7 @@ class StoreFault:
         """Baseline and incident together: what an analysis reads from the store."""
         return self.start - timedelta(minutes=BASELINE_MINUTES), self.end
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, str]:
         return {"service": self.service, "start": self.start.isoformat(), "end": self.end.isoformat()}
 
 
@@ -148,7 +152,8 @@ def _hour(rng: np.random.Generator, hour_start: datetime, seconds: float, rate: 
 
 
 def write_store(folder: str | Path, n_spans: int, *, rate: float = 20.0, n_faults: int = 50, seed: int = 0,
-                start: datetime = START, row_group_rows: int = 65_536, on_hour: Any = None) -> Path:
+                start: datetime = START, row_group_rows: int = 65_536,
+                on_hour: Callable[[int, int], object] | None = None) -> Path:
     """Write a store of ``n_spans`` spans (+ as many log lines and the metrics) as hourly Parquet partitions.
 
     ``folder/{spans,logs,metrics}/date=YYYY-MM-DD/hour=HH/part-0.parquet`` and ``folder/store.json``
@@ -183,7 +188,7 @@ def write_store(folder: str | Path, n_spans: int, *, rate: float = 20.0, n_fault
     return root
 
 
-def read_manifest(folder: str | Path) -> tuple[dict[str, Any], list[StoreFault]]:
-    doc = json.loads((Path(folder) / "store.json").read_text())
+def read_manifest(folder: str | Path) -> tuple[JSONObject, list[StoreFault]]:
+    doc: JSONObject = json.loads((Path(folder) / "store.json").read_text())
     faults = [StoreFault(f["service"], datetime.fromisoformat(f["start"])) for f in doc["faults"]]
     return doc, faults

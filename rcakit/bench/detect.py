@@ -16,21 +16,27 @@ import argparse
 import os
 import statistics
 import time
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from rcakit.bench._common import Row
+    from rcakit.telemetry import Incident
 
 __all__ = ["main"]
 
 
-def _rank_rows(incidents: list[Any], method: str, *, traces: bool) -> list[dict[str, Any]]:
+def _rank_rows(incidents: list[Incident], method: str, *, traces: bool) -> list[Row]:
     from rcakit.detect import detect_anomalies
     from rcakit.errors import DataError
 
-    rows = []
+    rows: list[Row] = []
     for incident in incidents:
         truth = incident.root_cause_entities[0] if incident.root_cause_entities else "?"
         anomalies = detect_anomalies(incident, method=method)
         ranking = anomalies.entity_ranking()
-        row: dict[str, Any] = {
+        row: Row = {
             "incident": incident.name,
             "root cause": truth,
             "fault": (incident.truth.fault_type if incident.truth else None) or "-",
@@ -52,8 +58,8 @@ def _rank_rows(incidents: list[Any], method: str, *, traces: bool) -> list[dict[
     return rows
 
 
-def _summary(rows: list[dict[str, Any]], key: str = "rank") -> str:
-    ranks = [r[key] for r in rows if isinstance(r[key], int)]
+def _summary(rows: list[Row], key: str = "rank") -> str:
+    ranks = [rank for r in rows if isinstance(rank := r[key], int)]
     n = len(rows)
     if not n:
         return "no incidents"
@@ -106,10 +112,10 @@ def main(argv: list[str] | None = None) -> int:
 
         tel = nezha[0].telemetry
 
-        def featurize() -> Any:
+        def featurize() -> dict[str, pl.DataFrame]:
             return entity_features(tel, freq="1m")
 
-        def baseline() -> Any:
+        def baseline() -> int:
             return (tel.metrics.group_by("entity", "metric", pl.col("time").dt.truncate("1m"))
                     .agg(pl.col("value").mean()).height)
 

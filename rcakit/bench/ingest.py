@@ -37,12 +37,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import TypedDict
 
 import numpy as np
 import polars as pl
 
-from rcakit.bench._common import markdown_table
+from rcakit.bench._common import Row, markdown_table
 
 __all__ = ["generate_logs", "generate_spans", "main"]
 
@@ -317,7 +317,7 @@ def _round(seconds: float) -> float:
     return round(seconds, 3 if seconds < 1 else 2)
 
 
-def _row(case: str, fmt: str, size: str, reader: str, result: _Result) -> dict[str, Any]:
+def _row(case: str, fmt: str, size: str, reader: str, result: _Result) -> Row:
     if "error" in result:
         return {"case": case, "format": fmt, "N": size, "reader": reader, "rows": "", "wall s": "", "CPU s": "",
                 "rows/s": "", "peak MB": "", "note": "failed: " + result["error"][:120]}
@@ -379,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [0.1, 1.0] if args.quick else [float(s) for s in args.sizes.split(",") if s.strip()]
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     readers = ["rcakit"] if args.no_pandas else ["rcakit", "pandas"]
-    rows: list[dict[str, Any]] = []
+    rows: list[Row] = []
     print(f"# ingest benchmark: {os.cpu_count()} CPUs, polars {pl.__version__}, load average at start "
           f"{_load_average()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="rcakit-ingest-", dir=args.tmp) as tmp:
@@ -398,9 +398,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _corpus_rows(args: argparse.Namespace, folder: Path, size: float, formats: list[str],
-                 readers: list[str]) -> list[dict[str, Any]]:
+                 readers: list[str]) -> list[Row]:
     """Generate ``size`` million spans and log lines in each format and time every reader on them."""
-    rows: list[dict[str, Any]] = []
+    rows: list[Row] = []
     n = round(size * 1_000_000)
     label = f"{size:g} M"
     t0 = time.perf_counter()
@@ -440,7 +440,7 @@ def _variants(args: argparse.Namespace, readers: list[str], fmt: str, files: _Sp
     return variants
 
 
-def _nezha_rows(args: argparse.Namespace, readers: list[str]) -> list[dict[str, Any]]:
+def _nezha_rows(args: argparse.Namespace, readers: list[str]) -> list[Row]:
     """Every trace and log file of the Nezha day 2023-01-30, when the shared datasets are there."""
     from rcakit._paths import shared_datasets_dir
 
@@ -461,7 +461,7 @@ def _nezha_rows(args: argparse.Namespace, readers: list[str]) -> list[dict[str, 
             for (name, _), result in zip(nezha, results, strict=True)]
 
 
-def _otlp_rows(args: argparse.Namespace, folder: Path, readers: list[str]) -> list[dict[str, Any]]:
+def _otlp_rows(args: argparse.Namespace, folder: Path, readers: list[str]) -> list[Row]:
     path = _otlp_sample(folder, args.otlp_n, args.seed)
     size_mb = path.stat().st_size / 2**20
     results = _run_interleaved([({"reader": reader, "format": "otlp", "otlp": str(path)}, None)

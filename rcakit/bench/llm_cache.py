@@ -23,19 +23,26 @@ import argparse
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 from rcakit.bench._common import markdown_table
+
+if TYPE_CHECKING:
+    from rcakit.sim import Topology
 
 __all__ = ["main", "measure"]
 
 BENCH_KEY = "sk-bench-llm-cache-0123456789abcdef"
 COLUMNS = ["topology", "voting", "pairs", "every pair", "distinct questions", "dry run", "calls", "ratio", "dry run off",
            "2nd draft", "key on disk", "seconds"]
+#: One row of the table (the columns of COLUMNS).
+_CacheRow = TypedDict("_CacheRow", {
+    "topology": str, "voting": str, "pairs": int, "every pair": int, "distinct questions": int, "dry run": int,
+    "calls": int, "ratio": str, "dry run off": str, "2nd draft": int, "key on disk": str, "seconds": float})
 
 
-def measure(topology: Any, *, n_votes: int = 3, stop_at_majority: bool = False,
-            folder: Path | None = None) -> dict[str, Any]:
+def measure(topology: Topology, *, n_votes: int = 3, stop_at_majority: bool = False,
+            folder: Path | None = None) -> _CacheRow:
     """One row: draft ``topology`` twice on a fresh cache against the stand-in and count the requests."""
     from rcakit.graph import SystemModel, candidate_pairs, draft_graph, enumerate_metrics
     from rcakit.graph.standin import StandInModel

@@ -17,7 +17,11 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tests.badinput.cases import Result
 
 __all__ = ["main", "run_corpus"]
 
@@ -26,7 +30,7 @@ LABELS = {"rejected": "rejected with a clear error", "coerced": "accepted, coerc
           "clean": "accepted clean", "failed": "failed"}
 
 
-def _corpus() -> Any:
+def _corpus() -> ModuleType:
     """``tests.badinput.cases`` from the checkout rcakit runs from."""
     root = Path(__file__).resolve().parents[2]
     if not (root / "tests" / "badinput" / "cases" / "__init__.py").is_file():
@@ -39,10 +43,10 @@ def _corpus() -> Any:
     return corpus
 
 
-def run_corpus(*, skip_large: bool = False, only: str | None = None) -> list[Any]:
+def run_corpus(*, skip_large: bool = False, only: str | None = None) -> list[Result]:
     """Run every case (in a scratch folder each) and return their results."""
     corpus = _corpus()
-    results = []
+    results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="rcakit-reliability-") as scratch:
         for number, case in enumerate(corpus.CASES):
             if (skip_large and case.slow) or (only and only not in case.id):
@@ -51,7 +55,7 @@ def run_corpus(*, skip_large: bool = False, only: str | None = None) -> list[Any
     return results
 
 
-def _table(results: list[Any]) -> str:
+def _table(results: list[Result]) -> str:
     from rcakit.bench._common import markdown_table
 
     categories = list(dict.fromkeys(r.case.category for r in results))
@@ -67,7 +71,7 @@ def _table(results: list[Any]) -> str:
     return markdown_table(rows, ["category", "cases", *(LABELS[o] for o in OUTCOMES)])
 
 
-def _case_rows(results: list[Any]) -> str:
+def _case_rows(results: list[Result]) -> str:
     from rcakit.bench._common import markdown_table
 
     rows = [{"case": r.case.id, "category": r.case.category, "expected": r.case.expect.value,

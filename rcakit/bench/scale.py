@@ -24,13 +24,27 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, NotRequired, TypedDict
 
 import numpy as np
 
 from rcakit.bench._scale_store import SERVICES, StoreFault, read_manifest, write_store
 
+if TYPE_CHECKING:
+    import argparse
+
+    from rcakit._types import JSONObject
+    from rcakit.bench._common import Row
+    from rcakit.scale import BatchResult, IncidentSpec
+
 __all__ = ["SERVICES", "StoreFault", "read_manifest", "write_store"]
+
+#: One row of the table: what a child measured on one store (tasks and measurements cross the process
+#: boundary as JSON objects).
+_ScaleRow = TypedDict("_ScaleRow", {
+    "case": str, "M spans": float, "store GB": float, "wall s": float, "peak MB": float, "MB read": float,
+    "s per incident (fit)": NotRequired[float], "fit R2": NotRequired[float], "top1": NotRequired[str],
+    "note": NotRequired[str]})
 
 
 # -- the benchmark --------------------------------------------------------------------------------------
@@ -66,7 +80,7 @@ def _warm(root: str) -> None:
     run_incident(_specs(Path(root), faults[:1])[0])
 
 
-def _specs(root: Path, faults: list[StoreFault]) -> list[Any]:
+def _specs(root: Path, faults: list[StoreFault]) -> list[IncidentSpec]:
     from rcakit.scale import IncidentSpec
 
     return [IncidentSpec.store(str(root), name=f"fault-{i:03d}-{f.service}", baseline=f.baseline,
@@ -88,7 +102,7 @@ def _completion_fit(folder: Path, start: float) -> dict[str, float]:
     return {"per_incident_s": float(slope), "intercept_s": float(intercept), "r2": 1.0 - ss_res / ss_tot}
 
 
-def _child(task: dict[str, Any]) -> dict[str, Any]:
+def _child(task: JSONObject) -> JSONObject:
     """One measurement in this (fresh) process; the parent reads the JSON it prints."""
     from rcakit._progress import set_progress
 
@@ -96,7 +110,7 @@ def _child(task: dict[str, Any]) -> dict[str, Any]:
     root = Path(task["root"])
     _, faults = read_manifest(root)
     what = task["what"]
-    out: dict[str, Any] = {}
+    out: JSONObject = {}
     if what == "eager":
         out.update(_measure_eager(root))
     elif what in ("read", "analyze"):
@@ -109,7 +123,7 @@ def _child(task: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _measure_eager(root: Path) -> dict[str, Any]:
+def _measure_eager(root: Path) -> JSONObject:
     """The whole store read eagerly: seconds, bytes read, rows."""
     import glob
     import time
@@ -123,14 +137,14 @@ def _measure_eager(root: Path) -> dict[str, Any]:
             "rows": tel.spans.height + tel.logs.height + tel.metrics.height}
 
 
-def _measure_incident(root: Path, faults: list[StoreFault], what: str, repeat: int) -> dict[str, Any]:
+def _measure_incident(root: Path, faults: list[StoreFault], what: str, repeat: int) -> JSONObject:
     """One incident read lazily from the store (``read``) or read and analysed (``analyze``); medians of ``repeat``."""
     import time
 
     from rcakit.scale import run_incident
     from rcakit.telemetry.loaders.lazy import TelemetryStore
 
-    out: dict[str, Any] = {}
+    out: JSONObject = {}
     fault = faults[len(faults) // 2]
     spec = _specs(root, [fault])[0]
     # warm up the imports and polars' thread pool on another incident of the same store
@@ -156,14 +170,14 @@ def _measure_incident(root: Path, faults: list[StoreFault], what: str, repeat: i
     return out
 
 
-def _measure_batch(root: Path, faults: list[StoreFault], what: str, task: dict[str, Any]) -> dict[str, Any]:
+def _measure_batch(root: Path, faults: list[StoreFault], what: str, task: JSONObject) -> JSONObject:
     """A batch of incidents analysed in this process (``batch``) or on a LocalCluster (``batch-dask``)."""
     import tempfile
     import time
 
     from rcakit.scale import analyze_many
 
-    out: dict[str, Any] = {}
+    out: JSONObject = {}
     chosen = faults[: task["batch"]] if task["batch"] > 1 else [faults[len(faults) // 2]]
     specs = _specs(root, chosen)
     results = Path(tempfile.mkdtemp(prefix="rcakit-scale-results-"))
@@ -180,7 +194,8 @@ def _measure_batch(root: Path, faults: list[StoreFault], what: str, task: dict[s
     return out
 
 
-def _batch_on_dask(root: Path, specs: list[Any], results: Path, workers: int, out: dict[str, Any]) -> tuple[Any, float]:
+def _batch_on_dask(root: Path, specs: list[IncidentSpec], results: Path, workers: int,
+                   out: JSONObject) -> tuple[BatchResult, float]:
     """The batch on a fresh LocalCluster of ``workers`` processes; its figures go into ``out``.
 
     Returns the batch's result and the wall-clock time it started at.
@@ -192,9 +207,9 @@ def _batch_on_dask(root: Path, specs: list[Any], results: Path, workers: int, ou
     from rcakit.scale import analyze_many
 
     t_start = time.perf_counter()
-    cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                       dashboard_address=":0")
-    client = distributed.Client(cluster)
+    cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1,  # type: ignore[no-untyped-call]
+                                       processes=True, dashboard_address=":0")
+    client = distributed.Client(cluster)  # type: ignore[no-untyped-call]
     try:
         out["startup_s"] = time.perf_counter() - t_start
         client.run(_warm, str(root))
@@ -208,12 +223,12 @@ def _batch_on_dask(root: Path, specs: list[Any], results: Path, workers: int, ou
         out.update(seconds=batch_seconds, bytes=worker_bytes + _io_read() - io0,
                    worker_peak_mb=max(v[1] for v in after.values()))
     finally:
-        client.close()
+        client.close()  # type: ignore[no-untyped-call]
         cluster.close()
     return result, wall0
 
 
-def _run_child(task: dict[str, Any]) -> dict[str, Any]:
+def _run_child(task: JSONObject) -> JSONObject:
     import subprocess
     import sys
 
@@ -260,7 +275,7 @@ def _fit_power(sizes: list[float], values: list[float]) -> float:
     return float(np.polyfit(np.log(sizes), np.log(values), 1)[0])
 
 
-def _plot(rows: list[dict[str, Any]], path: Path) -> Path:
+def _plot(rows: list[_ScaleRow], path: Path) -> Path:
     """Wall seconds and peak memory against store size; PNG with matplotlib, else a hand-written SVG."""
     series: dict[str, list[tuple[float, float, float]]] = {}
     for r in rows:
@@ -350,7 +365,7 @@ def main(argv: list[str]) -> int:
     sizes = [float(x) for x in args.sizes.split(",") if x]
     base = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="rcakit-scale-"))
     base.mkdir(parents=True, exist_ok=True)
-    rows: list[dict[str, Any]] = []
+    rows: list[_ScaleRow] = []
     try:
         for millions in sizes:
             root, made = _store(base, millions, max(args.batch, 1), args.seed)
@@ -381,7 +396,7 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _parser() -> Any:
+def _parser() -> argparse.ArgumentParser:
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m rcakit.bench scale")
@@ -399,9 +414,9 @@ def _parser() -> Any:
     return parser
 
 
-def _tasks(args: Any, millions: float) -> list[tuple[str, dict[str, Any]]]:
+def _tasks(args: argparse.Namespace, millions: float) -> list[tuple[str, JSONObject]]:
     """The measurements on a store of ``millions`` M spans, in the order they run: (case, task)."""
-    tasks: list[tuple[str, dict[str, Any]]] = [
+    tasks: list[tuple[str, JSONObject]] = [
         ("one incident: read", {"what": "read"}),
         ("one incident: read + analyze", {"what": "analyze"}),
         (f"batch of {args.batch}: 1 process", {"what": "batch", "batch": args.batch}),
@@ -416,9 +431,9 @@ def _tasks(args: Any, millions: float) -> list[tuple[str, dict[str, Any]]]:
     return tasks
 
 
-def _result_row(case: str, millions: float, on_disk: int, got: dict[str, Any]) -> dict[str, Any]:
+def _result_row(case: str, millions: float, on_disk: int, got: JSONObject) -> _ScaleRow:
     """One row of the table from a child's measurement."""
-    row = {"case": case, "M spans": millions, "store GB": on_disk / 1e9, "wall s": got["seconds"],
+    row: _ScaleRow = {"case": case, "M spans": millions, "store GB": on_disk / 1e9, "wall s": got["seconds"],
            "peak MB": got["peak_mb"], "MB read": got["bytes"] / 1e6}
     if got.get("fit"):
         row["s per incident (fit)"] = got["fit"]["per_incident_s"]
@@ -431,9 +446,9 @@ def _result_row(case: str, millions: float, on_disk: int, got: dict[str, Any]) -
     return row
 
 
-def _size_fits(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _size_fits(rows: list[_ScaleRow]) -> list[Row]:
     """Per case measured on two sizes or more: exponents and ratios of time, memory and bytes read against size."""
-    fits = []
+    fits: list[Row] = []
     for case in dict.fromkeys(r["case"] for r in rows):
         mine = [r for r in rows if r["case"] == case]
         if len(mine) < 2:

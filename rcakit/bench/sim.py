@@ -12,16 +12,34 @@ from __future__ import annotations
 import argparse
 import math
 import time
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict, cast
 
 import numpy as np
 
 from rcakit.bench._common import markdown_table, median_time, peak_rss_mb
 
+if TYPE_CHECKING:
+    import simpy
+    from simpy.events import ProcessGenerator
+
+    from rcakit.sim import Topology
+    from rcakit.telemetry import Telemetry
+
 __all__ = ["main", "simpy_reference"]
 
+#: One row of the table.
+_SimRow = TypedDict("_SimRow", {"variant": str, "simulated": str, "requests": str, "median s": float,
+                                "simulated requests/s": float, "mean latency ms": float, "rows": str})
 
-def simpy_reference(topology: Any, *, duration: float, rate: float, seed: int) -> dict[str, float]:
+
+class _SimOptions(TypedDict, total=False):
+    """The keyword options of :func:`rcakit.sim.simulate` a variant sets."""
+
+    logs: bool
+    trace_sample: int | None
+
+
+def simpy_reference(topology: Topology, *, duration: float, rate: float, seed: int) -> dict[str, float]:
     """The same model written plainly with simpy (no faults, no telemetry): requests and mean latency."""
     import simpy
 
@@ -29,7 +47,7 @@ def simpy_reference(topology: Any, *, duration: float, rate: float, seed: int) -
     env = simpy.Environment()
     delays = topology.link_delays
     queues = [simpy.Store(env) for _ in range(topology.workers)]
-    free_gpus = []
+    free_gpus: list[simpy.Store] = []
     for w in range(topology.workers):
         store = simpy.Store(env)
         for g in topology.gpus_of(w):
@@ -40,7 +58,7 @@ def simpy_reference(topology: Any, *, duration: float, rate: float, seed: int) -
     def jitter() -> float:
         return float(rng.gamma(4.0, 0.25))
 
-    def request(n: int) -> Any:
+    def request(n: int) -> ProcessGenerator:
         sent = env.now
         yield env.timeout(delays["Client-Router"] * jitter())
         yield env.timeout(topology.router_time * jitter())
@@ -51,13 +69,13 @@ def simpy_reference(topology: Any, *, duration: float, rate: float, seed: int) -
         yield env.timeout(delays["ModelInference-Client"] * jitter())
         latencies.append(env.now - sent)
 
-    def execute(store: Any, gpu: int, batch: list[Any]) -> Any:
+    def execute(store: simpy.Store, gpu: int, batch: list[tuple[float, simpy.Event]]) -> ProcessGenerator:
         yield env.timeout((topology.exec_base + topology.exec_per_item * len(batch)) * float(rng.gamma(20.0, 0.05)))
         for _, done in batch:
             done.succeed()
         yield store.put(gpu)
 
-    def batcher(w: int) -> Any:
+    def batcher(w: int) -> ProcessGenerator:
         queue, store = queues[w], free_gpus[w]
         while True:
             gpu = yield store.get()
@@ -80,7 +98,7 @@ def simpy_reference(topology: Any, *, duration: float, rate: float, seed: int) -
                     break
             env.process(execute(store, gpu, batch))
 
-    def client() -> Any:
+    def client() -> ProcessGenerator:
         n = 0
         while True:
             yield env.timeout(float(rng.exponential(1.0 / rate)))
@@ -107,15 +125,17 @@ def main(argv: list[str] | None = None) -> int:
     from rcakit.sim import Topology, simulate
 
     topology = {"S": Topology.small, "M": Topology.medium, "L": Topology.large}[args.topology]()
-    rows: list[dict[str, Any]] = []
+    rows: list[_SimRow] = []
     simulated = f"{args.duration / 60:g} min"
 
-    def latency_of(tel: Any) -> float:
-        return float(tel.series("Client:latency").get_column("value").mean())
+    def latency_of(tel: Telemetry) -> float:
+        return float(cast("float", tel.series("Client:latency").get_column("value").mean()))  # a float column
 
-    for label, kwargs in (("rcakit.sim: metrics, logs, traces 1/20", {}),
-                          ("rcakit.sim: metrics only", {"logs": False, "trace_sample": None})):
-        def one_run(kw: dict[str, Any] = kwargs) -> Any:
+    variants: tuple[tuple[str, _SimOptions], ...] = (
+        ("rcakit.sim: metrics, logs, traces 1/20", {}),
+        ("rcakit.sim: metrics only", {"logs": False, "trace_sample": None}))
+    for label, kwargs in variants:
+        def one_run(kw: _SimOptions = kwargs) -> Telemetry:
             return simulate(topology, duration=args.duration, rate=args.rate, seed=0, **kw)
 
         seconds, tel = median_time(one_run, repeat=args.repeat)
