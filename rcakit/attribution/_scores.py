@@ -10,7 +10,8 @@ import pandas as pd
 
 from rcakit.attribution.config import AttributionConfig, Direction, RowSelection
 
-__all__ = ["NodeAnomaly", "additive_units", "baro_scores", "node_anomaly", "nsigma_scores", "robust_stats"]
+__all__ = ["NodeAnomaly", "additive_units", "baro_scores", "drift_reference", "node_anomaly", "nsigma_scores",
+           "robust_stats"]
 
 _MAD_TO_SD = 1.4826
 
@@ -49,6 +50,58 @@ def robust_stats(base: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     floor = pd.concat([mad.fillna(0.0), 0.5 * sd.fillna(0.0), 1e-3 * center.abs().fillna(0.0)], axis=1).max(axis=1)
     scale = floor.clip(lower=1e-9)
     return center, scale
+
+
+#: A baseline trend counts when its slope is this many standard errors from zero.
+DRIFT_T = 2.0
+
+
+def _positions(base: pd.DataFrame, inc: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
+    """Row positions of both frames on one time axis (seconds for time-indexed frames, else row numbers,
+    the incident right after the baseline); None when the incident lies further from the baseline than the
+    baseline is long (a trend is not carried that far)."""
+    if isinstance(base.index, pd.DatetimeIndex) and isinstance(inc.index, pd.DatetimeIndex) and len(base.index):
+        t0 = base.index.min()
+        tb = np.asarray((base.index - t0).total_seconds(), float)
+        ti = np.asarray((inc.index - t0).total_seconds(), float)
+        span = float(tb.max() - tb.min())
+        if span <= 0 or float(ti.min()) - float(tb.max()) > span:
+            return None
+        return tb, ti
+    n = len(base.index)
+    return np.arange(n, dtype=float), n + np.arange(len(inc.index), dtype=float)
+
+
+def drift_reference(base: pd.DataFrame, inc: pd.DataFrame) -> pd.DataFrame | None:
+    """Where each node's baseline was heading, at every incident row: the baseline's least-squares line
+    carried forward, for the columns whose slope is at least ``DRIFT_T`` standard errors from zero (the
+    others keep the baseline's median). None when there is no time axis to carry a line along.
+
+    A node measured against this reference as well as against the baseline's median is anomalous only if
+    it is far from both: a fault moves a node away from where it was heading; seasonal traffic, a slow
+    warm-up or a gradual drift that was under way before the incident does not.
+    """
+    pos = _positions(base, inc)
+    if pos is None or len(base.index) < 8:
+        return None
+    tb, ti = pos
+    order = np.argsort(tb, kind="stable")
+    tb = tb[order]
+    x = base.to_numpy(float)[order]
+    ok = np.isfinite(x)
+    out = np.full((len(ti), x.shape[1]), np.nan)
+    for j in range(x.shape[1]):
+        t, y = tb[ok[:, j]], x[ok[:, j], j]
+        if len(t) < 8 or np.ptp(t) <= 0:
+            continue
+        tc = t - t.mean()
+        slope = float(tc @ (y - y.mean()) / (tc @ tc))
+        resid = y - y.mean() - slope * tc
+        se = float(np.sqrt(resid @ resid / max(len(t) - 2, 1) / (tc @ tc)))
+        if se > 0 and abs(slope) / se >= DRIFT_T:
+            out[:, j] = y.mean() + slope * (ti - t.mean())
+    frame = pd.DataFrame(out, index=inc.index, columns=base.columns)
+    return frame if frame.notna().any().any() else None
 
 
 class NodeAnomaly:
@@ -131,6 +184,10 @@ def node_anomaly(base: pd.DataFrame, inc: pd.DataFrame, config: AttributionConfi
     columns = list(inc.columns)
     center, scale = center.reindex(columns), scale.reindex(columns)
     zrows = (inc - center) / scale
+    drift = drift_reference(base, inc) if config.drift_reference else None
+    if drift is not None:  # far from the baseline and from where the baseline was heading: the nearer counts
+        zdrift = (inc - drift.reindex(columns=columns)) / scale
+        zrows = zrows.where(zdrift.isna() | (zrows.abs() <= zdrift.abs()), zdrift)
     first = min(config.first_row, max(len(inc.index) - 1, 0))
     alarm_col = zrows[alarm] if alarm is not None and alarm in zrows.columns else None
     if alarm_col is not None:

@@ -88,7 +88,9 @@ class AttributionConfig:
     first incident row that may be analysed (PetShop's protocol analyses row 2 or later); rows before
     it are taken as pre-fault and serve as a local reference when ``local_reference`` is on; with
     ``use_alarm_time`` (default) and ``first_row`` 0, an Incident's ``alarm_time`` sets it (the rows that
-    start before the alarm are pre-fault). ``n_bootstrap``
+    start before the alarm are pre-fault). ``drift_reference`` (default on) also measures each node against
+    where its own baseline was heading (:func:`rcakit.attribution._scores.drift_reference`): traffic that
+    follows the time of day is not a new anomaly because the incident came at a busier hour. ``n_bootstrap``
     baseline resamples give the score intervals; ``seed`` seeds every generator; ``n_jobs`` goes to DoWhy's Shapley
     estimation (default 1: each joblib worker re-imports DoWhy, which costs more than it saves on graphs
     of tens of nodes). ``restrict_to_ancestors`` keeps only the alarm and its
@@ -106,6 +108,7 @@ class AttributionConfig:
     first_row: int = 0
     use_alarm_time: bool = True
     local_reference: bool = True
+    drift_reference: bool = True
     n_bootstrap: int = 30
     interval: float = 0.9
     seed: int = 0
