@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -12,6 +12,10 @@ import polars as pl
 from rcakit.errors import DataError
 from rcakit.telemetry import Incident, grid
 from rcakit.telemetry.window import parse_duration
+
+if TYPE_CHECKING:
+    from rcakit._types import DurationLike
+    from rcakit.attribution._run import IncidentLike
 
 __all__ = ["frames_of", "grid_freq", "is_irregular", "wide_window"]
 
@@ -37,7 +41,7 @@ def is_irregular(incident: Incident) -> bool:
     return busiest > 0 and distinct > 1.5 * busiest
 
 
-def grid_freq(incident: Any, freq: Any = None) -> Any:
+def grid_freq(incident: IncidentLike, freq: DurationLike | None = None) -> DurationLike | None:
     """The grid to align on: ``freq`` when given; for an Incident with irregular timestamps
     (:func:`is_irregular`) the median sampling interval (:func:`rcakit.detect.infer_freq`, one minute
     for minute data); otherwise None (the rows as recorded)."""
@@ -50,8 +54,8 @@ def grid_freq(incident: Any, freq: Any = None) -> Any:
     return infer_freq(incident)
 
 
-def wide_window(incident: Incident, which: str, nodes: Iterable[str] | None, freq: Any = None,
-                agg: Any = "mean") -> pd.DataFrame:
+def wide_window(incident: Incident, which: str, nodes: Iterable[str] | None, freq: DurationLike | None = None,
+                agg: str | Mapping[str, str] = "mean") -> pd.DataFrame:
     """The baseline or incident window as a time-indexed pandas frame with one float column per node:
     on the grid of step ``freq`` (:mod:`rcakit.telemetry.grid`), or on the rows as recorded when None."""
     window = incident.baseline_window if which == "baseline" else incident.incident_window
@@ -64,8 +68,8 @@ def wide_window(incident: Incident, which: str, nodes: Iterable[str] | None, fre
     return wide.to_pandas().set_index("time").astype(float)
 
 
-def frames_of(incident: Any, nodes: Iterable[str] | None, *, freq: Any = None,
-              agg: Any = "mean") -> tuple[pd.DataFrame, pd.DataFrame]:
+def frames_of(incident: IncidentLike, nodes: Iterable[str] | None, *, freq: DurationLike | None = None,
+              agg: str | Mapping[str, str] = "mean") -> tuple[pd.DataFrame, pd.DataFrame]:
     """(baseline, incident) frames for ``nodes`` from an Incident or a ``(baseline, incident)`` pair."""
     node_list = None if nodes is None else list(nodes)
     if isinstance(incident, Incident):
@@ -92,7 +96,7 @@ def frames_of(incident: Any, nodes: Iterable[str] | None, *, freq: Any = None,
     return base, inc
 
 
-def _as_pandas(frame: Any, what: str) -> pd.DataFrame:
+def _as_pandas(frame: object, what: str) -> pd.DataFrame:
     if isinstance(frame, pl.DataFrame):
         frame = frame.to_pandas()
     if not isinstance(frame, pd.DataFrame):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -157,7 +156,7 @@ def _direction_signs(config: AttributionConfig, alarm_z: float, columns: list[st
     return sign, pd.Series([sign if _kind(c.split(":", 1)[-1]) == kind else 0 for c in columns], index=columns)
 
 
-def _oriented(z: Any, signs: pd.Series | int) -> Any:
+def _oriented(z: pd.Series | pd.DataFrame, signs: pd.Series | int) -> pd.Series | pd.DataFrame:
     """|z| where the sign is 0, else z in the sign's direction clipped at 0 (per column)."""
     if isinstance(signs, int):
         return z.abs() if signs == 0 else (z * signs).clip(lower=0)

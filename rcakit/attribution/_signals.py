@@ -17,7 +17,7 @@ skipped and a note says why.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -31,6 +31,7 @@ from rcakit.telemetry import Incident
 from rcakit.telemetry.window import TimeWindow
 
 if TYPE_CHECKING:
+    from rcakit.attribution._run import IncidentLike
     from rcakit.detect.logs import LogAnalysis
 
 __all__ = ["log_signal", "observed_minutes", "reference_window", "resource_metric", "resource_signal",
@@ -191,7 +192,7 @@ def trace_signal(incident: Incident, cfg: AttributionConfig, notes: list[str]) -
     return table, errors, ref_win
 
 
-def resource_signal(incident: Any, cfg: AttributionConfig, notes: list[str]) -> pl.DataFrame | None:
+def resource_signal(incident: IncidentLike, cfg: AttributionConfig, notes: list[str]) -> pl.DataFrame | None:
     if isinstance(incident, Incident):
         metrics = incident.telemetry.metrics
         if metrics.height == 0:

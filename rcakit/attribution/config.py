@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from rcakit._types import DurationLike
 
 __all__ = ["AttributionConfig", "Direction", "Method", "MultimodalConfig", "RowSelection"]
 
@@ -115,8 +120,8 @@ class AttributionConfig:
     n_jobs: int = 1
     top_k: int = 10
     restrict_to_ancestors: bool = True
-    freq: Any = None
-    agg: Any = "mean"
+    freq: DurationLike | None = None
+    agg: str | Mapping[str, str] = "mean"
     num_distribution_samples: int = 500
     shapley_permutations: int = 3
     dowhy_quality: str = "linear"

@@ -25,7 +25,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -33,6 +33,9 @@ from rcakit.attribution._data import frames_of
 from rcakit.attribution._scores import robust_stats
 from rcakit.errors import DataError
 from rcakit.telemetry import Incident
+
+if TYPE_CHECKING:
+    from rcakit._types import JSONObject
 
 __all__ = ["FAMILIES", "FAULT_TYPE_ALIASES", "FaultGuess", "canonical_fault_type", "classify_fault",
            "metric_family"]
@@ -112,7 +115,7 @@ class FaultGuess:
     evidence: dict[str, float] = field(default_factory=dict)
     top_metrics: list[tuple[str, float]] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {"entity": self.entity, "fault_type": self.fault_type, "confidence": self.confidence,
                 "evidence": dict(self.evidence), "top_metrics": [list(t) for t in self.top_metrics]}
 

@@ -13,7 +13,8 @@ import json
 import threading
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, TypeAlias
 
 import networkx as nx
 import numpy as np
@@ -24,7 +25,19 @@ from rcakit.attribution._scores import robust_stats
 from rcakit.errors import DataError, GraphChangedError
 from rcakit.telemetry import Incident
 
-__all__ = ["FittedModel", "LinearMechanism", "as_graph", "drop_unmeasured", "fit", "graph_fingerprint", "load_gcm"]
+if TYPE_CHECKING:
+    from dowhy.gcm import InvertibleStructuralCausalModel
+    from dowhy.gcm.causal_mechanisms import ConditionalStochasticModel, StochasticModel
+
+    from rcakit.graph import CausalDraft
+    from rcakit.graph.data import WideData
+
+__all__ = ["FittedModel", "GraphInput", "LinearMechanism", "as_graph", "drop_unmeasured", "fit", "graph_fingerprint", "load_gcm"]
+
+#: A graph to attribute on (see :func:`as_graph`): a DiGraph, a CausalDraft, or a FittedModel.
+GraphInput: TypeAlias = "nx.DiGraph | CausalDraft | FittedModel"
+#: The key of a cached DoWhy SCM: (subgraph fingerprint, quality), prefixed with "previous" once per update.
+_SCMKey: TypeAlias = tuple[str, ...]
 
 
 def graph_fingerprint(graph: nx.DiGraph) -> str:
@@ -91,7 +104,7 @@ class FittedModel:
 
     def __init__(self, graph: nx.DiGraph, baseline: pd.DataFrame, *, source_fingerprint: str,
                  linear: dict[str, LinearMechanism] | None = None, refitted: list[str] | None = None,
-                 dowhy_cache: dict[Any, Any] | None = None) -> None:
+                 dowhy_cache: dict[_SCMKey, InvertibleStructuralCausalModel] | None = None) -> None:
         self.graph = graph
         self.baseline = baseline
         self.fingerprint = source_fingerprint
@@ -103,11 +116,11 @@ class FittedModel:
         for node in todo:
             self.linear[node] = _fit_linear(self.filled, node, tuple(sorted(graph.predecessors(node))))
         self.refitted = list(refitted) if refitted is not None else list(todo)
-        self._dowhy: dict[Any, Any] = dict(dowhy_cache or {})
+        self._dowhy: dict[_SCMKey, InvertibleStructuralCausalModel] = dict(dowhy_cache or {})
         self._lock = threading.Lock()
 
     # -- the graph contract ------------------------------------------------------------------------
-    def check(self, graph: Any) -> None:
+    def check(self, graph: GraphInput) -> None:
         """Raise GraphChangedError unless ``graph`` is the graph this model was fitted on."""
         g = as_graph(graph)
         if graph_fingerprint(g) != self.fingerprint:
@@ -116,7 +129,7 @@ class FittedModel:
                 f"{graph_fingerprint(g)} ({g.number_of_nodes()} nodes, {g.number_of_edges()} edges). "
                 "Call model.update(new_graph) to refit only the nodes whose parents changed, or fit() again")
 
-    def update(self, new_graph: Any) -> FittedModel:
+    def update(self, new_graph: GraphInput) -> FittedModel:
         """A model for ``new_graph`` that refits only nodes whose parent set changed (and new nodes)."""
         g_source = as_graph(new_graph)
         measured = drop_unmeasured(g_source, set(self.baseline.columns[self.baseline.notna().any()]))
@@ -133,7 +146,7 @@ class FittedModel:
                            linear=keep_linear, refitted=refit, dowhy_cache=dowhy_cache)
 
     # -- DoWhy ---------------------------------------------------------------------------------------
-    def dowhy_scm(self, nodes: list[str], *, quality: str = "good") -> Any:
+    def dowhy_scm(self, nodes: list[str], *, quality: str = "good") -> InvertibleStructuralCausalModel:
         """An invertible DoWhy SCM on the subgraph of ``nodes``, fitted once and cached.
 
         Mechanisms of nodes whose parents equal those of a previously fitted SCM (this model's, or the
@@ -179,8 +192,8 @@ class FittedModel:
             self._dowhy[key] = scm
             return scm
 
-    def _reusable_mechanisms(self, sub: nx.DiGraph) -> dict[str, Any]:
-        out: dict[str, Any] = {}
+    def _reusable_mechanisms(self, sub: nx.DiGraph) -> dict[str, StochasticModel | ConditionalStochasticModel]:
+        out: dict[str, StochasticModel | ConditionalStochasticModel] = {}
         for scm in self._dowhy.values():
             for node in sub.nodes:
                 if node in out or node not in scm.graph:
@@ -213,7 +226,7 @@ class FittedModel:
                 f"{self.graph.number_of_edges()} edges; {len(self.baseline)} baseline rows)")
 
 
-def as_graph(graph_or_draft: Any) -> nx.DiGraph:
+def as_graph(graph_or_draft: GraphInput) -> nx.DiGraph:
     """The graph to attribute on: a DiGraph as is, a CausalDraft's observed graph, a FittedModel's graph."""
     if isinstance(graph_or_draft, nx.DiGraph):
         return graph_or_draft
@@ -224,7 +237,7 @@ def as_graph(graph_or_draft: Any) -> nx.DiGraph:
     raise TypeError(f"expected a networkx DiGraph or a CausalDraft, got {type(graph_or_draft).__name__}")
 
 
-def load_gcm() -> Any:
+def load_gcm() -> ModuleType:
     """DoWhy's ``gcm`` module with its progress bars off (a MissingDependencyError names the package)."""
     try:
         from dowhy import gcm
@@ -233,10 +246,11 @@ def load_gcm() -> Any:
 
         raise MissingDependencyError("DoWhy is needed for this method: pip install dowhy") from exc
     gcm.config.disable_progress_bars()
-    return gcm
+    module: ModuleType = gcm  # DoWhy ships no type information
+    return module
 
 
-def fit(graph: Any, baseline: Any, *, nodes: list[str] | None = None) -> FittedModel:
+def fit(graph: GraphInput, baseline: Incident | WideData, *, nodes: list[str] | None = None) -> FittedModel:
     """Fit the mechanisms of ``graph`` (DiGraph or CausalDraft) on baseline data.
 
     ``baseline`` is an Incident (its baseline window is used) or a pandas/polars frame with one

@@ -26,7 +26,7 @@ from __future__ import annotations
 import html
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict, cast
 
 import pandas as pd
 import polars as pl
@@ -41,9 +41,11 @@ from rcakit.telemetry import Incident
 from rcakit.telemetry.window import TimeWindow
 
 if TYPE_CHECKING:
+    from rcakit._types import JSONObject, PolarsSchema
+    from rcakit.attribution._run import IncidentLike
     from rcakit.detect.logs import LogAnalysis
 
-__all__ = ["DEFAULT_WEIGHTS", "ERROR_NODE", "LOG_NODE", "TRACE_NODE", "WAITS_SHARE", "MultimodalScores",
+__all__ = ["DEFAULT_WEIGHTS", "ERROR_NODE", "LOG_NODE", "TRACE_NODE", "WAITS_SHARE", "EntityRow", "MultimodalScores",
            "multimodal_causes", "multimodal_scores", "run_multimodal", "waits_on"]
 
 #: Weights of the per-signal shares in the entity score.
@@ -52,7 +54,7 @@ _SIGNALS = tuple(DEFAULT_MULTIMODAL_WEIGHTS)
 TRACE_NODE = "trace.self_time"
 LOG_NODE = "log.new_or_error"
 ERROR_NODE = "trace.errors"
-_EMPTY: dict[str, dict[str, Any]] = {
+_EMPTY: dict[str, PolarsSchema] = {
     "trace": dict.fromkeys(["trace_added_s", "trace_slow_share", "trace_observations", "trace_self_ratio",
                             "trace_self_slow_share", "trace_gap_ratio", "trace_gap_slow_share",
                             "trace_self_added_s", "trace_gap_added_s", "trace_load_ratio", "trace_load_z"],
@@ -62,6 +64,46 @@ _EMPTY: dict[str, dict[str, Any]] = {
                  "resource_rel": pl.Float64},
     "log": dict.fromkeys(["log_new_lines_per_min", "log_error_rise_per_min", "log_raw"], pl.Float64),
 }
+
+
+class EntityRow(TypedDict, total=False):
+    """One row of :attr:`MultimodalScores.table` as ``iter_rows(named=True)`` reads it (a null cell is None);
+    the placement columns exist only after :func:`rcakit.attribution.placement.placement_transfer`."""
+
+    entity: str
+    score: float
+    top_signal: str
+    trace_added_s: float | None
+    trace_slow_share: float | None
+    trace_observations: float | None
+    trace_self_ratio: float | None
+    trace_self_slow_share: float | None
+    trace_gap_ratio: float | None
+    trace_gap_slow_share: float | None
+    trace_self_added_s: float | None
+    trace_gap_added_s: float | None
+    trace_load_ratio: float | None
+    trace_load_z: float | None
+    trace_credit_s: float | None
+    trace_share: float | None
+    error_spans_per_min: float | None
+    error_spans_ref_per_min: float | None
+    error_raw: float | None
+    error_share: float | None
+    resource_metric: str | None
+    resource_z: float | None
+    resource_raw: float | None
+    resource_rel: float | None
+    resource_share: float | None
+    log_new_lines_per_min: float | None
+    log_error_rise_per_min: float | None
+    log_raw: float | None
+    log_share: float | None
+    placement_metric: str | None
+    placement_z: float | None
+    placement_ratio: float | None
+    placement_hosts: str | None
+    placement_on: str | None
 
 
 @dataclass
@@ -127,7 +169,7 @@ class MultimodalScores:
                 f"{''.join(rows)}</table>"
                 f"{'<ul>' + notes + '</ul>' if notes else ''}</div>")
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {"table": self.table.to_dicts(), "evidence": dict(self.evidence), "signals": list(self.signals),
                 "notes": list(self.notes), "weights": dict(self.weights),
                 "reference": self.reference.to_dict() if self.reference else None,
@@ -141,7 +183,7 @@ def _share(frame: pl.DataFrame, column: str) -> pl.Expr:
     return pl.col(column).fill_null(0.0) / total
 
 
-def multimodal_scores(incident: Any, config: AttributionConfig | None = None, *,
+def multimodal_scores(incident: IncidentLike, config: AttributionConfig | None = None, *,
                       logs: LogAnalysis | None = None) -> MultimodalScores:
     """Per-entity multimodal scores of ``incident`` (an Incident, or a (baseline, incident) pair of frames).
 
@@ -167,18 +209,20 @@ def multimodal_scores(incident: Any, config: AttributionConfig | None = None, *,
     elif signals == ["resource"]:
         notes.append("ranked on the resource metrics alone (no usable spans or logs)")
     minutes = incident.incident_window.duration.total_seconds() / 60.0 if isinstance(incident, Incident) else None
-    rows = {row["entity"]: row for row in table.iter_rows(named=True)}
+    rows = {row["entity"]: cast("EntityRow", row) for row in table.iter_rows(named=True)}
     runs_on: dict[str, list[str]] = {}
     for host, services in hosts.items():
         for service in services:
             runs_on.setdefault(service, []).append(host)
     evidence = {}
-    for row in table.head(max(cfg.top_k, 1)).iter_rows(named=True):
+    for named in table.head(max(cfg.top_k, 1)).iter_rows(named=True):
+        row = cast("EntityRow", named)
         placed = placement_evidence(row, rows, hosts, runs_on, cfg.threshold)
         own = [t for t in _evidence(row, minutes) if not (placed and t == "no signal moved for this entity")]
         # a resource that took its services' time says so first: that is why it ranks where it does
         evidence[row["entity"]] = placed + own if row.get("placement_hosts") else own + placed
-    waits = waits_on(incident, table) if "trace" in signals else {}
+    # the trace signal exists for an Incident only (the isinstance check names that for the type checker)
+    waits = waits_on(incident, table) if "trace" in signals and isinstance(incident, Incident) else {}
     return MultimodalScores(table=table, evidence=evidence, signals=signals, notes=notes, weights=weights,
                             reference=reference, placement=hosts, waits_on=waits)
 
@@ -209,7 +253,7 @@ def waits_on(incident: Incident, table: pl.DataFrame) -> dict[str, str]:
             if added.get(caller, 0.0) <= WAITS_SHARE * added[slowest]}
 
 
-def _joined(incident: Any, parts: dict[str, pl.DataFrame | None]) -> pl.DataFrame:
+def _joined(incident: IncidentLike, parts: dict[str, pl.DataFrame | None]) -> pl.DataFrame:
     """One row per entity (any signal's, and every entity of an Incident) with every signal's columns."""
     entities: set[str] = set()
     for part in parts.values():
@@ -246,14 +290,14 @@ def _scored(table: pl.DataFrame, weights: dict[str, float]) -> pl.DataFrame:
     ).sort(["score", "trace_credit_s", "entity"], descending=[True, True, False], nulls_last=True)
 
 
-def _num(value: Any) -> float | None:
+def _num(value: float | None) -> float | None:
     if value is None:
         return None
     out = float(value)
     return out if math.isfinite(out) else None
 
 
-def _evidence(row: dict[str, Any], minutes: float | None) -> list[str]:
+def _evidence(row: EntityRow, minutes: float | None) -> list[str]:
     """Readable sentences for one entity row."""
     out: list[str] = []
     entity = row["entity"]

@@ -23,7 +23,7 @@ trace seconds between entities; it adds no signal and no weight.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -34,25 +34,30 @@ from rcakit.attribution.config import AttributionConfig
 from rcakit.errors import DataError
 from rcakit.telemetry import Incident
 
+if TYPE_CHECKING:
+    from rcakit._types import PolarsSchema
+    from rcakit.attribution._run import IncidentLike
+    from rcakit.attribution.multimodal import EntityRow
+
 __all__ = ["PLACEMENT_COLUMNS", "placement", "placement_evidence", "placement_transfer", "typical_slowdown"]
 
 #: The relative jitter floor every trace observation is judged with (10 % of its reference median).
 REL_SCALE = 0.1
 
 #: Columns the transfer adds to the multimodal table (null where placement says nothing).
-PLACEMENT_COLUMNS: dict[str, Any] = {"placement_metric": pl.String, "placement_z": pl.Float64,
+PLACEMENT_COLUMNS: PolarsSchema = {"placement_metric": pl.String, "placement_z": pl.Float64,
                                      "placement_ratio": pl.Float64, "placement_hosts": pl.String,
                                      "placement_on": pl.String}
 
 
-def _num(value: Any) -> float | None:
+def _num(value: float | None) -> float | None:
     if value is None:
         return None
     out = float(value)
     return out if math.isfinite(out) else None
 
 
-def placement(incident: Any) -> dict[str, tuple[str, ...]]:
+def placement(incident: Incident) -> dict[str, tuple[str, ...]]:
     """Resource entity -> the services that run on it, from what the incident states explicitly.
 
     Read from ``incident.placement`` (``{service: (resource, ...)}``), else from ``incident.system``:
@@ -62,7 +67,7 @@ def placement(incident: Any) -> dict[str, tuple[str, ...]]:
     """
     hosts: dict[str, list[str]] = {}
 
-    def add(service: Any, resource: Any) -> None:
+    def add(service: object, resource: object) -> None:
         service, resource = str(service), str(resource)
         if service and resource and service != resource and service not in hosts.setdefault(resource, []):
             hosts[resource].append(service)
@@ -123,7 +128,7 @@ def typical_slowdown(threshold: float) -> float:
     return 1.0 + threshold * REL_SCALE
 
 
-def placement_transfer(incident: Any, table: pl.DataFrame, cfg: AttributionConfig,
+def placement_transfer(incident: IncidentLike, table: pl.DataFrame, cfg: AttributionConfig,
                         notes: list[str]) -> tuple[pl.DataFrame, dict[str, tuple[str, ...]]]:
     """Columns ``trace_credit_s`` (trace seconds after the transfer), ``placement_metric``/``_z``/``_ratio``
     (resources), ``placement_hosts`` (resource: the services whose time it took) and ``placement_on``
@@ -177,7 +182,7 @@ def placement_transfer(incident: Any, table: pl.DataFrame, cfg: AttributionConfi
     ).drop("_delta", "_hosts", "_on"), hosts
 
 
-def _moved_text(row: dict[str, Any]) -> str:
+def _moved_text(row: EntityRow) -> str:
     """``GPU_2:utilization up 2.1x (robust z 20)`` for a resource row."""
     z, ratio = _num(row.get("placement_z")) or 0.0, _num(row.get("placement_ratio"))
     way = "up" if z > 0 else "down"
@@ -187,7 +192,7 @@ def _moved_text(row: dict[str, Any]) -> str:
     return f"{row['entity']}:{row.get('placement_metric')} {way}{size} (robust z {abs(z):.0f} against the baseline)"
 
 
-def placement_evidence(row: dict[str, Any], rows: dict[str, dict[str, Any]], hosts: dict[str, tuple[str, ...]],
+def placement_evidence(row: EntityRow, rows: dict[str, EntityRow], hosts: dict[str, tuple[str, ...]],
                         runs_on: dict[str, list[str]], threshold: float) -> list[str]:
     """What placement says about one entity: a resource that took its services' time, or a service whose time
     went to (or stayed away from) the resource it runs on."""

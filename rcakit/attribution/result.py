@@ -5,11 +5,14 @@ from __future__ import annotations
 import html
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 if TYPE_CHECKING:
+    import networkx as nx
+
+    from rcakit._types import JSONObject
     from rcakit.attribution.faults import FaultGuess
 
 __all__ = ["Attribution", "RankedCause"]
@@ -47,7 +50,7 @@ class RankedCause:
     def metric(self) -> str:
         return self.node.split(":", 1)[1] if ":" in self.node else ""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {"node": self.node, "entity": self.entity, "metric": self.metric, "score": self.score,
                 "low": self.low, "high": self.high, "anomaly": self.anomaly, "path": list(self.path),
                 "unobserved": list(self.unobserved)}
@@ -96,7 +99,7 @@ class Attribution:
         return list(best.items())
 
     def root_cause_set(self, rule: str = "auto", *, min_gap: float = 1.5, max_size: int | None = None,
-                       graph: Any = None, threshold: float = 3.0) -> list[str]:
+                       graph: nx.DiGraph | None = None, threshold: float = 3.0) -> list[str]:
         """The set of root-cause nodes this ranking points at, chosen by a rule that needs no set size.
 
         Every rule starts from the same principle: a node that did not move is no root cause. A cause
@@ -212,7 +215,7 @@ class Attribution:
     def entity_frame(self) -> pd.DataFrame:
         return pd.DataFrame([{"rank": i + 1, "entity": e, "score": s} for i, (e, s) in enumerate(self.entities)])
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {"method": self.method, "alarm": self.alarm, "stage": self.stage, "final": self.final,
                 "elapsed": self.elapsed, "graph_fingerprint": self.graph_fingerprint, "incident": self.incident,
                 "rows": list(self.rows), "notes": list(self.notes),

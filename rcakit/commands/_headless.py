@@ -8,6 +8,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 
 __all__ = ["run_quickstart"]
 
@@ -20,7 +24,7 @@ _report = globals().get("report")
 _HTML(_report.to_html(standalone=False)) if isinstance(_report, _Report) else None"""
 
 
-def _first_error(nb) -> tuple[int, str] | None:
+def _first_error(nb: NotebookNode) -> tuple[int, str] | None:
     """(1-based code-cell number, 'EName: value') of the first error output, or None."""
     number = 0
     for cell in nb.cells:
@@ -49,11 +53,12 @@ def run_quickstart(notebook: Path, report: Path, *, timeout: float = 600, startu
     os.environ.setdefault("RCAKIT_PROGRESS", "0")
     os.environ.setdefault("TQDM_DISABLE", "1")
     report = report.resolve()
-    nb = nbformat.read(notebook, as_version=4)
+    nb: NotebookNode = nbformat.read(notebook, as_version=4)  # type: ignore[no-untyped-call]  # unannotated in nbformat
     code_cells = sum(1 for c in nb.cells if c.cell_type == "code")
     # Widgets need a live kernel (or a CDN) to show anything in a saved page: add the incident report as
     # static HTML at the end, from the notebook's ``report`` if it made one.
-    nb.cells.append(nbformat.v4.new_code_cell(STATIC_REPORT, metadata={"tags": ["rcakit-headless"]}))
+    nb.cells.append(nbformat.v4.new_code_cell(  # type: ignore[no-untyped-call]  # unannotated in nbformat
+        STATIC_REPORT, metadata={"tags": ["rcakit-headless"]}))
     failure: str | None = None
     started = time.monotonic()
     print(f"rcakit demo --headless: running {notebook.name} ({code_cells} code cells) ...", flush=True)
@@ -83,7 +88,8 @@ def run_quickstart(notebook: Path, report: Path, *, timeout: float = 600, startu
     config = Config()
     config.TagRemovePreprocessor.enabled = True
     config.TagRemovePreprocessor.remove_input_tags = {"rcakit-headless"}
-    body, _ = HTMLExporter(config=config).from_notebook_node(nb)
+    exporter = HTMLExporter(config=config)  # type: ignore[no-untyped-call]  # unannotated in nbconvert
+    body, _ = exporter.from_notebook_node(nb)
     report.parent.mkdir(parents=True, exist_ok=True)
     from rcakit._io import atomic_write_text
 

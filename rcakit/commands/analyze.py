@@ -11,7 +11,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+    from rcakit.telemetry import Incident
 
 __all__ = ["STEPS", "StepProgress", "add_parser", "run"]
 
@@ -39,7 +44,7 @@ class StepProgress:
         self.current: str | None = None
         self._done = 0
         self._prefix = f"[{position[0]}/{position[1]}] " if position and position[1] > 1 else ""
-        self._bar: Any = None
+        self._bar: tqdm | None = None
         if enabled and getattr(self.stream, "isatty", lambda: False)():
             from tqdm import tqdm
 
@@ -67,7 +72,7 @@ class StepProgress:
             self._bar.close()
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("analyze", help="run detection, drafting, attribution and the report on an incident",
                        description="Analyse an incident folder (rcakit format, e.g. sample_data/...) or a dataset "
                                    "folder (PetShop, Nezha, DoWhy, IT monitoring) and write the report.")
@@ -82,7 +87,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="do not say what each step is doing (also RCAKIT_PROGRESS=0)")
 
 
-def _incidents(source: Path) -> list:
+def _incidents(source: Path) -> list[Incident]:
     from rcakit.telemetry import load_incident
 
     if (source / "incident.json").is_file():

@@ -34,7 +34,7 @@ DEFAULT_PORT = 8888
 READY = "rcakit demo: ready at "
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("demo", help="open the quickstart tutorial in JupyterLab",
                        description="Start JupyterLab on the quickstart notebook (or run it headless).")
     p.add_argument("--headless", action="store_true",
@@ -98,7 +98,7 @@ def lab_command(folder: Path, *, ip: str, port: int, token: str, open_browser: b
     return cmd
 
 
-def _wait_ready(url: str, proc: subprocess.Popen, timeout: float) -> bool:
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -113,7 +113,7 @@ def _wait_ready(url: str, proc: subprocess.Popen, timeout: float) -> bool:
     return False
 
 
-def _stop(proc: subprocess.Popen) -> None:
+def _stop(proc: subprocess.Popen[bytes]) -> None:
     """Terminate JupyterLab (it shuts its kernels down on SIGTERM); a second Ctrl-C or SIGTERM kills it."""
 
     def force(signum: int, frame: object) -> None:
