@@ -4,8 +4,10 @@ A thin view: every number comes from :mod:`rcakit.detect`; every control calls a
 (``select_entities``, ``select_metrics``, ``set_method``, ``set_threshold``, ``set_incident_window``,
 ``on_range_selected``, ``refresh``) that a test calls without a browser. What is drawn is bounded
 (``max_series`` lines of at most ``max_points`` points, ``max_heatmap_entities`` rows, ``max_templates``
-log templates), so it stays responsive on the Nezha day's 46 pods. What the charts are given (series
-downsampled, times as plotly date-axis strings) is shaped in :mod:`rcakit.ui._series`.
+log templates), so it stays responsive on the Nezha day's 46 pods. What the charts show (standardized
+series, heatmap rows, log-template counts, the service graph and its layout, window shapes) is computed in
+:mod:`rcakit.ui._explorer_figures`; series downsampled and times as plotly date-axis strings in
+:mod:`rcakit.ui._series`. This module holds the controls, the state and the figures.
 
 >>> explorer = TelemetryExplorer(incident)        # doctest: +SKIP
 >>> explorer                                      # doctest: +SKIP  (displays the widget)
@@ -26,7 +28,16 @@ from rcakit.detect import Anomalies, DetectConfig, Method, detect_anomalies, sco
 from rcakit.errors import DataError
 from rcakit.telemetry import Incident
 from rcakit.telemetry.window import TimeWindow, to_utc
-from rcakit.ui._series import _finite_or_none, _parse_plotly_time, _plotly_time, _plotly_times, downsample
+from rcakit.ui._explorer_figures import (
+    anomaly_shapes,
+    heatmap_rows,
+    log_counts,
+    service_graph,
+    service_map_layout,
+    standardized_series,
+    window_shapes,
+)
+from rcakit.ui._series import _finite_or_none, _parse_plotly_time, _plotly_times, downsample
 
 if TYPE_CHECKING:
     import ipywidgets as widgets
@@ -36,11 +47,6 @@ if TYPE_CHECKING:
     from rcakit._types import DurationLike, JSONObject, TimeLike
 
 __all__ = ["TelemetryExplorer", "downsample"]
-
-_BASELINE_COLOUR = "rgba(46, 134, 193, 0.12)"
-_INCIDENT_COLOUR = "rgba(231, 76, 60, 0.12)"
-_ANOMALY_COLOUR = "rgba(231, 76, 60, 0.35)"
-
 
 class TelemetryExplorer:
     """Time series, anomaly heatmap, log-template timeline and service map of one incident.
@@ -300,53 +306,20 @@ class TelemetryExplorer:
 
     # -- drawing ---------------------------------------------------------------------------------
     def _window_shapes(self) -> list[JSONObject]:
-        shapes = []
-        view = self._view()
-        for window, colour in ((self.incident.baseline_window, _BASELINE_COLOUR),
-                               (self.incident.incident_window, _INCIDENT_COLOUR)):
-            if window.overlaps(view):
-                shapes.append({"type": "rect", "xref": "x", "yref": "paper", "x0": _plotly_time(window.start),
-                               "x1": _plotly_time(window.end),
-                               "y0": 0, "y1": 1, "fillcolor": colour, "line": {"width": 0}, "layer": "below"})
-        return shapes
+        return window_shapes(self.incident, self._view())
 
     def _anomaly_shapes(self) -> list[JSONObject]:
-        if self.anomalies is None:
-            return []
-        flagged = self.anomalies.anomalous().filter(pl.col("node").is_in(self.selected_metrics))
-        return [{"type": "rect", "xref": "x", "yref": "paper", "x0": _plotly_time(r["start"]),
-                 "x1": _plotly_time(r["end"]), "y0": 0, "y1": 0.04,
-                 "fillcolor": _ANOMALY_COLOUR, "line": {"width": 0}, "name": r["node"]}
-                for r in flagged.iter_rows(named=True)]
+        return anomaly_shapes(self.anomalies, self.selected_metrics)
 
     def drawn_points(self) -> int:
         """How many points the time-series chart holds (bounded by max_series x max_points)."""
         return int(sum(len(t.x) for t in self.timeseries.data if t.x is not None))
 
     def _draw_timeseries(self) -> None:
-        view = self._view()
-        metrics = self.incident.telemetry.metrics.filter(
-            pl.col("time").is_between(view.start, view.end, closed="left"))
-        keyed = metrics.with_columns(pl.concat_str([pl.col("entity"), pl.lit(":"), pl.col("metric")]).alias("node"))
-        keyed = keyed.filter(pl.col("node").is_in(self.selected_metrics)).sort("node", "time")
-        groups = {key[0]: frame for key, frame in keyed.group_by("node")}
+        series = standardized_series(self.incident, self._view(), self.selected_metrics, self.max_points)
         with self.timeseries.batch_update():
             self.timeseries.data = []
-            for node in self.selected_metrics:
-                frame = groups.get(node)
-                if frame is None:
-                    continue
-                times = frame.get_column("time").to_numpy()
-                values = frame.get_column("value").to_numpy().astype(float)
-                # Standardize so that series of different units share one axis.
-                base = frame.filter(pl.col("time").is_between(self.incident.baseline_window.start,
-                                                              self.incident.baseline_window.end, closed="left"))
-                base_values = base.get_column("value").to_numpy().astype(float)
-                centre = float(np.nanmean(base_values)) if base_values.size else float(np.nanmean(values))
-                spread = float(np.nanstd(base_values, ddof=1)) if base_values.size > 1 else 0.0
-                spread = spread if np.isfinite(spread) else 0.0
-                spread = spread if spread > 0 else max(abs(centre) * 0.01, 1e-9)
-                t, v = downsample(times, (values - centre) / spread, self.max_points)
+            for node, t, v in series:
                 self.timeseries.add_scatter(x=_plotly_times(t), y=_finite_or_none(v), mode="lines", name=node,
                                             hovertemplate=f"{html.escape(node)}<br>%{{x}}<br>z=%{{y:.2f}}<extra></extra>")
             self.timeseries.layout.shapes = self._window_shapes() + self._anomaly_shapes()
@@ -366,18 +339,10 @@ class TelemetryExplorer:
     def _fill_heatmap(self) -> None:
         with self.heatmap.batch_update():
             self.heatmap.data = []
-            timeline = self._timeline
-            if timeline is None or timeline.height == 0:
+            rows = heatmap_rows(self._timeline, self.anomalies, self.max_heatmap_entities)
+            if rows is None:
                 return
-            order = (self.anomalies.entity_ranking().get_column("entity").to_list()
-                     if self.anomalies is not None else sorted(timeline.get_column("entity").unique().to_list()))
-            order = [e for e in order if e in set(timeline.get_column("entity").to_list())]
-            order = order[: self.max_heatmap_entities]
-            wide = (timeline.filter(pl.col("entity").is_in(order))
-                    .pivot(on="entity", index="time", values="score").sort("time"))
-            times = wide.get_column("time").to_numpy()
-            z = np.vstack([wide.get_column(e).to_numpy().astype(float) if e in wide.columns
-                           else np.full(len(times), np.nan) for e in order]) if order else np.zeros((0, 0))
+            times, order, z = rows
             cap = max(self.config.threshold * 3, 1.0)
             clipped = np.clip(z, 0, cap)
             self.heatmap.add_heatmap(x=_plotly_times(times), y=[html.escape(e) for e in order],
@@ -388,25 +353,7 @@ class TelemetryExplorer:
 
     def log_counts(self) -> pl.DataFrame:
         """Template counts of the selected entities in the drawn range (time, template_id, template, count)."""
-        from rcakit.detect.logs import LogTemplateMiner, template_counts
-
-        view = self._view()
-        logs = self.incident.telemetry.logs.filter(
-            pl.col("time").is_between(view.start, view.end, closed="left")
-            & pl.col("entity").is_in(self.selected_entities))
-        if logs.height == 0:
-            return pl.DataFrame(schema={"time": pl.Datetime("ns", "UTC"), "template_id": pl.Int64,
-                                        "template": pl.String, "count": pl.Int64})
-        miner = LogTemplateMiner()
-        lines = miner.fit(logs)
-        step = self.anomalies.freq if self.anomalies is not None else timedelta(minutes=1)
-        counts = template_counts(lines.select("time", "entity", "template_id"), step, start=view.start,
-                                 by=("template_id",))
-        top = (counts.group_by("template_id").agg(pl.col("count").sum()).sort(["count", "template_id"],
-                                                                               descending=[True, False])
-               .head(self.max_templates).get_column("template_id"))
-        text = miner.templates().select("template_id", "template")
-        return counts.filter(pl.col("template_id").is_in(top.implode())).join(text, on="template_id", how="left")
+        return log_counts(self.incident, self._view(), self.selected_entities, self.anomalies, self.max_templates)
 
     def _draw_log_timeline(self) -> None:
         counts = self.log_counts()
@@ -434,22 +381,7 @@ class TelemetryExplorer:
 
     def service_graph(self) -> nx.DiGraph:
         """Entities with their anomaly score; edges from the incident window's spans (else the truth graph)."""
-        from rcakit.detect.traces import call_graph
-
-        inc = self.incident.incident_window
-        spans = self.incident.telemetry.spans.filter(pl.col("start").is_between(inc.start, inc.end, closed="left"))
-        graph = call_graph(spans) if spans.height else nx.DiGraph()
-        if graph.number_of_edges() == 0 and self.incident.truth is not None and self.incident.truth.graph is not None:
-            graph = nx.DiGraph(self.incident.truth.graph)
-        scores = {}
-        if self.anomalies is not None:
-            scores = dict(self.anomalies.entity_ranking().select("entity", "score").iter_rows())
-        for entity in self.incident.telemetry.entities():
-            if entity in scores or graph.number_of_nodes() == 0:
-                graph.add_node(entity)
-        for node in graph.nodes:
-            graph.nodes[node]["score"] = float(scores.get(node, 0.0))
-        return graph
+        return service_graph(self.incident, self.anomalies)
 
     def _draw_service_map(self) -> None:
         graph = self.service_graph()
@@ -458,12 +390,7 @@ class TelemetryExplorer:
             if graph.number_of_nodes() == 0:
                 _show_static(self.service_map, self.service_map_output)
                 return
-            pos = nx.spring_layout(graph, seed=0) if graph.number_of_edges() else nx.circular_layout(graph)
-            ex: list[float | None] = []
-            ey: list[float | None] = []
-            for u, v in graph.edges:
-                ex += [pos[u][0], pos[v][0], None]
-                ey += [pos[u][1], pos[v][1], None]
+            pos, ex, ey = service_map_layout(graph)
             self.service_map.add_scatter(x=ex, y=ey, mode="lines", line={"width": 1, "color": "#999"},
                                          hoverinfo="skip", showlegend=False)
             nodes = sorted(graph.nodes)
