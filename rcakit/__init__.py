@@ -22,7 +22,7 @@ so ``import rcakit`` stays light.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rcakit._progress import Cancelled, CancelToken, progress_enabled, set_progress
 from rcakit._version import __version__
@@ -90,7 +90,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:  # the names are typed for checkers by the TYPE_CHECKING imports above
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'rcakit' has no attribute {name!r}")
