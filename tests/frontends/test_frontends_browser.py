@@ -218,6 +218,25 @@ WIDGET_ERRORS = ("Error displaying widget", "Failed to load model class", "Could
                  "Failed to initialize model")
 
 
+def assert_dashboard_drew(result: dict, shots: Path) -> None:
+    """The dashboard's four areas drew: each non-empty with charts that have traces (explorer 4, report 3),
+    the reviewer's canvas, no two areas overlapping, and no area's screenshot blank."""
+    areas = {a["name"]: a for a in result["areas"]}
+    for name, area in areas.items():
+        assert area["width"] >= 300 and area["height"] >= 150, f"the {name} area is empty: {area} (see {shots})"
+        blank = [p for p in area["plots"] if not (p["traces"] and p["drawn"] and p["height"] >= 100)]
+        assert not blank, f"blank charts in the {name} area: {blank} (see {shots})"
+    assert len(areas["explorer"]["plots"]) == 4 and len(areas["report"]["plots"]) == 3
+    assert areas["reviewer"]["canvas"] >= 1 and len(areas["attribution"]["plots"]) >= 1
+    for i, a in enumerate(AREAS):
+        for b in AREAS[i + 1:]:
+            assert _overlap(areas[a], areas[b]) < 1, f"the {a} and {b} areas overlap: {areas[a]} {areas[b]} ({shots})"
+    for path in result["shots"]:
+        if path.stem in AREAS:
+            ok, why = _not_blank(path)
+            assert ok, f"the {path.stem} screenshot looks blank ({why}): {path}"
+
+
 def _overlap(a: dict, b: dict) -> float:
     w = min(a["x"] + a["width"], b["x"] + b["width"]) - max(a["x"], b["x"])
     h = min(a["y"] + a["height"], b["y"] + b["height"]) - max(a["y"], b["y"])
@@ -316,19 +335,6 @@ def test_the_dashboard_draws_every_widget_without_overlap(server) -> None:
     assert result["state"] == "ready", f"the dashboard did not finish in {server['kind']}: {result['state']} (see {shots})"
     assert not problems, f"widget errors in the console: {problems[:3]} (see {shots})"
     assert not any(e in result["page_text"] for e in WIDGET_ERRORS), f"a widget failed to display (see {shots})"
-    areas = {a["name"]: a for a in result["areas"]}
-    for name, area in areas.items():
-        assert area["width"] >= 300 and area["height"] >= 150, f"the {name} area is empty: {area} (see {shots})"
-        blank = [p for p in area["plots"] if not (p["traces"] and p["drawn"] and p["height"] >= 100)]
-        assert not blank, f"blank charts in the {name} area: {blank} (see {shots})"
-    assert len(areas["explorer"]["plots"]) == 4 and len(areas["report"]["plots"]) == 3
-    assert areas["reviewer"]["canvas"] >= 1 and len(areas["attribution"]["plots"]) >= 1
-    for i, a in enumerate(AREAS):
-        for b in AREAS[i + 1:]:
-            assert _overlap(areas[a], areas[b]) < 1, f"the {a} and {b} areas overlap: {areas[a]} {areas[b]} ({shots})"
-    for path in result["shots"]:
-        if path.stem in AREAS:
-            ok, why = _not_blank(path)
-            assert ok, f"the {path.stem} screenshot looks blank ({why}): {path}"
+    assert_dashboard_drew(result, shots)
     if server["kind"] == "voila":
         assert "sim-S-gpu-throttle analysed in" in result.get("load", ""), result.get("load")

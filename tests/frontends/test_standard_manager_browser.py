@@ -57,9 +57,8 @@ from tests.frontends.test_frontends_browser import (
     READY_JS,
     WIDGET_ERRORS,
     _free_port,
-    _not_blank,
-    _overlap,
     _stop,
+    assert_dashboard_drew,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(900)]
@@ -365,20 +364,7 @@ def test_widgets_work_under_a_standard_html_manager(bundle, server) -> None:
     assert not rcakit_errors, f"errors in the console: {rcakit_errors[:3]} (see {shots}/console.txt)"
     assert not any(e in result["page_text"] for e in WIDGET_ERRORS), f"a widget failed to display (see {shots})"
 
-    areas = {a["name"]: a for a in result["areas"]}
-    for name, area in areas.items():
-        assert area["width"] >= 300 and area["height"] >= 150, f"the {name} area is empty: {area} (see {shots})"
-        blank = [p for p in area["plots"] if not (p["traces"] and p["drawn"] and p["height"] >= 100)]
-        assert not blank, f"blank charts in the {name} area: {blank} (see {shots})"
-    assert len(areas["explorer"]["plots"]) == 4 and len(areas["report"]["plots"]) == 3
-    assert areas["reviewer"]["canvas"] >= 1 and len(areas["attribution"]["plots"]) >= 1
-    for i, a in enumerate(AREAS):
-        for b in AREAS[i + 1:]:
-            assert _overlap(areas[a], areas[b]) < 1, f"the {a} and {b} areas overlap: {areas[a]} {areas[b]} ({shots})"
-    for path in result["shots"]:
-        if path.stem in AREAS:
-            ok, why = _not_blank(path)
-            assert ok, f"the {path.stem} screenshot looks blank ({why}): {path}"
+    assert_dashboard_drew(result, shots)
 
     print(f"  interactive explorer: {result['interactive']}")
     trip = result["round_trip"]
