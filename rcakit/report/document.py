@@ -7,6 +7,7 @@ installed package once per page, so a saved report and a notebook converted by n
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 import uuid
@@ -144,7 +145,10 @@ class Report:
         render = mistune.create_markdown(escape=True, plugins=["table", "strikethrough"])
         body = str(render(self.to_markdown()))
         if charts and self.figures:
-            body = _insert_after_first_section(body, self._charts_html())
+            # A file holds one report: ids from its content keep the file the same run after run. A notebook
+            # page may show the same report twice, so there each display gets ids of its own.
+            uid = hashlib.sha1(body.encode()).hexdigest()[:8] if standalone else uuid.uuid4().hex[:8]
+            body = _insert_after_first_section(body, self._charts_html(uid))
         if not standalone:
             return f"<div class='rcakit-report'>{body}</div>"
         return (
@@ -153,8 +157,7 @@ class Report:
             f"<body><main class='rcakit-report'>{body}</main></body></html>\n"
         )
 
-    def _charts_html(self) -> str:
-        uid = uuid.uuid4().hex[:8]
+    def _charts_html(self, uid: str) -> str:
         parts = [plotlyjs_script(), "<section class='rcakit-charts'><h2>Charts</h2>"]
         parts += [figure_html(fig, div_id=f"rcakit-{fig.name}-{uid}") for fig in self.figures]
         parts.append("</section>")

@@ -29,7 +29,7 @@ import numpy as np
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-    from rcakit._types import JSONObject
+    from rcakit._types import JSONObject, JSONValue
     from rcakit.attribution import Attribution, RankedCause
     from rcakit.detect import Anomalies
     from rcakit.graph import CausalDraft
@@ -89,9 +89,22 @@ class ReportFigure:
 
 
 def _to_json(figure: JSONObject) -> str:
+    """plotly's JSON of ``figure`` with every float at 12 significant digits: a chart needs no more, and the
+    last digits of a sum depend on the order it was added in (threads, set order), which would make two runs
+    of the same report differ byte for byte."""
     import plotly.io as pio
 
-    return str(pio.to_json(figure, validate=False, remove_uids=True))
+    return json.dumps(_rounded(json.loads(str(pio.to_json(figure, validate=False, remove_uids=True)))))
+
+
+def _rounded(value: JSONValue) -> JSONValue:
+    if isinstance(value, float):
+        return float(f"{value:.12g}")
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    return value
 
 
 # -- time helpers ---------------------------------------------------------------------------------------
@@ -214,17 +227,19 @@ def _graph_of(draft: CausalDraft | nx.DiGraph) -> nx.DiGraph:
 
 
 def _layers(g: nx.DiGraph) -> dict[str, tuple[float, float]]:
-    """Causes left, effects right (topological generations); a spring layout when the graph has a cycle."""
+    """Causes left, effects right (topological generations, each top to bottom in name order, both axes in
+    [-1, 1]); a seeded spring layout when the graph has a cycle. Name order, not networkx's grouping (which
+    iterates sets, so the order changed with PYTHONHASHSEED), keeps the picture the same run after run."""
     if g.number_of_nodes() and nx.is_directed_acyclic_graph(g):
-        for depth, generation in enumerate(nx.topological_generations(g)):
-            for node in generation:
-                g.nodes[node]["_layer"] = depth
-        pos = nx.multipartite_layout(g, subset_key="_layer")
-        for node in g.nodes:
-            g.nodes[node].pop("_layer", None)
-    else:
-        pos = nx.spring_layout(g, seed=0)
-    return {str(k): (float(x), float(y)) for k, (x, y) in pos.items()}
+        generations = [sorted(map(str, generation)) for generation in nx.topological_generations(g)]
+        pos: dict[str, tuple[float, float]] = {}
+        for depth, generation in enumerate(generations):
+            x = 2.0 * depth / (len(generations) - 1) - 1.0 if len(generations) > 1 else 0.0
+            for i, node in enumerate(generation):
+                pos[node] = (x, 1.0 - 2.0 * i / (len(generation) - 1) if len(generation) > 1 else 0.0)
+        return pos
+    spring = nx.spring_layout(g, seed=0)
+    return {str(k): (float(x), float(y)) for k, (x, y) in spring.items()}
 
 
 def graph_figure(draft: CausalDraft | nx.DiGraph, *, attribution: Attribution | None = None, alarm: str | None = None,
