@@ -39,9 +39,10 @@ class _Data:
         self.index = {n: i for i, n in enumerate(kept)}
         self.n = self.x.shape[0]
         self.seed = seed
-        self.corr = np.corrcoef(self.x, rowvar=False) if self.x.shape[1] > 1 else np.ones((1, 1))
-        self.corr = np.nan_to_num(self.corr)
+        # One correlation matrix over the levels and the accumulators' differences; the levels' block is corr.
         self._diff_index, self._corr_ext = _with_differences(self.x, kept)
+        k = self.x.shape[1]
+        self.corr = self._corr_ext[:k, :k] if k > 1 else np.ones((1, 1))
         self.tests: dict[tuple[str, str, frozenset[str]], tuple[float, float, list[str]]] = {}
         self.anms: dict[tuple[str, str], ANMResult] = {}
         self.hits = self.misses = 0
@@ -105,11 +106,9 @@ def _with_differences(x: np.ndarray, nodes: list[str]) -> tuple[dict[str, int], 
     from rcakit.graph.meanings import is_accumulator
     from rcakit.telemetry import split_node
 
-    acc = [j for j, n in enumerate(nodes) if is_accumulator(split_node(n)[1])]
-    if not acc or x.shape[0] < 4:
-        return {}, np.nan_to_num(np.corrcoef(x, rowvar=False)) if x.shape[1] > 1 else np.ones((1, 1))
-    diffs = np.diff(x[:, acc], axis=0, prepend=x[:1, acc])
-    ext = np.nan_to_num(np.corrcoef(np.hstack([x, diffs]), rowvar=False))
+    acc = [j for j, n in enumerate(nodes) if is_accumulator(split_node(n)[1])] if x.shape[0] >= 4 else []
+    cols = np.hstack([x, np.diff(x[:, acc], axis=0, prepend=x[:1, acc])]) if acc else x
+    ext = np.nan_to_num(np.corrcoef(cols, rowvar=False)) if cols.shape[1] > 1 else np.ones((1, 1))
     return {nodes[j]: x.shape[1] + k for k, j in enumerate(acc)}, ext
 
 
