@@ -18,6 +18,9 @@ def main(argv: list[str] | None = None) -> int:
     if name not in names:
         print(f"unknown benchmark {name!r}; choose one of: {', '.join(names)}", file=sys.stderr)
         return 2
+    from rcakit._progress import set_progress
+
+    set_progress(False)  # a benchmark prints tables: progress bars would only interleave with them
     module = importlib.import_module(f"rcakit.bench.{name}")
     return int(module.main(rest) or 0)
 

@@ -176,9 +176,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sim-baseline", default="2h", help="normal operation simulated before the fault")
     parser.add_argument("--batches", type=int, default=2, help="review batches of five for combined+review")
     args = parser.parse_args(argv)
-    from rcakit._progress import set_progress
-
-    set_progress(False)
     datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     unknown = [d for d in datasets if d not in DATASETS] + [m for m in methods if m not in METHODS]

@@ -112,7 +112,6 @@ def main(argv: list[str]) -> int:
                         help="run the sections side by side on dask.distributed (rcakit.scale): a LocalCluster of "
                              "2 workers, or the scheduler at ADDRESS; results equal the serial run")
     args = parser.parse_args(argv)
-    from rcakit._progress import set_progress
     from rcakit.bench._common import require_datasets
     from rcakit.bench._localize_faults import family_fault_rows
     from rcakit.bench._localize_fusion import fusion_rows
@@ -123,7 +122,6 @@ def main(argv: list[str]) -> int:
     from rcakit.bench._localize_storm import sim_set_rows, storm_rows
     from rcakit.scale import TaskRunner
 
-    set_progress(False)
     root = require_datasets()
     methods = [Method(m) for m in args.methods.split(",") if m]
     wanted = set(args.datasets.split(","))

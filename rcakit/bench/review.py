@@ -226,9 +226,6 @@ def main(argv: list[str]) -> int:
     if isinstance(opts, str):
         print(opts)
         return 2
-    from rcakit._progress import set_progress
-
-    set_progress(False)
     args = opts.args
     with tempfile.TemporaryDirectory(prefix="rcakit-bench-review-") as tmp:
         folder = Path(tmp)

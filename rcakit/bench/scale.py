@@ -72,10 +72,8 @@ def _worker_io() -> tuple[int, float]:
 def _warm(root: str) -> None:
     """Import and run everything once (on another incident), so that a measurement counts the incident's
     own reads and time, not the first import of the pipeline."""
-    from rcakit._progress import set_progress
     from rcakit.scale import run_incident
 
-    set_progress(False)
     _, faults = read_manifest(root)
     run_incident(_specs(Path(root), faults[:1])[0])
 
