@@ -50,6 +50,8 @@ from typing import NoReturn
 
 import pytest
 
+from tests._browser import stop_process
+
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".cache" / "binder-test"
 R2D_VERSION = "2026.4.0"  # jupyter-repo2docker: the Dockerfile and base environment below are this release's
@@ -365,12 +367,7 @@ def test_the_readme_badges_urlpaths_open_in_the_dockerfiles_server(built: Built)
             else:
                 pytest.fail(f"the README's urlpath {urlpath!r} is neither lab/... nor voila/...: add a check")
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server)
 
 
 def _ready(base: str) -> bool:

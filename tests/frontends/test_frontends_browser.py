@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -32,11 +31,12 @@ from pathlib import Path
 
 import pytest
 
+from tests._browser import CHROMIUM, require_browser, stop_process
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = "06_incident_dashboard.ipynb"
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 TOKEN = "rcakit-frontends-test"
@@ -100,22 +100,13 @@ def _wait_for_server(kind: str, port: int, proc: subprocess.Popen, log: Path) ->
 
 
 def _stop(proc: subprocess.Popen) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
+    stop_process(proc, group=True)
 
 
 @pytest.fixture
 def server(request, tmp_path):
     """The front end ``request.param`` serving a copy of notebook 06; stopped after the test."""
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium; make test does it)")
-    pytest.importorskip("playwright.sync_api")
+    require_browser()
     kind = request.param
     folder = tmp_path / "notebooks"
     folder.mkdir()

@@ -49,6 +49,7 @@ from pathlib import Path
 
 import pytest
 
+from tests._browser import require_browser
 from tests.frontends.test_frontends_browser import (
     AREAS,
     AREAS_JS,
@@ -132,9 +133,7 @@ def bundle() -> Path:
 @pytest.fixture
 def server(tmp_path):
     """A Jupyter server (no front end) on a free port with a token, its root a temporary folder; stopped after."""
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium; make test does it)")
-    pytest.importorskip("playwright.sync_api")
+    require_browser()
     folder = tmp_path / "work"
     folder.mkdir()
     port = _free_port()

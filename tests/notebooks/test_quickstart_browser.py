@@ -37,12 +37,13 @@ from pathlib import Path
 
 import pytest
 
+from tests._browser import CHROMIUM, require_browser
+
 pytestmark = [pytest.mark.browser, pytest.mark.notebook, pytest.mark.slow, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 QUICKSTART = "01_quickstart.ipynb"
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 READY = re.compile(r"rcakit demo: ready at (http://\S+)")
@@ -150,9 +151,7 @@ def _stop_demo(proc: subprocess.Popen, base: str | None, token: str, runtime: Pa
 @pytest.fixture
 def demo(tmp_path):
     """``rcakit demo --no-browser`` on a copy of notebooks/; yields its URL and folders; always stopped."""
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium; make test does it)")
-    pytest.importorskip("playwright.sync_api")
+    require_browser()
     folder = tmp_path / "notebooks"
     shutil.copytree(NOTEBOOKS, folder, ignore=shutil.ignore_patterns(
         "__pycache__", ".ipynb_checkpoints", "*.rcakit-review.json", "*.html"))

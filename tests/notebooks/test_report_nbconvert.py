@@ -9,9 +9,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from tests._browser import CHROMIUM
+
 pytestmark = [pytest.mark.notebook, pytest.mark.slow, pytest.mark.timeout(600)]
 
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 CELLS = [
@@ -45,7 +46,7 @@ def test_the_converted_page_holds_plotly_and_the_three_charts(converted) -> None
 @pytest.mark.browser
 def test_the_converted_page_draws_the_charts_offline(converted) -> None:
     if not Path(CHROMIUM).is_file():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make test does it)")
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium; make test does it)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -21,9 +21,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from tests._browser import CHROMIUM, require_browser, stop_process
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,9 +91,7 @@ def _wait_for_file(path: Path, check, timeout: float = 30) -> dict:
 
 @pytest.fixture
 def lab(tmp_path):
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium; make test does it)")
-    pytest.importorskip("playwright.sync_api")
+    require_browser()
     session_file = tmp_path / "browser.rcakit-review.json"
     big_file = tmp_path / "big.rcakit-review.json"
     nb = nbformat.v4.new_notebook()
@@ -126,11 +125,7 @@ def lab(tmp_path):
         yield {"url": f"http://127.0.0.1:{port}/lab/tree/review.ipynb?token={token}", "session_file": session_file,
                "log": tmp_path / "lab.log"}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
         log.close()
 
 
