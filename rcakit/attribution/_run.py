@@ -33,7 +33,12 @@ if TYPE_CHECKING:
     from rcakit.detect.logs import LogAnalysis
     from rcakit.graph import CausalDraft
 
-__all__ = ["GraphLike", "IncidentLike", "Prepared", "Progress", "Request", "prepare"]
+__all__ = ["SHORT_BASELINE_ROWS", "GraphLike", "IncidentLike", "Prepared", "Progress", "Request", "prepare",
+           "short_baseline_note"]
+
+#: Fewer baseline rows per series than this and the ranking notes that its z-scores are rough: the robust
+#: spread's relative standard deviation (about 1.17 / sqrt(n)) is then above a quarter. A note, not a rule.
+SHORT_BASELINE_ROWS = 20
 
 Progress = Callable[[Attribution], None]
 #: What attribute() ranks on: a causal graph, a draft (its observed graph), a fitted model, or nothing.
@@ -200,6 +205,9 @@ def prepare(req: Request) -> Prepared:
     else:
         candidates = list(inc.columns)
     notes = [alarm_note] if alarm_note else []
+    short = short_baseline_note(base[candidates])
+    if short:
+        notes.append(short)
     if req.fitted is None and req.graph is not None:
         notes += graph_notes(req.graph, mgraph, alarm, candidates if cfg.restrict_to_ancestors else None)
     prepared = Prepared(request=req, cfg=cfg, graph=mgraph, base=base, inc=inc, candidates=candidates,
@@ -213,6 +221,27 @@ def prepare(req: Request) -> Prepared:
 def _names(nodes: list[str], limit: int = 8) -> str:
     shown = ", ".join(repr(n) for n in nodes[:limit])
     return shown + (f" and {len(nodes) - limit} more" if len(nodes) > limit else "")
+
+
+def short_baseline_note(base: pd.DataFrame) -> str | None:
+    """A note when the baseline is too short for robust z-scores: fewer than :data:`SHORT_BASELINE_ROWS` rows per series.
+
+    A node's z divides by its robust spread (1.4826 x the MAD of its baseline rows). From ``n`` normal
+    rows that spread has a relative standard deviation of about ``1.17 / sqrt(n)`` (58 % at 4 rows, 37 %
+    at 10, 26 % at 20), so on a short baseline a quiet series can look several times more anomalous
+    than it is and the metric ranking is rough. Said, not hidden; the ranking itself is unchanged.
+    """
+    counts = base.notna().sum()
+    counts = counts[counts > 0]
+    if counts.empty:
+        return None
+    n = int(counts.median())
+    if n >= SHORT_BASELINE_ROWS:
+        return None
+    return (f"the baseline holds {n} row(s) per series (median): a robust spread estimated from so few rows is "
+            f"uncertain by about {1.17 / math.sqrt(max(n, 1)):.0%}, so z-scores and the metric ranking are rough "
+            f"(a quiet series can look several times more anomalous than it is); widen the baseline window to "
+            f"{SHORT_BASELINE_ROWS} rows or more, or use a finer resolution (AttributionConfig.freq)")
 
 
 def graph_notes(graph: nx.DiGraph, measured: nx.DiGraph | None, alarm: str | None,
