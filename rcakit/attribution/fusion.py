@@ -31,7 +31,7 @@ from rcakit.attribution.result import Attribution, RankedCause
 from rcakit.graph.meanings import Meaning, metric_meaning
 from rcakit.telemetry import split_node
 
-__all__ = ["FUSION_CANDIDATES", "FUSION_FOLLOW_CALLS", "FUSION_WEIGHT", "fuse"]
+__all__ = ["FUSION_CANDIDATES", "FUSION_FOLLOW_CALLS", "FUSION_WEIGHT", "first_entities", "fuse"]
 
 FUSION_WEIGHT = 0.5
 FUSION_FOLLOW_CALLS = True
@@ -69,6 +69,24 @@ def _shares(result: Attribution | None) -> tuple[dict[str, float], dict[str, str
     """Entity shares of a ranking (best positive score per entity / sum) and each entity's best node."""
     shares, node, _ = _graph_shares(result, {}, {})
     return shares, node
+
+
+def first_entities(graph: Attribution | None, services: Attribution | None, *, alarm: str | None = None,
+                   follow_calls: bool = FUSION_FOLLOW_CALLS) -> tuple[str | None, str | None]:
+    """The entity each view puts first, as :func:`fuse` sees them: the graph's after its causes moved to the
+    entity the traces put behind them (None when it abstains or has no cause), the multimodal one's."""
+    alarm = alarm or (graph.alarm if graph is not None else None)
+    if graph is None or not graph.causes or (alarm is not None and graph.causes[0].node == alarm):
+        g: dict[str, float] = {}
+    else:
+        g, _, _ = _graph_shares(graph, services.credited_to if services is not None else {},
+                                services.waits_on if services is not None and follow_calls else {})
+    m, _ = _shares(services)
+
+    def first(shares: dict[str, float]) -> str | None:
+        return min(shares, key=lambda e: (-shares[e], e)) if shares else None
+
+    return first(g), first(m)
 
 
 def fuse(graph: Attribution | None, services: Attribution | None, *, alarm: str | None = None,

@@ -18,14 +18,20 @@ from typing import TYPE_CHECKING, TypeAlias, TypedDict
 import numpy as np
 
 from rcakit.attribution import Attribution, AttributionConfig, Method, attribute
-from rcakit.attribution.fusion import FUSION_CANDIDATES, FUSION_FOLLOW_CALLS, FUSION_WEIGHT, fuse
+from rcakit.attribution.fusion import (
+    FUSION_CANDIDATES,
+    FUSION_FOLLOW_CALLS,
+    FUSION_WEIGHT,
+    first_entities,
+    fuse,
+)
 from rcakit.bench._localize_common import _truth
 
 if TYPE_CHECKING:
     from rcakit.bench._common import Row
     from rcakit.telemetry import Incident
 
-__all__ = ["TUNING_SEEDS", "fusion_rows"]
+__all__ = ["TUNING_SEEDS", "disagreement_lines", "fusion_rows"]
 
 _CFG = AttributionConfig(n_bootstrap=0, fault_type=False)
 #: Simulator multimodal seeds the fusion candidate is chosen on (the placement rule's 1000-1002 and seven more;
@@ -69,11 +75,35 @@ def _views(incident: Incident) -> _Hits:
         return result is not None and bool(result.causes) and result.causes[0].entity in truth
 
     out: _Hits = {"structural (drafted)": hit(graph), "multimodal": hit(services),
-                           "system": str(incident.meta.get("family") or incident.meta.get("topology") or "")}
+                  "system": str(incident.meta.get("family") or incident.meta.get("topology") or ""),
+                  **_disagreement(graph, services, incident.alarm, truth)}
     for weight, follow_calls in FUSION_CANDIDATES:
         out[_label((weight, follow_calls))] = hit(fuse(graph, services, alarm=incident.alarm, weight=weight,
                                                        follow_calls=follow_calls))
     return out
+
+
+def _disagreement(graph: Attribution | None, services: Attribution | None, alarm: str | None,
+                  truth: tuple[str, ...]) -> _Hits:
+    """Whether the two views put different entities first as the fusion sees them (graph causes moved to the
+    entity the traces put behind them; the graph not abstaining), and whether each first one is right."""
+    g, m = first_entities(graph, services, alarm=alarm)
+    return {"disagree": g is not None and m is not None and g != m, "graph first": g in truth,
+            "multimodal first": m in truth}
+
+
+def disagreement_lines(sets: list[_Set]) -> list[str]:
+    """Per set: of the incidents where the graph and the traces/logs/resources name different first entities, how
+    many each view and the shipped fusion got right (the evidence a fusion rule chosen on the tuning sets sees)."""
+    lines = []
+    for s in sets:
+        split = [h for h in s["hits"] if h.get("disagree")]
+        if split:
+            lines.append(f"  {s['name']} ({s['role'].split(' (')[0]}): {len(split)} of {len(s['hits'])} disagree; "
+                         f"the graph's first right {sum(bool(h['graph first']) for h in split)}, the multimodal first "
+                         f"right {sum(bool(h['multimodal first']) for h in split)}, fused right "
+                         f"{sum(bool(h[_label(_SHIPPED)]) for h in split)}")
+    return lines
 
 
 def _set(name: str, role: str, incidents: Iterable[Incident]) -> _Set:
@@ -141,6 +171,8 @@ def fusion_rows(root: Path, *, family_seeds: int = 2) -> list[Row]:
     print("  per tuning system with the chosen one (the graph alone in brackets): " + ", ".join(
         f"{name} {_top1(hits, _label(chosen)):.2f} ({_top1(hits, 'structural (drafted)'):.2f})"
         for name, hits in systems.items()))
+    print("\nWhen the metrics graph (not abstaining) and the traces/logs/resources name different first entities:\n"
+          + "\n".join(disagreement_lines(sets)))
     rows: list[Row] = []
     for s in sets:
         hits = s["hits"]

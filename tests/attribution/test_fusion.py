@@ -76,3 +76,16 @@ def test_a_callers_latency_moves_to_the_callee_the_traces_show_it_waiting_on() -
     assert fuse(graph, services, follow_calls=False).causes[0].entity == "execute"
     load = _ranking("structural", {"execute:request_rate": 7.0, "web:latency": 0.5})
     assert fuse(load, services).causes[0].entity == "execute"
+
+
+def test_first_entities_are_what_the_fusion_weighs() -> None:
+    from rcakit.attribution.fusion import first_entities
+
+    services = _ranking("multimodal", {"gpu:utilization": 0.6, "api:trace.self_time": 0.5},
+                        credited_to={"infer": "gpu"})
+    moved = _ranking("structural", {"infer:latency": 1.0, "api:latency": 0.2})
+    assert first_entities(moved, services) == ("gpu", "gpu")  # the graph's cause moved to the resource behind it
+    abstaining = _ranking("structural", {"web:latency": 5.0, "api:latency": 0.2})
+    assert first_entities(abstaining, services) == (None, "gpu")
+    other = _ranking("structural", {"db:latency": 1.0})
+    assert first_entities(other, services) == ("db", "gpu") and first_entities(other, None) == ("db", None)
