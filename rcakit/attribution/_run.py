@@ -33,12 +33,14 @@ if TYPE_CHECKING:
     from rcakit.detect.logs import LogAnalysis
     from rcakit.graph import CausalDraft
 
-__all__ = ["SHORT_BASELINE_ROWS", "GraphLike", "IncidentLike", "Prepared", "Progress", "Request", "prepare",
+__all__ = ["SHORT_BASELINE_NOTE", "SHORT_BASELINE_ROWS", "GraphLike", "IncidentLike", "Prepared", "Progress", "Request", "prepare",
            "short_baseline_note"]
 
 #: Fewer baseline rows per series than this and the ranking notes that its z-scores are rough: the robust
 #: spread's relative standard deviation (about 1.17 / sqrt(n)) is then above a quarter. A note, not a rule.
 SHORT_BASELINE_ROWS = 20
+#: How that note starts (the report lists it among its limits; a run's summary says what it lacked with it).
+SHORT_BASELINE_NOTE = "too short a baseline for robust z-scores"
 
 Progress = Callable[[Attribution], None]
 #: What attribute() ranks on: a causal graph, a draft (its observed graph), a fitted model, or nothing.
@@ -238,10 +240,10 @@ def short_baseline_note(base: pd.DataFrame) -> str | None:
     n = int(counts.median())
     if n >= SHORT_BASELINE_ROWS:
         return None
-    return (f"the baseline holds {n} row(s) per series (median): a robust spread estimated from so few rows is "
-            f"uncertain by about {1.17 / math.sqrt(max(n, 1)):.0%}, so z-scores and the metric ranking are rough "
-            f"(a quiet series can look several times more anomalous than it is); widen the baseline window to "
-            f"{SHORT_BASELINE_ROWS} rows or more, or use a finer resolution (AttributionConfig.freq)")
+    return (f"{SHORT_BASELINE_NOTE} ({n} row(s) per series, median; {SHORT_BASELINE_ROWS} or more wanted): a robust "
+            f"spread estimated from so few rows is uncertain by about {1.17 / math.sqrt(max(n, 1)):.0%}, so z-scores "
+            "and the metric ranking are rough (a quiet series can look several times more anomalous than it is); "
+            "widen the baseline window or use a finer resolution (AttributionConfig.freq)")
 
 
 def graph_notes(graph: nx.DiGraph, measured: nx.DiGraph | None, alarm: str | None,

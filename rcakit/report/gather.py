@@ -75,7 +75,9 @@ def gather_facts(
     facts.entry_points = entry_points(incident)
     facts.limits = coverage_limits(incident, facts.entry_points)
     # a baseline too short for robust z-scores (rcakit.attribution._run.short_baseline_note) is a limit too
-    facts.limits += [n for n in (attribution.notes if attribution is not None else []) if n.startswith("the baseline holds")]
+    from rcakit.attribution._run import SHORT_BASELINE_NOTE
+
+    facts.limits += [n for n in (attribution.notes if attribution is not None else []) if n.startswith(SHORT_BASELINE_NOTE)]
     if attribution is not None and attribution.causes and not any(c.score > 0 for c in attribution.causes):
         facts.limits.insert(0, "no metric moved against the baseline (every attribution score is 0): the causes "
                                "named below are a tie, not a finding; check the windows and the alarm")

@@ -1,4 +1,4 @@
-"""A baseline too short for robust z-scores is said, in the ranking's notes and the report's limits."""
+"""A baseline too short for robust z-scores is said: in the ranking's notes, the report's limits and the summary."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from rcakit.attribution import Method, attribute
-from rcakit.attribution._run import SHORT_BASELINE_ROWS, short_baseline_note
+from rcakit.attribution._run import SHORT_BASELINE_NOTE, SHORT_BASELINE_ROWS, short_baseline_note
 from rcakit.telemetry import Incident, Telemetry
 
 
@@ -24,15 +24,15 @@ def _incident(baseline_rows: int) -> Incident:
 
 def test_a_five_row_baseline_is_said_with_how_rough_its_spread_is() -> None:
     result = attribute(None, _incident(5), method=Method.ROBUST_Z)
-    notes = [n for n in result.notes if n.startswith("the baseline holds")]
+    notes = [n for n in result.notes if n.startswith(SHORT_BASELINE_NOTE)]
     assert len(notes) == 1
-    assert "5 row(s)" in notes[0] and "52%" in notes[0] and "widen the baseline" in notes[0]
+    assert "(5 row(s) per series" in notes[0] and "52%" in notes[0] and "widen the baseline" in notes[0]
     assert result.causes[0].node == "web:latency"  # said, not acted on: the ranking is unchanged
 
 
 def test_a_long_baseline_says_nothing() -> None:
     assert not [n for n in attribute(None, _incident(80), method=Method.ROBUST_Z).notes
-                if n.startswith("the baseline holds")]
+                if n.startswith(SHORT_BASELINE_NOTE)]
 
 
 @pytest.mark.parametrize(("rows", "said"), [(SHORT_BASELINE_ROWS - 1, True), (SHORT_BASELINE_ROWS, False)])
@@ -45,6 +45,8 @@ def test_the_bound_is_rows_per_series_not_the_frame(rows: int, said: bool) -> No
 def test_the_report_lists_it_among_its_limits() -> None:
     from rcakit.pipeline import analyze
 
-    limits = analyze(_incident(5), llm=None).report.section("Data and its limits")
-    assert "the baseline holds 5 row(s)" in limits
-    assert "the baseline holds" not in analyze(_incident(80), llm=None).report.section("Data and its limits")
+    short = analyze(_incident(5), llm=None)
+    assert f"{SHORT_BASELINE_NOTE} (5 row(s) per series" in short.report.section("Data and its limits")
+    assert SHORT_BASELINE_NOTE in short.summary().split("lacked: ", 1)[1]  # the one-line summary says it too
+    long = analyze(_incident(80), llm=None)
+    assert SHORT_BASELINE_NOTE not in long.report.section("Data and its limits") and SHORT_BASELINE_NOTE not in long.summary()

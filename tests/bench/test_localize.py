@@ -99,3 +99,18 @@ def test_columns_keep_first_seen_order_and_report_prints_new_rows(capsys: pytest
     assert out == [{"a": 0}, *rows]
     assert capsys.readouterr().out.splitlines()[0] == "| a | b | c |"
     assert localize._report(rows, []) == rows
+
+
+def test_fusion_disagreement_lines_count_who_was_right_when_the_views_split() -> None:
+    from rcakit.bench._localize_fusion import _SHIPPED, _label, disagreement_lines
+
+    def hit(disagree: bool, graph: bool, mm: bool, fused: bool) -> dict[str, bool | str]:
+        return {"disagree": disagree, "graph first": graph, "multimodal first": mm, _label(_SHIPPED): fused,
+                "structural (drafted)": graph, "multimodal": mm, "system": ""}
+
+    sets = [{"name": "sim", "role": "tuning (seeds 1-2)", "seconds": 0.0,
+             "hits": [hit(True, True, False, True), hit(True, False, True, False), hit(False, True, True, True)]},
+            {"name": "real", "role": "scored", "seconds": 0.0, "hits": [hit(False, True, True, True)]}]
+    lines = disagreement_lines(sets)  # type: ignore[arg-type]
+    assert lines == ["  sim (tuning): 2 of 3 disagree; the graph's first right 1, the multimodal first right 1, "
+                     "fused right 1"]  # a set where the views never split prints nothing
