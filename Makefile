@@ -42,10 +42,13 @@ demo-headless: $(STAMP)
 
 browser-deps:
 	@# Browser tests drive Debian's chromium (never a downloaded browser); the standard-widget-manager test
-	@# (tests/frontends/test_standard_manager_browser.py) bundles its page with node and npm from Debian.
-	@if ! command -v chromium >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
+	@# (tests/frontends/test_standard_manager_browser.py) bundles its page with node and npm (Debian's when missing).
+	@# Only what is missing: a machine whose node already ships npm (NodeSource's nodejs) must not get Debian's npm,
+	@# which conflicts with it.
+	@PKGS="$$(command -v chromium >/dev/null 2>&1 || echo chromium) $$(command -v npm >/dev/null 2>&1 || echo nodejs npm)"; \
+	if [ -n "$$(echo $$PKGS)" ]; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium nodejs npm >/dev/null; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$PKGS >/dev/null; \
 	fi
 	@command -v chromium >/dev/null && chromium --version
 	@command -v npm >/dev/null && echo "node $$(node --version), npm $$(npm --version)"
