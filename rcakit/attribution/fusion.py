@@ -8,8 +8,10 @@ among 46 that the graph, drafted from metric names, cannot place. :func:`fuse` c
 1. Each ranking becomes shares over entities (an entity's best positive score, divided by the sum).
    A graph cause moves to the entity the traces say is behind it: a service's share to the resource
    ``Method.MULTIMODAL`` credited its slower self time to (``Attribution.credited_to``), and, with
-   ``follow_calls``, a service's *latency* to the callee the traces show it waiting on
-   (``Attribution.waits_on``: the caller's own added latency is at most half the callee's). Traces
+   ``follow_calls``, a service's *latency or backlog* to the callee the traces show it waiting on
+   (``Attribution.waits_on``: the caller's own added latency is at most half the callee's). A caller
+   that waits longer holds its workers longer, so its pool in use and its queue grow with the wait
+   (Little's law: in use = arrival rate x time held); both are the callee's. Traces
    measure latency along the call; they say nothing about a rise in load or a changed setting, which
    stay where the graph put them.
 2. **The graph abstains when its first cause is the alarm node itself**: nothing upstream moved
@@ -40,8 +42,12 @@ FUSION_CANDIDATES: tuple[tuple[float, bool], ...] = tuple(
     (w, f) for f in (False, True) for w in (0.25, 0.5, 1.0, 2.0))
 
 
-def _is_latency(node: str) -> bool:
-    return metric_meaning(split_node(node)[1]) is Meaning.LATENCY
+#: What a caller's wait on its callee moves (see the module doc): its latency and its backlog (pool in use, queue).
+_WAIT_EFFECTS = frozenset({Meaning.LATENCY, Meaning.SATURATION})
+
+
+def _is_wait_effect(node: str) -> bool:
+    return metric_meaning(split_node(node)[1]) in _WAIT_EFFECTS
 
 
 def _graph_shares(graph: Attribution | None, credited: dict[str, str],
@@ -53,7 +59,7 @@ def _graph_shares(graph: Attribution | None, credited: dict[str, str],
     moved: dict[str, str] = {}
     for cause in (graph.causes if graph is not None else []):
         entity = credited.get(cause.entity, cause.entity)
-        if entity in waits and _is_latency(cause.node):
+        if entity in waits and _is_wait_effect(cause.node):
             entity = waits[entity]
         if entity != cause.entity:
             moved[cause.entity] = entity

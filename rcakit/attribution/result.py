@@ -79,7 +79,7 @@ class Attribution:
     #: service -> the resource its slower self time was credited to (``Method.MULTIMODAL``'s placement rule)
     credited_to: dict[str, str] = field(default_factory=dict)
     #: caller -> the callee the traces show it waiting on: its added latency is mostly the callee's, its own
-    #: self time did not grow (``Method.MULTIMODAL``; :func:`rcakit.attribution.fuse` moves a latency cause there)
+    #: self time did not grow (``Method.MULTIMODAL``; :func:`rcakit.attribution.fuse` moves a latency or backlog cause there)
     waits_on: dict[str, str] = field(default_factory=dict)
 
     # -- queries ---------------------------------------------------------------------------------

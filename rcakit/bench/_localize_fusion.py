@@ -3,15 +3,15 @@
 For each incident: the structural ranking on the offline drafted graph, ``Method.MULTIMODAL`` and
 :func:`rcakit.attribution.fusion.fuse` of the two for every (weight, confidence) candidate of
 ``FUSION_CANDIDATES`` (weight, follow_calls). The candidate is chosen on the tuning sets only (simulator multimodal seeds
-:data:`TUNING_SEEDS` and the simulator families' tuning seeds); the scoring sets (their held-out seeds, the
-Nezha day) are reported with the chosen candidate and the shipped one. A hit is the true root-cause entity
-first.
+:data:`TUNING_SEEDS` and the simulator families' tuning seeds, the families' network faults also without network
+metrics: ``no_network_metrics`` noise); the scoring sets (their held-out seeds, the Nezha day) are reported with the
+chosen candidate and the shipped one. A hit is the true root-cause entity first.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias, TypedDict
 
@@ -38,6 +38,8 @@ _CFG = AttributionConfig(n_bootstrap=0, fault_type=False)
 #: disjoint from the held-out seeds 3000-3005).
 TUNING_SEEDS: tuple[int, ...] = tuple(range(1000, 1010))
 _SHIPPED = (FUSION_WEIGHT, FUSION_FOLLOW_CALLS)
+#: The set of the families' network faults whose hosts export no network metrics (a tuning system of its own).
+_NO_NET = "sim families, no network metrics"
 #: One incident's top-1 hit per view (structural, multimodal, each fusion candidate), and its ``system``.
 _Hits: TypeAlias = dict[str, bool | str]
 
@@ -128,6 +130,8 @@ def _sets(root: Path, family_seeds: int) -> list[_Set]:
              (inc for _, _, inc in multimodal_sim_incidents(HELD_OUT_SEEDS))),
         _set("sim families", f"scored (seeds {', '.join(map(str, score))})",
              (families.family_incident(f, k, seed=s) for f, k, s in families.family_cases(score))),
+        _set(_NO_NET, f"tuning (seeds {tune[0]}-{tune[-1]})", _no_network_metrics(tune)),
+        _set(_NO_NET, f"scored (seeds {', '.join(map(str, score))})", _no_network_metrics(score)),
     ]
     if (root / "nezha-trainticket").is_dir():
         from rcakit.telemetry.datasets.nezha import load_nezha
@@ -135,6 +139,15 @@ def _sets(root: Path, family_seeds: int) -> list[_Set]:
         sets.append(_set("nezha", "scored (real; MULTIMODAL's signal weights were chosen on it: in-sample for "
                                   "that column)", load_nezha(root / "nezha-trainticket")))
     return sets
+
+
+def _no_network_metrics(seeds: tuple[int, ...]) -> Iterator[Incident]:
+    """The families' network faults with the ``no_network_metrics`` noise: the fault's own metric is not exported."""
+    from rcakit.sim import families
+
+    noise = (*families.DEFAULT_NOISE, "no_network_metrics")
+    return (families.family_incident(f, k, seed=s, noise=noise) for f, k, s in families.family_cases(seeds)
+            if k in ("network_delay", "packet_loss"))
 
 
 def _top1(hits: list[_Hits], view: str) -> float:
@@ -164,7 +177,7 @@ def fusion_rows(root: Path, *, family_seeds: int = 2) -> list[Row]:
     # then the best mean over the tuning systems, then the shipped one.
     chosen = max(FUSION_CANDIDATES, key=lambda c: (worst[c], means[c], c == _SHIPPED))
     print(f"\nFusion candidates on the {len(systems)} tuning systems ({', '.join(systems)}): worst system / mean "
-          "top-1 (w: weight of the traces/logs/resources view; calls: a caller's latency cause moves to the callee "
+          "top-1 (w: weight of the traces/logs/resources view; calls: a caller's latency or backlog cause moves to the callee "
           "the traces show it waiting on):\n  "
           + "\n  ".join(f"{_label(c)}: {worst[c]:.3f} / {means[c]:.3f}" for c in FUSION_CANDIDATES)
           + f"\n  chosen {_label(chosen)} (best worst system, then mean), shipped {_label(_SHIPPED)}")

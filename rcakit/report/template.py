@@ -177,7 +177,7 @@ def _graph_lead_reasoning(facts: ReportFacts) -> str | None:
     if facts.graph_lead is not None and facts.graph_lead_reason == "callee" and top is not None:
         return (f"The causal-graph ranking put {md_code(facts.graph_lead)} first. The traces show that "
                 f"service waiting on {md_code(top.entity or top.name)}, which it calls: its own time did not "
-                "grow, the time it waited did, so the latency rise is credited to the callee. Check the "
+                "grow, the time it waited did, so the latency rise and the backlog it builds are credited to the callee. Check the "
                 "graph's candidate too.")
     if facts.graph_lead is not None and facts.graph_lead_reason == "resource" and top is not None:
         return (f"The causal-graph ranking put {md_code(facts.graph_lead)} first. That service runs on "

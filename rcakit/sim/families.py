@@ -65,6 +65,9 @@ Noise (:data:`NOISE`; default :data:`DEFAULT_NOISE`), details in ``meta["noise_d
 * ``seasonality``: traffic follows a 2-4 hour wave of +-30 %, so load differs between the windows.
 * ``unrelated_deploy``: another service is redeployed during the incident: a deploy log line, a CPU
   and latency blip for two steps, memory restarting lower and settling 8 % higher.
+* ``no_network_metrics``: the hosts export no network-level metrics (``net_rtt``, ``net_retransmits``), as
+  many do not: a network fault then shows only in its callers' latency and backlog, the traces and the logs.
+  Not in the default noise (:data:`NETWORK_METRICS` names what it drops).
 
 Truth: ``truth.graph`` is the causal graph between metric nodes (cause -> effect, edges carry ``why``)
 of the equations the simulator uses, ``truth.fault_type`` the fault kind. ``Incident.call_graph`` lists
@@ -98,6 +101,7 @@ __all__ = [
     "DEFAULT_NOISE",
     "FAMILIES",
     "FAULT_KINDS",
+    "NETWORK_METRICS",
     "NOISE",
     "SCORING_SEEDS",
     "TUNING_SEEDS",
@@ -110,7 +114,9 @@ __all__ = [
 
 FAULT_KINDS = ("cpu", "memory_leak", "disk", "network_delay", "packet_loss", "error_injection",
                "config_change", "dependency_outage")
-NOISE = ("missing_scrapes", "clock_skew", "seasonality", "unrelated_deploy")
+NOISE = ("missing_scrapes", "clock_skew", "seasonality", "unrelated_deploy", "no_network_metrics")
+#: The metrics the ``no_network_metrics`` noise leaves out.
+NETWORK_METRICS = ("net_rtt", "net_retransmits")
 DEFAULT_NOISE = ("missing_scrapes", "seasonality")
 #: Seeds to tune defaults on; never report them. :data:`SCORING_SEEDS` are the ones to report.
 TUNING_SEEDS = range(100, 110)
@@ -361,6 +367,9 @@ def family_incident(
         detail["seasonality"] = season_info
     if deploy is not None:
         detail["unrelated_deploy"] = {"entity": deploy[0], "time": (t0 + timedelta(seconds=deploy[1] * step)).isoformat()}
+    if "no_network_metrics" in noise:
+        frames["metrics"] = frames["metrics"].filter(~pl.col("metric").is_in(list(NETWORK_METRICS)))
+        detail["no_network_metrics"] = {"dropped": list(NETWORK_METRICS)}
     if "missing_scrapes" in noise:
         frames["metrics"], detail["missing_scrapes"] = _drop_scrapes(frames["metrics"], topo, steps, step, t0, streams[5])
     if "clock_skew" in noise:

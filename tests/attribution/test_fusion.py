@@ -89,3 +89,13 @@ def test_first_entities_are_what_the_fusion_weighs() -> None:
     assert first_entities(abstaining, services) == (None, "gpu")
     other = _ranking("structural", {"db:latency": 1.0})
     assert first_entities(other, services) == ("db", "gpu") and first_entities(other, None) == ("db", None)
+
+
+@pytest.mark.parametrize(("node", "moves"), [("checkout:pool_utilization", True), ("checkout:latency", True),
+                                             ("checkout:request_rate", False), ("checkout:cpu", False)])
+def test_a_callers_backlog_moves_with_its_wait_to_the_callee(node: str, moves: bool) -> None:
+    """Workers held while waiting on a slow callee fill the caller's pool; a load rise or its own CPU stays."""
+    graph = _ranking("structural", {node: 1.0, "cart:latency": 0.3})
+    services = _ranking("multimodal", {"shipping:trace.self_time": 0.4, "cart:trace.self_time": 0.35},
+                        waits_on={"checkout": "shipping"})
+    assert fuse(graph, services).causes[0].entity == ("shipping" if moves else "checkout")
