@@ -77,12 +77,20 @@ def _shares(result: Attribution | None) -> tuple[dict[str, float], dict[str, str
     return shares, node
 
 
+def _alarm_of(graph: Attribution | None, services: Attribution | None, alarm: str | None) -> str | None:
+    return alarm or (graph.alarm if graph is not None else None) or (services.alarm if services else None)
+
+
+def _abstains(graph: Attribution | None, alarm: str | None) -> bool:
+    """The graph says nothing about which entity is at fault: no ranking, or the alarm itself first."""
+    return graph is None or not graph.causes or (alarm is not None and graph.causes[0].node == alarm)
+
+
 def first_entities(graph: Attribution | None, services: Attribution | None, *, alarm: str | None = None,
                    follow_calls: bool = FUSION_FOLLOW_CALLS) -> tuple[str | None, str | None]:
     """The entity each view puts first, as :func:`fuse` sees them: the graph's after its causes moved to the
     entity the traces put behind them (None when it abstains or has no cause), the multimodal one's."""
-    alarm = alarm or (graph.alarm if graph is not None else None)
-    if graph is None or not graph.causes or (alarm is not None and graph.causes[0].node == alarm):
+    if _abstains(graph, _alarm_of(graph, services, alarm)):
         g: dict[str, float] = {}
     else:
         g, _, _ = _graph_shares(graph, services.credited_to if services is not None else {},
@@ -105,13 +113,13 @@ def fuse(graph: Attribution | None, services: Attribution | None, *, alarm: str 
     """
     if weight < 0:
         raise ValueError(f"weight must be >= 0, got {weight}")
-    alarm = alarm or (graph.alarm if graph is not None else None) or (services.alarm if services else None)
+    alarm = _alarm_of(graph, services, alarm)
     credited = services.credited_to if services is not None else {}
     waits = services.waits_on if services is not None and follow_calls else {}
     g, g_nodes, moved = _graph_shares(graph, credited, waits)
     m, m_nodes = _shares(services)
     notes = []
-    abstains = graph is None or not graph.causes or (alarm is not None and graph.causes[0].node == alarm)
+    abstains = _abstains(graph, alarm)
     if abstains and m:
         fused = dict(m)
         notes.append("the graph ranking abstained (its first cause is the alarm itself, or there is none): "
