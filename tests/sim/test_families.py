@@ -98,6 +98,18 @@ def test_missing_scrapes_leave_gaps() -> None:
         .filter(pl.col("entity") == detail["entity"]).height > 0
 
 
+def test_no_network_metrics_drops_only_the_network_metrics() -> None:
+    from rcakit.sim.families import NETWORK_METRICS
+
+    clean = family_incident("webshop", "network_delay", seed=5, target="shipping", noise=())
+    blind = family_incident("webshop", "network_delay", seed=5, target="shipping", noise=("no_network_metrics",))
+    network = pl.col("metric").is_in(list(NETWORK_METRICS))
+    assert clean.telemetry.metrics.filter(network).height > 0 and blind.telemetry.metrics.filter(network).height == 0
+    assert blind.telemetry.metrics.equals(clean.telemetry.metrics.filter(~network))  # nothing else changes
+    assert blind.telemetry.spans.equals(clean.telemetry.spans)
+    assert blind.meta["noise_detail"]["no_network_metrics"] == {"dropped": list(NETWORK_METRICS)}
+
+
 def test_clock_skew_shifts_one_hosts_timestamps() -> None:
     clean = family_incident("webshop", "cpu", seed=4, noise=())
     skewed = family_incident("webshop", "cpu", seed=4, noise=("clock_skew",))
