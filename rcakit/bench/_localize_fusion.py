@@ -147,7 +147,7 @@ def _no_network_metrics(seeds: tuple[int, ...]) -> Iterator[Incident]:
 
     noise = (*families.DEFAULT_NOISE, "no_network_metrics")
     return (families.family_incident(f, k, seed=s, noise=noise) for f, k, s in families.family_cases(seeds)
-            if k in ("network_delay", "packet_loss"))
+            if k in families.NETWORK_FAULTS)
 
 
 def _top1(hits: list[_Hits], view: str) -> float:

@@ -101,6 +101,7 @@ __all__ = [
     "DEFAULT_NOISE",
     "FAMILIES",
     "FAULT_KINDS",
+    "NETWORK_FAULTS",
     "NETWORK_METRICS",
     "NOISE",
     "SCORING_SEEDS",
@@ -115,8 +116,8 @@ __all__ = [
 FAULT_KINDS = ("cpu", "memory_leak", "disk", "network_delay", "packet_loss", "error_injection",
                "config_change", "dependency_outage")
 NOISE = ("missing_scrapes", "clock_skew", "seasonality", "unrelated_deploy", "no_network_metrics")
-#: The metrics the ``no_network_metrics`` noise leaves out.
-NETWORK_METRICS = ("net_rtt", "net_retransmits")
+#: The faults on one link, from one caller to the target.
+NETWORK_FAULTS = ("network_delay", "packet_loss")
 DEFAULT_NOISE = ("missing_scrapes", "seasonality")
 #: Seeds to tune defaults on; never report them. :data:`SCORING_SEEDS` are the ones to report.
 TUNING_SEEDS = range(100, 110)
@@ -126,6 +127,8 @@ _INSTRUMENTED = ("service", "datastore", "broker")
 _ROOT_METRIC = {"cpu": "cpu", "memory_leak": "memory", "disk": "disk_io", "network_delay": "net_rtt",
                 "packet_loss": "net_retransmits", "error_injection": "error_rate",
                 "config_change": "pool_utilization", "dependency_outage": "error_rate"}
+#: The metrics the ``no_network_metrics`` noise leaves out: those the network faults move first.
+NETWORK_METRICS = tuple(_ROOT_METRIC[k] for k in NETWORK_FAULTS)
 
 
 # -- where a fault can go -------------------------------------------------------------------------
@@ -171,7 +174,7 @@ def eligible_targets(topo: Topo, fault: str) -> list[str]:
     if fault == "config_change":
         busy = _busy(topo)
         return [s.name for s in svcs if s.kind in ("service", "datastore") and s.name in busy]
-    if fault in ("network_delay", "packet_loss"):
+    if fault in NETWORK_FAULTS:
         return [s.name for s in svcs if _link_callers(topo, s.name)]
     if fault == "error_injection":
         return _error_reach(topo)
@@ -190,7 +193,7 @@ def _place(topo: Topo, fault: str, target: str | None, start: int, incident_step
         raise DataError(f"a {fault} fault cannot be injected on {target!r} in the {topo.name} family",
                         hint=f"Eligible targets: {', '.join(allowed)}")
     svc = topo.services[target]
-    caller = str(rng.choice(_link_callers(topo, target))) if fault in ("network_delay", "packet_loss") else ""
+    caller = str(rng.choice(_link_callers(topo, target))) if fault in NETWORK_FAULTS else ""
     size = {"cpu": rng.uniform(0.45, 0.6), "disk": rng.uniform(0.5, 0.65), "network_delay": rng.uniform(80, 250),
             "packet_loss": rng.uniform(0.08, 0.2), "error_injection": rng.uniform(0.2, 0.5),
             "config_change": rng.uniform(1.05, 1.3), "dependency_outage": 1.0,
