@@ -84,21 +84,21 @@ def drift_reference(base: pd.DataFrame, inc: pd.DataFrame) -> pd.DataFrame | Non
     if pos is None or len(base.index) < 8:
         return None
     tb, ti = pos
-    order = np.argsort(tb, kind="stable")
-    tb = tb[order]
-    x = base.to_numpy(float)[order]
+    x = base.to_numpy(float)
     ok = np.isfinite(x)
-    out = np.full((len(ti), x.shape[1]), np.nan)
-    for j in range(x.shape[1]):
-        t, y = tb[ok[:, j]], x[ok[:, j], j]
-        if len(t) < 8 or np.ptp(t) <= 0:
-            continue
-        tc = t - t.mean()
-        slope = float(tc @ (y - y.mean()) / (tc @ tc))
-        resid = y - y.mean() - slope * tc
-        se = float(np.sqrt(resid @ resid / max(len(t) - 2, 1) / (tc @ tc)))
-        if se > 0 and abs(slope) / se >= DRIFT_T:
-            out[:, j] = y.mean() + slope * (ti - t.mean())
+    # every column's least-squares line at once, each over its own recorded rows (the bootstrap calls this per resample)
+    n = ok.sum(axis=0)
+    t = np.where(ok, tb[:, None], 0.0)
+    y = np.where(ok, x, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t_mean, y_mean = t.sum(axis=0) / n, y.sum(axis=0) / n
+        tc = np.where(ok, tb[:, None] - t_mean, 0.0)
+        stt = (tc * tc).sum(axis=0)
+        slope = (tc * (y - y_mean)).sum(axis=0) / stt
+        resid = np.where(ok, y - y_mean - slope * tc, 0.0)
+        se = np.sqrt((resid * resid).sum(axis=0) / np.maximum(n - 2, 1) / stt)
+        keep = (n >= 8) & (stt > 0) & (se > 0) & (np.abs(slope) / se >= DRIFT_T)
+    out = np.where(keep, y_mean + slope * (ti[:, None] - t_mean), np.nan)
     frame = pd.DataFrame(out, index=inc.index, columns=base.columns)
     return frame if frame.notna().any().any() else None
 
