@@ -2,13 +2,17 @@
 // action back as a message {action, ...}; all state and every decision live in Python
 // (rcakit.ui.reviewer.GraphReviewer -> rcakit.review.ReviewSession). Names are data: they are
 // drawn on the canvas by vis-network or set with textContent, never parsed as HTML.
-// RCAKIT_VIS_SOURCE (vis-network 9.1.2 as bundled with pyvis) is prepended by rcakit.ui._assets.
+// vis-network 9.1.2 (as bundled with pyvis) arrives as the model's `_vis_source` string and is evaluated
+// in render(), once per page: anywidget gives a model 2 s to load this module and run it, which a
+// 480 kB module in the module itself could miss on a busy machine ("[anywidget] Failed to initialize
+// model."); render() has no such limit.
 
-function loadVis() {
+function loadVis(source) {
   if (globalThis.__rcakitVis) return globalThis.__rcakitVis;
+  if (!source) throw new Error("rcakit GraphReviewer: the model carries no vis-network source (_vis_source)");
   const mod = { exports: {} };
   // vis-network ships as a UMD bundle; give it a CommonJS-like scope instead of a global `define`.
-  new Function("exports", "module", "define", RCAKIT_VIS_SOURCE)(mod.exports, mod, undefined);
+  new Function("exports", "module", "define", source)(mod.exports, mod, undefined);
   globalThis.__rcakitVis = mod.exports;
   return mod.exports;
 }
@@ -32,7 +36,7 @@ const KEYS = Object.fromEntries(ACTIONS.map(([action, , key]) => [key, action]))
 
 function render({ model, el }) {
   const t0 = performance.now();
-  const vis = loadVis();
+  const vis = loadVis(model.get("_vis_source"));
   const send = (action, args = {}) => model.send({ action, ...args });
 
   // data-lm-suppress-shortcuts: keys typed in the widget are ours, not JupyterLab's (a = insert cell...).
@@ -123,9 +127,15 @@ function render({ model, el }) {
   setTimeout(settle, 5000);
   // The output area may attach the widget after render(): fit once it has a size.
   let fitted = false;
-  const resize = new ResizeObserver(() => {
-    if (!fitted && graphBox.clientWidth > 0) { fitted = true; network.fit(); }
-  });
+  const fitNow = () => {
+    if (graphBox.clientWidth > 0) {
+      fitted = true;
+      network.setSize("100%", graphBox.style.height);  // the canvas may still have an earlier (hidden) size
+      network.redraw();
+      network.fit();
+    } else fitted = false;  // hidden: fit when it gets a size
+  };
+  const resize = new ResizeObserver(() => { if (!fitted) fitNow(); });
   resize.observe(graphBox);
   root.__rcakitNetwork = network;
   root.__rcakitEdges = edges;
@@ -219,6 +229,8 @@ function render({ model, el }) {
     ["change:graph_json", drawGraph], ["change:options", drawOptions], ["change:filters", drawOptions],
     ["change:queue", drawQueue], ["change:details", drawDetails], ["change:selected", drawDetails],
     ["change:summary", drawStatus],
+    // another session in the same widget (the dashboard's next incident): show all of its graph
+    ["change:generation", () => requestAnimationFrame(fitNow)],
   ];
   for (const [event, fn] of handlers) model.on(event, fn);
   drawGraph(); drawOptions(); drawQueue(); drawDetails(); drawStatus();

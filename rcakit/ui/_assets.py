@@ -6,14 +6,13 @@ needed; this module finds whichever exists and reads a module or stylesheet from
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from pathlib import Path
 
 import rcakit
 from rcakit.errors import MissingDependencyError
 
-__all__ = ["asset_path", "read_asset", "vis_prelude", "widgets_dir"]
+__all__ = ["asset_path", "read_asset", "vis_source", "widgets_dir"]
 
 
 def widgets_dir() -> Path:
@@ -40,13 +39,14 @@ def read_asset(name: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def vis_prelude() -> str:
-    """A line of JavaScript defining ``RCAKIT_VIS_SOURCE``: vis-network's code (from pyvis) as a string.
+def vis_source() -> str:
+    """vis-network's code (pyvis's copy, a UMD bundle) as a string.
 
-    The widget module evaluates it once per page (vis-network is a UMD bundle, not an ES module), so
-    the graph library travels with the widget and nothing is fetched from a CDN.
+    The reviewer's view evaluates it once per page, so the graph library travels with the widget and
+    nothing is fetched from a CDN. It is a synced trait of its own, not part of the widget's module:
+    anywidget gives a model 2 s to load its module, which a module holding 480 kB could miss.
     """
     from rcakit.review.export import vis_network_assets
 
     js, _css = vis_network_assets()
-    return f"const RCAKIT_VIS_SOURCE = {json.dumps(js)};\n"
+    return js

@@ -206,8 +206,11 @@ class IncidentDashboard(W.VBox):  # type: ignore[misc]  # ipywidgets ships no ty
 
         self.incident = incident
         self.notes = []
-        for box in (self.explorer_box, self.reviewer_box, self.attribution_box, self.report_box):
+        # the reviewer stays: its model is reused for the next session (a new anywidget model must load its
+        # module in 2 s, which a page busy drawing the other charts can miss)
+        for box in (self.explorer_box, self.attribution_box, self.report_box):
             box.children = ()
+        self.reviewer_box.layout.display = "none"  # the previous incident's review, until this one's is drawn
         with self._step("detect"):
             self.anomalies = detect_anomalies(incident)
         with self._step("explore"):
@@ -221,10 +224,14 @@ class IncidentDashboard(W.VBox):  # type: ignore[misc]  # ipywidgets ships no ty
             if incident.telemetry.metrics.height:
                 data = incident.telemetry.align(self.anomalies.freq, "mean", start=incident.baseline_window.start,
                                                 end=incident.incident_window.end).frame
-            self._close_review()
+            self._close_session()
             self.session = self._open_session(ReviewSession, incident, self.draft, data)
-            self.reviewer = GraphReviewer(self.session, height="460px")
-            self.reviewer_box.children = (self.reviewer,)
+            self.reviewer_box.layout.display = None  # shown before the graph is drawn, so the view fits it
+            if self.reviewer is None:
+                self.reviewer = GraphReviewer(self.session, height="460px")
+                self.reviewer_box.children = (self.reviewer,)
+            else:
+                self.reviewer.open_session(self.session)
         with self._step("attribute"):
             self.panel = AttributionPanel(self.session, incident)
             self.attribution_box.children = (self.panel,)
@@ -285,6 +292,9 @@ class IncidentDashboard(W.VBox):  # type: ignore[misc]  # ipywidgets ships no ty
         if self.reviewer is not None:
             with contextlib.suppress(Exception):
                 self.reviewer.close()
+        self._close_session()
+
+    def _close_session(self) -> None:
         if self.session is not None:
             with contextlib.suppress(Exception):
                 self.session.close()

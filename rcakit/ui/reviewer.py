@@ -28,7 +28,7 @@ from rcakit.graph.proposal import Provenance
 from rcakit.review import Decision, QueueItem, ReviewEvent, ReviewSession
 from rcakit.review._vis import edge_details, layout_positions, vis_elements
 from rcakit.telemetry import split_node
-from rcakit.ui._assets import read_asset, vis_prelude
+from rcakit.ui._assets import read_asset, vis_source
 
 if TYPE_CHECKING:
     from rcakit.graph.data import WideData
@@ -48,6 +48,8 @@ class GraphReviewer(anywidget.AnyWidget):
 
     _esm = traitlets.Unicode().tag(sync=True)
     _css = traitlets.Unicode().tag(sync=True)
+    #: vis-network's code, evaluated by the view (kept out of ``_esm``: see ``rcakit.ui._assets.vis_source``)
+    _vis_source = traitlets.Unicode().tag(sync=True)
 
     # The drawn graph travels as one JSON string: ipywidgets walks dict traitlets element by element
     # looking for binary buffers, which for 200 edges cost more than the whole decision.
@@ -62,6 +64,8 @@ class GraphReviewer(anywidget.AnyWidget):
     #: "" (off), "replicas" or "role": accept/reject/reverse also apply the listed suggestion for that scope.
     propagate = traitlets.Unicode("").tag(sync=True)
     batch_size = traitlets.Int(5)
+    #: How many sessions this widget has shown; the front end fits the new graph in view when it grows.
+    generation = traitlets.Int(0).tag(sync=True)
 
     def __init__(
         self,
@@ -82,15 +86,32 @@ class GraphReviewer(anywidget.AnyWidget):
         else:
             raise DataError(f"GraphReviewer needs a CausalDraft or a ReviewSession, got {type(draft_or_session).__name__}",
                             hint="Build a draft with rcakit.graph.draft_graph(...) or CausalDraft.from_graph(graph)")
-        super().__init__(_esm=vis_prelude() + read_asset("graph_reviewer.js"), _css=read_asset("graph_reviewer.css"),
-                         height=height, batch_size=batch_size, **kwargs)
+        super().__init__(_esm=read_asset("graph_reviewer.js"), _css=read_asset("graph_reviewer.css"),
+                         _vis_source=vis_source(), height=height, batch_size=batch_size, **kwargs)
         self.session = session
         self.graph: JSONObject = {"nodes": [], "edges": []}
         self.message = ""
         self._positions: dict[str, tuple[float, float]] = {}
-        self._unsubscribe = session.subscribe(self._on_session_event)
+        self._unsubscribe: Callable[[], None] = lambda: None
         self.on_msg(self._handle_message)
+        self.open_session(session, start=start)
+
+    def open_session(self, session: ReviewSession, *, start: bool = True) -> None:
+        """Review ``session`` in this widget from now on (the dashboard's next incident, say).
+
+        The widget stops following the session it showed (which stays open: close it yourself) and
+        draws the new one from scratch: its own layout, no filter or selection, its queue (the first
+        batch when it has none and ``start``). The front end keeps its model, so nothing is reloaded.
+        """
+        self._unsubscribe()
+        self.session = session
+        self._positions = {}
+        self.message = ""
+        self.selected, self.details = [], {}
+        self.filters = {"provenance": "", "status": "", "component": ""}
+        self._unsubscribe = session.subscribe(self._on_session_event)
         self.refresh()
+        self.generation += 1
         if start and not session.queue:
             self.next_batch()
         elif session.current is not None:

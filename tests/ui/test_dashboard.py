@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -130,3 +131,26 @@ def test_a_second_visitor_reviews_into_its_own_file(tmp_path) -> None:
     finally:
         holder.stdin.close()
         holder.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_loading_another_incident_reviews_it_in_the_same_widget(tmp_path) -> None:
+    dash = IncidentDashboard("sim-S-gpu-throttle", folder=tmp_path)
+    reviewer, first = dash.reviewer, dash.session
+    model_id = reviewer.model_id
+    dash.load("sim-M-network")
+    # one front-end model for the page's life: a new anywidget model must load in 2 s on a busy page
+    assert dash.reviewer is reviewer and reviewer.model_id == model_id and dash.reviewer_box.children == (reviewer,)
+    assert reviewer.session is dash.session is not first and dash.reviewer_box.layout.display is None
+    drawn = {n["id"] for n in json.loads(reviewer.graph_json)["nodes"]}
+    assert drawn == set(dash.session.draft.nodes) and drawn != set(first.draft.nodes)
+    assert reviewer.queue and all(q["source"] in drawn and q["target"] in drawn for q in reviewer.queue)
+    # the previous incident's session was closed (its file lock given up) and no longer drives the widget
+    assert (tmp_path / "sim-M-network.rcakit-review.json").is_file()
+    item = dash.session.next_batch(1)[0]
+    reviewer.reject(*item.edge, reason="test")
+    assert reviewer.summary["decisions"] == 1
+    again = IncidentDashboard("sim-S-gpu-throttle", folder=tmp_path)
+    assert again.session.path.name == "sim-S-gpu-throttle.rcakit-review.json", "the first incident's file was given up"
+    again.close()
+    dash.close()
