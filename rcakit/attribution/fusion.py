@@ -14,32 +14,44 @@ among 46 that the graph, drafted from metric names, cannot place. :func:`fuse` c
    (Little's law: in use = arrival rate x time held); both are the callee's. Traces
    measure latency along the call; they say nothing about a rise in load or a changed setting, which
    stay where the graph put them.
+   With baseline resamples (``AttributionConfig.n_bootstrap``, 30 in ``analyze``), a graph cause counts by
+   the low end of its interval, not its point score: a cause that a few baseline rows made look large
+   (a robust spread from a handful of values) weighs what it still scores on an unlucky resample.
 2. **The graph abstains when its first cause is the alarm node itself**: nothing upstream moved
    enough to explain the alarm, so it says nothing about which other service is at fault (the alarm's
-   *entity* may still be a cause through another metric: a client's request rate). Then, and when
-   there is no graph ranking, the multimodal shares decide alone; with no multimodal ranking, the
-   graph's decide.
+   *entity* may still be a cause through another metric: a client's request rate). **It also abstains
+   when its first cause is unsure**: the low end of that cause's interval is at most ``unsure`` times its
+   score, so resampling the baseline takes most of it away. Then, and when there is no graph ranking,
+   the multimodal shares decide alone; with no multimodal ranking, the graph's decide.
 3. Otherwise ``fused = graph share + weight * multimodal share``: the graph leads, the other modalities
    break its near-ties and add entities it cannot see.
 
-The defaults (``FUSION_WEIGHT``, ``FUSION_FOLLOW_CALLS``) are the best of ``FUSION_CANDIDATES`` on the
-tuning sets only; ``python -m rcakit.bench localize --datasets fusion`` prints the comparison and which sets
+The defaults (``FUSION_WEIGHT``, ``FUSION_FOLLOW_CALLS``, ``FUSION_UNSURE``) are the best of
+``FUSION_CANDIDATES`` on the tuning sets only; ``python -m rcakit.bench localize --datasets fusion`` prints the comparison and which sets
 were tuning sets.
 """
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 from rcakit.attribution.result import Attribution, RankedCause
 from rcakit.graph.meanings import Meaning, metric_meaning
 from rcakit.telemetry import split_node
 
-__all__ = ["FUSION_CANDIDATES", "FUSION_FOLLOW_CALLS", "FUSION_WEIGHT", "first_entities", "fuse"]
+__all__ = ["FUSION_CANDIDATES", "FUSION_FOLLOW_CALLS", "FUSION_UNSURE", "FUSION_WEIGHT", "Candidate",
+           "first_entities", "fuse"]
 
 FUSION_WEIGHT = 0.5
 FUSION_FOLLOW_CALLS = True
-#: The (weight, follow_calls) pairs the bench compares on the tuning sets (the default is the best there).
-FUSION_CANDIDATES: tuple[tuple[float, bool], ...] = tuple(
-    (w, f) for f in (False, True) for w in (0.25, 0.5, 1.0, 2.0))
+#: The graph abstains when its first cause's interval starts at or below this share of its score; None: graph
+#: causes count by their point scores and never abstain for being unsure (the fusion before intervals).
+FUSION_UNSURE: float | None = 0.1
+#: One fusion setting: (weight, follow_calls, unsure).
+Candidate: TypeAlias = tuple[float, bool, float | None]
+#: The settings the bench compares on the tuning sets (the default is the best there).
+FUSION_CANDIDATES: tuple[Candidate, ...] = tuple(
+    (w, f, u) for f in (False, True) for w in (0.25, 0.5, 1.0, 2.0) for u in (None, 0.0, 0.1, 0.25, 0.5))
 
 
 #: What a caller's wait on its callee moves (see the module doc): its latency and its backlog (pool in use, queue).
@@ -50,10 +62,15 @@ def _is_wait_effect(node: str) -> bool:
     return metric_meaning(split_node(node)[1]) in _WAIT_EFFECTS
 
 
-def _graph_shares(graph: Attribution | None, credited: dict[str, str],
-                  waits: dict[str, str]) -> tuple[dict[str, float], dict[str, str], dict[str, str]]:
+def _low(cause: RankedCause) -> float:
+    """The low end of a cause's interval from baseline resamples; its score when the run drew none."""
+    return float(cause.low) if cause.low == cause.low else float(cause.score)
+
+
+def _graph_shares(graph: Attribution | None, credited: dict[str, str], waits: dict[str, str],
+                  low: bool = False) -> tuple[dict[str, float], dict[str, str], dict[str, str]]:
     """Entity shares of the graph ranking with causes moved to the entity behind them, each entity's best node,
-    and the moves made (entity -> where its credit went)."""
+    and the moves made (entity -> where its credit went). ``low``: causes count by their interval's low end."""
     best: dict[str, float] = {}
     node: dict[str, str] = {}
     moved: dict[str, str] = {}
@@ -63,7 +80,8 @@ def _graph_shares(graph: Attribution | None, credited: dict[str, str],
             entity = waits[entity]
         if entity != cause.entity:
             moved[cause.entity] = entity
-        score = max(float(cause.score), 0.0) if cause.score == cause.score else 0.0
+        value = _low(cause) if low else float(cause.score)
+        score = max(value, 0.0) if value == value else 0.0
         best[entity] = max(best.get(entity, -1.0), score)
         if entity == cause.entity:
             node.setdefault(entity, cause.node)
@@ -81,20 +99,30 @@ def _alarm_of(graph: Attribution | None, services: Attribution | None, alarm: st
     return alarm or (graph.alarm if graph is not None else None) or (services.alarm if services else None)
 
 
-def _abstains(graph: Attribution | None, alarm: str | None) -> bool:
-    """The graph says nothing about which entity is at fault: no ranking, or the alarm itself first."""
-    return graph is None or not graph.causes or (alarm is not None and graph.causes[0].node == alarm)
+def _unsure(graph: Attribution, unsure: float | None) -> bool:
+    """The graph's first cause loses most of its score on an unlucky baseline resample (see the module doc)."""
+    first = graph.causes[0]
+    return unsure is not None and first.low == first.low and first.low <= unsure * first.score
+
+
+def _abstains(graph: Attribution | None, alarm: str | None, unsure: float | None = None) -> bool:
+    """The graph says nothing about which entity is at fault: no ranking, the alarm itself first, or an unsure
+    first cause."""
+    return (graph is None or not graph.causes or (alarm is not None and graph.causes[0].node == alarm)
+            or _unsure(graph, unsure))
 
 
 def first_entities(graph: Attribution | None, services: Attribution | None, *, alarm: str | None = None,
-                   follow_calls: bool = FUSION_FOLLOW_CALLS) -> tuple[str | None, str | None]:
+                   follow_calls: bool = FUSION_FOLLOW_CALLS,
+                   unsure: float | None = FUSION_UNSURE) -> tuple[str | None, str | None]:
     """The entity each view puts first, as :func:`fuse` sees them: the graph's after its causes moved to the
     entity the traces put behind them (None when it abstains or has no cause), the multimodal one's."""
-    if _abstains(graph, _alarm_of(graph, services, alarm)):
+    if _abstains(graph, _alarm_of(graph, services, alarm), unsure):
         g: dict[str, float] = {}
     else:
         g, _, _ = _graph_shares(graph, services.credited_to if services is not None else {},
-                                services.waits_on if services is not None and follow_calls else {})
+                                services.waits_on if services is not None and follow_calls else {},
+                                low=unsure is not None)
     m, _ = _shares(services)
 
     def first(shares: dict[str, float]) -> str | None:
@@ -104,32 +132,42 @@ def first_entities(graph: Attribution | None, services: Attribution | None, *, a
 
 
 def fuse(graph: Attribution | None, services: Attribution | None, *, alarm: str | None = None,
-         weight: float = FUSION_WEIGHT, follow_calls: bool = FUSION_FOLLOW_CALLS) -> Attribution:
+         weight: float = FUSION_WEIGHT, follow_calls: bool = FUSION_FOLLOW_CALLS,
+         unsure: float | None = FUSION_UNSURE) -> Attribution:
     """The fused entity ranking of a graph ranking and a ``Method.MULTIMODAL`` ranking (see the module doc).
 
     Causes are one per entity (the node named is the graph's best node of that entity, else the
-    multimodal one); ``notes`` say which views were used, whether the graph abstained and which graph
-    causes moved to the entity behind them.
+    multimodal one); ``notes`` say which views were used, whether the graph abstained and why, and which
+    graph causes moved to the entity behind them. ``unsure``: None scores graph causes by their point
+    scores and keeps an unsure first cause (a graph ranked without baseline resamples behaves so anyway).
     """
     if weight < 0:
         raise ValueError(f"weight must be >= 0, got {weight}")
     alarm = _alarm_of(graph, services, alarm)
     credited = services.credited_to if services is not None else {}
     waits = services.waits_on if services is not None and follow_calls else {}
-    g, g_nodes, moved = _graph_shares(graph, credited, waits)
+    g, g_nodes, moved = _graph_shares(graph, credited, waits, low=unsure is not None)
     m, m_nodes = _shares(services)
     notes = []
-    abstains = _abstains(graph, alarm)
+    abstains = _abstains(graph, alarm, unsure)
     if abstains and m:
         fused = dict(m)
-        notes.append("the graph ranking abstained (its first cause is the alarm itself, or there is none): "
-                     "traces, logs and resources decide")
+        if graph is not None and graph.causes and graph.causes[0].node != alarm and _unsure(graph, unsure):
+            first = graph.causes[0]
+            why = (f"its first cause {first.node} is unsure: {first.score:.3g}, but {first.low:.3g} at the low end "
+                   "of its interval over baseline resamples")
+        else:
+            why = "its first cause is the alarm itself, or there is none"
+        notes.append(f"the graph ranking abstained ({why}): traces, logs and resources decide")
     elif not m:
         fused = dict(g)
         notes.append("no traces or logs ranking: the metrics graph decides")
     else:
         fused = {e: g.get(e, 0.0) + weight * m.get(e, 0.0) for e in set(g) | set(m)}
-        notes.append(f"fused = graph share + {weight:g} x traces/logs/resources share")
+        notes.append(f"fused = graph share + {weight:g} x traces/logs/resources share"
+                     + (" (graph causes by the low end of their intervals over baseline resamples)"
+                        if unsure is not None and graph is not None and any(c.low == c.low for c in graph.causes)
+                        else ""))
     if moved and not abstains:
         notes.append("graph credit moved to the entity the traces put behind it: " + ", ".join(
             f"{s} -> {t} ({'the resource it runs on' if credited.get(s) == t else 'the callee it waited on'})"

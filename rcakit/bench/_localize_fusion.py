@@ -21,7 +21,9 @@ from rcakit.attribution import Attribution, AttributionConfig, Method, attribute
 from rcakit.attribution.fusion import (
     FUSION_CANDIDATES,
     FUSION_FOLLOW_CALLS,
+    FUSION_UNSURE,
     FUSION_WEIGHT,
+    Candidate,
     first_entities,
     fuse,
 )
@@ -33,11 +35,14 @@ if TYPE_CHECKING:
 
 __all__ = ["TUNING_SEEDS", "disagreement_lines", "fusion_rows"]
 
+#: The graph ranking as ``analyze`` makes it (30 baseline resamples: the fusion reads the intervals); the
+#: multimodal one needs none.
+_GRAPH_CFG = AttributionConfig(fault_type=False)
 _CFG = AttributionConfig(n_bootstrap=0, fault_type=False)
 #: Simulator multimodal seeds the fusion candidate is chosen on (the placement rule's 1000-1002 and seven more;
 #: disjoint from the held-out seeds 3000-3005).
 TUNING_SEEDS: tuple[int, ...] = tuple(range(1000, 1010))
-_SHIPPED = (FUSION_WEIGHT, FUSION_FOLLOW_CALLS)
+_SHIPPED: Candidate = (FUSION_WEIGHT, FUSION_FOLLOW_CALLS, FUSION_UNSURE)
 #: The set of the families' network faults whose hosts export no network metrics (a tuning system of its own).
 _NO_NET = "sim families, no network metrics"
 #: One incident's top-1 hit per view (structural, multimodal, each fusion candidate), and its ``system``.
@@ -53,9 +58,9 @@ class _Set(TypedDict):
     seconds: float
 
 
-def _label(candidate: tuple[float, bool]) -> str:
-    weight, follow_calls = candidate
-    return f"w={weight:g}{', calls' if follow_calls else ''}"
+def _label(candidate: Candidate) -> str:
+    weight, follow_calls, unsure = candidate
+    return f"w={weight:g}{', calls' if follow_calls else ''}{'' if unsure is None else f', unsure {unsure:g}'}"
 
 
 def _views(incident: Incident) -> _Hits:
@@ -65,7 +70,7 @@ def _views(incident: Incident) -> _Hits:
     truth = _truth(incident).root_cause_entities
     graph: Attribution | None
     try:
-        graph = attribute(draft_graph(incident, alarm=incident.alarm), incident, config=_CFG)
+        graph = attribute(draft_graph(incident, alarm=incident.alarm), incident, config=_GRAPH_CFG)
     except Exception as exc:
         print(f"  {incident.name}: graph ranking failed: {exc}")
         graph = None
@@ -79,9 +84,9 @@ def _views(incident: Incident) -> _Hits:
     out: _Hits = {"structural (drafted)": hit(graph), "multimodal": hit(services),
                   "system": str(incident.meta.get("family") or incident.meta.get("topology") or ""),
                   **_disagreement(graph, services, incident.alarm, truth)}
-    for weight, follow_calls in FUSION_CANDIDATES:
-        out[_label((weight, follow_calls))] = hit(fuse(graph, services, alarm=incident.alarm, weight=weight,
-                                                       follow_calls=follow_calls))
+    for weight, follow_calls, unsure in FUSION_CANDIDATES:
+        out[_label((weight, follow_calls, unsure))] = hit(fuse(graph, services, alarm=incident.alarm, weight=weight,
+                                                               follow_calls=follow_calls, unsure=unsure))
     return out
 
 
@@ -178,7 +183,8 @@ def fusion_rows(root: Path, *, family_seeds: int = 2) -> list[Row]:
     chosen = max(FUSION_CANDIDATES, key=lambda c: (worst[c], means[c], c == _SHIPPED))
     print(f"\nFusion candidates on the {len(systems)} tuning systems ({', '.join(systems)}): worst system / mean "
           "top-1 (w: weight of the traces/logs/resources view; calls: a caller's latency or backlog cause moves to the callee "
-          "the traces show it waiting on):\n  "
+          "the traces show it waiting on; unsure q: graph causes count by the low end of their interval over baseline "
+          "resamples, and the graph abstains when its first cause's low end is at most q times its score):\n  "
           + "\n  ".join(f"{_label(c)}: {worst[c]:.3f} / {means[c]:.3f}" for c in FUSION_CANDIDATES)
           + f"\n  chosen {_label(chosen)} (best worst system, then mean), shipped {_label(_SHIPPED)}")
     print("  per tuning system with the chosen one (the graph alone in brackets): " + ", ".join(

@@ -99,3 +99,35 @@ def test_a_callers_backlog_moves_with_its_wait_to_the_callee(node: str, moves: b
     services = _ranking("multimodal", {"shipping:trace.self_time": 0.4, "cart:trace.self_time": 0.35},
                         waits_on={"checkout": "shipping"})
     assert fuse(graph, services).causes[0].entity == ("shipping" if moves else "checkout")
+
+
+def _with_intervals(method: str, causes: list[tuple[str, float, float]], alarm: str = "web:latency") -> Attribution:
+    """A ranking whose causes carry (score, low end of the interval over baseline resamples)."""
+    return Attribution(method=method, alarm=alarm,
+                       causes=[RankedCause(node=n, score=s, low=lo, high=s * 1.5) for n, s, lo in causes])
+
+
+def test_an_unsure_first_graph_cause_leaves_the_decision_to_the_traces() -> None:
+    # a few baseline rows made api's latency look large; resampled, it nearly vanishes (low end 0.2 of 6)
+    graph = _with_intervals("structural", [("api:latency", 6.0, 0.2), ("db:cpu", 2.0, 1.5)])
+    services = _ranking("multimodal", {"pay:trace.self_time": 1.0, "api:trace.self_time": 0.1})
+    fused = fuse(graph, services)
+    assert fused.causes[0].entity == "pay"
+    assert any("abstained" in n and "api:latency is unsure" in n for n in fused.notes)
+    # without the rule (or without resamples) the graph leads with its point scores, as before
+    assert fuse(graph, services, unsure=None).causes[0].entity == "api"
+    no_intervals = _ranking("structural", {"api:latency": 6.0, "db:cpu": 2.0})
+    assert fuse(no_intervals, services).causes[0].entity == "api"
+
+
+def test_graph_causes_count_by_the_low_end_of_their_intervals() -> None:
+    # api first by its point score, but db keeps more of its score on an unlucky resample
+    graph = _with_intervals("structural", [("api:latency", 6.0, 1.0), ("db:cpu", 5.0, 4.5)])
+    services = _ranking("multimodal", {"api:trace.self_time": 0.3, "db:trace.self_time": 0.3})
+    fused = fuse(graph, services)
+    assert fused.causes[0].entity == "db" and not any("abstained" in n for n in fused.notes)
+    assert any("low end of their intervals" in n for n in fused.notes)
+    assert fuse(graph, services, unsure=None).causes[0].entity == "api"
+    # with no other view the graph decides alone, unsure or not
+    assert fuse(graph, None).causes[0].entity == "db"
+    assert fuse(_with_intervals("structural", [("api:latency", 6.0, 0.1)]), None).causes[0].entity == "api"
