@@ -297,8 +297,14 @@ def look_at_dashboard(server: dict, shots: Path) -> dict:
     return result
 
 
-def _load_another_sample(page, shots: Path) -> str:
-    """Voila without code: pick another sample in the menu, press Load, wait for its analysis."""
+REVIEWERS_JS = """() => [...document.querySelectorAll('.rcakit-reviewer')].map(r => ({
+  edges: Number(r.dataset.edgeCount || 0), width: r.querySelector('canvas') ? r.querySelector('canvas').width : 0}))"""
+
+
+def _load_another_sample(page, shots: Path) -> dict:
+    """Voila without code: pick another sample in the menu, press Load, wait for its analysis; the reviewer
+    drawn before and after (one reviewer, reused: its edge count and canvas width)."""
+    before = page.evaluate(REVIEWERS_JS)
     select = page.locator(".rcakit-dashboard select").first
     select.select_option("sim-S-gpu-throttle")
     page.locator(".rcakit-dashboard button", has_text="Load").first.click()
@@ -306,7 +312,8 @@ def _load_another_sample(page, shots: Path) -> str:
                            "'sim-S-gpu-throttle analysed in')", timeout=DASHBOARD * 1000)
     page.wait_for_timeout(1500)
     page.screenshot(path=str(shots / "after-load.png"), full_page=True)
-    return page.evaluate("document.querySelector('.rcakit-dash-status').innerText")
+    return {"status": page.evaluate("document.querySelector('.rcakit-dash-status').innerText"),
+            "before": before, "after": page.evaluate(REVIEWERS_JS)}
 
 
 @pytest.mark.parametrize("server", ["lab", "notebook", "voila"], indirect=True)
@@ -328,4 +335,10 @@ def test_the_dashboard_draws_every_widget_without_overlap(server) -> None:
     assert not any(e in result["page_text"] for e in WIDGET_ERRORS), f"a widget failed to display (see {shots})"
     assert_dashboard_drew(result, shots)
     if server["kind"] == "voila":
-        assert "sim-S-gpu-throttle analysed in" in result.get("load", ""), result.get("load")
+        load = result.get("load") or {}
+        print(f"  after Load: reviewer {load.get('after')} (before: {load.get('before')})")
+        assert "sim-S-gpu-throttle analysed in" in load.get("status", ""), load
+        # one reviewer, redrawn for the new incident in a visible canvas (not a second widget, not the old graph)
+        assert len(load["before"]) == len(load["after"]) == 1, load
+        assert load["after"][0]["edges"] > 0 and load["after"][0]["edges"] != load["before"][0]["edges"], load
+        assert load["after"][0]["width"] > 0, load
