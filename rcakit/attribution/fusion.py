@@ -99,17 +99,18 @@ def _alarm_of(graph: Attribution | None, services: Attribution | None, alarm: st
     return alarm or (graph.alarm if graph is not None else None) or (services.alarm if services else None)
 
 
-def _unsure(graph: Attribution, unsure: float | None) -> bool:
-    """The graph's first cause loses most of its score on an unlucky baseline resample (see the module doc)."""
+def _abstention(graph: Attribution | None, alarm: str | None, unsure: float | None = None) -> str | None:
+    """Why the graph says nothing about which entity is at fault (None: it does not abstain): no ranking, the
+    alarm itself first, or a first cause that loses most of its score on an unlucky baseline resample."""
+    if graph is None or not graph.causes:
+        return "there is no graph ranking"
     first = graph.causes[0]
-    return unsure is not None and first.low == first.low and first.low <= unsure * first.score
-
-
-def _abstains(graph: Attribution | None, alarm: str | None, unsure: float | None = None) -> bool:
-    """The graph says nothing about which entity is at fault: no ranking, the alarm itself first, or an unsure
-    first cause."""
-    return (graph is None or not graph.causes or (alarm is not None and graph.causes[0].node == alarm)
-            or _unsure(graph, unsure))
+    if alarm is not None and first.node == alarm:
+        return "its first cause is the alarm itself"
+    if unsure is not None and first.low == first.low and first.low <= unsure * first.score:
+        return (f"its first cause {first.node} is unsure: {first.score:.3g}, but {first.low:.3g} at the low end "
+                "of its interval over baseline resamples")
+    return None
 
 
 def first_entities(graph: Attribution | None, services: Attribution | None, *, alarm: str | None = None,
@@ -117,7 +118,7 @@ def first_entities(graph: Attribution | None, services: Attribution | None, *, a
                    unsure: float | None = FUSION_UNSURE) -> tuple[str | None, str | None]:
     """The entity each view puts first, as :func:`fuse` sees them: the graph's after its causes moved to the
     entity the traces put behind them (None when it abstains or has no cause), the multimodal one's."""
-    if _abstains(graph, _alarm_of(graph, services, alarm), unsure):
+    if _abstention(graph, _alarm_of(graph, services, alarm), unsure) is not None:
         g: dict[str, float] = {}
     else:
         g, _, _ = _graph_shares(graph, services.credited_to if services is not None else {},
@@ -149,15 +150,10 @@ def fuse(graph: Attribution | None, services: Attribution | None, *, alarm: str 
     g, g_nodes, moved = _graph_shares(graph, credited, waits, low=unsure is not None)
     m, m_nodes = _shares(services)
     notes = []
-    abstains = _abstains(graph, alarm, unsure)
+    why = _abstention(graph, alarm, unsure)
+    abstains = why is not None
     if abstains and m:
         fused = dict(m)
-        if graph is not None and graph.causes and graph.causes[0].node != alarm and _unsure(graph, unsure):
-            first = graph.causes[0]
-            why = (f"its first cause {first.node} is unsure: {first.score:.3g}, but {first.low:.3g} at the low end "
-                   "of its interval over baseline resamples")
-        else:
-            why = "its first cause is the alarm itself, or there is none"
         notes.append(f"the graph ranking abstained ({why}): traces, logs and resources decide")
     elif not m:
         fused = dict(g)

@@ -145,11 +145,12 @@ def test_loading_another_incident_reviews_it_in_the_same_widget(tmp_path) -> Non
     drawn = {n["id"] for n in json.loads(reviewer.graph_json)["nodes"]}
     assert drawn == set(dash.session.draft.nodes) and drawn != set(first.draft.nodes)
     assert reviewer.queue and all(q["source"] in drawn and q["target"] in drawn for q in reviewer.queue)
-    # the previous incident's session was closed (its file lock given up) and no longer drives the widget
     assert (tmp_path / "sim-M-network.rcakit-review.json").is_file()
+    # the widget's buttons act on the new session
     item = dash.session.next_batch(1)[0]
     reviewer.reject(*item.edge, reason="test")
-    assert reviewer.summary["decisions"] == 1
+    assert reviewer.summary["decisions"] == 1 and dash.session.draft.edges[item.edge].status.value == "rejected"
+    # the previous incident's session was closed: its review file is free for another dashboard
     again = IncidentDashboard("sim-S-gpu-throttle", folder=tmp_path)
     assert again.session.path.name == "sim-S-gpu-throttle.rcakit-review.json", "the first incident's file was given up"
     again.close()
