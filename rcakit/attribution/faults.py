@@ -13,8 +13,9 @@ whose name says it is a GPU (``GPU_0:utilization``), as the simulator's GpuThrot
 
 The thresholds (z 3 for "moved", 100 for "saturated") were set by reasoning and on Nezha's faults; the
 GPU, workload and settings rules from the metric names the model-serving simulator documents; the disk and
-packet-loss families, errors yielding to a resource that rose with them and latency as a delay's evidence
-only when nothing that names a cause moved, from the misses on the simulator families' tuning seeds. Where
+packet-loss families, errors yielding to a resource that rose with them, latency as a delay's evidence
+only when nothing that names a cause moved, and a pool that filled alone as a lowered limit, from the
+misses on the simulator families' tuning seeds. Where
 each is scored, and on which sets it was tuned, is in the README (``python -m rcakit.bench localize``).
 Labels of other vocabularies map to these with :func:`canonical_fault_type` (``network_slowdown`` ->
 ``network_delay``).
@@ -54,16 +55,24 @@ FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "disk": ("disk", (r"disk", r"iops", r"_io\b", r"\bio_", r"filesystem", r"\bfs_", r"\bblk")),
     "packet_loss": ("packet_loss", (r"retransmi", r"packet_?loss", r"pkt_?loss", r"packets?_dropped")),
     "network": ("network_delay", (r"network", r"net_", r"\brtt\b", r"_rtt\b", r"tcp")),
+    # a pool of workers, threads or connections filling up: a cause only when no more work and no slower
+    # resource filled it (then fewer slots did: a lowered limit); see classify_fault
+    "pool": ("configuration", (r"pool", r"in_?use", r"saturat", r"busy_(workers|threads)",
+                                     r"active_(workers|threads|connections)",
+                                     r"(workers|threads|connections)_(busy|active)")),
     # a slower response is what every fault looks like from outside: evidence of a delay only when no
     # family that names a cause moved (see classify_fault)
     "latency": ("network_delay", (r"latency", r"delay", r"duration", r"p9\d", r"p50", r"response")),
 }
 #: Families that count only when their metrics rose: more incoming work, more use of a resource, a slower or
 #: lossier path (a pod waiting on the network uses *less* cpu).
-_RISING = ("workload", "cpu", "memory", "disk", "packet_loss", "network", "latency")
+_RISING = ("workload", "cpu", "memory", "disk", "packet_loss", "network", "pool", "latency")
 #: Families of a resource or a path that, when exhausted or degraded, make requests fail: errors that move with
 #: one of them are its effect.
 _EXHAUSTIBLE = ("cpu", "memory", "disk", "packet_loss", "network", "gpu")
+#: Families whose rise fills a pool: more work, or a resource or path that got slower (each request holds its
+#: slot longer). A pool that filled while none of them rose lost slots.
+_FILLS_POOLS = ("workload", *_EXHAUSTIBLE)
 # metrics of an entity named like a GPU that belong to the GPU family whatever their name
 _GPU_ENTITY = re.compile(r"gpu", re.IGNORECASE)
 _GPU_METRICS = (r"util", r"throttl", r"temp", r"mem", r"busy", r"occupancy")
@@ -72,6 +81,7 @@ _GPU_METRICS = (r"util", r"throttl", r"temp", r"mem", r"busy", r"occupancy")
 FAULT_TYPE_ALIASES: dict[str, str] = {
     "network_slowdown": "network_delay", "network_delay": "network_delay", "net_delay": "network_delay",
     "batch_size_misconfig": "configuration", "misconfiguration": "configuration", "config": "configuration",
+    "config_change": "configuration", "configuration_change": "configuration",
     "error_burst": "error", "exception": "error", "return": "error", "errors": "error",
     "gpu_throttle": "gpu_throttle", "gpu_throttling": "gpu_throttle",
     "workload_spike": "workload_spike", "load_spike": "workload_spike",
@@ -143,7 +153,11 @@ def classify_fault(incident: Incident | tuple[pd.DataFrame, pd.DataFrame], entit
        so latency can move even more).
 
     3. errors yield to a resource or path family that moved too (cpu, memory, disk, packet loss, network,
-       GPU): an exhausted resource makes requests fail, not the other way round.
+       GPU): an exhausted resource makes requests fail, not the other way round; failing that, to a pool
+       that filled alone (see 4: its requests were rejected).
+    4. a pool of workers, threads or connections that filled (``pool_utilization``, ``connections_in_use``)
+       yields to more work or a resource or path that rose with it (each request then holds its slot
+       longer); a pool that filled alone lost slots, a lowered limit, reported as ``configuration``.
 
     Latency metrics (``latency``, ``p99``, ``duration``) move with every fault: they count as evidence of a
     delay (``network_delay``) only when no family that names a cause moved by more than ``threshold``.
@@ -195,12 +209,17 @@ def classify_fault(incident: Incident | tuple[pd.DataFrame, pd.DataFrame], entit
     choice = ranked[0][0]
     saturated = [f for f in ("cpu", "memory") if evidence.get(f, 0.0) >= saturation]
     exhausted = {f: rose[f] for f in _EXHAUSTIBLE if rose.get(f, 0.0) > threshold}
+    fillers = {f: rose[f] for f in _FILLS_POOLS if rose.get(f, 0.0) > threshold}
     if evidence.get("configuration", 0.0) > threshold:
         choice = "configuration"  # a changed setting is a discrete event: it explains what follows
     elif saturated:
         choice = max(saturated, key=lambda f: evidence[f])
     elif choice == "error" and exhausted:
         choice = max(exhausted, key=lambda f: exhausted[f])  # failures follow an exhausted resource
+    elif choice == "error" and rose.get("pool", 0.0) > threshold and not fillers:
+        choice = "pool"  # requests rejected by a pool that filled alone
+    if choice == "pool" and fillers:
+        choice = max(fillers, key=lambda f: fillers[f])  # more work or a slower resource filled the pool
     runner_up = next((v for f, v in ranked if f != choice), 0.0)
     confidence = float(evidence[choice] / (evidence[choice] + runner_up + 1e-9))
     return FaultGuess(entity, FAMILIES[choice][0], confidence, evidence, top)

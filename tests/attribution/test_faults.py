@@ -109,3 +109,23 @@ def test_family_labels_map_to_the_classifiers_words() -> None:
     assert canonical_fault_type("memory_leak") == "memory"
     assert canonical_fault_type("error_injection") == "error"
     assert canonical_fault_type("disk") == "disk" and canonical_fault_type("packet_loss") == "packet_loss"
+    assert canonical_fault_type("config_change") == "configuration"
+
+
+def test_a_pool_that_filled_alone_lost_slots_but_one_filled_by_work_or_a_slow_resource_did_not() -> None:
+    """A full worker pool with the same load and resources is a lowered limit; with more cpu or load, not."""
+    rng = np.random.default_rng(4)
+    assert metric_family("pool_utilization") == "pool" and metric_family("connections_in_use") == "pool"
+    shrunk = {"api:pool_utilization": _series(rng, 0.4, 0.98, 0.02), "api:latency": _series(rng, 10, 60),
+              "api:cpu": _series(rng, 40, 40), "api:request_rate": _series(rng, 100, 100, 3)}
+    assert classify_fault(_pair(shrunk), "api").fault_type == "configuration"
+    busy = {**shrunk, "api:cpu": _series(rng, 40, 90)}
+    assert classify_fault(_pair(busy), "api").fault_type == "cpu_contention"
+    loaded = {**shrunk, "api:request_rate": _series(rng, 100, 180, 3)}
+    assert classify_fault(_pair(loaded), "api").fault_type == "workload_spike"
+    # requests rejected by the full pool: the pool is named, unless more work filled it
+    rejected = {**shrunk, "api:error_rate": _series(rng, 0.01, 0.9, 0.005)}
+    assert classify_fault(_pair(rejected), "api").fault_type == "configuration"
+    retried = {**rejected, "api:pool_utilization": _series(rng, 0.4, 0.5, 0.02),
+               "api:request_rate": _series(rng, 100, 115, 3)}
+    assert classify_fault(_pair(retried), "api").fault_type == "error"
