@@ -31,9 +31,25 @@ FAULT_PLAYBOOK: dict[str, tuple[str, list[str], list[str]]] = {
         ["Alert on memory growth rate, not only on the limit.", "Load-test releases for leaks."],
     ),
     "configuration": (
-        "a configuration fault: a setting (such as a maximum batch size) changed how the component works",
-        ["Diff the component's configuration against the last known good version and roll back the change."],
-        ["Review configuration changes like code, with canaries and automatic rollback on latency regressions."],
+        "a configuration fault: a setting (such as a maximum batch size or a worker, thread or connection pool "
+        "size) changed how the component works",
+        ["Diff the component's configuration against the last known good version and roll back the change.",
+         "If its pool is full without more load, raise the pool or connection limit back to its former size."],
+        ["Review configuration changes like code, with canaries and automatic rollback on latency regressions.",
+         "Alert on pool utilization near its limit, not only on the errors a full pool causes."],
+    ),
+    "disk": (
+        "a storage fault: the component waits on its disk (saturated I/O, a slow or full volume)",
+        ["Check the volume's I/O wait, queue depth and free space; find the process or job driving the I/O "
+         "(compaction, backups, logs) and throttle or move it.", "Fail over to a replica on healthy storage."],
+        ["Alert on disk I/O wait and free space, and schedule heavy I/O jobs off peak or on separate volumes."],
+    ),
+    "packet_loss": (
+        "a network fault: packets to or from the component are lost, so calls through it retransmit and time out",
+        ["Check retransmission and drop counters on the node, its NIC and the path to its peers; remove any "
+         "chaos or traffic-shaping rule still active and move the pod off a faulty node."],
+        ["Alert on TCP retransmissions per service, and set timeouts and retry budgets so losses cannot stall "
+         "callers."],
     ),
     "gpu_throttling": (
         "a hardware fault: the accelerator runs slower than usual (thermal or power throttling)",
@@ -64,6 +80,8 @@ _ALIASES = {
     "batch_size_misconfig": "configuration", "batch_misconfig": "configuration", "config": "configuration",
     "gpu_throttle": "gpu_throttling", "workload_spike": "workload", "error_burst": "error",
     "crash": "error", "exception": "error", "latency shift": "latency", "latency_shift": "latency",
+    "disk_io": "disk", "packet_drop": "packet_loss", "error_injection": "error",
+    "dependency_outage": "error",
 }
 
 

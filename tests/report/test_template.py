@@ -32,6 +32,19 @@ def test_template_has_the_story_sections_and_names_the_cause() -> None:
     assert report.writer.startswith("template")
 
 
+def test_every_fault_type_the_classifier_names_gets_its_own_repair() -> None:
+    """Each type classify_fault can answer has a playbook, so no report falls back to the generic advice."""
+    from rcakit.attribution.faults import FAMILIES
+
+    generic = template_report(_facts(fault_type="unknown")).section("Repair")
+    for family, (fault_type, _) in FAMILIES.items():
+        repair = template_report(_facts(fault_type=fault_type)).section("Repair")
+        assert repair != generic, (family, fault_type)
+    assert "volume" in template_report(_facts(fault_type="disk")).section("Repair").lower()
+    assert "retransmission" in template_report(_facts(fault_type="packet_loss")).section("Repair").lower()
+    assert "pool" in template_report(_facts(fault_type="configuration")).section("Repair").lower()
+
+
 def test_missing_modalities_lower_confidence_and_are_named() -> None:
     facts = _facts(modalities_present=["metrics"],
                    causes=[Cause("a", 0.5), Cause("b", 0.4)])
