@@ -5,7 +5,8 @@
   entity, then over every hop, when a key has fewer than ``min_count`` reference observations. Centre m =
   median, scale s = max(1.4826 MAD, 10 % of m, 1 ms); an observation is slow when x > m + threshold * s.
   The signal is the entity's added latency: the sum of (x - m) over its slow observations.
-* **errors**: the rise, per minute, of the spans that fail first (:func:`rcakit.detect.failing_spans`).
+* **errors**: the rise, per minute, of the spans that fail first (:func:`rcakit.detect.failing_spans`),
+  counted only when so many failures are unlikely at the reference rate (Poisson tail below ``ERROR_ALPHA``).
 * **resources**: an entity's own CPU and memory metrics whose peak lies more than ``threshold`` robust z
   above the baseline; what the peak adds, as a share of the system's usage of that metric.
 * **logs**: lines per minute of drain3 templates the reference never showed, plus the rise of error lines.
@@ -39,6 +40,9 @@ __all__ = ["log_signal", "observed_minutes", "reference_window", "resource_metri
 
 _MAD_TO_SD = 1.4826
 _MIN_SCALE_S = 1e-3
+#: A rise of failing spans counts when the incident's count has a Poisson upper tail below this at the
+#: reference rate (None: every rise counts). Chosen on the fusion bench's tuning sets.
+ERROR_ALPHA: float | None = 1e-4
 
 
 def resource_metric(metric: str) -> bool:
@@ -96,18 +100,33 @@ def _judge(obs: pl.DataFrame, ref: pl.DataFrame, threshold: float, min_count: in
 
 def _error_signal(inc_spans: pl.DataFrame, ref_spans: pl.DataFrame, inc_win: TimeWindow,
                   ref_win: TimeWindow) -> pl.DataFrame | None:
-    """Per entity: deepest failing spans per minute in the incident, in the reference, and the rise."""
+    """Per entity: deepest failing spans per minute in the incident, in the reference, and the rise.
+
+    The rise counts (``error_raw``) only when the incident's count would be unlikely at the reference rate:
+    Poisson upper tail below :data:`ERROR_ALPHA`, the reference rate taken as (count + 0.5) / minutes so
+    that a clean reference is no proof of a zero rate. One stray failing span is no signal, however few
+    other entities fail.
+    """
+    from scipy.stats import poisson
+
     inc_fail, ref_fail = failing_spans(inc_spans), failing_spans(ref_spans)
     if inc_fail.height == 0:
         return None
     inc_min = max(inc_win.duration.total_seconds() / 60.0, 1e-9)
     ref_min = max(observed_minutes(ref_spans, ref_win, "start"), 1e-9)
-    inc_rate = inc_fail.group_by("entity").agg((pl.len() / inc_min).alias("error_spans_per_min"))
-    ref_rate = ref_fail.group_by("entity").agg((pl.len() / ref_min).alias("error_spans_ref_per_min"))
-    return (inc_rate.join(ref_rate, on="entity", how="left")
-            .with_columns(pl.col("error_spans_ref_per_min").fill_null(0.0))
-            .with_columns((pl.col("error_spans_per_min") - pl.col("error_spans_ref_per_min")).clip(lower_bound=0.0)
-                          .alias("error_raw")))
+    inc_count = inc_fail.group_by("entity").agg(pl.len().alias("inc_n"))
+    ref_count = ref_fail.group_by("entity").agg(pl.len().alias("ref_n"))
+    table = (inc_count.join(ref_count, on="entity", how="left")
+             .with_columns(pl.col("ref_n").fill_null(0))
+             .with_columns((pl.col("inc_n") / inc_min).alias("error_spans_per_min"),
+                           (pl.col("ref_n") / ref_min).alias("error_spans_ref_per_min")))
+    expected = (table.get_column("ref_n").to_numpy() + 0.5) * inc_min / ref_min
+    tail = poisson.sf(table.get_column("inc_n").to_numpy() - 1, expected)
+    rise = (table.get_column("error_spans_per_min") - table.get_column("error_spans_ref_per_min")).clip(lower_bound=0.0)
+    unlikely = pl.Series(tail < ERROR_ALPHA) if ERROR_ALPHA is not None else pl.Series([True] * table.height)
+    return (table.with_columns(pl.Series("error_p", tail, dtype=pl.Float64),
+                               pl.when(unlikely).then(rise).otherwise(0.0).alias("error_raw"))
+            .drop("inc_n", "ref_n"))
 
 
 def _load_change(inc_obs: pl.DataFrame, ref_obs: pl.DataFrame, inc_min: float, ref_min: float) -> pl.DataFrame:

@@ -46,7 +46,7 @@ FUSION_WEIGHT = 0.5
 FUSION_FOLLOW_CALLS = True
 #: The graph abstains when its first cause's interval starts at or below this share of its score; None: graph
 #: causes count by their point scores and never abstain for being unsure (the fusion before intervals).
-FUSION_UNSURE: float | None = 0.1
+FUSION_UNSURE: float | None = 0.25
 #: One fusion setting: (weight, follow_calls, unsure).
 Candidate: TypeAlias = tuple[float, bool, float | None]
 #: The settings the bench compares on the tuning sets (the default is the best there).

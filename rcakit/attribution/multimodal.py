@@ -59,7 +59,7 @@ _EMPTY: dict[str, PolarsSchema] = {
                             "trace_self_slow_share", "trace_gap_ratio", "trace_gap_slow_share",
                             "trace_self_added_s", "trace_gap_added_s", "trace_load_ratio", "trace_load_z"],
                            pl.Float64),
-    "error": dict.fromkeys(["error_spans_per_min", "error_spans_ref_per_min", "error_raw"], pl.Float64),
+    "error": dict.fromkeys(["error_spans_per_min", "error_spans_ref_per_min", "error_p", "error_raw"], pl.Float64),
     "resource": {"resource_metric": pl.String, "resource_z": pl.Float64, "resource_raw": pl.Float64,
                  "resource_rel": pl.Float64},
     "log": dict.fromkeys(["log_new_lines_per_min", "log_error_rise_per_min", "log_raw"], pl.Float64),

@@ -122,7 +122,7 @@ def test_an_unsure_first_graph_cause_leaves_the_decision_to_the_traces() -> None
 
 def test_graph_causes_count_by_the_low_end_of_their_intervals() -> None:
     # api first by its point score, but db keeps more of its score on an unlucky resample
-    graph = _with_intervals("structural", [("api:latency", 6.0, 1.0), ("db:cpu", 5.0, 4.5)])
+    graph = _with_intervals("structural", [("api:latency", 6.0, 2.0), ("db:cpu", 5.0, 4.5)])
     services = _ranking("multimodal", {"api:trace.self_time": 0.3, "db:trace.self_time": 0.3})
     fused = fuse(graph, services)
     assert fused.causes[0].entity == "db" and not any("abstained" in n for n in fused.notes)

@@ -124,6 +124,30 @@ def test_errors_are_credited_where_the_failure_begins_not_to_the_callers_it_reac
     assert "spans/min fail here first" in evidence
 
 
+def test_one_stray_failing_span_does_not_outrank_a_delayed_service() -> None:
+    """A single failed request elsewhere is no error signal, however few other services fail (it used to take the
+    whole error share and outrank the delay); a burst of failures still is."""
+    incident = _trace_incident("gap")
+    spans = incident.telemetry.spans
+    stray = spans.with_columns(((pl.col("trace_id") == "i7") & (pl.col("entity") == "frontend")
+                                & (pl.col("operation") == "GET /page")).alias("error"))
+    tel = Telemetry(metrics=incident.telemetry.metrics, spans=stray)
+    one = Incident(tel, incident.baseline_window, incident.incident_window, name="db-gap-one-error")
+    result = attribute(None, one, method=Method.MULTIMODAL)
+    assert result.causes[0].entity == "db"
+    scores = dict(result.entities)
+    assert scores["db"] > 3 * scores["frontend"]  # without the test: a tie, each with a whole share
+    row = multimodal_scores(one).table.filter(pl.col("entity") == "frontend").row(0, named=True)
+    assert row["error_spans_per_min"] > 0 and row["error_raw"] == 0.0 and row["error_p"] > 1e-4
+    burst = spans.with_columns((pl.col("trace_id").is_in([f"i{i}" for i in range(0, 100, 4)])
+                                & (pl.col("entity") == "frontend") & (pl.col("operation") == "GET /page"))
+                               .alias("error"))
+    many = Incident(Telemetry(metrics=incident.telemetry.metrics, spans=burst), incident.baseline_window,
+                    incident.incident_window, name="db-gap-error-burst")
+    row = multimodal_scores(many).table.filter(pl.col("entity") == "frontend").row(0, named=True)
+    assert row["error_raw"] > 0 and row["error_p"] < 1e-4
+
+
 def test_an_incident_without_spans_degrades_to_the_metrics_and_says_so() -> None:
     rng = np.random.default_rng(1)
     tel = Telemetry(metrics=_metrics(rng, 40, hog="api", hog_from=32))
