@@ -123,10 +123,10 @@ def _error_signal(inc_spans: pl.DataFrame, ref_spans: pl.DataFrame, inc_win: Tim
     expected = (table.get_column("ref_n").to_numpy() + 0.5) * inc_min / ref_min
     tail = poisson.sf(table.get_column("inc_n").to_numpy() - 1, expected)
     rise = (table.get_column("error_spans_per_min") - table.get_column("error_spans_ref_per_min")).clip(lower_bound=0.0)
-    unlikely = pl.Series(tail < ERROR_ALPHA) if ERROR_ALPHA is not None else pl.Series([True] * table.height)
-    return (table.with_columns(pl.Series("error_p", tail, dtype=pl.Float64),
-                               pl.when(unlikely).then(rise).otherwise(0.0).alias("error_raw"))
-            .drop("inc_n", "ref_n"))
+    unlikely = tail < ERROR_ALPHA if ERROR_ALPHA is not None else np.ones(len(tail), dtype=bool)
+    return table.with_columns(pl.Series("error_p", tail, dtype=pl.Float64),
+                              pl.Series("error_raw", np.where(unlikely, rise.to_numpy(), 0.0), dtype=pl.Float64),
+                              ).drop("inc_n", "ref_n")
 
 
 def _load_change(inc_obs: pl.DataFrame, ref_obs: pl.DataFrame, inc_min: float, ref_min: float) -> pl.DataFrame:

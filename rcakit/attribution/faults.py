@@ -58,8 +58,7 @@ FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
     # a pool of workers, threads or connections filling up: a cause only when no more work and no slower
     # resource filled it (then fewer slots did: a lowered limit); see classify_fault
     "pool": ("configuration", (r"pool", r"in_?use", r"saturat", r"busy_(workers|threads)",
-                                     r"active_(workers|threads|connections)",
-                                     r"(workers|threads|connections)_(busy|active)")),
+                               r"active_(workers|threads|connections)", r"(workers|threads|connections)_(busy|active)")),
     # a slower response is what every fault looks like from outside: evidence of a delay only when no
     # family that names a cause moved (see classify_fault)
     "latency": ("network_delay", (r"latency", r"delay", r"duration", r"p9\d", r"p50", r"response")),

@@ -88,6 +88,7 @@ class EntityRow(TypedDict, total=False):
     trace_share: float | None
     error_spans_per_min: float | None
     error_spans_ref_per_min: float | None
+    error_p: float | None
     error_raw: float | None
     error_share: float | None
     resource_metric: str | None
@@ -321,8 +322,12 @@ def _evidence(row: EntityRow, minutes: float | None) -> list[str]:
         out.append(f"{text}; {added:.1f} s of added latency{over} ({whose})")
     failing, failing_ref = _num(row.get("error_spans_per_min")), _num(row.get("error_spans_ref_per_min"))
     if failing:
+        chance = _num(row.get("error_p"))
+        counted = (_num(row.get("error_raw")) or 0.0) > 0
         out.append(f"{failing:.1f} spans/min fail here first (no failing span below them; "
-                   f"{failing_ref or 0.0:.1f}/min in the reference)")
+                   f"{failing_ref or 0.0:.1f}/min in the reference)"
+                   + ("" if counted or chance is None else
+                      f"; as many could fail by chance at the reference rate (p = {chance:.2g}): not counted"))
     z, share = _num(row.get("resource_z")), _num(row.get("resource_raw"))
     if z is not None and row.get("resource_metric"):
         metric = row["resource_metric"]

@@ -137,8 +137,10 @@ def test_one_stray_failing_span_does_not_outrank_a_delayed_service() -> None:
     assert result.causes[0].entity == "db"
     scores = dict(result.entities)
     assert scores["db"] > 3 * scores["frontend"]  # without the test: a tie, each with a whole share
-    row = multimodal_scores(one).table.filter(pl.col("entity") == "frontend").row(0, named=True)
+    scores_one = multimodal_scores(one)
+    row = scores_one.table.filter(pl.col("entity") == "frontend").row(0, named=True)
     assert row["error_spans_per_min"] > 0 and row["error_raw"] == 0.0 and row["error_p"] > 1e-4
+    assert any("by chance" in line and "not counted" in line for line in scores_one.evidence["frontend"])
     burst = spans.with_columns((pl.col("trace_id").is_in([f"i{i}" for i in range(0, 100, 4)])
                                 & (pl.col("entity") == "frontend") & (pl.col("operation") == "GET /page"))
                                .alias("error"))
