@@ -6,7 +6,8 @@
   median, scale s = max(1.4826 MAD, 10 % of m, 1 ms); an observation is slow when x > m + threshold * s.
   The signal is the entity's added latency: the sum of (x - m) over its slow observations.
 * **errors**: the rise, per minute, of the spans that fail first (:func:`rcakit.detect.failing_spans`),
-  counted only when so many failures are unlikely at the reference rate (Poisson tail below ``ERROR_ALPHA``).
+  counted only when so many failures are unlikely at the reference rate (Poisson tail below
+  ``MultimodalConfig.error_alpha``).
 * **resources**: an entity's own CPU and memory metrics whose peak lies more than ``threshold`` robust z
   above the baseline; what the peak adds, as a share of the system's usage of that metric.
 * **logs**: lines per minute of drain3 templates the reference never showed, plus the rise of error lines.
@@ -40,9 +41,6 @@ __all__ = ["log_signal", "observed_minutes", "reference_window", "resource_metri
 
 _MAD_TO_SD = 1.4826
 _MIN_SCALE_S = 1e-3
-#: A rise of failing spans counts when the incident's count has a Poisson upper tail below this at the
-#: reference rate (None: every rise counts). Chosen on the fusion bench's tuning sets.
-ERROR_ALPHA: float | None = 1e-4
 
 
 def resource_metric(metric: str) -> bool:
@@ -99,12 +97,12 @@ def _judge(obs: pl.DataFrame, ref: pl.DataFrame, threshold: float, min_count: in
 
 
 def _error_signal(inc_spans: pl.DataFrame, ref_spans: pl.DataFrame, inc_win: TimeWindow,
-                  ref_win: TimeWindow) -> pl.DataFrame | None:
+                  ref_win: TimeWindow, alpha: float | None) -> pl.DataFrame | None:
     """Per entity: deepest failing spans per minute in the incident, in the reference, and the rise.
 
     The rise counts (``error_raw``) only when the incident's count would be unlikely at the reference rate:
-    Poisson upper tail below :data:`ERROR_ALPHA`, the reference rate taken as (count + 0.5) / minutes so
-    that a clean reference is no proof of a zero rate. One stray failing span is no signal, however few
+    Poisson upper tail below ``alpha`` (None: every rise counts), the reference rate taken as (count + 0.5) /
+    minutes so that a clean reference is no proof of a zero rate. One stray failing span is no signal, however few
     other entities fail.
     """
     from scipy.stats import poisson
@@ -123,7 +121,7 @@ def _error_signal(inc_spans: pl.DataFrame, ref_spans: pl.DataFrame, inc_win: Tim
     expected = (table.get_column("ref_n").to_numpy() + 0.5) * inc_min / ref_min
     tail = poisson.sf(table.get_column("inc_n").to_numpy() - 1, expected)
     rise = (table.get_column("error_spans_per_min") - table.get_column("error_spans_ref_per_min")).clip(lower_bound=0.0)
-    unlikely = tail < ERROR_ALPHA if ERROR_ALPHA is not None else np.ones(len(tail), dtype=bool)
+    unlikely = tail < alpha if alpha is not None else np.ones(len(tail), dtype=bool)
     return table.with_columns(pl.Series("error_p", tail, dtype=pl.Float64),
                               pl.Series("error_raw", np.where(unlikely, rise.to_numpy(), 0.0), dtype=pl.Float64),
                               ).drop("inc_n", "ref_n")
@@ -177,7 +175,7 @@ def trace_signal(incident: Incident, cfg: AttributionConfig, notes: list[str]) -
         notes.append(f"no spans in the reference window {ref_win}: the trace signal was skipped (nothing to "
                      "compare exclusive times with)")
         return None, None, ref_win
-    errors = _error_signal(inc_spans, ref_spans, inc_win, ref_win)
+    errors = _error_signal(inc_spans, ref_spans, inc_win, ref_win, cfg.multimodal.error_alpha)
     min_count = cfg.multimodal.min_count
     ref_obs = trace_observations(ref_spans)
     inc_obs = trace_observations(inc_spans)

@@ -59,6 +59,9 @@ class RowSelection(StrEnum):
 
 #: Weights of the per-signal shares in the multimodal entity score.
 DEFAULT_MULTIMODAL_WEIGHTS: dict[str, float] = {"trace": 1.0, "error": 1.0, "resource": 1.0, "log": 0.5}
+#: Default ``MultimodalConfig.error_alpha``, chosen on the tuning sets (``python -m rcakit.bench localize
+#: --datasets erroralpha`` prints the comparison).
+DEFAULT_ERROR_ALPHA = 1e-4
 
 
 @dataclass
@@ -68,12 +71,14 @@ class MultimodalConfig:
     ``weights``: the weight of each signal's share (trace, error, resource, log) in the entity score.
     ``min_count``: reference observations a trace key needs to be judged on its own (else pooled per
     entity, then over every hop). ``placement``: credit a service's slower self time to the resource it is
-    stated to run on, when that resource moved.
+    stated to run on, when that resource moved. ``error_alpha``: a rise of failing spans counts only when
+    the incident's count has a Poisson upper tail below it at the reference rate (None: every rise counts).
     """
 
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_MULTIMODAL_WEIGHTS))
     min_count: int = 5
     placement: bool = True
+    error_alpha: float | None = DEFAULT_ERROR_ALPHA
 
     def __post_init__(self) -> None:
         self.weights = {**DEFAULT_MULTIMODAL_WEIGHTS, **dict(self.weights)}
@@ -83,6 +88,8 @@ class MultimodalConfig:
                              f"{', '.join(DEFAULT_MULTIMODAL_WEIGHTS)}")
         if self.min_count < 1:
             raise ValueError(f"min_count must be at least 1, got {self.min_count}")
+        if self.error_alpha is not None and not 0 < self.error_alpha < 1:
+            raise ValueError(f"error_alpha must be within (0, 1) or None, got {self.error_alpha}")
 
 
 @dataclass

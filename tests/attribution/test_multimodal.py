@@ -136,7 +136,11 @@ def test_one_stray_failing_span_does_not_outrank_a_delayed_service() -> None:
     result = attribute(None, one, method=Method.MULTIMODAL)
     assert result.causes[0].entity == "db"
     scores = dict(result.entities)
-    assert scores["db"] > 3 * scores["frontend"]  # without the test: a tie, each with a whole share
+    assert scores["db"] > 3 * scores["frontend"]
+    # without the test (error_alpha=None) the stray span takes a whole share: a tie
+    untested = attribute(None, one, method=Method.MULTIMODAL,
+                         config=AttributionConfig(multimodal=MultimodalConfig(error_alpha=None)))
+    assert dict(untested.entities)["frontend"] >= 0.9 * dict(untested.entities)["db"]
     scores_one = multimodal_scores(one)
     row = scores_one.table.filter(pl.col("entity") == "frontend").row(0, named=True)
     assert row["error_spans_per_min"] > 0 and row["error_raw"] == 0.0 and row["error_p"] > 1e-4
@@ -148,6 +152,11 @@ def test_one_stray_failing_span_does_not_outrank_a_delayed_service() -> None:
                     incident.incident_window, name="db-gap-error-burst")
     row = multimodal_scores(many).table.filter(pl.col("entity") == "frontend").row(0, named=True)
     assert row["error_raw"] > 0 and row["error_p"] < 1e-4
+
+
+def test_error_alpha_is_checked() -> None:
+    with pytest.raises(ValueError, match="error_alpha"):
+        MultimodalConfig(error_alpha=0.0)
 
 
 def test_an_incident_without_spans_degrades_to_the_metrics_and_says_so() -> None:
