@@ -233,10 +233,16 @@ WAITS_SHARE = 0.5
 
 
 def waits_on(incident: Incident, table: pl.DataFrame) -> dict[str, str]:
-    """Caller -> the service the traces find slowest (the most added latency of all), for every caller above it in
-    the incident's traces (calling it directly or further down) whose own added latency is at most
-    :data:`WAITS_SHARE` of it: those callers were slower because they waited, and a rise of their latency
-    metrics is that service's doing."""
+    """Caller -> the service the traces find slowest (the most added latency of all), for every caller above it
+    whose rise of latency is that service's doing: those callers were slower because they waited.
+
+    A caller in the incident's traces (calling it directly or further down) waits on it when its own added
+    latency is at most :data:`WAITS_SHARE` of it. A caller that emits no spans (a load balancer, a proxy, a
+    gateway without tracing) is above it only in ``Incident.call_graph`` (a service map); its own time is
+    unmeasured, so it waits on the slowest service only when that service holds more than
+    :data:`WAITS_SHARE` of the latency added below the caller: one slow backend of three explains a
+    balancer's rise, three backends slowed alike point at the balancer itself (or its network path).
+    """
     import networkx as nx
 
     from rcakit.detect.traces import call_counts
@@ -250,8 +256,17 @@ def waits_on(incident: Incident, table: pl.DataFrame) -> dict[str, str]:
     calls = nx.DiGraph(call_counts(spans).select("caller", "callee").iter_rows())
     if added[slowest] <= 0 or slowest not in calls:
         return {}
-    return {caller: slowest for caller in sorted(nx.ancestors(calls, slowest))
-            if added.get(caller, 0.0) <= WAITS_SHARE * added[slowest]}
+    out = {caller: slowest for caller in sorted(nx.ancestors(calls, slowest))
+           if added.get(caller, 0.0) <= WAITS_SHARE * added[slowest]}
+    traced = set(spans.get_column("entity").unique().to_list())
+    known = nx.DiGraph(list(incident.call_graph))
+    known.add_edges_from(calls.edges)
+    if slowest in known:
+        for caller in sorted(nx.ancestors(known, slowest) - traced - set(out)):
+            below = sum(added.get(e, 0.0) for e in nx.descendants(known, caller) & traced)
+            if added[slowest] > WAITS_SHARE * below:
+                out[caller] = slowest
+    return out
 
 
 def _joined(incident: IncidentLike, parts: dict[str, pl.DataFrame | None]) -> pl.DataFrame:

@@ -131,3 +131,32 @@ def test_graph_causes_count_by_the_low_end_of_their_intervals() -> None:
     # with no other view the graph decides alone, unsure or not
     assert fuse(graph, None).causes[0].entity == "db"
     assert fuse(_with_intervals("structural", [("api:latency", 6.0, 0.1)]), None).causes[0].entity == "api"
+
+
+@pytest.mark.parametrize(("target", "seed"), [("search-1", 7), ("search-2", 8), ("search-lb", 7), ("search-lb", 8)])
+def test_an_untraced_balancer_waits_on_the_one_slow_replica_behind_it(target: str, seed: int) -> None:
+    """The balancer emits no spans; the service map puts it between the gateway and the replicas.
+
+    A network delay in front of one replica (no network metrics) shows in the metrics first as the
+    balancer's latency, and in the traces as that replica's. One replica holding most of the added
+    latency explains the balancer's rise; a delay in front of the balancer slows the replicas alike
+    and keeps it first.
+    """
+    from rcakit.attribution import AttributionConfig, Method, attribute
+    from rcakit.graph import draft_graph
+    from rcakit.sim import families
+
+    noise = (*families.DEFAULT_NOISE, "no_network_metrics")
+    inc = families.family_incident("replicated", "network_delay", seed=seed, target=target, noise=noise)
+    assert "search-lb" not in set(inc.telemetry.spans.get_column("entity").to_list())
+    assert ("search-lb", target if target != "search-lb" else "search-0") in inc.call_graph
+    services = attribute(None, inc, method=Method.MULTIMODAL, config=AttributionConfig(n_bootstrap=0, fault_type=False))
+    graph = attribute(draft_graph(inc, alarm=inc.alarm), inc, config=AttributionConfig(fault_type=False))
+    assert graph.causes[0].entity == "search-lb"  # the metrics alone blame the balancer either way
+    fused = fuse(graph, services)
+    assert fused.causes[0].entity == target
+    if target != "search-lb":
+        assert services.waits_on.get("search-lb") == target
+        assert any(f"search-lb -> {target} (the callee it waited on)" in n for n in fused.notes)
+    else:
+        assert "search-lb" not in services.waits_on
