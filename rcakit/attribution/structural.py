@@ -12,10 +12,13 @@ from rcakit.attribution.config import Method
 from rcakit.attribution.model import FittedModel, fit
 from rcakit.attribution.registry import register
 from rcakit.attribution.result import Attribution
-from rcakit.graph.meanings import is_accumulator
+from rcakit.graph.meanings import Meaning, is_accumulator, metric_meaning
 from rcakit.telemetry import split_node
 
 __all__ = ["fit_after_structural", "run_structural", "structural_scores"]
+
+#: The meanings a backlog of the same component explains in full (see :func:`structural_scores`).
+_FOLLOW_BACKLOG = frozenset({Meaning.LATENCY, Meaning.ERROR_RATE})
 
 
 def structural_scores(graph: nx.DiGraph, candidates: list[str], anomaly: NodeAnomaly,
@@ -31,7 +34,11 @@ def structural_scores(graph: nx.DiGraph, candidates: list[str], anomaly: NodeAno
     A backlog (a queue length, pending messages: metrics meaning saturation) is an accumulator: it integrates
     the difference between what arrives and what is served, so a small lasting change of either fills it
     far beyond its own baseline spread. An anomalous parent of a backlog explains all of it, and a cause
-    gets the backlog's whole deviation downstream.
+    gets the backlog's whole deviation downstream. What a backlog does within its own component follows it the
+    same way: the time a new request waits there grows with the backlog (Little's law: wait = backlog / drain
+    rate) and a full queue rejects requests, so the component's latency and error rate move far more, each in
+    its own spread, than the backlog's z-score says. An anomalous backlog that the graph puts behind its own
+    component's latency or error rate explains all of either.
 
     Shares compare raw deviations only where the units are known to be equal and the amounts add up
     (:func:`rcakit.attribution._scores.additive_units`: both nodes measure the same latency metric);
@@ -45,12 +52,17 @@ def structural_scores(graph: nx.DiGraph, candidates: list[str], anomaly: NodeAno
     moved = {n for n in graph.nodes if z_any.get(n, 0.0) > threshold}
     hot = graph.subgraph(moved)
     accumulators = {n for n in graph.nodes if is_accumulator(split_node(n)[1])}
+    # latency / error rate -> the backlogs of its own component the graph puts behind it
+    behind = {n: {p for p in graph.predecessors(n) if p in accumulators and split_node(p)[0] == split_node(n)[0]}
+              for n in graph.nodes if metric_meaning(split_node(n)[1]) in _FOLLOW_BACKLOG}
     scores: dict[str, float] = {}
 
     def share(cause: str, effect: str, zs: pd.Series, deltas: pd.Series) -> float:
         """How much of ``effect``'s deviation ``cause`` can account for (0..1)."""
         if effect in accumulators:
             return 1.0  # a backlog integrates its inflow minus its outflow: any lasting change of either fills it
+        if cause in behind.get(effect, ()):
+            return 1.0  # the wait behind a backlog and the rejects of a full queue grow with it
         if additive_units(cause, effect) and deltas.get(effect, 0.0) > 0:
             ratio = max(float(delta.get(cause, 0.0)), 0.0) / float(deltas[effect])
         else:

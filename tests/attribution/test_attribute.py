@@ -215,3 +215,20 @@ def test_a_slow_consumer_not_the_queue_it_fills_is_the_root_cause() -> None:
     assert result.causes[0].node == "consumer:latency"
     anomaly = {c.node: c.anomaly for c in result.causes}
     assert anomaly["queue:queue_length"] > anomaly["consumer:latency"]
+
+
+@pytest.mark.parametrize(("fault", "target", "seed"), [("disk", "warehouse-db", 5), ("cpu", "writer", 2),
+                                                       ("cpu", "enricher", 2)])
+def test_a_queues_wait_and_rejects_are_its_backlogs_doing(fault: str, target: str, seed: int) -> None:
+    """A slow consumer backs up the queue in front of it: the time a message waits there grows with the backlog
+    (Little's law) and a full queue rejects publishes. Both move far more, each in its own spread, than the
+    consumer's metrics; with the backlog behind them anomalous they are its doing, and the consumer ranks first."""
+    from rcakit.graph import draft_graph
+    from rcakit.sim import families
+
+    inc = families.family_incident("pipeline", fault, seed=seed, target=target)
+    result = attribute(draft_graph(inc, alarm=inc.alarm), inc, config=AttributionConfig(n_bootstrap=0, fault_type=False))
+    assert result.causes[0].entity == target
+    anomaly = {c.node: c.anomaly for c in result.causes}
+    waits = [n for n in anomaly if n.split(":")[0].endswith("-queue") and n.split(":")[1] in ("latency", "error_rate")]
+    assert max(anomaly[n] for n in waits) > max(v for n, v in anomaly.items() if n.startswith(f"{target}:"))
