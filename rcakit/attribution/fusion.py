@@ -11,7 +11,9 @@ among 46 that the graph, drafted from metric names, cannot place. :func:`fuse` c
    ``follow_calls``, a service's *latency or backlog* to the callee the traces show it waiting on
    (``Attribution.waits_on``: the caller's own added latency is at most half the callee's). A caller
    that waits longer holds its workers longer, so its pool in use and its queue grow with the wait
-   (Little's law: in use = arrival rate x time held); both are the callee's. Traces
+   (Little's law: in use = arrival rate x time held); both are the callee's. So is a rise of the caller's
+   *error rate* when the traces count no failures beginning in its own spans (``Attribution.fails_on``): its
+   calls to the slow callee failed or timed out on the way. Traces
    measure latency along the call; they say nothing about a rise in load or a changed setting, which
    stay where the graph put them.
    With baseline resamples (``AttributionConfig.n_bootstrap``, 30 in ``analyze``), a graph cause counts by
@@ -42,7 +44,7 @@ from rcakit.telemetry import split_node
 __all__ = ["FUSION_CANDIDATES", "FUSION_FOLLOW_CALLS", "FUSION_UNSURE", "FUSION_WEIGHT", "Candidate",
            "first_entities", "fuse"]
 
-FUSION_WEIGHT = 0.5
+FUSION_WEIGHT = 0.25
 FUSION_FOLLOW_CALLS = True
 #: The graph abstains when its first cause's interval starts at or below this share of its score; None: graph
 #: causes count by their point scores and never abstain for being unsure (the fusion before intervals).
@@ -68,7 +70,8 @@ def _low(cause: RankedCause) -> float:
 
 
 def _graph_shares(graph: Attribution | None, credited: dict[str, str], waits: dict[str, str],
-                  low: bool = False) -> tuple[dict[str, float], dict[str, str], dict[str, str]]:
+                  low: bool = False, fails: dict[str, str] | None = None,
+                  ) -> tuple[dict[str, float], dict[str, str], dict[str, str]]:
     """Entity shares of the graph ranking with causes moved to the entity behind them, each entity's best node,
     and the moves made (entity -> where its credit went). ``low``: causes count by their interval's low end."""
     best: dict[str, float] = {}
@@ -78,6 +81,8 @@ def _graph_shares(graph: Attribution | None, credited: dict[str, str], waits: di
         entity = credited.get(cause.entity, cause.entity)
         if entity in waits and _is_wait_effect(cause.node):
             entity = waits[entity]
+        elif fails and entity in fails and metric_meaning(split_node(cause.node)[1]) is Meaning.ERROR_RATE:
+            entity = fails[entity]
         if entity != cause.entity:
             moved[cause.entity] = entity
         value = _low(cause) if low else float(cause.score)
@@ -123,7 +128,8 @@ def first_entities(graph: Attribution | None, services: Attribution | None, *, a
     else:
         g, _, _ = _graph_shares(graph, services.credited_to if services is not None else {},
                                 services.waits_on if services is not None and follow_calls else {},
-                                low=unsure is not None)
+                                low=unsure is not None,
+                                fails=services.fails_on if services is not None and follow_calls else {})
     m, _ = _shares(services)
 
     def first(shares: dict[str, float]) -> str | None:
@@ -147,7 +153,8 @@ def fuse(graph: Attribution | None, services: Attribution | None, *, alarm: str 
     alarm = _alarm_of(graph, services, alarm)
     credited = services.credited_to if services is not None else {}
     waits = services.waits_on if services is not None and follow_calls else {}
-    g, g_nodes, moved = _graph_shares(graph, credited, waits, low=unsure is not None)
+    fails = services.fails_on if services is not None and follow_calls else {}
+    g, g_nodes, moved = _graph_shares(graph, credited, waits, low=unsure is not None, fails=fails)
     m, m_nodes = _shares(services)
     notes = []
     why = _abstention(graph, alarm, unsure)
@@ -173,4 +180,4 @@ def fuse(graph: Attribution | None, services: Attribution | None, *, alarm: str 
               for e, v in ranked]
     source = graph if graph is not None else services
     return Attribution(method="fused", alarm=alarm, causes=causes, incident=source.incident if source else "",
-                       notes=notes, credited_to=dict(credited), waits_on=dict(waits))
+                       notes=notes, credited_to=dict(credited), waits_on=dict(waits), fails_on=dict(fails))

@@ -393,8 +393,10 @@ def run_multimodal(req: Request) -> Attribution:
         notes.append(f"evidence {entity}: " + "; ".join(sentences))
     credited = {str(row["entity"]): str(row["placement_on"]).split(",")[0].strip()
                 for row in scores.table.iter_rows(named=True) if row.get("placement_on")}
+    failing = {str(row["entity"]) for row in scores.table.iter_rows(named=True) if (_num(row.get("error_raw")) or 0.0) > 0}
     result = req.finish(Attribution(method=Method.MULTIMODAL.value, alarm=req.alarm, causes=causes, stage="final",
                                     final=True, elapsed=0.0, incident=req.name, notes=notes, credited_to=credited,
-                                    waits_on=dict(scores.waits_on)))
+                                    waits_on=dict(scores.waits_on),
+                                    fails_on={c: s for c, s in scores.waits_on.items() if c not in failing}))
     req.emit(result)
     return result

@@ -81,6 +81,9 @@ class Attribution:
     #: caller -> the callee the traces show it waiting on: its added latency is mostly the callee's, its own
     #: self time did not grow (``Method.MULTIMODAL``; :func:`rcakit.attribution.fuse` moves a latency or backlog cause there)
     waits_on: dict[str, str] = field(default_factory=dict)
+    #: the callers of ``waits_on`` at which the traces count no failures beginning: a rise of their error rate is
+    #: failed or timed-out calls to the callee they waited on (:func:`rcakit.attribution.fuse` moves it there)
+    fails_on: dict[str, str] = field(default_factory=dict)
 
     # -- queries ---------------------------------------------------------------------------------
     def top(self, k: int = 3) -> list[RankedCause]:

@@ -160,3 +160,36 @@ def test_an_untraced_balancer_waits_on_the_one_slow_replica_behind_it(target: st
         assert any(f"search-lb -> {target} (the callee it waited on)" in n for n in fused.notes)
     else:
         assert "search-lb" not in services.waits_on
+
+
+def test_a_callers_errors_move_to_the_callee_only_when_its_own_spans_do_not_fail_first() -> None:
+    """A caller whose error rate rose while it waited on a slow callee failed its calls to it (timeouts, lost
+    requests): the callee's doing. When the traces show failures beginning at the caller, the errors stay."""
+    graph = _ranking("structural", {"checkout:error_rate": 5.0, "checkout:latency": 0.2, "web:latency": 0.1})
+    services = _ranking("multimodal", {"shipping:trace.self_time": 0.9, "checkout:trace.self_time": 0.1},
+                        waits_on={"checkout": "shipping"}, fails_on={"checkout": "shipping"})
+    fused = fuse(graph, services)
+    assert fused.causes[0].entity == "shipping" and fused.fails_on == {"checkout": "shipping"}
+    counted = _ranking("multimodal", {"shipping:trace.self_time": 0.9, "checkout:errors": 0.5},
+                       waits_on={"checkout": "shipping"})  # the traces count failures beginning at checkout
+    assert fuse(graph, counted).causes[0].entity == "checkout"
+    assert fuse(graph, services, follow_calls=False).causes[0].entity == "checkout"
+
+
+@pytest.mark.parametrize(("kind", "target", "seed"), [("packet_loss", "shipping", 3), ("packet_loss", "shipping", 4),
+                                                      ("error_injection", "checkout", 1),
+                                                      ("error_injection", "checkout", 2)])
+def test_lost_calls_blame_the_callee_and_injected_errors_the_caller(kind: str, target: str, seed: int) -> None:
+    """Packet loss on the path to shipping (no network metrics) fails checkout's calls: the metrics see checkout's
+    error rate first, the traces no failure beginning there. Errors injected into checkout begin in its spans."""
+    from rcakit.attribution import AttributionConfig, Method, attribute
+    from rcakit.graph import draft_graph
+    from rcakit.sim import families
+
+    noise = (*families.DEFAULT_NOISE, "no_network_metrics")
+    inc = families.family_incident("webshop", kind, seed=seed, target=target, noise=noise)
+    services = attribute(None, inc, method=Method.MULTIMODAL, config=AttributionConfig(n_bootstrap=0, fault_type=False))
+    graph = attribute(draft_graph(inc, alarm=inc.alarm), inc, config=AttributionConfig(fault_type=False))
+    assert graph.causes[0].node == "checkout:error_rate"
+    assert fuse(graph, services).causes[0].entity == target
+    assert ("checkout" in services.fails_on) == (kind == "packet_loss")
