@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypedDict, cast
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 import pandas as pd
 import polars as pl
@@ -306,6 +307,11 @@ def _scored(table: pl.DataFrame, weights: dict[str, float]) -> pl.DataFrame:
     ).sort(["score", "trace_credit_s", "entity"], descending=[True, True, False], nulls_last=True)
 
 
+def _failures_counted(row: Mapping[str, Any]) -> bool:
+    """Whether the failing spans that begin at this entity passed the failing-span test (its error signal counts)."""
+    return (_num(row.get("error_raw")) or 0.0) > 0
+
+
 def _num(value: float | None) -> float | None:
     if value is None:
         return None
@@ -338,7 +344,7 @@ def _evidence(row: EntityRow, minutes: float | None) -> list[str]:
     failing, failing_ref = _num(row.get("error_spans_per_min")), _num(row.get("error_spans_ref_per_min"))
     if failing:
         chance = _num(row.get("error_p"))
-        counted = (_num(row.get("error_raw")) or 0.0) > 0
+        counted = _failures_counted(row)
         out.append(f"{failing:.1f} spans/min fail here first (no failing span below them; "
                    f"{failing_ref or 0.0:.1f}/min in the reference)"
                    + ("" if counted or chance is None else
@@ -393,7 +399,7 @@ def run_multimodal(req: Request) -> Attribution:
         notes.append(f"evidence {entity}: " + "; ".join(sentences))
     credited = {str(row["entity"]): str(row["placement_on"]).split(",")[0].strip()
                 for row in scores.table.iter_rows(named=True) if row.get("placement_on")}
-    failing = {str(row["entity"]) for row in scores.table.iter_rows(named=True) if (_num(row.get("error_raw")) or 0.0) > 0}
+    failing = {str(row["entity"]) for row in scores.table.iter_rows(named=True) if _failures_counted(row)}
     result = req.finish(Attribution(method=Method.MULTIMODAL.value, alarm=req.alarm, causes=causes, stage="final",
                                     final=True, elapsed=0.0, incident=req.name, notes=notes, credited_to=credited,
                                     waits_on=dict(scores.waits_on),
